@@ -1,0 +1,1 @@
+"""Outside services (OKX, Coinalyze, Whale Alert, stablecoins, ...), one sub-package each."""

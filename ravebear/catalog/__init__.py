@@ -1,0 +1,1 @@
+"""Instruments, catalog access, candle import, validation and downloads. Depends on nautilus only."""

@@ -1,0 +1,99 @@
+"""OKX USDT-margined perpetual swaps as nautilus instruments.
+
+Values come from OKX `GET /api/v5/public/instruments?instType=SWAP` (fields `ctVal`,
+`tickSz`, `lotSz`, `minSz`) and the OKX fee schedule (https://www.okx.com/fees,
+regular user Lv1 / VIP0 for USDT-margined perpetuals: maker 0.020 %, taker 0.050 %).
+The shape follows nautilus's own OKX adapter (OKX_SURFACE.md): quantities are in
+**contracts**, `multiplier = ctMult x ctVal`, size precision from `lotSz`, so an
+instrument built here is the one the live OKX client would load.
+Maintenance margin: OKX tier-1 maintenance margin ratio for these swaps (0.4 % BTC/ETH,
+0.5 % SOL, from `GET /api/v5/public/position-tiers`); initial margin 1 / max leverage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nautilus_trader.model.instruments import CryptoPerpetual
+
+OKX_VENUE = "OKX"
+
+
+@dataclass(frozen=True)
+class SwapSpec:
+    """One OKX linear swap's contract terms, as OKX publishes them."""
+
+    symbol: str  # OKX instId, e.g. BTC-USDT-SWAP
+    base: str
+    quote: str
+    contract_value: str  # ctVal: base units per contract
+    tick_size: str  # tickSz: price increment in USDT
+    lot_size: str  # lotSz: contract increment
+    min_size: str  # minSz: minimum order size in contracts
+    max_leverage: int  # lever
+    maint_margin: str  # tier-1 maintenance margin ratio
+    maker_fee: str = "0.0002"  # Lv1 maker fee rate
+    taker_fee: str = "0.0005"  # Lv1 taker fee rate
+
+
+OKX_SWAPS: dict[str, SwapSpec] = {
+    "BTC-USDT-SWAP": SwapSpec("BTC-USDT-SWAP", "BTC", "USDT", "0.01", "0.1", "0.01", "0.01", 100, "0.004"),
+    "ETH-USDT-SWAP": SwapSpec("ETH-USDT-SWAP", "ETH", "USDT", "0.1", "0.01", "0.01", "0.01", 100, "0.004"),
+    "SOL-USDT-SWAP": SwapSpec("SOL-USDT-SWAP", "SOL", "USDT", "1", "0.01", "0.01", "0.01", 50, "0.005"),
+}
+
+
+def _precision(step: str) -> int:
+    exponent = Decimal(step).normalize().as_tuple().exponent
+    return max(0, -int(exponent))
+
+
+def swap_spec(symbol_or_id: str) -> SwapSpec:
+    """Return the spec for `BTC-USDT-SWAP` or `BTC-USDT-SWAP.OKX`."""
+    symbol = symbol_or_id.removesuffix(f".{OKX_VENUE}")
+    try:
+        return OKX_SWAPS[symbol]
+    except KeyError:
+        known = ", ".join(OKX_SWAPS)
+        raise ValueError(f"unknown instrument {symbol_or_id!r}; known: {known}") from None
+
+
+def okx_swap(symbol_or_id: str, ts_init: int = 0) -> CryptoPerpetual:
+    """Build the nautilus `CryptoPerpetual` for an OKX USDT swap."""
+    from nautilus_trader.model.currencies import Currency
+    from nautilus_trader.model.identifiers import InstrumentId, Symbol, Venue
+    from nautilus_trader.model.instruments import CryptoPerpetual
+    from nautilus_trader.model.objects import Price, Quantity
+
+    spec = swap_spec(symbol_or_id)
+    price_precision = _precision(spec.tick_size)
+    size_precision = _precision(spec.lot_size)
+    return CryptoPerpetual(
+        instrument_id=InstrumentId(Symbol(spec.symbol), Venue(OKX_VENUE)),
+        raw_symbol=Symbol(spec.symbol),
+        base_currency=Currency.from_str(spec.base),
+        quote_currency=Currency.from_str(spec.quote),
+        settlement_currency=Currency.from_str(spec.quote),
+        is_inverse=False,
+        price_precision=price_precision,
+        size_precision=size_precision,
+        price_increment=Price.from_str(spec.tick_size),
+        size_increment=Quantity.from_str(spec.lot_size),
+        multiplier=Quantity.from_str(spec.contract_value),
+        min_quantity=Quantity.from_str(spec.min_size),
+        margin_init=Decimal(1) / Decimal(spec.max_leverage),
+        margin_maint=Decimal(spec.maint_margin),
+        maker_fee=Decimal(spec.maker_fee),
+        taker_fee=Decimal(spec.taker_fee),
+        ts_event=ts_init,
+        ts_init=ts_init,
+    )
+
+
+def one_minute_bar_type(symbol_or_id: str) -> str:
+    """Return the catalog bar type string of an instrument's external 1-minute last-price bars."""
+    spec = swap_spec(symbol_or_id)
+    return f"{spec.symbol}.{OKX_VENUE}-1-MINUTE-LAST-EXTERNAL"

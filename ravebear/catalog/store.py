@@ -1,0 +1,222 @@
+"""The RaveBear catalog: a thin layer over nautilus's ParquetDataCatalog.
+
+Adds what nautilus leaves to the user: validated, idempotent candle imports (re-importing
+a file changes nothing, a later range appends, a range that fills a hole is merged), and a
+summary of what is stored (time ranges, row counts, gaps).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import pyarrow.dataset as pads
+
+from ravebear.catalog.instruments import okx_swap, one_minute_bar_type, swap_spec
+from ravebear.catalog.validation import ONE_MINUTE_MS, Gap, ValidationReport, find_gaps, validate_candles
+
+if TYPE_CHECKING:
+    from nautilus_trader.model.data import Bar
+    from nautilus_trader.persistence.catalog import ParquetDataCatalog
+
+CATALOG_ENV = "RAVEBEAR_CATALOG"
+DEFAULT_CATALOG = Path("var") / "catalog"
+
+
+def default_catalog_path() -> Path:
+    """Return `$RAVEBEAR_CATALOG`, or `var/catalog` under the working directory."""
+    return Path(os.environ.get(CATALOG_ENV) or DEFAULT_CATALOG)
+
+
+@dataclass
+class ImportResult:
+    """The outcome of one import: validation report plus what reached the catalog."""
+
+    bar_type: str
+    report: ValidationReport
+    written: int = 0  # bars new to the catalog
+    already_stored: int = 0  # valid bars the catalog already had (same open time)
+    conflicts: list[int] = field(default_factory=list)  # open times (ms) stored with other values; kept as stored
+
+
+@dataclass(frozen=True)
+class SeriesSummary:
+    """One stored bar series."""
+
+    bar_type: str
+    rows: int
+    first_open: int  # ms
+    last_open: int  # ms
+    gaps: list[Gap]
+
+
+class RaveCatalog:
+    """Validated, idempotent access to a nautilus Parquet catalog."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else default_catalog_path()
+        self._catalog: ParquetDataCatalog | None = None
+
+    @property
+    def nautilus(self) -> ParquetDataCatalog:
+        """Return the underlying nautilus catalog (created on first use)."""
+        if self._catalog is None:
+            from nautilus_trader.persistence.catalog import ParquetDataCatalog
+
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._catalog = ParquetDataCatalog(str(self.path))
+        return self._catalog
+
+    def _bar_dir(self, bar_type: str) -> Path:
+        return self.path / "data" / "bar" / bar_type
+
+    def ensure_instrument(self, symbol_or_id: str) -> None:
+        """Write the OKX instrument definition unless the catalog already holds it."""
+        instrument = okx_swap(symbol_or_id)
+        if not self.nautilus.instruments(instrument_ids=[instrument.id.value]):
+            self.nautilus.write_data([instrument])
+
+    def stored_open_times(self, bar_type: str) -> np.ndarray:
+        """Return the sorted open times (ms) of every stored bar of a series."""
+        directory = self._bar_dir(bar_type)
+        if not directory.exists() or not any(directory.glob("*.parquet")):
+            return np.empty(0, dtype=np.int64)
+        table = pads.dataset(str(directory), format="parquet").to_table(columns=["ts_event"])
+        close_ns = np.sort(table.column("ts_event").to_numpy().astype(np.int64))
+        return close_ns // 1_000_000 - ONE_MINUTE_MS
+
+    def import_candles(self, frame: pd.DataFrame, symbol: str) -> ImportResult:
+        """Validate a normalized candle frame and store its valid rows as 1-minute bars of `symbol`."""
+        spec = swap_spec(symbol)
+        bar_type = one_minute_bar_type(symbol)
+        valid, report = validate_candles(frame)
+        result = ImportResult(bar_type=bar_type, report=report)
+        if valid.empty:
+            return result
+        self.ensure_instrument(symbol)
+
+        if "volume_contracts" in valid.columns and valid["volume_contracts"].notna().all():
+            contracts = valid["volume_contracts"].to_numpy(dtype=np.float64)
+        else:
+            contracts = valid["volume"].to_numpy(dtype=np.float64) / float(spec.contract_value)
+        valid = valid.assign(contracts=contracts)
+
+        stored = self.stored_open_times(bar_type)
+        first, last = int(valid["ts"].iloc[0]), int(valid["ts"].iloc[-1])
+        overlapping = stored[(stored >= first) & (stored <= last)]
+        is_new = ~valid["ts"].isin(overlapping).to_numpy()
+        result.already_stored = int((~is_new).sum())
+        if result.already_stored:
+            result.conflicts = self._conflicts(bar_type, valid[~is_new])
+        new = valid[is_new]
+        if new.empty:
+            return result
+        result.written = len(new)
+        if len(overlapping) or self._overlaps_files(bar_type, first, last):
+            self._merge_write(bar_type, new)
+        else:
+            self.nautilus.write_data(self._bars(bar_type, new))
+        return result
+
+    def import_file(self, path: str | Path, symbol: str) -> ImportResult:
+        """Read a candle file (parquet, CSV or OKX JSON) and import it."""
+        from ravebear.catalog.candles import read_ohlcv_file
+
+        return self.import_candles(read_ohlcv_file(path), symbol)
+
+    def bars(self, bar_type: str, start: int | None = None, end: int | None = None) -> list[Bar]:
+        """Return stored bars of a series with close time in [start, end] (ns), oldest first."""
+        return self.nautilus.bars(bar_types=[bar_type], start=start, end=end)
+
+    def summary(self) -> list[SeriesSummary]:
+        """Describe every stored bar series."""
+        root = self.path / "data" / "bar"
+        if not root.exists():
+            return []
+        out = []
+        for directory in sorted(p for p in root.iterdir() if p.is_dir()):
+            times = self.stored_open_times(directory.name)
+            if len(times) == 0:
+                continue
+            out.append(
+                SeriesSummary(
+                    bar_type=directory.name,
+                    rows=len(times),
+                    first_open=int(times[0]),
+                    last_open=int(times[-1]),
+                    gaps=find_gaps(times),
+                ),
+            )
+        return out
+
+    def instrument_ids(self) -> list[str]:
+        """Return the ids of the stored instruments."""
+        if not (self.path / "data").exists():
+            return []
+        return sorted(instrument.id.value for instrument in self.nautilus.instruments())
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _bars(self, bar_type: str, frame: pd.DataFrame) -> list[Bar]:
+        from nautilus_trader.model.data import Bar, BarType
+
+        instrument = okx_swap(bar_type.split("-1-MINUTE")[0])
+        # Bars are stamped at their close so no strategy sees a candle before it ends.
+        close_ns = (frame["ts"].to_numpy(dtype=np.int64) + ONE_MINUTE_MS) * 1_000_000
+
+        def column(name: str) -> np.ndarray:
+            return np.array(frame[name].to_numpy(dtype=np.float64), copy=True)
+
+        ts = np.array(close_ns.astype(np.uint64), copy=True)
+        return Bar.from_raw_arrays_to_list(
+            BarType.from_str(bar_type),
+            instrument.price_precision,
+            instrument.size_precision,
+            column("open"),
+            column("high"),
+            column("low"),
+            column("close"),
+            column("contracts"),
+            ts,
+            ts.copy(),
+        )
+
+    def _overlaps_files(self, bar_type: str, first_open: int, last_open: int) -> bool:
+        start_ns = (first_open + ONE_MINUTE_MS) * 1_000_000
+        end_ns = (last_open + ONE_MINUTE_MS) * 1_000_000
+        intervals = self.nautilus.get_intervals(self._bar_cls(), bar_type)
+        return any(lo <= end_ns and start_ns <= hi for lo, hi in intervals)
+
+    @staticmethod
+    def _bar_cls() -> type:
+        from nautilus_trader.model.data import Bar
+
+        return Bar
+
+    def _merge_write(self, bar_type: str, new: pd.DataFrame) -> None:
+        """Merge new bars into the files they overlap: read those files, rewrite them as one."""
+        Bar = self._bar_cls()
+        start_ns = (int(new["ts"].iloc[0]) + ONE_MINUTE_MS) * 1_000_000
+        end_ns = (int(new["ts"].iloc[-1]) + ONE_MINUTE_MS) * 1_000_000
+        touched = [(lo, hi) for lo, hi in self.nautilus.get_intervals(Bar, bar_type) if lo <= end_ns and start_ns <= hi]
+        lo = min([start_ns, *(i[0] for i in touched)])
+        hi = max([end_ns, *(i[1] for i in touched)])
+        existing = self.nautilus.bars(bar_types=[bar_type], start=lo, end=hi)
+        merged = sorted([*existing, *self._bars(bar_type, new)], key=lambda bar: bar.ts_init)
+        self.nautilus.delete_data_range(Bar, bar_type, start=lo, end=hi)
+        self.nautilus.write_data(merged)
+
+    def _conflicts(self, bar_type: str, rows: pd.DataFrame) -> list[int]:
+        start_ns = (int(rows["ts"].iloc[0]) + ONE_MINUTE_MS) * 1_000_000
+        end_ns = (int(rows["ts"].iloc[-1]) + ONE_MINUTE_MS) * 1_000_000
+        stored = {bar.ts_event // 1_000_000 - ONE_MINUTE_MS: bar for bar in self.bars(bar_type, start_ns, end_ns)}
+        conflicts = []
+        for ts, close in zip(rows["ts"].to_numpy(), rows["close"].to_numpy(), strict=True):
+            bar = stored.get(int(ts))
+            if bar is not None and abs(bar.close.as_double() - close) > 10 ** -bar.close.precision:
+                conflicts.append(int(ts))
+        return conflicts

@@ -1,0 +1,1 @@
+"""Config loading, node builders, the CLI and run output."""

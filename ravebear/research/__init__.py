@@ -1,0 +1,1 @@
+"""Analysis over the catalog with the same detectors the strategies use."""

@@ -1,0 +1,1 @@
+"""Position sizing, stops and exits, guards and risk reports."""

@@ -1,0 +1,1 @@
+"""Trading logic: pure detectors plus the nautilus Actors and Strategies that wrap them."""

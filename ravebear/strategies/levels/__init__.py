@@ -1,0 +1,1 @@
+"""Level detectors fed one closed bar at a time; no nautilus imports here."""
