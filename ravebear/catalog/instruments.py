@@ -92,8 +92,3 @@ def okx_swap(symbol_or_id: str, ts_init: int = 0) -> CryptoPerpetual:
         ts_init=ts_init,
     )
 
-
-def one_minute_bar_type(symbol_or_id: str) -> str:
-    """Return the catalog bar type string of an instrument's external 1-minute last-price bars."""
-    spec = swap_spec(symbol_or_id)
-    return f"{spec.symbol}.{OKX_VENUE}-1-MINUTE-LAST-EXTERNAL"

@@ -16,15 +16,21 @@ import numpy as np
 import pandas as pd
 import pyarrow.dataset as pads
 
-from ravebear.catalog.instruments import okx_swap, one_minute_bar_type, swap_spec
+from ravebear.catalog.instruments import okx_swap
 from ravebear.catalog.validation import ONE_MINUTE_MS, Gap, ValidationReport, find_gaps, validate_candles
 
 if TYPE_CHECKING:
     from nautilus_trader.model.data import Bar
+    from nautilus_trader.model.instruments import Instrument
     from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
 CATALOG_ENV = "RAVEBEAR_CATALOG"
 DEFAULT_CATALOG = Path("var") / "catalog"
+
+
+def one_minute_bar_type(instrument_id: str) -> str:
+    """Return the bar type string of an instrument's external 1-minute last-price bars."""
+    return f"{instrument_id}-1-MINUTE-LAST-EXTERNAL"
 
 
 def default_catalog_path() -> Path:
@@ -60,6 +66,7 @@ class RaveCatalog:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_catalog_path()
         self._catalog: ParquetDataCatalog | None = None
+        self._instruments: dict[str, Instrument] = {}
 
     @property
     def nautilus(self) -> ParquetDataCatalog:
@@ -74,11 +81,20 @@ class RaveCatalog:
     def _bar_dir(self, bar_type: str) -> Path:
         return self.path / "data" / "bar" / bar_type
 
-    def ensure_instrument(self, symbol_or_id: str) -> None:
-        """Write the OKX instrument definition unless the catalog already holds it."""
-        instrument = okx_swap(symbol_or_id)
+    def ensure_instrument(self, instrument: Instrument | str) -> Instrument:
+        """Write an instrument (or an OKX swap by symbol) unless the catalog already holds it."""
+        if isinstance(instrument, str):
+            instrument = okx_swap(instrument)
         if not self.nautilus.instruments(instrument_ids=[instrument.id.value]):
             self.nautilus.write_data([instrument])
+        return instrument
+
+    def instrument(self, instrument_id: str) -> Instrument:
+        """Return a stored instrument by id."""
+        found = self.nautilus.instruments(instrument_ids=[instrument_id]) if (self.path / "data").exists() else []
+        if not found:
+            raise KeyError(f"instrument {instrument_id} is not in the catalog at {self.path}")
+        return found[0]
 
     def stored_open_times(self, bar_type: str) -> np.ndarray:
         """Return the sorted open times (ms) of every stored bar of a series."""
@@ -89,20 +105,27 @@ class RaveCatalog:
         close_ns = np.sort(table.column("ts_event").to_numpy().astype(np.int64))
         return close_ns // 1_000_000 - ONE_MINUTE_MS
 
-    def import_candles(self, frame: pd.DataFrame, symbol: str) -> ImportResult:
-        """Validate a normalized candle frame and store its valid rows as 1-minute bars of `symbol`."""
-        spec = swap_spec(symbol)
-        bar_type = one_minute_bar_type(symbol)
+    def import_candles(self, frame: pd.DataFrame, instrument: Instrument | str) -> ImportResult:
+        """Validate a normalized candle frame and store its valid rows as 1-minute bars.
+
+        `instrument` is a nautilus instrument or an OKX swap symbol. Bar volume is stored in the
+        instrument's quantity unit (contracts for swaps): `volume_contracts` when the source has
+        it, else base volume divided by the contract multiplier.
+        """
+        if isinstance(instrument, str):
+            instrument = okx_swap(instrument)
+        bar_type = one_minute_bar_type(instrument.id.value)
         valid, report = validate_candles(frame)
         result = ImportResult(bar_type=bar_type, report=report)
         if valid.empty:
             return result
-        self.ensure_instrument(symbol)
+        self.ensure_instrument(instrument)
+        self._instruments[bar_type] = instrument
 
         if "volume_contracts" in valid.columns and valid["volume_contracts"].notna().all():
             contracts = valid["volume_contracts"].to_numpy(dtype=np.float64)
         else:
-            contracts = valid["volume"].to_numpy(dtype=np.float64) / float(spec.contract_value)
+            contracts = valid["volume"].to_numpy(dtype=np.float64) / float(instrument.multiplier)
         valid = valid.assign(contracts=contracts)
 
         stored = self.stored_open_times(bar_type)
@@ -122,11 +145,11 @@ class RaveCatalog:
             self.nautilus.write_data(self._bars(bar_type, new))
         return result
 
-    def import_file(self, path: str | Path, symbol: str) -> ImportResult:
+    def import_file(self, path: str | Path, instrument: Instrument | str) -> ImportResult:
         """Read a candle file (parquet, CSV or OKX JSON) and import it."""
         from ravebear.catalog.candles import read_ohlcv_file
 
-        return self.import_candles(read_ohlcv_file(path), symbol)
+        return self.import_candles(read_ohlcv_file(path), instrument)
 
     def bars(self, bar_type: str, start: int | None = None, end: int | None = None) -> list[Bar]:
         """Return stored bars of a series with close time in [start, end] (ns), oldest first."""
@@ -164,7 +187,7 @@ class RaveCatalog:
     def _bars(self, bar_type: str, frame: pd.DataFrame) -> list[Bar]:
         from nautilus_trader.model.data import Bar, BarType
 
-        instrument = okx_swap(bar_type.split("-1-MINUTE")[0])
+        instrument = self._instruments.get(bar_type) or self.instrument(bar_type.split("-1-MINUTE")[0])
         # Bars are stamped at their close so no strategy sees a candle before it ends.
         close_ns = (frame["ts"].to_numpy(dtype=np.int64) + ONE_MINUTE_MS) * 1_000_000
 

@@ -1,0 +1,152 @@
+"""Build a nautilus BacktestNode from a validated backtest config and run it."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from ravebear.catalog.store import RaveCatalog, one_minute_bar_type
+from ravebear.platform.config import BacktestFile, ConfigError, strategy_config_path
+from ravebear.platform.results import BalanceRecorder, RunFolder, new_run_dir, write_run_folder
+
+if TYPE_CHECKING:
+    from nautilus_trader.config import BacktestRunConfig
+
+
+def _ns(value: str | None) -> int | None:
+    if value is None:
+        return None
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return stamp.value
+
+
+def check_data_available(config: BacktestFile, catalog: RaveCatalog) -> None:
+    """Fail with a clear message when a configured series is not in the catalog."""
+    stored = {series.bar_type: series for series in catalog.summary()}
+    for data in config.data:
+        bar_type = data.bar_type or one_minute_bar_type(data.instrument_id)
+        if bar_type not in stored:
+            have = ", ".join(stored) or "nothing"
+            raise ConfigError(
+                f"no bars for {bar_type} in the catalog at {catalog.path} (it has {have}); "
+                "import some with `ravebear catalog import` or `ravebear catalog download`",
+            )
+
+
+def build_run_config(config: BacktestFile, catalog_path: Path, log_level: str | None = None) -> BacktestRunConfig:
+    """Translate a RaveBear backtest config into a nautilus BacktestRunConfig."""
+    from nautilus_trader.backtest.config import ImportableFeeModelConfig, ImportableFillModelConfig
+    from nautilus_trader.config import (
+        BacktestDataConfig,
+        BacktestEngineConfig,
+        BacktestRunConfig,
+        BacktestVenueConfig,
+        ImportableStrategyConfig,
+        LoggingConfig,
+    )
+    from nautilus_trader.model.identifiers import TraderId
+
+    venue = config.venue
+    fee_model = None
+    if venue.maker_fee_bps is not None or venue.taker_fee_bps is not None:
+        fee_model = ImportableFeeModelConfig(
+            fee_model_path="ravebear.platform.fees:BpsFeeModel",
+            config_path="ravebear.platform.fees:BpsFeeModelConfig",
+            config={"maker_bps": venue.maker_fee_bps or 0.0, "taker_bps": venue.taker_fee_bps or 0.0},
+        )
+    venue_config = BacktestVenueConfig(
+        name=venue.name,
+        oms_type=venue.oms_type,
+        account_type=venue.account_type,
+        base_currency=None,
+        starting_balances=[venue.starting_balance],
+        default_leverage=venue.default_leverage,
+        leverages=dict(venue.leverages) or None,
+        fee_model=fee_model,
+        fill_model=ImportableFillModelConfig(
+            fill_model_path="nautilus_trader.backtest.models:FillModel",
+            config_path="nautilus_trader.backtest.config:FillModelConfig",
+            config=venue.fill_model.model_dump(),
+        ),
+        bar_execution=True,
+    )
+    data_configs = [
+        BacktestDataConfig(
+            catalog_path=str(catalog_path),
+            data_cls="nautilus_trader.model.data:Bar",
+            instrument_id=data.instrument_id,
+            bar_types=[data.bar_type or one_minute_bar_type(data.instrument_id)],
+            start_time=_ns(data.start),
+            end_time=_ns(data.end),
+        )
+        for data in config.data
+    ]
+    strategies = [
+        ImportableStrategyConfig(
+            strategy_path=strategy.strategy_path,
+            config_path=strategy_config_path(strategy),
+            config=dict(strategy.config),
+        )
+        for strategy in config.strategies
+    ]
+    engine = BacktestEngineConfig(
+        trader_id=TraderId("RAVEBEAR-001"),
+        strategies=strategies,
+        logging=LoggingConfig(log_level=log_level or config.run.log_level, log_colors=False),
+    )
+    return BacktestRunConfig(
+        engine=engine,
+        venues=[venue_config],
+        data=data_configs,
+        dispose_on_completion=False,
+        raise_exception=True,
+    )
+
+
+@dataclass
+class BacktestOutcome:
+    """A finished backtest and where its results are."""
+
+    run: RunFolder
+    elapsed_s: float
+    bars: int
+
+
+def run_backtest(config: BacktestFile, config_text: str, catalog: RaveCatalog, output_dir: Path | None = None) -> BacktestOutcome:
+    """Run a backtest and write its run folder; return the outcome."""
+    from decimal import Decimal
+
+    from nautilus_trader.analysis import MaxDrawdown
+    from nautilus_trader.backtest.node import BacktestNode
+
+    check_data_available(config, catalog)
+    run_config = build_run_config(config, catalog.path.resolve())
+    node = BacktestNode(configs=[run_config])
+    try:
+        node.build()
+        engine = node.get_engine(run_config.id)
+        engine.portfolio.analyzer.register_statistic(MaxDrawdown())
+        recorder = BalanceRecorder()
+        engine.kernel.msgbus.subscribe(topic="events.account.*", handler=recorder)
+        started = time.perf_counter()
+        results = node.run()
+        elapsed = time.perf_counter() - started
+        bars = results[0].iterations if results else 0
+        run_dir = new_run_dir(output_dir or Path(config.run.output_dir), config.run.name)
+        run = write_run_folder(
+            engine,
+            run_dir,
+            config_text,
+            recorder.frame(),
+            Decimal(config.venue.starting_balance.split()[0]),
+            meta={"bars": bars, "elapsed_s": round(elapsed, 3), "bars_per_s": round(bars / elapsed) if elapsed else None},
+            tearsheet=config.run.tearsheet,
+        )
+    finally:
+        node.dispose()
+    return BacktestOutcome(run=run, elapsed_s=elapsed, bars=bars)

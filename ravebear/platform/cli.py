@@ -1,0 +1,218 @@
+"""The `ravebear` command. Heavy libraries (nautilus, pandas) load inside commands so --help stays fast."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SAMPLE_DIR = REPO_ROOT / "data" / "sample"
+DEFAULT_CONFIG = Path("config") / "backtest.yaml"
+SHOWN_PROBLEMS = 20  # rejected rows and gaps printed in full; the rest are counted
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(code)
+
+
+def _catalog(path: str | None):  # noqa: ANN202 - RaveCatalog, imported lazily
+    from ravebear.catalog.store import RaveCatalog
+
+    return RaveCatalog(path)
+
+
+catalog_option = click.option(
+    "--catalog", "catalog_path", type=click.Path(file_okay=False), default=None,
+    help="Catalog folder (default: $RAVEBEAR_CATALOG or ./var/catalog).",
+)  # fmt: skip
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ravebear")
+def main() -> None:
+    """RaveBear: backtest, paper-trade and live-trade crypto derivatives on nautilus_trader."""
+
+
+@main.group()
+def catalog() -> None:
+    """Import, download and list market data in the Parquet catalog."""
+
+
+def _print_import(result, source: str) -> None:  # noqa: ANN001
+    report = result.report
+    click.echo(
+        f"{source}: {report.total} rows, {report.valid} valid, {len(report.rejections)} rejected; "
+        f"{result.written} bars written, {result.already_stored} already stored -> {result.bar_type}",
+    )
+    for rejection in report.rejections[:SHOWN_PROBLEMS]:
+        click.echo(f"  rejected {rejection}")
+    if len(report.rejections) > SHOWN_PROBLEMS:
+        click.echo(f"  ... and {len(report.rejections) - SHOWN_PROBLEMS} more rejected rows")
+    if result.conflicts:
+        click.echo(f"  {len(result.conflicts)} rows differ from the stored bars at the same time; the stored ones were kept")
+    if report.gaps:
+        click.echo(f"  {len(report.gaps)} gaps:")
+        for gap in report.gaps[:SHOWN_PROBLEMS]:
+            click.echo(f"    {gap}")
+        if len(report.gaps) > SHOWN_PROBLEMS:
+            click.echo(f"    ... and {len(report.gaps) - SHOWN_PROBLEMS} more gaps")
+
+
+@catalog.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--instrument", "-i", required=True, help="OKX swap, e.g. BTC-USDT-SWAP.")
+@catalog_option
+def catalog_import(files: tuple[str, ...], instrument: str, catalog_path: str | None) -> None:
+    """Import 1-minute candles (parquet/CSV in the ohlcv_1m format, or OKX v5 candle JSON)."""
+    from ravebear.catalog.candles import CandleFormatError
+
+    store = _catalog(catalog_path)
+    try:
+        for file in files:
+            _print_import(store.import_file(file, instrument), file)
+    except (CandleFormatError, ValueError) as exc:
+        _fail(str(exc))
+
+
+def _sample_files() -> list[tuple[Path, str]]:
+    return [(path, path.name.split("_")[2]) for path in sorted(SAMPLE_DIR.glob("okx_swap_*.parquet"))]
+
+
+@catalog.command("import-sample")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the catalog already holds bars.")
+@catalog_option
+def catalog_import_sample(if_empty: bool, catalog_path: str | None) -> None:
+    """Import the bundled OKX sample (BTC, ETH, SOL swaps; see data/sample/SOURCE.md)."""
+    store = _catalog(catalog_path)
+    if if_empty and store.summary():
+        click.echo(f"catalog {store.path} already holds bars; sample not imported")
+        return
+    files = _sample_files()
+    if not files:
+        _fail(f"no sample files in {SAMPLE_DIR}")
+    for path, symbol in files:
+        _print_import(store.import_file(path, symbol), path.name)
+
+
+@catalog.command("list")
+@click.option("--gaps", "show_gaps", is_flag=True, help="List every gap.")
+@catalog_option
+def catalog_list(show_gaps: bool, catalog_path: str | None) -> None:
+    """Show instruments and bar series: time ranges, row counts and gaps."""
+    import pandas as pd
+
+    store = _catalog(catalog_path)
+    instruments = store.instrument_ids()
+    series = store.summary()
+    click.echo(f"catalog: {store.path.resolve()}")
+    click.echo(f"instruments ({len(instruments)}): {', '.join(instruments) or 'none'}")
+    if not series:
+        click.echo("no bars stored; try `ravebear catalog import-sample`")
+        return
+    header = f"{'bar type':<48} {'first (UTC)':<17} {'last (UTC)':<17} {'rows':>9} {'gaps':>5} {'missing':>8}"
+    click.echo(header)
+    for item in series:
+        first = pd.Timestamp(item.first_open, unit="ms", tz="UTC")
+        last = pd.Timestamp(item.last_open, unit="ms", tz="UTC")
+        missing = sum(gap.missing for gap in item.gaps)
+        click.echo(
+            f"{item.bar_type:<48} {first:%Y-%m-%d %H:%M} {last:%Y-%m-%d %H:%M} {item.rows:>9} {len(item.gaps):>5} {missing:>8}",
+        )
+        if show_gaps:
+            for gap in item.gaps:
+                click.echo(f"    gap {gap}")
+
+
+@catalog.command("download")
+@click.argument("symbol")
+@click.option("--exchange", default="okx", show_default=True, help="Any ccxt exchange id with OHLCV.")
+@click.option("--since", default=None, help="UTC start date/time (ignored when the series already has bars: it resumes).")
+@click.option("--until", default=None, help="UTC end date/time (default: now).")
+@click.option("--url", "rest_url", default=None, help="REST base URL override (e.g. a local test server).")
+@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@catalog_option
+def catalog_download(
+    symbol: str, exchange: str, since: str | None, until: str | None, rest_url: str | None, no_progress: bool,
+    catalog_path: str | None,
+) -> None:  # fmt: skip
+    """Download 1-minute candles through ccxt into the catalog: paginated, rate-limited, resumable."""
+    import pandas as pd
+
+    from ravebear.catalog.download import DownloadError, download_candles
+
+    def ms(value: str | None) -> int | None:
+        if value is None:
+            return None
+        stamp = pd.Timestamp(value)
+        return int((stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).value // 1_000_000)
+
+    store = _catalog(catalog_path)
+    try:
+        result = download_candles(
+            store, symbol, exchange_id=exchange, since_ms=ms(since), until_ms=ms(until), rest_url=rest_url,
+            progress=not no_progress,
+        )  # fmt: skip
+    except (DownloadError, ValueError) as exc:
+        _fail(str(exc))
+    click.echo(
+        f"{result.bar_type}: {result.pages} pages, {result.fetched} candles fetched, {result.written} new bars written, "
+        f"{result.rejected} rejected, {result.retries} retries",
+    )
+
+
+@main.command()
+@click.argument("config_file", required=False, type=click.Path(dir_okay=False))
+@catalog_option
+@click.option("--output", "output_dir", type=click.Path(file_okay=False), default=None, help="Runs folder (default: run.output_dir).")
+def backtest(config_file: str | None, catalog_path: str | None, output_dir: str | None) -> None:
+    """Run a backtest from a YAML config (default: config/backtest.yaml) and write its run folder."""
+    from ravebear.platform.config import ConfigError, load_backtest_config
+
+    path = Path(config_file) if config_file else DEFAULT_CONFIG
+    try:
+        config, text = load_backtest_config(path)
+    except ConfigError as exc:
+        _fail(str(exc), code=2)
+    from ravebear.platform.backtest import run_backtest
+
+    store = _catalog(catalog_path or config.run.catalog_path)
+    click.echo(f"backtest {config.run.name}: {path} on catalog {store.path}")
+    try:
+        outcome = run_backtest(config, text, store, Path(output_dir) if output_dir else None)
+    except ConfigError as exc:
+        _fail(str(exc), code=2)
+    _print_summary(outcome.run.summary)
+    click.echo(f"run folder: {outcome.run.path.resolve()}")
+    click.echo(f"report:     {outcome.run.report.resolve()}")
+
+
+def _print_summary(summary: dict) -> None:
+    def number(key: str, fmt: str = "{:,.2f}") -> str:
+        value = summary.get(key)
+        return "n/a" if value is None else fmt.format(value)
+
+    click.echo(
+        f"bars {summary['bars']:,} in {summary['elapsed_s']:.1f}s ({summary['bars_per_s'] or 0:,} bars/s); "
+        f"orders {summary['orders']}, fills {summary['fills']}",
+    )
+    rows = [
+        ("trades", str(summary["trades"])),
+        ("win rate", number("win_rate", "{:.1%}")),
+        ("PnL (USDT)", number("pnl")),
+        ("return", number("return_pct", "{:.2f} %")),
+        ("max drawdown", number("max_drawdown_pct", "{:.2f} %")),
+        ("Sharpe (daily, 252)", number("sharpe")),
+        ("Sortino (daily, 252)", number("sortino")),
+        ("profit factor", number("profit_factor")),
+        ("expectancy (USDT/trade)", number("expectancy")),
+        ("fees (USDT)", number("fees")),
+    ]
+    for label, value in rows:
+        click.echo(f"  {label:<24} {value:>14}")
+
+
+if __name__ == "__main__":
+    main()

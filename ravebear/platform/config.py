@@ -1,0 +1,181 @@
+"""Backtest YAML files, validated into frozen typed models that reject unknown keys by name."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used, with a message naming the file and key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RunSection(_Section):
+    """Where a run reads and writes."""
+
+    name: str = "backtest"
+    catalog_path: str | None = None  # None: $RAVEBEAR_CATALOG or var/catalog
+    output_dir: str = "var/runs"  # each run gets its own folder below this
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    tearsheet: bool = True  # write nautilus's HTML tearsheet into the run folder
+
+
+class FillModelSection(_Section):
+    """nautilus FillModel parameters."""
+
+    prob_fill_on_limit: float = Field(1.0, ge=0, le=1)  # chance a limit at the bar's extreme fills
+    prob_slippage: float = Field(0.0, ge=0, le=1)  # chance a market-type fill slips one tick
+    random_seed: int = 42
+
+
+class VenueSection(_Section):
+    """The simulated OKX venue."""
+
+    name: str = "OKX"
+    oms_type: Literal["NETTING", "HEDGING"] = "NETTING"
+    account_type: Literal["MARGIN"] = "MARGIN"
+    starting_balance: str = "10000 USDT"  # "<amount> <currency>"
+    default_leverage: float = Field(10.0, gt=0)  # venue leverage used for margin
+    leverages: dict[str, float] = Field(default_factory=dict)  # per instrument id
+    maker_fee_bps: float | None = None  # None: the instrument's fee (OKX Lv1: 2 bps)
+    taker_fee_bps: float | None = None  # None: the instrument's fee (OKX Lv1: 5 bps)
+    fill_model: FillModelSection = FillModelSection()
+
+    @field_validator("starting_balance")
+    @classmethod
+    def _money(cls, value: str) -> str:
+        if not re.fullmatch(r"\s*\d+(\.\d+)?\s+[A-Z]{2,10}\s*", value):
+            raise ValueError(f"expected '<amount> <CURRENCY>' such as '10000 USDT', got {value!r}")
+        return value.strip()
+
+
+class DataSection(_Section):
+    """One bar series from the catalog."""
+
+    instrument_id: str  # e.g. BTC-USDT-SWAP.OKX
+    bar_type: str | None = None  # default: the instrument's 1-minute external bars
+    start: str | None = None  # ISO date/time, UTC
+    end: str | None = None  # ISO date/time, UTC
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _iso(cls, value: Any) -> Any:
+        # YAML reads 2026-07-27 as a date; keep it as ISO text.
+        return value.isoformat() if isinstance(value, (date, datetime)) else value
+
+
+class StrategySection(_Section):
+    """A strategy by import path, with its own config."""
+
+    strategy_path: str  # "module:Class"
+    config_path: str | None = None  # "module:ConfigClass"; default: strategy_path + "Config"
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class BacktestFile(_Section):
+    """A whole backtest config file."""
+
+    run: RunSection = RunSection()
+    venue: VenueSection = VenueSection()
+    data: list[DataSection] = Field(min_length=1)
+    strategies: list[StrategySection] = Field(min_length=1)
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    return ".".join(f"[{part}]" if isinstance(part, int) else str(part) for part in loc).replace(".[", "[")
+
+
+def _suggest(key: str, model: type[BaseModel] | None) -> str:
+    if model is None:
+        return ""
+    close = difflib.get_close_matches(key, list(model.model_fields), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _section_model(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] | None = BacktestFile
+    for part in loc[:-1]:
+        if isinstance(part, int) or model is None:
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        annotation = field.annotation
+        inner = getattr(annotation, "__args__", (annotation,))
+        model = next((a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)), None)
+    return model
+
+
+def _format_errors(source: str, error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        path = _dotted(item["loc"])
+        if item["type"] == "extra_forbidden":
+            key = str(item["loc"][-1])
+            lines.append(f"unknown key '{path}'{_suggest(key, _section_model(item['loc']))}")
+        elif item["type"] == "missing":
+            lines.append(f"missing key '{path}'")
+        else:
+            lines.append(f"'{path}': {item['msg']}")
+    return f"{source}: " + "; ".join(lines)
+
+
+def parse_backtest_config(text: str, source: str = "config") -> BacktestFile:
+    """Parse and validate YAML text; raise ConfigError naming each bad key."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping with 'run', 'venue', 'data' and 'strategies'")
+    try:
+        config = BacktestFile.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(source, exc)) from None
+    for index, strategy in enumerate(config.strategies):
+        check_strategy_config(strategy, f"{source}: strategies[{index}]")
+    return config
+
+
+def load_backtest_config(path: str | Path) -> tuple[BacktestFile, str]:
+    """Read and validate a backtest YAML file; return the model and the file's text."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: no such config file")
+    text = path.read_text()
+    return parse_backtest_config(text, str(path)), text
+
+
+def strategy_config_path(strategy: StrategySection) -> str:
+    """Return the config class path of a strategy section."""
+    return strategy.config_path or f"{strategy.strategy_path}Config"
+
+
+def check_strategy_config(strategy: StrategySection, where: str) -> None:
+    """Import the strategy's config class and reject unknown keys by name."""
+    import importlib
+
+    import msgspec
+
+    path = strategy_config_path(strategy)
+    module_name, _, class_name = path.partition(":")
+    try:
+        config_cls = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"{where}: cannot import strategy config '{path}': {exc}") from None
+    fields = {field.name for field in msgspec.structs.fields(config_cls)}
+    for key in strategy.config:
+        if key not in fields:
+            close = difflib.get_close_matches(key, sorted(fields), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ConfigError(f"{where}: unknown key 'config.{key}' for {config_cls.__name__}{hint}")

@@ -1,0 +1,172 @@
+"""Turn a finished backtest engine into a summary and a run folder."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from nautilus_trader.backtest.engine import BacktestEngine
+
+SUMMARY_FIELDS = (
+    "trades", "win_rate", "pnl", "return_pct", "max_drawdown_pct", "sharpe", "sortino",
+    "profit_factor", "expectancy", "fees",
+)  # fmt: skip
+
+
+@dataclass
+class BalanceRecorder:
+    """Record account balances as each AccountState event is published.
+
+    nautilus 1.231's simulated exchange mutates the AccountBalance of an earlier
+    AccountState in place (nautilus issue #3704), so `generate_account_report()` can show
+    the starting balance already reduced by the first commission. Copying the values when
+    the event is published keeps the series true.
+    """
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def __call__(self, event: Any) -> None:
+        """Copy the balances of one AccountState event."""
+        for balance in event.balances:
+            self.rows.append(
+                {
+                    "ts": pd.Timestamp(event.ts_event, unit="ns", tz="UTC"),
+                    "currency": balance.currency.code,
+                    "total": str(balance.total.as_decimal()),
+                    "locked": str(balance.locked.as_decimal()),
+                    "free": str(balance.free.as_decimal()),
+                },
+            )
+
+    def frame(self) -> pd.DataFrame:
+        """Return the recorded series."""
+        return pd.DataFrame(self.rows, columns=["ts", "currency", "total", "locked", "free"])
+
+
+def _money(text: Any) -> Decimal:
+    """Parse nautilus report money such as '-78.64999720 USDT'."""
+    if isinstance(text, list):  # commissions come as a list of Money strings
+        return sum((_money(item) for item in text), Decimal(0))
+    return Decimal(str(text).split()[0]) if text not in (None, "") else Decimal(0)
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def max_drawdown_pct(totals: pd.Series) -> float:
+    """Return the largest peak-to-trough fall of a balance series, in percent (<= 0)."""
+    if totals.empty:
+        return 0.0
+    values = totals.astype(float)
+    peaks = values.cummax()
+    return float(((values - peaks) / peaks).min() * 100)
+
+
+def summarize(
+    positions: pd.DataFrame,
+    fills: pd.DataFrame,
+    balances: pd.DataFrame,
+    starting_balance: Decimal,
+    analyzer_returns: dict[str, Any],
+) -> dict[str, Any]:
+    """Compute the run summary from the run's own tables (so the folder always agrees with it)."""
+    closed = positions[positions["ts_closed"].notna()] if not positions.empty else positions
+    pnls = [_money(value) for value in closed.get("realized_pnl", [])]
+    wins = [p for p in pnls if p > 0]
+    losses = [p for p in pnls if p <= 0]
+    pnl = sum(pnls, Decimal(0))
+    fees = sum((_money(value) for value in fills.get("commission", [])), Decimal(0))
+    final_balance = Decimal(balances["total"].iloc[-1]) if not balances.empty else starting_balance
+    gross_win = sum(wins, Decimal(0))
+    gross_loss = -sum(losses, Decimal(0))
+    totals = pd.concat([pd.Series([float(starting_balance)]), balances["total"].astype(float)], ignore_index=True)
+    return {
+        "trades": len(pnls),
+        "wins": len(wins),
+        "losses": len(losses),
+        "win_rate": round(len(wins) / len(pnls), 4) if pnls else None,
+        "pnl": float(pnl),
+        "fees": float(fees),
+        "starting_balance": float(starting_balance),
+        "final_balance": float(final_balance),
+        "return_pct": round(float((final_balance - starting_balance) / starting_balance * 100), 4),
+        "max_drawdown_pct": round(max_drawdown_pct(totals), 4),
+        "sharpe": _finite(analyzer_returns.get("Sharpe Ratio (252 days)")),
+        "sortino": _finite(analyzer_returns.get("Sortino Ratio (252 days)")),
+        "profit_factor": float(gross_win / gross_loss) if gross_loss > 0 else None,
+        "expectancy": float(pnl / len(pnls)) if pnls else None,
+        "avg_win": float(gross_win / len(wins)) if wins else None,
+        "avg_loss": float(-gross_loss / len(losses)) if losses else None,
+    }
+
+
+@dataclass
+class RunFolder:
+    """Paths of one run's output."""
+
+    path: Path
+    summary: dict[str, Any]
+
+    @property
+    def report(self) -> Path:
+        """The HTML report if one was written, else the summary JSON."""
+        html = self.path / "report.html"
+        return html if html.exists() else self.path / "summary.json"
+
+
+def new_run_dir(output_dir: Path, name: str) -> Path:
+    """Create `output_dir/<UTC time>-<name>` (unique)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = output_dir / f"{stamp}-{name}"
+    suffix = 1
+    while path.exists():
+        suffix += 1
+        path = output_dir / f"{stamp}-{name}-{suffix}"
+    path.mkdir(parents=True)
+    return path
+
+
+def write_run_folder(
+    engine: BacktestEngine,
+    run_dir: Path,
+    config_text: str,
+    balances: pd.DataFrame,
+    starting_balance: Decimal,
+    meta: dict[str, Any],
+    tearsheet: bool,
+) -> RunFolder:
+    """Write orders, fills, positions, balances, config copy, summary JSON and optional tearsheet."""
+    trader = engine.trader
+    orders = trader.generate_orders_report()
+    fills = trader.generate_fills_report()
+    positions = trader.generate_positions_report()
+    orders.to_csv(run_dir / "orders.csv")
+    fills.to_csv(run_dir / "fills.csv")
+    positions.to_csv(run_dir / "positions.csv")
+    balances.to_csv(run_dir / "account.csv", index=False)
+    (run_dir / "config.yaml").write_text(config_text)
+
+    analyzer = engine.portfolio.analyzer
+    summary = summarize(positions, fills, balances, starting_balance, analyzer.get_performance_stats_returns())
+    summary["orders"] = len(orders)
+    summary["fills"] = len(fills)
+    summary.update(meta)
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    if tearsheet:
+        from nautilus_trader.analysis import create_tearsheet
+
+        create_tearsheet(engine, output_path=str(run_dir / "report.html"))
+    return RunFolder(path=run_dir, summary=summary)
