@@ -1,0 +1,34 @@
+"""Shared fixtures: real OKX candles from the bundled sample, temporary catalogs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ravebear.catalog.candles import read_ohlcv_file
+from ravebear.catalog.store import RaveCatalog
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "data" / "sample"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+OKX_BTC = SAMPLE / "okx_swap_BTC-USDT-SWAP_1m_20260727_20260822_gappy.parquet"
+
+
+@pytest.fixture(scope="session")
+def okx_btc_raw() -> pd.DataFrame:
+    """The real OKX BTC-USDT-SWAP 1-minute series as stored in the sample file."""
+    return pd.read_parquet(OKX_BTC)
+
+
+@pytest.fixture(scope="session")
+def okx_btc() -> pd.DataFrame:
+    """The same series as a normalized candle frame."""
+    return read_ohlcv_file(OKX_BTC)
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> RaveCatalog:
+    """An empty catalog in a temporary folder."""
+    return RaveCatalog(tmp_path / "catalog")
