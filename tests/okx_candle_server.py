@@ -33,7 +33,8 @@ import numpy as np
 import pandas as pd
 from aiohttp import web
 
-DATA_FILE = Path("/work/shared/data/ohlcv_1m/okx_swap_BTC-USDT-SWAP_1m_20260727_20260822_gappy.parquet")
+# The real OKX file, bundled unchanged from shared/data/ohlcv_1m/ (see data/sample/SOURCE.md).
+DATA_FILE = Path(__file__).resolve().parents[1] / "data" / "sample" / "okx_swap_BTC-USDT-SWAP_1m_20260727_20260822_gappy.parquet"
 CANDLE_PATHS = ("/api/v5/market/candles", "/api/v5/market/history-candles")
 MAX_LIMIT = {"/api/v5/market/candles": 300, "/api/v5/market/history-candles": 100}
 RECENT_CANDLES = 1440

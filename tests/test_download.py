@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from okx_candle_server import Faults, OkxCandleServer, load_candles
 
 from ravebear.catalog.ccxt_instruments import ccxt_instrument
 from ravebear.catalog.download import DownloadError, DownloadResult, download_candles
 from ravebear.catalog.store import RaveCatalog
+from tests.okx_candle_server import Faults, OkxCandleServer, load_candles
 
 SYMBOL = "BTC-USDT-SWAP"
 BAR_TYPE = "BTC-USDT-SWAP.OKX-1-MINUTE-LAST-EXTERNAL"

@@ -1,14 +1,19 @@
 """Download closed 1-minute candles through ccxt into the catalog, page by page, resumably.
 
+Paging: each page is a window of `limit` minutes starting at a cursor; the next page starts
+one minute after the last candle received, or after the whole window when it came back empty
+(a hole in the exchange's data). The run ends at `until_ms` or at the exchange's clock.
+
 OKX specifics (ccxt 4.5 `okx.fetch_ohlcv`): ccxt turns `since`/`limit` into the window
 `before = since - 1`, `after = since + limit minutes`, and OKX answers with the *newest* `limit`
-rows of that window, newest first. Pages therefore cover exactly `limit` minutes, and `limit`
-must not exceed what the endpoint serves or the oldest rows of the window are silently lost;
-ccxt itself asks `history-candles` for 300 rows where OKX documents 100. This module picks the
-endpoint from the exchange's own clock (`market/candles`, 300 rows, for the last 1,439 minutes;
-`market/history-candles`, 100 rows, before that) and passes it as ccxt's `type` param.
-ccxt returns the base-currency volume (`volCcy`) for swaps and drops OKX's `confirm` flag, so a
-candle counts as closed only when its close time is not after the exchange's time.
+rows of that window, newest first. `limit` must therefore not exceed what the endpoint serves,
+or the oldest rows of each window are silently lost; ccxt itself asks `history-candles` for 300
+rows where OKX documents 100. This module picks the endpoint from the exchange's clock
+(`market/candles`, 300 rows, for the last 1,439 minutes; `market/history-candles`, 100 rows,
+before that) and passes it as ccxt's `type` param. Other exchanges get the window end as ccxt's
+`until` param. ccxt returns the base-currency volume (`volCcy`) for swaps and drops OKX's
+`confirm` flag, so a candle counts as closed only when its close time is not after the
+exchange's time (`GET /api/v5/public/time` for OKX).
 """
 
 from __future__ import annotations
@@ -146,7 +151,7 @@ class _Downloader:
 
     def stored_text(self) -> str:
         if not self.result.bar_type:
-            return "nothing was stored"
+            return "the catalog was not touched"
         times = self.catalog.stored_open_times(self.result.bar_type)
         if len(times) == 0:
             return f"the catalog holds no bars of {self.result.bar_type}"
@@ -229,8 +234,8 @@ def _page_plan(exchange: ccxt.Exchange, market: dict[str, Any], cursor: int, now
         recent = cursor >= now - OKX_RECENT_MINUTES * ONE_MINUTE_MS
         cap = OKX_CANDLES_LIMIT if recent else OKX_HISTORY_LIMIT
         return min(page_limit or cap, cap), {"type": "Candles" if recent else "HistoryCandles"}
-    cap = _ccxt_page_cap(exchange, market)
-    return min(page_limit or cap, cap), {}
+    limit = min(page_limit or _ccxt_page_cap(exchange, market), _ccxt_page_cap(exchange, market))
+    return limit, {"until": cursor + limit * ONE_MINUTE_MS - 1}  # bound the window as OKX's `after` does
 
 
 def _frame(candles: list[list[Any]]) -> pd.DataFrame:
@@ -264,60 +269,73 @@ def download_candles(
     `Retry-After` when given, else `backoff_s` doubling; then `DownloadError` is raised.
     Bar volume is ccxt's volume (base units) divided by the contract multiplier.
     """
-    from tqdm import tqdm
-
     exchange = _make_exchange(exchange_id, rest_url)
     run = _Downloader(catalog, exchange, max_retries, backoff_s)
     run.label = f"{exchange_id} {symbol}"
-    run.call("load markets", exchange.load_markets)
-    market = _find_market(exchange, symbol)
-    instrument = _instrument(exchange, market)
-    run.result.bar_type = one_minute_bar_type(instrument.id.value)
-    now = run.now_ms()
+    try:
+        run.call("load markets", exchange.load_markets)
+        market = _find_market(exchange, symbol)
+        instrument = _instrument(exchange, market)
+        run.result.bar_type = one_minute_bar_type(instrument.id.value)
+        now = run.now_ms()
+        start = _start(catalog.stored_open_times(run.result.bar_type), since_ms, run.result.bar_type)
+        end = now // ONE_MINUTE_MS * ONE_MINUTE_MS  # candles opening before this have closed by `now`
+        if until_ms is not None:
+            end = min(end, until_ms)
+        _paginate(run, market, instrument, start, end, now, page_limit, progress)
+    finally:
+        exchange.close()
+    r = run.result
+    logger.info(
+        "{}: {} pages, {} candles fetched, {} bars written, {} rejected, {} retries",
+        run.label, r.pages, r.fetched, r.written, r.rejected, r.retries,
+    )
+    return r
 
-    stored = catalog.stored_open_times(run.result.bar_type)
+
+def _start(stored: Any, since_ms: int | None, bar_type: str) -> int:
+    """Return the first candle open time to fetch: after the stored series, else `since_ms`."""
     if len(stored):
         start = int(stored[-1]) + ONE_MINUTE_MS
         if since_ms is not None and since_ms > start:
             start = since_ms
     elif since_ms is None:
-        raise ValueError(f"the catalog has no bars of {run.result.bar_type}; give since_ms to start a download")
+        raise ValueError(f"the catalog has no bars of {bar_type}; give since_ms to start a download")
     else:
         start = since_ms
-    start = -(-start // ONE_MINUTE_MS) * ONE_MINUTE_MS  # first candle open on the grid
-    end = now // ONE_MINUTE_MS * ONE_MINUTE_MS  # candles opening before this have closed by `now`
-    if until_ms is not None:
-        end = min(end, until_ms)
+    return -(-start // ONE_MINUTE_MS) * ONE_MINUTE_MS  # round up onto the candle grid
 
-    cursor = start
+
+def _paginate(
+    run: _Downloader,
+    market: dict[str, Any],
+    instrument: Instrument,
+    start: int,
+    end: int,
+    now: int,
+    page_limit: int | None,
+    progress: bool,
+) -> None:
+    """Fetch windows of `limit` minutes from `start` to `end`, importing each page at once."""
+    from tqdm import tqdm
+
+    result, cursor = run.result, start
     with tqdm(total=max(0, (end - start) // ONE_MINUTE_MS), unit="min", desc=instrument.id.value, disable=not progress) as bar:
         while cursor < end:
-            limit, params = _page_plan(exchange, market, cursor, now, page_limit)
+            limit, params = _page_plan(run.exchange, market, cursor, now, page_limit)
             rows = run.page(market["symbol"], cursor, limit, params)
-            run.result.pages += 1
+            result.pages += 1
             candles = [row for row in rows if cursor <= int(row[0]) < end]
             if candles:
-                imported = catalog.import_candles(_frame(candles), instrument)
-                run.result.fetched += len(candles)
-                run.result.written += imported.written
-                run.result.rejected += len(imported.report.rejections)
-                if run.result.first_open_ms is None:
-                    run.result.first_open_ms = int(candles[0][0])
-                run.result.last_open_ms = int(candles[-1][0])
+                imported = run.catalog.import_candles(_frame(candles), instrument)
+                result.fetched += len(candles)
+                result.written += imported.written
+                result.rejected += len(imported.report.rejections)
+                if result.first_open_ms is None:
+                    result.first_open_ms = int(candles[0][0])
+                result.last_open_ms = int(candles[-1][0])
                 step = int(candles[-1][0]) + ONE_MINUTE_MS - cursor
-            elif exchange.id == "okx":
-                step = limit * ONE_MINUTE_MS  # the whole window is a hole in the exchange's data
             else:
-                break  # nothing at or after the cursor: the exchange has nothing newer
+                step = limit * ONE_MINUTE_MS  # the whole window is a hole in the exchange's data
             bar.update(min(step, end - cursor) // ONE_MINUTE_MS)
             cursor += step
-    logger.info(
-        "{}: {} pages, {} candles fetched, {} bars written, {} rejected, {} retries",
-        run.label,
-        run.result.pages,
-        run.result.fetched,
-        run.result.written,
-        run.result.rejected,
-        run.result.retries,
-    )
-    return run.result
