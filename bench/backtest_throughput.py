@@ -107,6 +107,9 @@ class NoopStrategy(Strategy):
     def on_bar(self, bar: Bar) -> None:
         """Do nothing."""
 
+    def on_stop(self) -> None:
+        """Do nothing (defined so nautilus does not warn about a missing on_stop)."""
+
 
 # -- data ----------------------------------------------------------------------------------
 
