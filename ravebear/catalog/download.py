@@ -150,6 +150,7 @@ class _Downloader:
         self.label = exchange.id
 
     def stored_text(self) -> str:
+        """Describe what the catalog holds of the series, for error messages."""
         if not self.result.bar_type:
             return "the catalog was not touched"
         times = self.catalog.stored_open_times(self.result.bar_type)
@@ -234,7 +235,8 @@ def _page_plan(exchange: ccxt.Exchange, market: dict[str, Any], cursor: int, now
         recent = cursor >= now - OKX_RECENT_MINUTES * ONE_MINUTE_MS
         cap = OKX_CANDLES_LIMIT if recent else OKX_HISTORY_LIMIT
         return min(page_limit or cap, cap), {"type": "Candles" if recent else "HistoryCandles"}
-    limit = min(page_limit or _ccxt_page_cap(exchange, market), _ccxt_page_cap(exchange, market))
+    cap = _ccxt_page_cap(exchange, market)
+    limit = min(page_limit or cap, cap)
     return limit, {"until": cursor + limit * ONE_MINUTE_MS - 1}  # bound the window as OKX's `after` does
 
 

@@ -41,7 +41,7 @@ def catalog() -> None:
     """Import, download and list market data in the Parquet catalog."""
 
 
-def _print_import(result, source: str) -> None:  # noqa: ANN001
+def _print_import(result, source: str, shown_gaps: int = SHOWN_PROBLEMS) -> None:  # noqa: ANN001
     report = result.report
     click.echo(
         f"{source}: {report.total} rows, {report.valid} valid, {len(report.rejections)} rejected; "
@@ -54,11 +54,12 @@ def _print_import(result, source: str) -> None:  # noqa: ANN001
     if result.conflicts:
         click.echo(f"  {len(result.conflicts)} rows differ from the stored bars at the same time; the stored ones were kept")
     if report.gaps:
-        click.echo(f"  {len(report.gaps)} gaps:")
-        for gap in report.gaps[:SHOWN_PROBLEMS]:
+        missing = sum(gap.missing for gap in report.gaps)
+        click.echo(f"  {len(report.gaps)} gaps, {missing} candles missing" + (":" if shown_gaps else " (`ravebear catalog list --gaps` lists them)"))
+        for gap in report.gaps[:shown_gaps]:
             click.echo(f"    {gap}")
-        if len(report.gaps) > SHOWN_PROBLEMS:
-            click.echo(f"    ... and {len(report.gaps) - SHOWN_PROBLEMS} more gaps")
+        if shown_gaps and len(report.gaps) > shown_gaps:
+            click.echo(f"    ... and {len(report.gaps) - shown_gaps} more gaps")
 
 
 @catalog.command("import")
@@ -94,7 +95,7 @@ def catalog_import_sample(if_empty: bool, catalog_path: str | None) -> None:
     if not files:
         _fail(f"no sample files in {SAMPLE_DIR}")
     for path, symbol in files:
-        _print_import(store.import_file(path, symbol), path.name)
+        _print_import(store.import_file(path, symbol), path.name, shown_gaps=0)
 
 
 @catalog.command("list")
