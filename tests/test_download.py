@@ -234,3 +234,28 @@ def test_ccxt_markets_become_nautilus_instruments() -> None:
     assert pair.id.value == "BTCUSDT.BINANCE"
     assert (pair.price_precision, pair.size_precision, str(pair.price_increment)) == (2, 5, "0.01")
     assert type(pair).__name__ == "CurrencyPair"
+
+
+def test_cli_download_prints_what_it_stored_and_fails_cleanly(okx: OkxCandleServer, tmp_path: Path) -> None:
+    from tests.test_backtest import ravebear
+
+    env = {"RAVEBEAR_CATALOG": str(tmp_path / "cat")}
+    window = ["--since", "2026-08-15 22:00", "--until", "2026-08-16 08:00", "--url", okx.url, "--no-progress"]
+    done = ravebear("catalog", "download", SYMBOL, *window, env=env)
+    assert done.returncode == 0, done.stderr
+    expected = source_bars(START, START + 600 * MINUTE)
+    pages = len(expected_cursors(START, START + 600 * MINUTE))
+    assert f"{BAR_TYPE}: {pages} pages, {len(expected)} candles fetched, {len(expected)} new bars written, 0 rejected, 0 retries" in done.stdout
+    assert stored_bars(RaveCatalog(tmp_path / "cat")) == expected
+
+    okx.reset(Faults(always_garbage=True))
+    later = ["--until", "2026-08-17 08:00", "--url", okx.url, "--no-progress", "--retries", "1"]
+    failed = ravebear("catalog", "download", SYMBOL, *later, env=env)
+    assert failed.returncode == 1
+    *warnings, error = failed.stderr.strip().splitlines()
+    assert "WARNING" in warnings[0] and "response is not JSON" in warnings[0]  # each retry is logged
+    resume_from = pd.Timestamp(expected[-1][0] + MINUTE, unit="ms", tz="UTC")
+    assert error.startswith(f"error: okx BTC-USDT-SWAP: candle page from {resume_from:%Y-%m-%d %H:%M} UTC failed after 1 retries")
+    assert f"the catalog holds {len(expected):,} bars" in error and "run again to resume" in error
+    assert "Traceback" not in failed.stderr
+    assert stored_bars(RaveCatalog(tmp_path / "cat")) == expected

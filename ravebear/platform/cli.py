@@ -133,11 +133,12 @@ def catalog_list(show_gaps: bool, catalog_path: str | None) -> None:
 @click.option("--since", default=None, help="UTC start date/time (ignored when the series already has bars: it resumes).")
 @click.option("--until", default=None, help="UTC end date/time (default: now).")
 @click.option("--url", "rest_url", default=None, help="REST base URL override (e.g. a local test server).")
+@click.option("--retries", default=5, show_default=True, help="Retries per page before giving up (429s wait Retry-After).")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 @catalog_option
 def catalog_download(
-    symbol: str, exchange: str, since: str | None, until: str | None, rest_url: str | None, no_progress: bool,
-    catalog_path: str | None,
+    symbol: str, exchange: str, since: str | None, until: str | None, rest_url: str | None, retries: int,
+    no_progress: bool, catalog_path: str | None,
 ) -> None:  # fmt: skip
     """Download 1-minute candles through ccxt into the catalog: paginated, rate-limited, resumable."""
     import pandas as pd
@@ -154,7 +155,7 @@ def catalog_download(
     try:
         result = download_candles(
             store, symbol, exchange_id=exchange, since_ms=ms(since), until_ms=ms(until), rest_url=rest_url,
-            progress=not no_progress,
+            max_retries=retries, progress=not no_progress,
         )  # fmt: skip
     except (DownloadError, ValueError) as exc:
         _fail(str(exc))
