@@ -7,12 +7,14 @@ Run from the repo root (it prints numbers; it is not a test)::
 What is measured, in one invocation
 -----------------------------------
 1. **Catalog import**: wall time of `RaveCatalog(tmpdir).import_candles(frame, "BTC-USDT-SWAP")` into a
-   fresh temporary catalog (validation + conversion to nautilus bars + parquet write), and bars/s.
-   nautilus modules are imported before the clock starts, so the figure is the import's own work.
+   fresh temporary catalog (validation + conversion to nautilus bars + parquet write), and bars/s,
+   in a child process. nautilus modules are imported before the clock starts, so the figure is
+   the import's own work.
    Target: under 10 s for 500k bars.
 2. **Backtest throughput**: a nautilus `BacktestNode` built with the project's own
    `parse_backtest_config` + `build_run_config` over all bars of that catalog, run with
-   (a) `NoopStrategy` below (subscribes to the bars, does nothing per bar; the engine's floor) and
+   (a) `bench.noop_strategy:NoopStrategy` (subscribes to the bars, does nothing per bar; the
+   engine's floor) and
    (b) the default strategy exactly as in `config/backtest.yaml` (`UntouchedWickLong`, same venue,
    fees, fill model and strategy config; only the data window is dropped so every bar is used,
    and the tearsheet is off). The clock covers `node.run()` only, which includes reading the
@@ -21,6 +23,10 @@ What is measured, in one invocation
    (nautilus logging is process-wide, peak RSS is per process), the two kinds alternate
    (no-op, default, no-op, default, ...) `--repeats` times, and each child reports its peak RSS
    from `resource.getrusage(RUSAGE_SELF).ru_maxrss` and the orders/fills the strategy produced.
+   Linux carries ru_maxrss across fork+exec (a child starts with its parent's peak), so the
+   parent stays small: it imports neither pandas nor nautilus, and the series is built and
+   imported in a child too. Each child also reports VmHWM from /proc/self/status (the peak
+   of its own address space only) as a cross-check.
    Target: the default strategy keeps at least 60 % of the no-op bars/s.
 3. **`ravebear --help` latency**: wall time of 5 subprocess runs of the `ravebear` console script
    (Python start-up included). Target: median under 0.5 s.
@@ -37,6 +43,7 @@ to the instrument's 0.1 tick. Returns, candle shapes and volumes are therefore r
 price level and the calendar are synthetic. The number of bars and segments used is printed.
 """
 
+
 from __future__ import annotations
 
 import argparse
@@ -49,20 +56,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:  # also works as `python bench/backtest_throughput.py`
-    sys.path.insert(0, str(REPO_ROOT))
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import yaml  # noqa: E402
-from nautilus_trader.config import StrategyConfig  # noqa: E402
-from nautilus_trader.model.data import Bar, BarType  # noqa: E402
-from nautilus_trader.model.identifiers import InstrumentId  # noqa: E402
-from nautilus_trader.trading.strategy import Strategy  # noqa: E402
-
 DATA_DIR = Path("/work/shared/data/ohlcv_1m")
 SEGMENT_FILES = (
     "binance_usdm_BTCUSDT_1m_20230718_20230817.parquet",
@@ -73,42 +72,16 @@ SYMBOL = "BTC-USDT-SWAP"
 INSTRUMENT_ID = f"{SYMBOL}.OKX"
 BAR_TYPE = f"{INSTRUMENT_ID}-1-MINUTE-LAST-EXTERNAL"
 DEFAULT_CONFIG = REPO_ROOT / "config" / "backtest.yaml"
+NOOP_PATH = "bench.noop_strategy:NoopStrategy"
 TICK = 0.1
 MINUTE_MS = 60_000
-NOOP_PATH = "bench.backtest_throughput:NoopStrategy"
 RESULT_MARKER = "BENCH_RESULT "
 HELP_RUNS = 5
+CHILD_TIMEOUT_S = 1800
 
 IMPORT_TARGET_S = 10.0
 RATIO_TARGET = 0.60
 HELP_TARGET_S = 0.5
-
-
-# -- the no-op strategy (importable as bench.backtest_throughput:NoopStrategy) ------------
-
-
-class NoopStrategyConfig(StrategyConfig, frozen=True, kw_only=True):
-    """The bars a no-op strategy subscribes to."""
-
-    instrument_id: InstrumentId
-    bar_type: BarType
-
-
-class NoopStrategy(Strategy):
-    """Subscribe to the bars and do nothing with them: the engine's throughput floor."""
-
-    def __init__(self, config: NoopStrategyConfig) -> None:
-        super().__init__(config)
-
-    def on_start(self) -> None:
-        """Subscribe to the configured bars."""
-        self.subscribe_bars(self.config.bar_type)
-
-    def on_bar(self, bar: Bar) -> None:
-        """Do nothing."""
-
-    def on_stop(self) -> None:
-        """Do nothing (defined so nautilus does not warn about a missing on_stop)."""
 
 
 # -- data ----------------------------------------------------------------------------------
@@ -116,6 +89,8 @@ class NoopStrategy(Strategy):
 
 def load_segments() -> list[pd.DataFrame]:
     """Read the real Binance USD-M BTCUSDT 1-minute segments, oldest first."""
+    import pandas as pd
+
     return [pd.read_parquet(DATA_DIR / name, columns=["ts", "open", "high", "low", "close", "volume"]) for name in SEGMENT_FILES]
 
 
@@ -123,24 +98,25 @@ def chain_segments(segments: list[pd.DataFrame], n_bars: int) -> tuple[pd.DataFr
     """Chain real segments (repeating the set) into a gapless `n_bars` series; return it and the segment count.
 
     Each segment starts one minute after the previous one ends and is rescaled so its first open
-    equals the previous last close; prices are rounded to the 0.1 tick.
+    equals the previous last close; prices are rounded to the 0.1 tick (rounding is monotonic, so
+    low <= open, close <= high still holds).
     """
+    import numpy as np
+    import pandas as pd
+
     parts: list[pd.DataFrame] = []
     total = 0
     last_ts: int | None = None
     last_close: float | None = None
-    index = 0
     while total < n_bars:
-        seg = segments[index % len(segments)].iloc[: n_bars - total]
-        index += 1
+        seg = segments[len(parts) % len(segments)].iloc[: n_bars - total]
         ts = seg["ts"].to_numpy(dtype=np.int64)
         if last_ts is not None:
             ts = ts - ts[0] + last_ts + MINUTE_MS
         scale = 1.0 if last_close is None else last_close / float(seg["open"].iloc[0])
         part = pd.DataFrame({"ts": ts})
         for column in ("open", "high", "low", "close"):
-            part[column] = np.round(seg[column].to_numpy(dtype=np.float64) * scale / TICK) * TICK
-            part[column] = part[column].round(1)
+            part[column] = (np.round(seg[column].to_numpy(dtype=np.float64) * scale / TICK) * TICK).round(1)
         part["volume"] = seg["volume"].to_numpy(dtype=np.float64)
         parts.append(part)
         total += len(part)
@@ -151,43 +127,61 @@ def chain_segments(segments: list[pd.DataFrame], n_bars: int) -> tuple[pd.DataFr
     return frame, len(parts)
 
 
-# -- 1. catalog import ---------------------------------------------------------------------
+# -- child processes -----------------------------------------------------------------------
 
 
-def measure_import(frame: pd.DataFrame, catalog_dir: Path) -> dict[str, Any]:
-    """Import the frame into a fresh catalog; return seconds, bars/s and what was written."""
-    import nautilus_trader.persistence.catalog  # noqa: F401 - import cost stays out of the figure
+def peak_rss() -> dict[str, float]:
+    """Return this process's peak RSS in MiB: ru_maxrss, and VmHWM (this address space only)."""
+    hwm_kb = 0
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                hwm_kb = int(line.split()[1])
+    return {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "vm_hwm_mb": hwm_kb / 1024}
+
+
+def child_import(catalog_path: Path, n_bars: int) -> dict[str, Any]:
+    """Build the chained series and import it into a fresh catalog; return the figures."""
+    import nautilus_trader.model.data  # noqa: F401 - import cost stays out of the figure
+    import nautilus_trader.persistence.catalog  # noqa: F401
 
     from ravebear.catalog.store import RaveCatalog
 
+    frame, segments = chain_segments(load_segments(), n_bars)
     started = time.perf_counter()
-    result = RaveCatalog(catalog_dir).import_candles(frame, SYMBOL)
+    result = RaveCatalog(catalog_path).import_candles(frame, SYMBOL)
     elapsed = time.perf_counter() - started
     return {
         "bars": len(frame),
+        "segments": segments,
+        "first_open_ms": int(frame["ts"].iloc[0]),
+        "last_open_ms": int(frame["ts"].iloc[-1]),
+        "first_close": float(frame["close"].iloc[0]),
+        "last_close": float(frame["close"].iloc[-1]),
         "seconds": elapsed,
         "bars_per_s": len(frame) / elapsed,
         "written": result.written,
         "rejected": len(result.report.rejections),
         "gaps": len(result.report.gaps),
+        **peak_rss(),
     }
-
-
-# -- 2. backtests (one child process per run) ----------------------------------------------
 
 
 def bench_config_text(kind: str, log_level: str) -> str:
     """Return the backtest YAML for a run: config/backtest.yaml without a data window or tearsheet.
 
-    kind "default" keeps the file's strategies unchanged; kind "noop" replaces them by NoopStrategy.
+    kind "default" keeps the file's strategies and their config unchanged (instrument and bar type
+    set to the benchmark's, which are the file's own); kind "noop" replaces them by NoopStrategy.
     """
+    import yaml
+
     raw = yaml.safe_load(DEFAULT_CONFIG.read_text())
     raw["run"].update({"name": f"bench-{kind}", "tearsheet": False, "log_level": log_level})
     raw["data"] = [{"instrument_id": INSTRUMENT_ID, "bar_type": BAR_TYPE}]
     if kind == "noop":
-        raw["strategies"] = [{"strategy_path": NOOP_PATH, "config": {"instrument_id": INSTRUMENT_ID, "bar_type": BAR_TYPE}}]
+        raw["strategies"] = [{"strategy_path": NOOP_PATH, "config": {}}]
     elif kind != "default":
-        raise ValueError(f"unknown run kind {kind!r}")
+        raise ValueError(f"unknown backtest kind {kind!r}")
     for strategy in raw["strategies"]:
         strategy["config"].update({"instrument_id": INSTRUMENT_ID, "bar_type": BAR_TYPE})
     return yaml.safe_dump(raw, sort_keys=False)
@@ -200,13 +194,14 @@ def count_fills(orders: list[Any]) -> int:
     return sum(isinstance(event, OrderFilled) for order in orders for event in order.events)
 
 
-def child_main(kind: str, catalog_path: Path, log_level: str) -> None:
-    """Run one backtest in this process and print its figures as one JSON line."""
+def child_backtest(kind: str, catalog_path: Path, log_level: str) -> dict[str, Any]:
+    """Run one backtest over every bar of the catalog; return the figures."""
     from nautilus_trader.backtest.node import BacktestNode
 
-    from ravebear.platform.backtest import build_run_config
+    from ravebear.platform.backtest import build_run_config, prepare_backtest_process
     from ravebear.platform.config import parse_backtest_config
 
+    prepare_backtest_process()  # as `ravebear backtest` does, for both kinds alike
     config = parse_backtest_config(bench_config_text(kind, log_level), f"bench-{kind}")
     run_config = build_run_config(config, catalog_path.resolve())
     node = BacktestNode(configs=[run_config])
@@ -217,69 +212,98 @@ def child_main(kind: str, catalog_path: Path, log_level: str) -> None:
         elapsed = time.perf_counter() - started
         engine = node.get_engine(run_config.id)
         orders = engine.cache.orders()
-        loop_s = (engine.run_finished - engine.run_started).total_seconds()
-        figures = {
+        bars = results[0].iterations
+        return {
             "kind": kind,
-            "bars": results[0].iterations,
+            "bars": bars,
             "run_s": elapsed,
-            "engine_loop_s": loop_s,
-            "bars_per_s": results[0].iterations / elapsed,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "engine_loop_s": (engine.run_finished - engine.run_started).total_seconds(),
+            "bars_per_s": bars / elapsed,
             "orders": len(orders),
             "fills": count_fills(orders),
-            "positions": len(engine.cache.positions()),
+            **peak_rss(),
         }
     finally:
         node.dispose()
+
+
+def child_main(kind: str, catalog_path: Path, n_bars: int, log_level: str) -> None:
+    """Do one measurement in this process and print its figures as one marked JSON line."""
+    figures = child_import(catalog_path, n_bars) if kind == "import" else child_backtest(kind, catalog_path, log_level)
     print(RESULT_MARKER + json.dumps(figures), flush=True)
 
 
-def run_child(kind: str, catalog_path: Path, log_level: str) -> dict[str, Any]:
-    """Run one backtest in a fresh interpreter and return its figures."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
-    command = [sys.executable, "-m", "bench.backtest_throughput", "--child", kind, "--catalog", str(catalog_path), "--log-level", log_level]
-    done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1800, check=False)
+def run_child(kind: str, catalog_path: Path, n_bars: int, log_level: str) -> dict[str, Any]:
+    """Run one measurement in a fresh interpreter and return its figures."""
+    pythonpath = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+    command = [
+        sys.executable, "-m", "bench.backtest_throughput", "--child", kind,
+        "--catalog", str(catalog_path), "--bars", str(n_bars), "--log-level", log_level,
+    ]  # fmt: skip
+    done = subprocess.run(
+        command, cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": pythonpath},
+        capture_output=True, text=True, timeout=CHILD_TIMEOUT_S, check=False,
+    )  # fmt: skip
     lines = done.stdout.splitlines()
     found = [line for line in lines if line.startswith(RESULT_MARKER)]
     if done.returncode != 0 or not found:
         sys.stderr.write(done.stdout[-4000:] + done.stderr[-4000:])
-        raise RuntimeError(f"{kind} backtest child failed with exit code {done.returncode}")
+        raise RuntimeError(f"{kind} child failed with exit code {done.returncode}")
     figures = json.loads(found[-1].removeprefix(RESULT_MARKER))
     figures["log_lines"] = len(lines) - len(found)
     return figures
 
 
+# -- the three measurements (parent side) --------------------------------------------------
+
+
+def measure_import(catalog_path: Path, n_bars: int) -> dict[str, Any]:
+    """Build and import the series in a child; print and return its figures."""
+    figures = run_child("import", catalog_path, n_bars, "WARNING")
+    print(
+        f"series: {figures['bars']:,} bars from {figures['segments']} real segments, "
+        f"open times {_utc(figures['first_open_ms'])} .. {_utc(figures['last_open_ms'])}, "
+        f"close {figures['first_close']:,.1f} -> {figures['last_close']:,.1f}",
+    )
+    print(
+        f"import: {figures['seconds']:.2f} s = {figures['bars_per_s']:,.0f} bars/s "
+        f"({figures['written']:,} written, {figures['rejected']} rejected, {figures['gaps']} gaps; "
+        f"peak RSS {figures['peak_rss_mb']:,.0f} MiB)",
+        flush=True,
+    )
+    return figures
+
+
 def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Return best and median of the runs of one kind."""
-    rates = [run["bars_per_s"] for run in runs]
+    """Return best and median figures of the runs of one kind."""
     return {
         "bars": runs[0]["bars"],
-        "bars_per_s_best": max(rates),
-        "bars_per_s_median": statistics.median(rates),
+        "bars_per_s_best": max(run["bars_per_s"] for run in runs),
+        "bars_per_s_median": statistics.median(run["bars_per_s"] for run in runs),
         "run_s_best": min(run["run_s"] for run in runs),
         "run_s_median": statistics.median(run["run_s"] for run in runs),
         "engine_loop_s_median": statistics.median(run["engine_loop_s"] for run in runs),
         "peak_rss_mb_max": max(run["peak_rss_mb"] for run in runs),
-        "peak_rss_mb_median": statistics.median(run["peak_rss_mb"] for run in runs),
+        "vm_hwm_mb_max": max(run["vm_hwm_mb"] for run in runs),
         "orders": runs[0]["orders"],
         "fills": runs[0]["fills"],
-        "positions": runs[0]["positions"],
-        "log_lines": runs[0]["log_lines"],
         "runs": runs,
     }
 
 
-def measure_backtests(catalog_path: Path, repeats: int, log_level: str) -> dict[str, Any]:
-    """Run no-op and default backtests alternately; return both summaries and the default/no-op ratio."""
+def measure_backtests(catalog_path: Path, n_bars: int, repeats: int, log_level: str) -> dict[str, Any]:
+    """Run no-op and default backtests alternately, one child each; return summaries and ratios."""
     runs: dict[str, list[dict[str, Any]]] = {"noop": [], "default": []}
+    print(f"backtests: {repeats} x (no-op, default), log level {log_level}", flush=True)
     for repeat in range(1, repeats + 1):
         for kind in ("noop", "default"):
-            figures = run_child(kind, catalog_path, log_level)
-            runs[kind].append(figures)
+            run = run_child(kind, catalog_path, n_bars, log_level)
+            runs[kind].append(run)
             print(
-                f"  [{repeat}/{repeats}] {kind:<7} {figures['bars']:,} bars in {figures['run_s']:.2f} s "
-                f"(engine loop {figures['engine_loop_s']:.2f} s) = {figures['bars_per_s']:,.0f} bars/s, "
-                f"peak RSS {figures['peak_rss_mb']:,.0f} MiB, {figures['orders']} orders, {figures['fills']} fills",
+                f"  [{repeat}/{repeats}] {kind:<7} {run['bars']:,} bars: node.run() {run['run_s']:.2f} s "
+                f"(engine loop {run['engine_loop_s']:.2f} s) = {run['bars_per_s']:,.0f} bars/s, "
+                f"peak RSS {run['peak_rss_mb']:,.0f} MiB (VmHWM {run['vm_hwm_mb']:,.0f}), "
+                f"{run['orders']:,} orders, {run['fills']:,} fills",
                 flush=True,
             )
     noop, default = summarize(runs["noop"]), summarize(runs["default"])
@@ -288,30 +312,34 @@ def measure_backtests(catalog_path: Path, repeats: int, log_level: str) -> dict[
         "default": default,
         "ratio_median": default["bars_per_s_median"] / noop["bars_per_s_median"],
         "ratio_best": default["bars_per_s_best"] / noop["bars_per_s_best"],
+        "ratio_per_pair": [d["bars_per_s"] / n["bars_per_s"] for n, d in zip(runs["noop"], runs["default"], strict=True)],
     }
 
 
-# -- 3. CLI latency ------------------------------------------------------------------------
-
-
 def help_command() -> list[str]:
-    """Return the command that runs `ravebear --help` with this interpreter's environment."""
+    """Return the command that runs `ravebear --help` in this interpreter's environment."""
     script = Path(sys.executable).parent / "ravebear"
     return [str(script), "--help"] if script.exists() else [sys.executable, "-m", "ravebear.platform.cli", "--help"]
 
 
 def measure_help(runs: int = HELP_RUNS) -> dict[str, Any]:
-    """Time `ravebear --help` in fresh subprocesses; return median and max seconds."""
+    """Time `ravebear --help` in fresh subprocesses; print and return median and max seconds."""
     command = help_command()
     times = []
     for _ in range(runs):
         started = time.perf_counter()
         subprocess.run(command, cwd=REPO_ROOT, capture_output=True, check=True, timeout=60)
         times.append(time.perf_counter() - started)
-    return {"command": " ".join(command), "seconds": times, "median_s": statistics.median(times), "max_s": max(times)}
+    figures = {"command": " ".join(command), "seconds": times, "median_s": statistics.median(times), "max_s": max(times)}
+    print(f"help: {figures['median_s']:.3f} s median, {figures['max_s']:.3f} s max over {runs} runs ({figures['command']})")
+    return figures
 
 
 # -- report --------------------------------------------------------------------------------
+
+
+def _utc(ms: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.gmtime(ms / 1000))
 
 
 def _mark(ok: bool) -> str:
@@ -322,86 +350,78 @@ def table_rows(figures: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     """Return (figure, value, reference, target) rows for the final table."""
     imp, bt, cli = figures["import"], figures["backtest"], figures["help"]
     noop, default = bt["noop"], bt["default"]
-    data = f"{imp['bars']:,} bars ({figures['data']['segments']} real segments chained)"
     return [
-        ("catalog import", f"{imp['seconds']:.2f} s = {imp['bars_per_s']:,.0f} bars/s", data,
-         f"< {IMPORT_TARGET_S:.0f} s  {_mark(imp['seconds'] < IMPORT_TARGET_S)}"),
-        ("no-op backtest", f"{noop['bars_per_s_best']:,.0f} / {noop['bars_per_s_median']:,.0f} bars/s",
-         "node.run() wall, best / median", "floor (reference)"),
-        ("default backtest", f"{default['bars_per_s_best']:,.0f} / {default['bars_per_s_median']:,.0f} bars/s",
-         "UntouchedWickLong, config/backtest.yaml", "-"),
-        ("default / no-op", f"{bt['ratio_median']:.0%} median, {bt['ratio_best']:.0%} best",
-         "no-op bars/s", f">= {RATIO_TARGET:.0%}  {_mark(bt['ratio_median'] >= RATIO_TARGET)}"),
-        ("engine loop only", f"{noop['engine_loop_s_median']:.2f} s / {default['engine_loop_s_median']:.2f} s",
-         "no-op / default, median", "-"),
-        ("peak RSS", f"{noop['peak_rss_mb_max']:,.0f} / {default['peak_rss_mb_max']:,.0f} MiB",
-         "no-op / default, max per child", "-"),
-        ("default traded", f"{default['orders']:,} orders, {default['fills']:,} fills, {default['positions']:,} positions",
-         "engine.cache after run", "> 0  " + _mark(default["fills"] > 0)),
+        ("catalog import", f"{imp['seconds']:.2f} s = {imp['bars_per_s']:,.0f} bars/s",
+         f"{imp['bars']:,} bars, {imp['segments']} real segments chained", _target(f"< {IMPORT_TARGET_S:.0f} s", imp["seconds"] < IMPORT_TARGET_S)),
+        ("no-op backtest", f"{noop['bars_per_s_best']:,.0f} best, {noop['bars_per_s_median']:,.0f} median bars/s",
+         "engine floor; node.run() wall", "(reference)"),
+        ("default backtest", f"{default['bars_per_s_best']:,.0f} best, {default['bars_per_s_median']:,.0f} median bars/s",
+         "UntouchedWickLong per config/backtest.yaml", "-"),
+        ("default / no-op", f"{bt['ratio_median']:.1%} median, {bt['ratio_best']:.1%} best",
+         "no-op bars/s", _target(f">= {RATIO_TARGET:.0%}", bt["ratio_median"] >= RATIO_TARGET)),
+        ("engine loop only", f"{noop['engine_loop_s_median']:.1f} s no-op, {default['engine_loop_s_median']:.1f} s default",
+         "median; excl. catalog read + post-run stats", "-"),
+        ("peak RSS", f"{imp['peak_rss_mb']:,.0f} import, {noop['peak_rss_mb_max']:,.0f} no-op, {default['peak_rss_mb_max']:,.0f} default MiB",
+         "ru_maxrss per child", "-"),
+        ("default traded", f"{default['orders']:,} orders, {default['fills']:,} fills", "engine.cache after the run",
+         _target("> 0 fills", default["fills"] > 0)),
         ("ravebear --help", f"{cli['median_s']:.3f} s median, {cli['max_s']:.3f} s max",
-         f"{HELP_RUNS} subprocess runs", f"< {HELP_TARGET_S} s  {_mark(cli['median_s'] < HELP_TARGET_S)}"),
-    ]
+         f"{HELP_RUNS} subprocess runs", _target(f"< {HELP_TARGET_S} s", cli["median_s"] < HELP_TARGET_S)),
+    ]  # fmt: skip
+
+
+def _target(text: str, ok: bool) -> str:
+    return f"{text}  {_mark(ok)}"
 
 
 def print_table(rows: list[tuple[str, str, str, str]]) -> None:
     """Print rows as an aligned text table."""
     header = ("figure", "value", "reference", "target")
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
-    line = "  ".join("-" * width for width in widths)
-    print(line)
-    for row in [header, *rows]:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    rule = "  ".join("-" * width for width in widths)
+    print(rule)
+    print("  ".join(cell.ljust(width) for cell, width in zip(header, widths, strict=True)).rstrip())
+    print(rule)
+    for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-        if row is header:
-            print(line)
-    print(line)
+    print(rule)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse the command line."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
     parser.add_argument("--bars", type=int, default=500_000, help="bars in the chained series (default 500000)")
     parser.add_argument("--repeats", type=int, default=2, help="no-op/default backtest pairs (default 2)")
-    parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON here")
-    parser.add_argument("--log-level", default="WARNING", choices=["WARNING", "ERROR"], help="nautilus log level")
-    parser.add_argument("--child", choices=["noop", "default"], help=argparse.SUPPRESS)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON to this path")
+    parser.add_argument("--log-level", default="WARNING", choices=["WARNING", "ERROR"], help="nautilus log level (default WARNING)")
+    parser.add_argument("--child", choices=["import", "noop", "default"], help=argparse.SUPPRESS)
     parser.add_argument("--catalog", type=Path, help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.bars < 1 or args.repeats < 1:
+        parser.error("--bars and --repeats must be positive")
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the three measurements and print the table."""
+    """Run the three measurements and print the table (or, with --child, one measurement)."""
     args = parse_args(argv)
     if args.child:
-        child_main(args.child, args.catalog, args.log_level)
+        child_main(args.child, args.catalog, args.bars, args.log_level)
         return
     wall = time.perf_counter()
-    frame, segments = chain_segments(load_segments(), args.bars)
-    print(
-        f"series: {len(frame):,} bars from {segments} real segments "
-        f"({pd.Timestamp(int(frame['ts'].iloc[0]), unit='ms')} .. {pd.Timestamp(int(frame['ts'].iloc[-1]), unit='ms')}, "
-        f"close {frame['close'].iloc[0]:,.1f} -> {frame['close'].iloc[-1]:,.1f})",
-        flush=True,
-    )
     with tempfile.TemporaryDirectory(prefix="ravebear-bench-") as tmp:
         catalog_path = Path(tmp) / "catalog"
-        imported = measure_import(frame, catalog_path)
-        print(
-            f"import: {imported['seconds']:.2f} s = {imported['bars_per_s']:,.0f} bars/s "
-            f"({imported['written']:,} written, {imported['rejected']} rejected, {imported['gaps']} gaps)",
-            flush=True,
-        )
-        print(f"backtests: {args.repeats} x (no-op, default), log level {args.log_level}", flush=True)
-        backtest = measure_backtests(catalog_path, args.repeats, args.log_level)
+        imported = measure_import(catalog_path, args.bars)
+        backtest = measure_backtests(catalog_path, args.bars, args.repeats, args.log_level)
     cli = measure_help()
-    print(f"help: {cli['median_s']:.3f} s median, {cli['max_s']:.3f} s max ({cli['command']})", flush=True)
-    figures = {
-        "data": {"bars": len(frame), "segments": segments, "files": list(SEGMENT_FILES)},
+    figures: dict[str, Any] = {
+        "data": {"files": [str(DATA_DIR / name) for name in SEGMENT_FILES], "bars": imported["bars"], "segments": imported["segments"]},
         "import": imported,
         "backtest": backtest,
         "help": cli,
         "targets": {"import_s": IMPORT_TARGET_S, "default_over_noop": RATIO_TARGET, "help_s": HELP_TARGET_S},
+        "total_s": time.perf_counter() - wall,
     }
-    figures["total_s"] = time.perf_counter() - wall
     print()
     print_table(table_rows(figures))
     print(f"total benchmark time: {figures['total_s']:.0f} s")

@@ -14,6 +14,7 @@ from decimal import Decimal
 from nautilus_trader.config import StrategyConfig
 from nautilus_trader.model.data import Bar, BarType
 from nautilus_trader.model.enums import OrderSide, OrderType, TimeInForce
+from nautilus_trader.model.events import PositionClosed, PositionOpened
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.trading.strategy import Strategy
 
@@ -59,6 +60,7 @@ class UntouchedWickLong(Strategy):
             ),
         )
         self.instrument = None
+        self._in_position = False  # kept by position events: cheaper than asking the portfolio every bar
         self._bars_in_position = 0
         self.skipped: dict[str, int] = {}
 
@@ -69,16 +71,26 @@ class UntouchedWickLong(Strategy):
             self.log.error(f"instrument {self.config.instrument_id} not in cache; stopping")
             self.stop()
             return
+        self._in_position = not self.portfolio.is_flat(self.config.instrument_id)
         self.subscribe_bars(self.config.bar_type)
+
+    def on_position_opened(self, event: PositionOpened) -> None:
+        """Start counting the bars the position is held."""
+        self._in_position = True
+        self._bars_in_position = 0
+
+    def on_position_closed(self, event: PositionClosed) -> None:
+        """Back to flat: entries are allowed again."""
+        self._in_position = False
 
     def on_bar(self, bar: Bar) -> None:
         """Update the wick detector and act on a held touch of a support."""
-        cfg = self.config
         low = bar.low.as_double()
         close = bar.close.as_double()
         events = self.detector.update(bar.open.as_double(), bar.high.as_double(), low, close, bar.volume.as_double(), bar.ts_event)
 
-        if not self.portfolio.is_flat(cfg.instrument_id):
+        cfg = self.config
+        if self._in_position:
             self._bars_in_position += 1
             if cfg.max_hold_bars and self._bars_in_position >= cfg.max_hold_bars:
                 self.cancel_all_orders(cfg.instrument_id)
@@ -127,7 +139,6 @@ class UntouchedWickLong(Strategy):
             tp_trigger_price=take_profit,
             time_in_force=TimeInForce.GTC,
         )
-        self._bars_in_position = 0
         self.submit_order_list(bracket)
 
     def on_stop(self) -> None:

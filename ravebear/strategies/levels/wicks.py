@@ -12,6 +12,7 @@ and a candle touches a suffix of the list. Resistances mirror this.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -69,6 +70,9 @@ class WickEvent:
     age_bars: int = 0
 
 
+_NO_EVENTS: tuple[WickEvent, ...] = ()  # returned when a candle changes nothing (no allocation)
+
+
 class UntouchedWickDetector:
     """Track untouched wick levels of one instrument and one timeframe."""
 
@@ -79,56 +83,76 @@ class UntouchedWickDetector:
         self._volumes: deque[float] = deque(maxlen=self.config.volume_lookback)
         self._volume_sum = 0.0
         self._index = 0
+        # thresholds as fractions, read once per candle (update() is on the hot path)
+        self._lookback = self.config.volume_lookback
+        self._through = self.config.through_bps * 1e-4
+        self._max_age = self.config.max_age_bars
+        self._min_wick = self.config.min_wick_bps * 1e-4
+        self._min_ratio = self.config.min_wick_body_ratio
+        self._min_relative_volume = self.config.min_relative_volume
 
-    def update(self, open_: float, high: float, low: float, close: float, volume: float, ts: int) -> list[WickEvent]:
+    def update(self, open_: float, high: float, low: float, close: float, volume: float, ts: int) -> Sequence[WickEvent]:
         """Feed one closed candle; return the events it caused, in order."""
-        cfg = self.config
         index = self._index = self._index + 1
-        events: list[WickEvent] = []
+        events: list[WickEvent] | None = None
 
         supports = self.supports
-        while supports and supports[-1].price >= low:
-            level = supports.pop()
-            if close < level.price * (1.0 - cfg.through_bps * 1e-4):
-                kind = WickEventKind.INVALIDATED
-            else:
-                kind = WickEventKind.TOUCHED
-            depth = (level.price - low) / level.price * 1e4
-            events.append(WickEvent(kind, level, ts, depth, index - level.created_index))
+        if supports and supports[-1].price >= low:
+            events = []
+            floor = 1.0 - self._through
+            while supports and supports[-1].price >= low:
+                level = supports.pop()
+                kind = WickEventKind.INVALIDATED if close < level.price * floor else WickEventKind.TOUCHED
+                depth = (level.price - low) / level.price * 1e4
+                events.append(WickEvent(kind, level, ts, depth, index - level.created_index))
         resistances = self.resistances
-        while resistances and resistances[-1].price <= high:
-            level = resistances.pop()
-            if close > level.price * (1.0 + cfg.through_bps * 1e-4):
-                kind = WickEventKind.INVALIDATED
-            else:
-                kind = WickEventKind.TOUCHED
-            depth = (high - level.price) / level.price * 1e4
-            events.append(WickEvent(kind, level, ts, depth, index - level.created_index))
+        if resistances and resistances[-1].price <= high:
+            if events is None:
+                events = []
+            ceiling = 1.0 + self._through
+            while resistances and resistances[-1].price <= high:
+                level = resistances.pop()
+                kind = WickEventKind.INVALIDATED if close > level.price * ceiling else WickEventKind.TOUCHED
+                depth = (high - level.price) / level.price * 1e4
+                events.append(WickEvent(kind, level, ts, depth, index - level.created_index))
 
-        oldest_allowed = index - cfg.max_age_bars
+        oldest_allowed = index - self._max_age
         for book in (supports, resistances):
             while book and book[0].created_index < oldest_allowed:
                 level = book.popleft()
+                if events is None:
+                    events = []
                 events.append(WickEvent(WickEventKind.EXPIRED, level, ts, 0.0, index - level.created_index))
 
         volumes = self._volumes
-        relative_volume = volume / (self._volume_sum / len(volumes)) if volumes and self._volume_sum > 0 else 1.0
-        if len(volumes) == volumes.maxlen:
+        count = len(volumes)
+        mean_volume = self._volume_sum / count if count else 0.0
+        if count == self._lookback:
             self._volume_sum -= volumes[0]
         volumes.append(volume)
         self._volume_sum += volume
 
-        body = max(abs(close - open_), 1e-9)
-        if relative_volume >= cfg.min_relative_volume:
-            lower = min(open_, close) - low
-            if lower / low * 1e4 >= cfg.min_wick_bps and lower / body >= cfg.min_wick_body_ratio:
-                level = WickLevel(LevelSide.SUPPORT, low, index, ts, lower / low * 1e4, lower / body, relative_volume)
-                self._add(supports, level, events)
-            upper = high - max(open_, close)
-            if upper / high * 1e4 >= cfg.min_wick_bps and upper / body >= cfg.min_wick_body_ratio:
-                level = WickLevel(LevelSide.RESISTANCE, high, index, ts, upper / high * 1e4, upper / body, relative_volume)
-                self._add(resistances, level, events)
-        return events
+        if open_ < close:
+            body, lower, upper = close - open_, open_ - low, high - close
+        else:
+            body, lower, upper = open_ - close, close - low, high - open_
+        if body < 1e-9:
+            body = 1e-9
+        min_wick, min_ratio = self._min_wick, self._min_ratio
+        lower_ok = lower >= min_wick * low and lower >= min_ratio * body
+        upper_ok = upper >= min_wick * high and upper >= min_ratio * body
+        if lower_ok or upper_ok:
+            relative_volume = volume / mean_volume if mean_volume > 0 else 1.0
+            if relative_volume >= self._min_relative_volume:
+                if events is None:
+                    events = []
+                if lower_ok:
+                    level = WickLevel(LevelSide.SUPPORT, low, index, ts, lower / low * 1e4, lower / body, relative_volume)
+                    self._add(supports, level, events)
+                if upper_ok:
+                    level = WickLevel(LevelSide.RESISTANCE, high, index, ts, upper / high * 1e4, upper / body, relative_volume)
+                    self._add(resistances, level, events)
+        return events if events is not None else _NO_EVENTS
 
     def _add(self, book: deque[WickLevel], level: WickLevel, events: list[WickEvent]) -> None:
         if len(book) >= self.config.max_levels:
