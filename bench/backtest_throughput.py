@@ -33,7 +33,7 @@ What is measured, in one invocation
 
 How the 500k-bar series is built
 --------------------------------
-The real data are the Binance USD-M BTCUSDT 1-minute files in /work/shared/data/ohlcv_1m/
+The real data are the Binance USD-M BTCUSDT 1-minute files in ../shared/data/ohlcv_1m/ ($RAVEBEAR_SHARED_DATA)
 (2023-07-18..08-17, 43k rows; 2025-05-04..06-24, 73k; 2025-07-06..07-17, 16.5k: ~133k rows, no gaps).
 They are chained end to end, in that order, repeating the set as often as needed, and the last
 segment is cut so the series has exactly `--bars` bars. Each segment's timestamps are shifted so it
@@ -62,7 +62,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR = Path("/work/shared/data/ohlcv_1m")
+# the team's real-data folder: $RAVEBEAR_SHARED_DATA, else ../shared/data beside the repo
+DATA_DIR = Path(os.environ.get("RAVEBEAR_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data") / "ohlcv_1m"
 SEGMENT_FILES = (
     "binance_usdm_BTCUSDT_1m_20230718_20230817.parquet",
     "binance_usdm_BTCUSDT_1m_20250504_20250624.parquet",
