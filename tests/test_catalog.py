@@ -72,9 +72,10 @@ def test_conflicting_values_keep_the_stored_bar_and_are_reported(catalog, okx_bt
     catalog.import_candles(okx_btc.iloc[:100], "BTC-USDT-SWAP")
     changed = okx_btc.iloc[:100].copy()
     changed.loc[10, ["close", "high"]] = changed.loc[10, "high"] + 50.0
+    changed.loc[20, "low"] = changed.loc[20, "low"] - 0.1  # one tick: still a different candle
     result = catalog.import_candles(changed, "BTC-USDT-SWAP")
     assert result.written == 0
-    assert result.conflicts == [int(okx_btc["ts"].iloc[10])]
+    assert result.conflicts == [int(okx_btc["ts"].iloc[10]), int(okx_btc["ts"].iloc[20])]
     assert str(catalog.bars(BAR_TYPE)[10].close) == f"{okx_btc['close'].iloc[10]:.1f}"
 
 

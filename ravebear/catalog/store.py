@@ -238,8 +238,12 @@ class RaveCatalog:
         end_ns = (int(rows["ts"].iloc[-1]) + ONE_MINUTE_MS) * 1_000_000
         stored = {bar.ts_event // 1_000_000 - ONE_MINUTE_MS: bar for bar in self.bars(bar_type, start_ns, end_ns)}
         conflicts = []
-        for ts, close in zip(rows["ts"].to_numpy(), rows["close"].to_numpy(), strict=True):
-            bar = stored.get(int(ts))
-            if bar is not None and abs(bar.close.as_double() - close) > 10 ** -bar.close.precision:
-                conflicts.append(int(ts))
+        for row in rows.itertuples(index=False):
+            bar = stored.get(int(row.ts))
+            if bar is None:
+                continue
+            tolerance = 10 ** -bar.close.precision / 2
+            prices = (bar.open, bar.high, bar.low, bar.close)
+            if any(abs(price.as_double() - value) > tolerance for price, value in zip(prices, (row.open, row.high, row.low, row.close), strict=True)):
+                conflicts.append(int(row.ts))
         return conflicts
