@@ -2,7 +2,9 @@
 
 import pandas as pd
 
-from ravebear.strategies.levels.wicks import LevelSide, UntouchedWickDetector, WickConfig, WickEventKind
+from ravebear.strategies.levels.model import EventKind
+from ravebear.strategies.levels.model import LevelSide
+from ravebear.strategies.levels.wicks import UntouchedWickDetector, WickConfig
 
 
 def replay(frame: pd.DataFrame, config: WickConfig):
@@ -31,11 +33,11 @@ def test_first_touch_of_each_real_lower_wick_matches_brute_force(okx_btc):
     frame = okx_btc.iloc[:4_000].reset_index(drop=True)
     config = WickConfig(min_wick_bps=4.0, min_wick_body_ratio=1.0, max_age_bars=120, max_levels=10_000)
     events = replay(frame, config)
-    created = {e.level.created_ts for _, e in events if e.kind is WickEventKind.CREATED and e.level.side is LevelSide.SUPPORT}
+    created = {e.level.created_ts for _, e in events if e.kind is EventKind.CREATED and e.level.side is LevelSide.SUPPORT}
     ended = {
         e.level.created_ts: i
         for i, e in events
-        if e.level.side is LevelSide.SUPPORT and e.kind in (WickEventKind.TOUCHED, WickEventKind.INVALIDATED)
+        if e.level.side is LevelSide.SUPPORT and e.kind in (EventKind.TOUCHED, EventKind.INVALIDATED)
     }
     expected = brute_force_first_touches(frame, config)
     assert created == set(expected)
@@ -47,19 +49,19 @@ def test_touch_depth_and_invalidation_on_crafted_candles():
     detector = UntouchedWickDetector(WickConfig(min_wick_bps=10, min_wick_body_ratio=1.0, through_bps=5))
     # a hammer: body 100.0-100.1, low 99.0 -> support at 99.0
     events = detector.update(100.0, 100.2, 99.0, 100.1, 10, 1)
-    assert [(e.kind, e.level.side, e.level.price) for e in events] == [(WickEventKind.CREATED, LevelSide.SUPPORT, 99.0)]
+    assert [(e.kind, e.level.side, e.level.price) for e in events] == [(EventKind.CREATED, LevelSide.SUPPORT, 99.0)]
     # dips 10 bps through and closes back above: touched, depth 10 bps
-    (touch,) = [e for e in detector.update(99.5, 99.6, 98.901, 99.4, 10, 2) if e.kind is not WickEventKind.CREATED]
-    assert touch.kind is WickEventKind.TOUCHED and round(touch.depth_bps, 1) == 10.0 and touch.age_bars == 1
+    (touch,) = [e for e in detector.update(99.5, 99.6, 98.901, 99.4, 10, 2) if e.kind is not EventKind.CREATED]
+    assert touch.kind is EventKind.TOUCHED and round(touch.depth_bps, 1) == 10.0 and touch.age_bars == 1
     assert [level.price for level in detector.supports] == [98.901]  # the touching candle left its own wick
     # a second support, then a candle closing 20 bps below it: invalidated
     detector.update(100.0, 100.2, 99.0, 100.1, 10, 3)
     events = detector.update(99.3, 99.3, 98.7, 98.8, 10, 4)
-    assert [e.kind for e in events if e.level.side is LevelSide.SUPPORT][0] is WickEventKind.INVALIDATED
+    assert [e.kind for e in events if e.level.side is LevelSide.SUPPORT][0] is EventKind.INVALIDATED
 
 
 def test_untouched_levels_expire_after_max_age():
     detector = UntouchedWickDetector(WickConfig(min_wick_bps=10, min_wick_body_ratio=1.0, max_age_bars=3))
     detector.update(100.0, 100.2, 99.0, 100.1, 10, 1)
     kinds = [[e.kind for e in detector.update(100.1, 100.15, 100.05, 100.1, 10, t)] for t in range(2, 6)]
-    assert kinds == [[], [], [], [WickEventKind.EXPIRED]]
+    assert kinds == [[], [], [], [EventKind.EXPIRED]]

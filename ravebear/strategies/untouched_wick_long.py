@@ -19,7 +19,8 @@ from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.trading.strategy import Strategy
 
 from ravebear.risk.sizing import fixed_fractional_contracts
-from ravebear.strategies.levels.wicks import LevelSide, UntouchedWickDetector, WickConfig, WickEventKind
+from ravebear.strategies.levels.model import EventKind, LevelSide
+from ravebear.strategies.levels.wicks import UntouchedWickDetector, WickConfig
 
 
 class UntouchedWickLongConfig(StrategyConfig, frozen=True, kw_only=True):
@@ -100,7 +101,7 @@ class UntouchedWickLong(Strategy):
             return
         for event in events:
             if (
-                event.kind is WickEventKind.TOUCHED
+                event.kind is EventKind.TOUCHED
                 and event.level.side is LevelSide.SUPPORT
                 and event.depth_bps <= cfg.max_touch_depth_bps
                 and close > event.level.price

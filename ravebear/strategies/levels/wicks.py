@@ -1,128 +1,98 @@
 """Untouched wicks: a candle's wick extreme that later price has not traded back to.
 
-A lower wick leaves a support level at the candle's low, an upper wick a resistance
-level at its high. The level stays *untouched* until a later candle reaches it; that
-first return is the event traders act on. Fed one closed candle at a time; no nautilus.
+A lower wick leaves a support at the candle's low, an upper wick a resistance at its high.
+The level stays *untouched* until a later candle reaches it; that first return is the event
+traders act on (TOUCHED when the candle closes back on the level's side, INVALIDATED when
+it closes through by more than `through_bps`). Either way the level is gone afterwards.
 
-Invariant used for speed: every untouched support is below the low of every later
-candle, so untouched supports are ordered by creation *and* by price (newer = higher),
-and a candle touches a suffix of the list. Resistances mirror this.
+Quality in [0, 1] is the mean of four parts: wick/body ratio (full at 2x the minimum), wick
+size (full at 3x the minimum), relative volume (full at 2x the average) and cleanliness
+(the wick's share of the candle's range). The score is quality x freshness (half-life).
+
+Invariant used for speed: every untouched support is below the low of every later candle,
+so untouched supports are ordered by creation *and* by price (newer = higher), and a candle
+touches a suffix of the list. Resistances mirror this.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from enum import Enum
 
-
-class LevelSide(Enum):
-    """Which side of price a level defends."""
-
-    SUPPORT = "support"  # from a lower wick
-    RESISTANCE = "resistance"  # from an upper wick
-
-
-class WickEventKind(Enum):
-    """What happened to a wick level."""
-
-    CREATED = "created"
-    TOUCHED = "touched"  # price came back to the level and the candle closed on its side
-    INVALIDATED = "invalidated"  # the candle closed through the level by more than `through_bps`
-    EXPIRED = "expired"  # untouched for `max_age_bars`
+from ravebear.strategies.levels.model import EventKind, Level, LevelEvent, LevelKind, LevelSide, freshness
 
 
 @dataclass(frozen=True)
 class WickConfig:
     """Thresholds of the untouched-wick detector."""
 
-    min_wick_bps: float = 10.0  # wick length, in basis points of the extreme price
-    min_wick_body_ratio: float = 1.5  # wick length / body length (body floored at one tick-ish 1e-9)
+    min_wick_bps: float = 10.0  # wick length, basis points of the extreme price
+    min_wick_body_ratio: float = 1.5  # wick length / body length (body floored at 1e-9)
     min_relative_volume: float = 0.0  # candle volume / mean of the previous `volume_lookback` candles
     volume_lookback: int = 30  # candles in the relative-volume mean
     max_age_bars: int = 240  # candles a level may stay untouched before it expires
     max_levels: int = 64  # per side; the oldest go first when full
     through_bps: float = 5.0  # a close beyond the level by more than this (bps) invalidates it
+    half_life_bars: float = 60.0  # candles for the score's freshness to halve
 
 
-@dataclass(frozen=True, slots=True)
-class WickLevel:
-    """One untouched wick level."""
-
-    side: LevelSide
-    price: float
-    created_index: int  # candle counter at creation
-    created_ts: int  # creating candle's close time (ns)
-    wick_bps: float
-    wick_body_ratio: float
-    relative_volume: float
-
-
-@dataclass(frozen=True, slots=True)
-class WickEvent:
-    """A level's life event; `depth_bps` is how far past the level the touching candle reached."""
-
-    kind: WickEventKind
-    level: WickLevel
-    ts: int
-    depth_bps: float = 0.0
-    age_bars: int = 0
-
-
-_NO_EVENTS: tuple[WickEvent, ...] = ()  # returned when a candle changes nothing (no allocation)
+_NO_EVENTS: tuple[LevelEvent, ...] = ()  # returned when a candle changes nothing (no allocation)
 
 
 class UntouchedWickDetector:
     """Track untouched wick levels of one instrument and one timeframe."""
 
-    def __init__(self, config: WickConfig | None = None) -> None:
-        self.config = config or WickConfig()
-        self.supports: deque[WickLevel] = deque()  # ascending price, oldest first
-        self.resistances: deque[WickLevel] = deque()  # descending price, oldest first
-        self._volumes: deque[float] = deque(maxlen=self.config.volume_lookback)
+    def __init__(self, config: WickConfig | None = None, timeframe: str = "1m") -> None:
+        self.config = config = config or WickConfig()
+        self.timeframe = timeframe
+        self.supports: deque[Level] = deque()  # ascending price, oldest first
+        self.resistances: deque[Level] = deque()  # descending price, oldest first
+        self._volumes: deque[float] = deque(maxlen=config.volume_lookback)
         self._volume_sum = 0.0
         self._index = 0
         # thresholds as fractions, read once per candle (update() is on the hot path)
-        self._lookback = self.config.volume_lookback
-        self._through = self.config.through_bps * 1e-4
-        self._max_age = self.config.max_age_bars
-        self._min_wick = self.config.min_wick_bps * 1e-4
-        self._min_ratio = self.config.min_wick_body_ratio
-        self._min_relative_volume = self.config.min_relative_volume
+        self._lookback = config.volume_lookback
+        self._through = config.through_bps * 1e-4
+        self._max_age = config.max_age_bars
+        self._min_wick = config.min_wick_bps * 1e-4
+        self._min_ratio = config.min_wick_body_ratio
+        self._min_relative_volume = config.min_relative_volume
+        self._half_life = config.half_life_bars
 
-    def update(self, open_: float, high: float, low: float, close: float, volume: float, ts: int) -> Sequence[WickEvent]:
+    def active(self) -> Iterable[Level]:
+        """Return the untouched levels, supports then resistances."""
+        return [*self.supports, *self.resistances]
+
+    def update(self, open_: float, high: float, low: float, close: float, volume: float, ts: int) -> Sequence[LevelEvent]:
         """Feed one closed candle; return the events it caused, in order."""
         index = self._index = self._index + 1
-        events: list[WickEvent] | None = None
+        events: list[LevelEvent] | None = None
 
         supports = self.supports
-        if supports and supports[-1].price >= low:
+        if supports and supports[-1].low >= low:
             events = []
             floor = 1.0 - self._through
-            while supports and supports[-1].price >= low:
+            while supports and supports[-1].low >= low:
                 level = supports.pop()
-                kind = WickEventKind.INVALIDATED if close < level.price * floor else WickEventKind.TOUCHED
-                depth = (level.price - low) / level.price * 1e4
-                events.append(WickEvent(kind, level, ts, depth, index - level.created_index))
+                kind = EventKind.INVALIDATED if close < level.low * floor else EventKind.TOUCHED
+                events.append(self._event(kind, level, ts, (level.low - low) / level.low * 1e4, index))
         resistances = self.resistances
-        if resistances and resistances[-1].price <= high:
+        if resistances and resistances[-1].high <= high:
             if events is None:
                 events = []
             ceiling = 1.0 + self._through
-            while resistances and resistances[-1].price <= high:
+            while resistances and resistances[-1].high <= high:
                 level = resistances.pop()
-                kind = WickEventKind.INVALIDATED if close > level.price * ceiling else WickEventKind.TOUCHED
-                depth = (high - level.price) / level.price * 1e4
-                events.append(WickEvent(kind, level, ts, depth, index - level.created_index))
+                kind = EventKind.INVALIDATED if close > level.high * ceiling else EventKind.TOUCHED
+                events.append(self._event(kind, level, ts, (high - level.high) / level.high * 1e4, index))
 
         oldest_allowed = index - self._max_age
         for book in (supports, resistances):
             while book and book[0].created_index < oldest_allowed:
-                level = book.popleft()
                 if events is None:
                     events = []
-                events.append(WickEvent(WickEventKind.EXPIRED, level, ts, 0.0, index - level.created_index))
+                events.append(self._event(EventKind.EXPIRED, book.popleft(), ts, 0.0, index))
 
         volumes = self._volumes
         count = len(volumes)
@@ -146,17 +116,29 @@ class UntouchedWickDetector:
             if relative_volume >= self._min_relative_volume:
                 if events is None:
                     events = []
+                candle_range = high - low
                 if lower_ok:
-                    level = WickLevel(LevelSide.SUPPORT, low, index, ts, lower / low * 1e4, lower / body, relative_volume)
+                    quality = self._quality(lower / low, lower / body, relative_volume, lower / candle_range)
+                    level = Level(LevelKind.WICK, LevelSide.SUPPORT, low, low, self.timeframe, ts, index, quality)
                     self._add(supports, level, events)
                 if upper_ok:
-                    level = WickLevel(LevelSide.RESISTANCE, high, index, ts, upper / high * 1e4, upper / body, relative_volume)
+                    quality = self._quality(upper / high, upper / body, relative_volume, upper / candle_range)
+                    level = Level(LevelKind.WICK, LevelSide.RESISTANCE, high, high, self.timeframe, ts, index, quality)
                     self._add(resistances, level, events)
         return events if events is not None else _NO_EVENTS
 
-    def _add(self, book: deque[WickLevel], level: WickLevel, events: list[WickEvent]) -> None:
+    def _quality(self, wick_fraction: float, ratio: float, relative_volume: float, cleanliness: float) -> float:
+        size_part = min(wick_fraction / (3.0 * self._min_wick), 1.0) if self._min_wick > 0 else 1.0
+        ratio_part = min(ratio / (2.0 * self._min_ratio), 1.0) if self._min_ratio > 0 else 1.0
+        volume_part = min(relative_volume / 2.0, 1.0)
+        return (size_part + ratio_part + volume_part + min(cleanliness, 1.0)) * 0.25
+
+    def _event(self, kind: EventKind, level: Level, ts: int, depth_bps: float, index: int) -> LevelEvent:
+        age = index - level.created_index
+        return LevelEvent(kind, level, ts, depth_bps, age, level.quality * freshness(age, self._half_life))
+
+    def _add(self, book: deque[Level], level: Level, events: list[LevelEvent]) -> None:
         if len(book) >= self.config.max_levels:
-            dropped = book.popleft()
-            events.append(WickEvent(WickEventKind.EXPIRED, dropped, level.created_ts, 0.0, level.created_index - dropped.created_index))
+            events.append(self._event(EventKind.EXPIRED, book.popleft(), level.created_ts, 0.0, level.created_index))
         book.append(level)
-        events.append(WickEvent(WickEventKind.CREATED, level, level.created_ts))
+        events.append(LevelEvent(EventKind.CREATED, level, level.created_ts, 0.0, 0, level.quality))
