@@ -72,6 +72,7 @@ class LevelEvent:
     depth_bps: float = 0.0
     age_bars: int = 0  # candles of the level's timeframe since creation
     score: float = 0.0  # quality x freshness at the time of the event
+    direction: int = 0  # +1 up / -1 down for a BREAKOUT (and any event with a direction), else 0
 
 
 def freshness(age_bars: int, half_life_bars: float) -> float:
