@@ -55,7 +55,7 @@ def test_bad_values_and_missing_sections_are_explained():
     with pytest.raises(ConfigError, match=r"'venue.starting_balance': Value error, expected '<amount> <CURRENCY>'"):
         parse_backtest_config(text)
     text = with_changes(lambda raw: raw.pop("strategies"))
-    with pytest.raises(ConfigError, match="missing key 'strategies'"):
+    with pytest.raises(ConfigError, match="nothing to run: add 'strategies' or 'actors'"):
         parse_backtest_config(text)
     text = with_changes(lambda raw: raw["strategies"][0].update(strategy_path="ravebear.strategies.nope:Nope"))
     with pytest.raises(ConfigError, match="cannot import strategy config 'ravebear.strategies.nope:NopeConfig'"):

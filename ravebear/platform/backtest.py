@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ravebear.catalog.store import RaveCatalog, one_minute_bar_type
-from ravebear.platform.config import BacktestFile, ConfigError, strategy_config_path
+from ravebear.platform.config import BacktestFile, ConfigError, component_config_path
 from ravebear.platform.results import BalanceRecorder, RunFolder, new_run_dir, write_run_folder
 
 if TYPE_CHECKING:
@@ -65,6 +65,8 @@ def build_run_config(config: BacktestFile, catalog_path: Path, log_level: str | 
         BacktestEngineConfig,
         BacktestRunConfig,
         BacktestVenueConfig,
+        DataEngineConfig,
+        ImportableActorConfig,
         ImportableStrategyConfig,
         LoggingConfig,
     )
@@ -108,14 +110,21 @@ def build_run_config(config: BacktestFile, catalog_path: Path, log_level: str | 
     strategies = [
         ImportableStrategyConfig(
             strategy_path=strategy.strategy_path,
-            config_path=strategy_config_path(strategy),
+            config_path=component_config_path(strategy),
             config=dict(strategy.config),
         )
         for strategy in config.strategies
     ]
+    actors = [
+        ImportableActorConfig(actor_path=actor.actor_path, config_path=component_config_path(actor), config=dict(actor.config))
+        for actor in config.actors
+    ]
     engine = BacktestEngineConfig(
         trader_id=TraderId("RAVEBEAR-001"),
         strategies=strategies,
+        actors=actors,
+        # a gap in the data is no trading: build no flat, volume-less bars for it (research does the same)
+        data_engine=DataEngineConfig(time_bars_build_with_no_updates=False),
         logging=LoggingConfig(log_level=log_level or config.run.log_level, log_colors=False),
     )
     return BacktestRunConfig(

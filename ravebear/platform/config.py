@@ -81,6 +81,24 @@ class StrategySection(_Section):
     config_path: str | None = None  # "module:ConfigClass"; default: strategy_path + "Config"
     config: dict[str, Any] = Field(default_factory=dict)
 
+    @property
+    def component_path(self) -> str:
+        """The class's import path."""
+        return self.strategy_path
+
+
+class ActorSection(_Section):
+    """An actor (e.g. the LevelActor) by import path, with its own config."""
+
+    actor_path: str  # "module:Class"
+    config_path: str | None = None  # "module:ConfigClass"; default: actor_path + "Config"
+    config: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def component_path(self) -> str:
+        """The class's import path."""
+        return self.actor_path
+
 
 class BacktestFile(_Section):
     """A whole backtest config file."""
@@ -88,7 +106,8 @@ class BacktestFile(_Section):
     run: RunSection = RunSection()
     venue: VenueSection = VenueSection()
     data: list[DataSection] = Field(min_length=1)
-    strategies: list[StrategySection] = Field(min_length=1)
+    actors: list[ActorSection] = Field(default_factory=list)
+    strategies: list[StrategySection] = Field(default_factory=list)
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:
@@ -142,8 +161,11 @@ def parse_backtest_config(text: str, source: str = "config") -> BacktestFile:
         config = BacktestFile.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_format_errors(source, exc)) from None
-    for index, strategy in enumerate(config.strategies):
-        check_strategy_config(strategy, f"{source}: strategies[{index}]")
+    if not config.strategies and not config.actors:
+        raise ConfigError(f"{source}: nothing to run: add 'strategies' or 'actors'")
+    for section, components in (("actors", config.actors), ("strategies", config.strategies)):
+        for index, component in enumerate(components):
+            check_component_config(component, f"{source}: {section}[{index}]")
     return config
 
 
@@ -156,25 +178,26 @@ def load_backtest_config(path: str | Path) -> tuple[BacktestFile, str]:
     return parse_backtest_config(text, str(path)), text
 
 
-def strategy_config_path(strategy: StrategySection) -> str:
-    """Return the config class path of a strategy section."""
-    return strategy.config_path or f"{strategy.strategy_path}Config"
+def component_config_path(component: StrategySection | ActorSection) -> str:
+    """Return the config class path of a strategy or actor section."""
+    return component.config_path or f"{component.component_path}Config"
 
 
-def check_strategy_config(strategy: StrategySection, where: str) -> None:
-    """Import the strategy's config class and reject unknown keys by name."""
+def check_component_config(component: StrategySection | ActorSection, where: str) -> None:
+    """Import the component's config class and reject unknown keys by name."""
     import importlib
 
     import msgspec
 
-    path = strategy_config_path(strategy)
+    path = component_config_path(component)
     module_name, _, class_name = path.partition(":")
     try:
         config_cls = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"{where}: cannot import strategy config '{path}': {exc}") from None
+        kind = "strategy" if isinstance(component, StrategySection) else "actor"
+        raise ConfigError(f"{where}: cannot import {kind} config '{path}': {exc}") from None
     fields = {field.name for field in msgspec.structs.fields(config_cls)}
-    for key in strategy.config:
+    for key in component.config:
         if key not in fields:
             close = difflib.get_close_matches(key, sorted(fields), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""

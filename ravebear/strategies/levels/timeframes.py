@@ -1,9 +1,14 @@
 """Higher-timeframe candles from 1-minute candles, the way research builds them.
 
 `resample_candles` turns a frame of 1-minute candles (`ts` = open time in ms, `open, high,
-low, close, volume`) into N-minute candles aligned to UTC multiples of N minutes. A bucket
-with no 1-minute candle (a gap in the data) produces no candle. The node builds the same
-timeframes with nautilus internal aggregation; tests prove both give the same candles.
+low, close, volume`) into N-minute candles aligned to UTC multiples of N minutes, with the
+rules of nautilus's internal time-bar aggregation as RaveBear configures it
+(`DataEngineConfig(time_bars_build_with_no_updates=False)`, see docs/NOTES.md):
+- a bucket with no 1-minute candle (a gap in the data) produces no candle;
+- a bucket partly filled before a gap is a candle of what it has;
+- a bucket closes only when time reaches its end, so a trailing bucket whose end is after
+  the last 1-minute candle's close is left out (in a node its timer never fires).
+The node builds the same timeframes; a test proves both give the same candles.
 """
 
 from __future__ import annotations
@@ -39,4 +44,5 @@ def resample_candles(frame: pd.DataFrame, minutes: int) -> pd.DataFrame:
             "volume": grouped["volume"].sum().to_numpy(),
         },
     )
-    return out
+    last_close = int(frame["ts"].iloc[-1]) + ONE_MINUTE_MS if len(frame) else 0
+    return out[out["ts"].to_numpy() + bucket_ms <= last_close].reset_index(drop=True)
