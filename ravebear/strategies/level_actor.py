@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.config import ActorConfig
 from nautilus_trader.model.data import Bar, BarType, DataType
@@ -28,8 +30,8 @@ class LevelActorConfig(ActorConfig, frozen=True, kw_only=True):
     """Instruments, timeframes and level-engine thresholds (`levels`: LevelEngineConfig fields)."""
 
     instrument_ids: list[str]
-    timeframes: list[str] = ["1m", "5m", "15m", "1h"]  # the first must be 1m: the base the others build from
-    levels: dict[str, Any] = {}  # e.g. {"wicks": {"min_wick_bps": 6}, "detectors": ["wicks", "boxes"]}
+    timeframes: tuple[str, ...] = ("1m", "5m", "15m", "1h")  # the first must be 1m: the base the others build from
+    levels: dict[str, Any] = msgspec.field(default_factory=dict)  # e.g. {"wicks": {"min_wick_bps": 6}, "detectors": ["wicks", "boxes"]}
     publish: bool = True  # publish LevelEventData on the message bus
     record: bool = False  # keep every (instrument, timeframe, event) in memory (tests, research parity)
     catalog_path: str | None = None  # write LevelEventData here, in batches and at stop

@@ -16,6 +16,7 @@ from __future__ import annotations
 import pandas as pd
 
 ONE_MINUTE_MS = 60_000
+VOLUME_DECIMALS = 9  # above any instrument's size precision
 TIMEFRAME_MINUTES = {"1m": 1, "5m": 5, "15m": 15, "30m": 30, "1h": 60, "4h": 240}
 
 
@@ -41,7 +42,8 @@ def resample_candles(frame: pd.DataFrame, minutes: int) -> pd.DataFrame:
             "high": grouped["high"].max().to_numpy(),
             "low": grouped["low"].min().to_numpy(),
             "close": grouped["close"].last().to_numpy(),
-            "volume": grouped["volume"].sum().to_numpy(),
+            # nautilus sums volumes as exact decimals; rounding the float sum gives the same double
+            "volume": grouped["volume"].sum().round(VOLUME_DECIMALS).to_numpy(),
         },
     )
     last_close = int(frame["ts"].iloc[-1]) + ONE_MINUTE_MS if len(frame) else 0
