@@ -92,3 +92,104 @@ def okx_swap(symbol_or_id: str, ts_init: int = 0) -> CryptoPerpetual:
         ts_init=ts_init,
     )
 
+
+
+# -- Binance (for research over the Binance candle series in ../shared/data) -----------------
+
+BINANCE_VENUE = "BINANCE"
+
+
+@dataclass(frozen=True)
+class BinanceSpec:
+    """One Binance market's filters, as `GET /api/v3/exchangeInfo` (spot) or `/fapi/v1/exchangeInfo` (USD-M) list them.
+
+    Binance has changed some ticks over the years; where the shared candle series show a finer
+    increment than today's filter (SOLUSDT perpetual prices had 3 decimals in 2023) the finer one
+    is used, so no stored price is rounded. Bar volume is rounded to the lot size's decimals.
+    """
+
+    symbol: str  # Binance symbol, e.g. BTCUSDT
+    base: str
+    quote: str
+    tick_size: str  # PRICE_FILTER tickSize
+    lot_size: str  # LOT_SIZE stepSize (base units)
+
+
+BINANCE_SPOT: dict[str, BinanceSpec] = {
+    "BTCUSDT": BinanceSpec("BTCUSDT", "BTC", "USDT", "0.01", "0.00001"),
+    "ETHUSDT": BinanceSpec("ETHUSDT", "ETH", "USDT", "0.01", "0.0001"),
+    "SOLUSDT": BinanceSpec("SOLUSDT", "SOL", "USDT", "0.01", "0.001"),
+}
+BINANCE_USDM: dict[str, BinanceSpec] = {
+    "BTCUSDT": BinanceSpec("BTCUSDT", "BTC", "USDT", "0.1", "0.001"),
+    "ETHUSDT": BinanceSpec("ETHUSDT", "ETH", "USDT", "0.01", "0.001"),
+    "SOLUSDT": BinanceSpec("SOLUSDT", "SOL", "USDT", "0.001", "0.01"),
+}
+
+
+def _binance_spec(table: dict[str, BinanceSpec], symbol_or_id: str, kind: str) -> BinanceSpec:
+    symbol = symbol_or_id.split(".")[0].removesuffix("-PERP")
+    try:
+        return table[symbol]
+    except KeyError:
+        raise ValueError(f"unknown Binance {kind} symbol {symbol_or_id!r}; known: {', '.join(table)}") from None
+
+
+def binance_spot(symbol_or_id: str, ts_init: int = 0):  # noqa: ANN201 - CurrencyPair, imported lazily
+    """Build the nautilus `CurrencyPair` `BTCUSDT.BINANCE` for a Binance spot pair (quantities in base units).
+
+    Used to store the Binance spot candle series (e.g. `binance_spot_BTCUSDT_1m_*.parquet`) in the
+    catalog for research. Fees are Binance's regular spot rate (0.1 % maker and taker).
+    """
+    from nautilus_trader.model.currencies import Currency
+    from nautilus_trader.model.identifiers import InstrumentId, Symbol, Venue
+    from nautilus_trader.model.instruments import CurrencyPair
+    from nautilus_trader.model.objects import Price, Quantity
+
+    spec = _binance_spec(BINANCE_SPOT, symbol_or_id, "spot")
+    return CurrencyPair(
+        instrument_id=InstrumentId(Symbol(spec.symbol), Venue(BINANCE_VENUE)),
+        raw_symbol=Symbol(spec.symbol),
+        base_currency=Currency.from_str(spec.base),
+        quote_currency=Currency.from_str(spec.quote),
+        price_precision=_precision(spec.tick_size),
+        size_precision=_precision(spec.lot_size),
+        price_increment=Price.from_str(spec.tick_size),
+        size_increment=Quantity.from_str(spec.lot_size),
+        maker_fee=Decimal("0.001"),
+        taker_fee=Decimal("0.001"),
+        ts_event=ts_init,
+        ts_init=ts_init,
+    )
+
+
+def binance_usdm(symbol_or_id: str, ts_init: int = 0) -> CryptoPerpetual:
+    """Build the nautilus `CryptoPerpetual` `BTCUSDT-PERP.BINANCE` for a Binance USD-M perpetual.
+
+    The `-PERP` suffix follows nautilus's Binance adapter, so spot and perpetual ids differ.
+    Quantities are in base units (multiplier 1); fees are the regular USD-M rates
+    (maker 0.02 %, taker 0.05 %). For research over `binance_usdm_*_1m_*.parquet`.
+    """
+    from nautilus_trader.model.currencies import Currency
+    from nautilus_trader.model.identifiers import InstrumentId, Symbol, Venue
+    from nautilus_trader.model.instruments import CryptoPerpetual
+    from nautilus_trader.model.objects import Price, Quantity
+
+    spec = _binance_spec(BINANCE_USDM, symbol_or_id, "USD-M")
+    return CryptoPerpetual(
+        instrument_id=InstrumentId(Symbol(f"{spec.symbol}-PERP"), Venue(BINANCE_VENUE)),
+        raw_symbol=Symbol(spec.symbol),
+        base_currency=Currency.from_str(spec.base),
+        quote_currency=Currency.from_str(spec.quote),
+        settlement_currency=Currency.from_str(spec.quote),
+        is_inverse=False,
+        price_precision=_precision(spec.tick_size),
+        size_precision=_precision(spec.lot_size),
+        price_increment=Price.from_str(spec.tick_size),
+        size_increment=Quantity.from_str(spec.lot_size),
+        multiplier=Quantity.from_str("1"),
+        maker_fee=Decimal("0.0002"),
+        taker_fee=Decimal("0.0005"),
+        ts_event=ts_init,
+        ts_init=ts_init,
+    )

@@ -216,5 +216,10 @@ def _print_summary(summary: dict) -> None:
         click.echo(f"  {label:<24} {value:>14}")
 
 
+from ravebear.platform.cli_analyze import analyze  # noqa: E402 - the command lives in its own module
+
+main.add_command(analyze)
+
+
 if __name__ == "__main__":
     main()

@@ -69,7 +69,15 @@ class UntouchedWickDetector:
         index = self._index = self._index + 1
         events: list[LevelEvent] | None = None
 
-        supports = self.supports
+        supports, resistances = self.supports, self.resistances
+        # expiry first: a level older than max_age_bars can no longer be touched
+        oldest_allowed = index - self._max_age
+        for book in (supports, resistances):
+            while book and book[0].created_index < oldest_allowed:
+                if events is None:
+                    events = []
+                events.append(self._event(EventKind.EXPIRED, book.popleft(), ts, 0.0, index))
+
         if supports and supports[-1].low >= low:
             events = []
             floor = 1.0 - self._through
@@ -77,7 +85,6 @@ class UntouchedWickDetector:
                 level = supports.pop()
                 kind = EventKind.INVALIDATED if close < level.low * floor else EventKind.TOUCHED
                 events.append(self._event(kind, level, ts, (level.low - low) / level.low * 1e4, index))
-        resistances = self.resistances
         if resistances and resistances[-1].high <= high:
             if events is None:
                 events = []
@@ -86,13 +93,6 @@ class UntouchedWickDetector:
                 level = resistances.pop()
                 kind = EventKind.INVALIDATED if close > level.high * ceiling else EventKind.TOUCHED
                 events.append(self._event(kind, level, ts, (high - level.high) / level.high * 1e4, index))
-
-        oldest_allowed = index - self._max_age
-        for book in (supports, resistances):
-            while book and book[0].created_index < oldest_allowed:
-                if events is None:
-                    events = []
-                events.append(self._event(EventKind.EXPIRED, book.popleft(), ts, 0.0, index))
 
         volumes = self._volumes
         count = len(volumes)

@@ -1,0 +1,84 @@
+"""`ravebear analyze`: the analysis bots over catalog candles -> terminal tables, report.html, results.json.
+
+Registered on the main group with `main.add_command(analyze)`. pandas, numpy and plotly load
+inside the command so `ravebear --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from ravebear.research import ANALYSES
+
+DEFAULT_BAR_TYPE = "BTC-USDT-SWAP.OKX-1-MINUTE-LAST-EXTERNAL"
+DEFAULT_OUT_ROOT = Path("var") / "analysis"
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(code)
+
+
+def _ms(value: str | None, option: str) -> int | None:
+    import pandas as pd
+
+    if value is None:
+        return None
+    try:
+        stamp = pd.Timestamp(value)
+    except ValueError:
+        _fail(f"{option} {value!r} is not a date/time (use e.g. 2024-08-01 or 2024-08-01T12:00)", code=2)
+    return int((stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")).value // 1_000_000)
+
+
+@click.command(short_help="Analyse catalog candles: tables, report.html, results.json.", epilog=f"ANALYSES (default: all): {' '.join(ANALYSES)}")
+@click.argument("analyses", nargs=-1)
+@click.option("--bar-type", default=DEFAULT_BAR_TYPE, show_default=True, help="1-minute bar series in the catalog.")
+@click.option("--start", default=None, help="UTC date/time: first candle open included (default: first stored).")
+@click.option("--end", default=None, help="UTC date/time: candles opening before it (default: last stored).")
+@click.option(
+    "--catalog", "catalog_path", type=click.Path(file_okay=False), default=None,
+    help="Catalog folder (default: $RAVEBEAR_CATALOG or ./var/catalog).",
+)  # fmt: skip
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Output folder (default: var/analysis/<UTC time>-<bar type>/).")  # fmt: skip
+@click.option("--set", "overrides", multiple=True, metavar="SECTION.FIELD=VALUE",
+              help="Change a threshold, e.g. --set big_moves.range_quantile=0.995 --set touch_times.wick.min_wick_bps=5 (repeatable).")  # fmt: skip
+def analyze(
+    analyses: tuple[str, ...], bar_type: str, start: str | None, end: str | None, catalog_path: str | None,
+    out_dir: str | None, overrides: tuple[str, ...],
+) -> None:  # fmt: skip
+    """Run the analysis bots over catalog candles; print tables, write report.html and results.json."""
+    started = time.perf_counter()
+    from ravebear.catalog.store import RaveCatalog
+    from ravebear.research import report, runner
+    from ravebear.research.data import NoDataError
+
+    try:
+        names = runner.resolve(list(analyses))
+        config = runner.apply_overrides(runner.AnalysisConfig(), list(overrides))
+    except ValueError as exc:
+        _fail(str(exc), code=2)
+    start_ms, end_ms = _ms(start, "--start"), _ms(end, "--end")
+    store = RaveCatalog(catalog_path)
+    try:
+        results = runner.run(store, bar_type, start_ms, end_ms, names, config)
+    except NoDataError as exc:
+        _fail(f"{exc}; import candles first, e.g. `ravebear catalog import FILE -i BTC-USDT-SWAP` or `ravebear catalog import-sample`", code=2)
+    except ValueError as exc:
+        _fail(str(exc), code=2)
+    if out_dir is None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        out = DEFAULT_OUT_ROOT / f"{stamp}-{bar_type}"
+    else:
+        out = Path(out_dir)
+    results["meta"]["wall_s"] = round(time.perf_counter() - started, 3)
+    click.echo(report.text(results), nl=False)
+    html_path, json_path = report.write(results, out)
+    click.echo(f"\nreport:  {html_path.resolve()}\nresults: {json_path.resolve()}")
+    click.echo(f"done in {time.perf_counter() - started:.1f}s")
