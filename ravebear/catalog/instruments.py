@@ -193,3 +193,15 @@ def binance_usdm(symbol_or_id: str, ts_init: int = 0) -> CryptoPerpetual:
         ts_event=ts_init,
         ts_init=ts_init,
     )
+
+
+def instrument_for(identifier: str):  # noqa: ANN201 - a nautilus Instrument, imported lazily
+    """Return the instrument an import names: an OKX swap (`BTC-USDT-SWAP[.OKX]`), a Binance spot pair
+    (`BTCUSDT.BINANCE`) or a Binance USD-M perpetual (`BTCUSDT-PERP.BINANCE`)."""
+    if identifier.endswith(f".{BINANCE_VENUE}"):
+        return binance_usdm(identifier) if "-PERP" in identifier else binance_spot(identifier)
+    try:
+        return okx_swap(identifier)
+    except ValueError:
+        known = [*OKX_SWAPS, *(f"{s}.BINANCE" for s in BINANCE_SPOT), *(f"{s}-PERP.BINANCE" for s in BINANCE_USDM)]
+        raise ValueError(f"unknown instrument {identifier!r}; known: {', '.join(known)}") from None

@@ -64,16 +64,18 @@ def _print_import(result, source: str, shown_gaps: int = SHOWN_PROBLEMS) -> None
 
 @catalog.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--instrument", "-i", required=True, help="OKX swap, e.g. BTC-USDT-SWAP.")
+@click.option("--instrument", "-i", required=True, help="BTC-USDT-SWAP (OKX swap), BTCUSDT.BINANCE (spot) or BTCUSDT-PERP.BINANCE.")
 @catalog_option
 def catalog_import(files: tuple[str, ...], instrument: str, catalog_path: str | None) -> None:
     """Import 1-minute candles (parquet/CSV in the ohlcv_1m format, or OKX v5 candle JSON)."""
     from ravebear.catalog.candles import CandleFormatError
+    from ravebear.catalog.instruments import instrument_for
 
     store = _catalog(catalog_path)
     try:
+        target = instrument_for(instrument)
         for file in files:
-            _print_import(store.import_file(file, instrument), file)
+            _print_import(store.import_file(file, target), file)
     except (CandleFormatError, ValueError) as exc:
         _fail(str(exc))
 
