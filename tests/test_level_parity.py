@@ -50,7 +50,10 @@ def node_events(catalog_with_bars):
         "actors": [
             {
                 "actor_path": "ravebear.strategies.level_actor:LevelActor",
-                "config": {"instrument_ids": [INSTRUMENT], "levels": LEVELS, "record": True, "publish": True},
+                "config": {
+                    "instrument_ids": [INSTRUMENT], "levels": LEVELS, "record": True, "publish": True,
+                    "catalog_path": str(catalog_with_bars.path / "levels"), "flush_every": 5_000,
+                },  # fmt: skip
             },
         ],
     }
@@ -89,3 +92,16 @@ def test_the_actor_keeps_a_pressure_map_around_the_last_close(node_events, okx_b
     assert pressure.price == okx_btc["close"].iloc[ROWS - 1]
     counted = sum(b.support_count + b.resistance_count for b in pressure.bands)
     assert counted > 0
+
+
+def test_the_actor_writes_its_events_to_the_catalog_in_order(node_events, catalog_with_bars):
+    from nautilus_trader.persistence.catalog import ParquetDataCatalog
+
+    from ravebear.catalog.level_data import LevelEventData
+    from ravebear.strategies.level_actor import from_data
+
+    events, _ = node_events
+    stored = [item.data for item in ParquetDataCatalog(str(catalog_with_bars.path / "levels")).query(LevelEventData)]
+    assert len(stored) == len(events)
+    assert all(data.instrument_id.value == INSTRUMENT for data in stored)
+    assert sorted(map(from_data, stored), key=repr) == sorted((event for _, event in events), key=repr)
