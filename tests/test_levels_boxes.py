@@ -46,7 +46,8 @@ def test_a_hair_too_tall_is_no_box():
 def test_upward_breakout_needs_a_close_beyond_breakout_bps_then_a_retest_touches():
     detector, created = boxed()
     limit = 100.05 * (1 + 5.0 * 1e-4)
-    assert feed(detector, [(100.0, 100.3, 99.97, 100.04), (100.0, 100.2, 99.98, limit)], start=6) == [[], []]  # sweep, shallow close
+    sweep, shallow = (100.0, 100.3, 99.97, 100.04), (100.0, 100.2, 99.98, limit)
+    assert feed(detector, [sweep, shallow], start=6) == [[], []]
     (breakout,) = feed(detector, [(100.1, 100.2, 100.0, 100.15)], start=8)[0]
     assert (breakout.kind, breakout.direction, breakout.level, breakout.age_bars) == (EventKind.BREAKOUT, 1, created.level, 3)
     assert breakout.depth_bps == pytest.approx(0.1 / 100.05 * 1e4)
@@ -132,7 +133,8 @@ def brute_force(high, low, close, cfg):
                 breakouts[start] = (i, direction)
                 for k in range(i + 1, min(len(high), start + cfg.max_age_bars + 1)):
                     if (low[k] <= hi) if direction > 0 else (high[k] >= lo):
-                        through = close[k] < lo * (1 - cfg.through_bps * 1e-4) if direction > 0 else close[k] > hi * (1 + cfg.through_bps * 1e-4)
+                        margin = cfg.through_bps * 1e-4
+                        through = close[k] < lo * (1 - margin) if direction > 0 else close[k] > hi * (1 + margin)
                         ends[start] = (k, EventKind.INVALIDATED if through else EventKind.TOUCHED)
                         break
                 else:

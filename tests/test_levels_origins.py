@@ -5,7 +5,7 @@ import pytest
 from ravebear.strategies.levels.model import EventKind, LevelKind, LevelSide
 from ravebear.strategies.levels.origins import OriginConfig, OriginDetector
 
-CONFIG = OriginConfig(lookback=5, min_range_multiple=3.0, min_move_bps=15.0, min_relative_volume=1.5, min_body_fraction=0.5, max_run=3)
+CONFIG = OriginConfig(lookback=5, min_range_multiple=3.0, min_move_bps=15.0, min_relative_volume=1.5, max_run=3)
 DOJI = (100.0, 100.05, 99.95, 100.0, 10.0)  # range 0.1, volume 10, no direction
 UP = (100.0, 100.45, 99.7, 100.4, 20.0)  # range 0.75 = 7.5x, volume 2x, body 0.4
 
@@ -25,7 +25,8 @@ def origin(candle, config=CONFIG):
 def test_a_displacement_candle_leaves_a_support_zone_from_its_low_to_its_open():
     detector, (created,) = origin(UP)
     level = created.level
-    assert (created.kind, level.kind, level.side, created.direction) == (EventKind.CREATED, LevelKind.ORIGIN, LevelSide.SUPPORT, 1)
+    assert (created.kind, level.kind, level.side) == (EventKind.CREATED, LevelKind.ORIGIN, LevelSide.SUPPORT)
+    assert created.direction == 1
     assert (level.low, level.high, level.created_index, created.ts) == (99.7, 100.0, 6, 6)  # wick 0.3 >= half body 0.2
     # magnitude min(0.75 / (2 x 3 x 0.1), 1) = 1, volume min(2 / (2 x 1.5), 1)
     assert level.quality == pytest.approx((1.0 + 2.0 / 3.0) / 2)
@@ -97,7 +98,7 @@ def test_first_touch_at_bar_n_and_invalidation():
 
 
 def test_expiry_at_exactly_max_age_and_max_levels_eviction():
-    config = OriginConfig(lookback=5, min_range_multiple=3.0, min_move_bps=15.0, min_relative_volume=1.5, max_run=3, max_age_bars=3)
+    config = OriginConfig(lookback=5, max_age_bars=3)
     detector, _ = origin(UP, config)
     above = (100.3, 100.45, 100.2, 100.35, 10.0)
     events = feed(detector, [above, above, above, (100.35, 100.4, 99.9, 100.2, 10.0)], start=7)
@@ -105,7 +106,7 @@ def test_expiry_at_exactly_max_age_and_max_levels_eviction():
 
     detector, (first,) = origin(UP, OriginConfig(lookback=5, max_levels=1))
     events = feed(detector, [(100.4, 100.45, 100.35, 100.4, 10.0), (100.4, 101.5, 100.35, 101.4, 30.0)], start=7)
-    assert [(e.kind, e.level.side) for e in events[1]] == [(EventKind.EXPIRED, LevelSide.SUPPORT), (EventKind.CREATED, LevelSide.SUPPORT)]
+    assert [e.kind for e in events[1]] == [EventKind.EXPIRED, EventKind.CREATED]
     assert events[1][0].level == first.level and list(detector.active()) == [events[1][1].level]
 
 

@@ -33,7 +33,8 @@ def test_two_equal_highs_make_one_poor_high_at_the_second_candle():
 
 def test_poor_low_mirrors_with_the_lower_of_two_lows_and_ends_at_its_first_touch():
     detector = PoorLevelDetector(PoorLevelConfig(swing_bars=0, tick_size=0.1, tolerance_ticks=1))
-    events = feed(detector, [(100.0, 100.5, 99.0, 99.5), (99.5, 100.0, 98.9, 100.0), (100.0, 100.8, 99.6, 100.1), (100.1, 100.3, 98.85, 99.2)])
+    candles = [(100.0, 100.5, 99.0, 99.5), (99.5, 100.0, 98.9, 100.0), (100.0, 100.8, 99.6, 100.1), (100.1, 100.3, 98.85, 99.2)]
+    events = feed(detector, candles)
     assert kinds(events[1]) == [(EventKind.CREATED, LevelSide.SUPPORT, 98.9)]
     assert events[2] == []
     (touch,) = events[3]
@@ -93,7 +94,9 @@ def test_three_equal_highs_are_one_level_and_the_run_does_not_touch_it():
 
 def test_a_candle_ending_a_run_does_not_pair_with_the_runs_last_candle():
     detector = PoorLevelDetector(PoorLevelConfig(swing_bars=0, tick_size=0.1, tolerance_ticks=1))
-    candles = [(99.0, 100.0, 98.0, 99.5), (99.5, 100.0, 98.5, 99.6), (99.6, 99.9, 98.8, 99.7), (99.7, 99.8, 99.1, 99.75), (99.75, 99.8, 99.4, 99.7)]
+    candles = [
+        (99.0, 100.0, 98.0, 99.5), (99.5, 100.0, 98.5, 99.6), (99.6, 99.9, 98.8, 99.7), (99.7, 99.8, 99.1, 99.75), (99.75, 99.8, 99.4, 99.7),
+    ]  # fmt: skip
     events = feed(detector, candles)
     assert [len(e) for e in events] == [0, 1, 0, 0, 1]  # 99.9 extends; 99.8 ends the run and may not pair with 99.9
     assert [level.price for level in detector.resistances] == [100.0, 99.8]
@@ -116,7 +119,9 @@ def test_expiry_at_exactly_max_age():
         feed(detector, [(100.0, 101.0, 99.0, 100.5), (100.5, 101.0, 100.0, 100.2)])  # created at index 2
         return [[e.kind for e in events] for events in feed(detector, candles, start=3)]
 
-    quiet = [(100.2, 100.5, 99.89, 100.1), (100.2, 100.4, 99.8, 100.1), (100.2, 100.3, 99.7, 100.1), (100.15, 100.2, 99.6, 100.1)]
+    quiet = [
+        (100.2, 100.5, 99.89, 100.1), (100.2, 100.4, 99.8, 100.1), (100.2, 100.3, 99.7, 100.1), (100.15, 100.2, 99.6, 100.1),
+    ]  # fmt: skip
     assert run(quiet) == [[], [], [], [EventKind.EXPIRED]]
     # touchable at age 3, expired (not touched) at age 4
     assert run([*quiet[:2], (100.2, 101.5, 99.7, 100.1)])[-1] == [EventKind.TOUCHED]
@@ -128,7 +133,8 @@ def test_max_levels_evicts_the_oldest_per_side():
     candles = []
     for k, top in enumerate((105.0, 104.0, 103.0)):
         base = 90.0 - 3 * k
-        candles += [(base + 1, top, base, base + 2), (base + 2, top, base - 0.5, base + 1), (base + 1, base + 3, base - 1, base + 2)]
+        candles += [(base + 1, top, base, base + 2), (base + 2, top, base - 0.5, base + 1)]  # a pair at `top`
+        candles += [(base + 1, base + 3, base - 1, base + 2)]  # ends the run
     events = feed(detector, candles)
     created = [e.level.price for batch in events for e in batch if e.kind is EventKind.CREATED]
     assert created == [105.0, 104.0, 103.0]
@@ -142,7 +148,8 @@ def test_swing_rule_needs_the_bars_before_the_pair_below_the_level():
     above = [(100, 100.5, 99, 100), (101, 102, 100, 101), (100, 101, 99.0, 100.5), (100.5, 101, 99.5, 100)]
     assert feed(PoorLevelDetector(config), above)[3] == []  # 102 two candles before the pair
     assert feed(PoorLevelDetector(config), [(99.9, 101.0, 99.8, 100.5), (100.5, 101.0, 100.0, 100.2)])[1] == []  # warm-up
-    ok = feed(PoorLevelDetector(config), [(99, 100, 98.0, 99.5), (99.5, 100.5, 98.5, 100), (100, 101, 99.0, 100.5), (100.5, 101, 99.5, 100)])
+    below = [(99, 100, 98.0, 99.5), (99.5, 100.5, 98.5, 100), (100, 101, 99.0, 100.5), (100.5, 101, 99.5, 100)]
+    ok = feed(PoorLevelDetector(config), below)
     assert kinds(ok[3]) == [(EventKind.CREATED, LevelSide.RESISTANCE, 101.0)]
 
 
@@ -220,7 +227,8 @@ def test_real_candles_match_a_brute_force_reference(okx_btc):
                 assert key not in ends
                 ends[key] = (i, event.kind)
                 if event.kind is not EventKind.EXPIRED:  # the candle really reached the level
-                    assert (row.high >= event.level.price) if event.level.side is LevelSide.RESISTANCE else (row.low <= event.level.price)
+                    price = event.level.price
+                    assert row.high >= price if event.level.side is LevelSide.RESISTANCE else row.low <= price
         prices = [level.price for level in detector.resistances]
         assert prices == sorted(prices, reverse=True)  # the ordering the touch test relies on
         prices = [level.price for level in detector.supports]
@@ -228,5 +236,6 @@ def test_real_candles_match_a_brute_force_reference(okx_btc):
     for side, sign, column in ((LevelSide.RESISTANCE, 1, "high"), (LevelSide.SUPPORT, -1, "low")):
         expected = brute_force(frame[column].tolist(), frame["close"].tolist(), config, sign)
         assert seen[side] == [(i, p) for i, p, _, _ in expected]
-        assert {k: v for (s, k), v in ends.items() if s is side} == {i: (j, kind) for i, _, j, kind in expected if j is not None}
+        ended = {i: (j, kind) for i, _, j, kind in expected if j is not None}
+        assert {k: v for (s, k), v in ends.items() if s is side} == ended
         assert len(expected) > 100

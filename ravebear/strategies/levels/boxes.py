@@ -186,7 +186,8 @@ class BoxDetector:
         direction = 1 if close > self._up_break else -1
         depth = (close - box.high) / box.high * 1e4 if direction > 0 else (box.low - close) / box.low * 1e4
         age = index - box.created_index
-        events.append(LevelEvent(EventKind.BREAKOUT, box, ts, depth, age, box.quality * freshness(age, self._half_life), direction))
+        score = box.quality * freshness(age, self._half_life)
+        events.append(LevelEvent(EventKind.BREAKOUT, box, ts, depth, age, score, direction))
         book = self.supports if direction > 0 else self.resistances
         if len(book) >= self.config.max_levels:
             events.append(self._event(EventKind.EXPIRED, book.pop(0), ts, 0.0, index, direction))
@@ -194,8 +195,10 @@ class BoxDetector:
         self._end_box()
         return events
 
-    def _touch(self, book: list[Level], extreme: float, close: float, ts: int, index: int, events: list[LevelEvent]) -> list[LevelEvent]:
+    def _touch(self, book: list[Level], extreme: float, close: float, ts: int, index: int,
+               events: list[LevelEvent]) -> list[LevelEvent]:  # fmt: skip
         is_support = book is self.supports
+        direction = 1 if is_support else -1
         while book and (extreme <= book[-1].high if is_support else extreme >= book[-1].low):  # nearest first
             zone = book.pop()
             if is_support:
@@ -204,7 +207,8 @@ class BoxDetector:
             else:
                 through = close > zone.high * (1.0 + self._through)
                 depth = (extreme - zone.low) / zone.low * 1e4
-            events.append(self._event(EventKind.INVALIDATED if through else EventKind.TOUCHED, zone, ts, depth, index, 1 if is_support else -1))
+            kind = EventKind.INVALIDATED if through else EventKind.TOUCHED
+            events.append(self._event(kind, zone, ts, depth, index, direction))
         self._refresh()
         return events
 
@@ -213,9 +217,9 @@ class BoxDetector:
         if self.box is not None and self.box.created_index < oldest_allowed:
             events.append(self._event(EventKind.EXPIRED, self.box, ts, 0.0, index))
             self._end_box()
-        for book in (self.supports, self.resistances):
+        for book, direction in ((self.supports, 1), (self.resistances, -1)):
             while book and book[0].created_index < oldest_allowed:
-                events.append(self._event(EventKind.EXPIRED, book.pop(0), ts, 0.0, index, 1 if book is self.supports else -1))
+                events.append(self._event(EventKind.EXPIRED, book.pop(0), ts, 0.0, index, direction))
         self._refresh()
         return events
 
@@ -228,9 +232,11 @@ class BoxDetector:
     def _refresh(self) -> None:
         self._sup_trigger = self.supports[-1].high if self.supports else -_INF
         self._res_trigger = self.resistances[-1].low if self.resistances else _INF
-        firsts = [level.created_index for level in (self.box, *self.supports[:1], *self.resistances[:1]) if level is not None]
+        oldest = (self.box, *self.supports[:1], *self.resistances[:1])
+        firsts = [level.created_index for level in oldest if level is not None]
         self._expire_at = min(firsts) + self._max_age if firsts else _NEVER
 
-    def _event(self, kind: EventKind, level: Level, ts: int, depth_bps: float, index: int, direction: int = 0) -> LevelEvent:
+    def _event(self, kind: EventKind, level: Level, ts: int, depth_bps: float, index: int, direction: int = 0,
+               ) -> LevelEvent:  # fmt: skip
         age = index - level.created_index
         return LevelEvent(kind, level, ts, depth_bps, age, level.quality * freshness(age, self._half_life), direction)

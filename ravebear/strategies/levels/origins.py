@@ -30,10 +30,12 @@ Quality in [0, 1] is the mean of two parts, fixed at creation:
 - volume: min(relative volume / (2 x max(min_relative_volume, 1)), 1).
 The score is quality x freshness(age, half_life_bars).
 
-Speed: the mean range is also kept as a running sum; a candle is only examined when its streak's extent (which
-bounds every window's) reaches both size thresholds, so quiet candles cost a few comparisons. Invariant: untouched
-support zones are ordered by creation and by price (newer = higher), so a candle touches a
-suffix of the list; resistance zones mirror this.
+Speed: a running sum of the ranges screens candles; only when the extent of the streak (or,
+for a streak longer than `max_run`, of its last `max_run` candles), which bounds every
+window's, reaches both size thresholds are the windows tested, with exact sums. Quiet
+candles cost a few comparisons. Invariant: untouched support zones are ordered by creation
+and by price (newer = higher), so a candle touches a suffix of the list; resistance zones
+mirror this.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import islice
 
 from ravebear.strategies.levels.model import EventKind, Level, LevelEvent, LevelKind, LevelSide, freshness
 
@@ -49,7 +52,7 @@ from ravebear.strategies.levels.model import EventKind, Level, LevelEvent, Level
 class OriginConfig:
     """Thresholds of the displacement-origin detector."""
 
-    lookback: int = 30  # candles before a move in its mean range and mean volume
+    lookback: int = 30  # candles (before the move's last one) in the mean range and mean volume
     min_range_multiple: float = 3.0  # move size / mean candle range
     min_move_bps: float = 15.0  # move size, bps of its first open
     min_relative_volume: float = 1.5  # the move's mean volume / mean volume
@@ -61,16 +64,17 @@ class OriginConfig:
     half_life_bars: float = 60.0  # candles for the score's freshness to halve
 
     def __post_init__(self) -> None:
-        if self.lookback < 1 or self.max_run < 1 or self.max_levels < 1:
-            raise ValueError(f"lookback, max_run and max_levels must be >= 1, got {self.lookback}, {self.max_run}, {self.max_levels}")
-        if min(self.min_range_multiple, self.min_move_bps, self.min_relative_volume, self.min_body_fraction, self.through_bps) < 0:
+        if min(self.lookback, self.max_run, self.max_levels) < 1:
+            raise ValueError(f"lookback, max_run, max_levels must be >= 1: {self.lookback}, {self.max_run}, {self.max_levels}")
+        thresholds = (self.min_range_multiple, self.min_move_bps, self.min_relative_volume, self.min_body_fraction)
+        if min(*thresholds, self.through_bps) < 0:
             raise ValueError("origin thresholds must be >= 0")
 
 
 _NO_EVENTS: tuple[LevelEvent, ...] = ()  # returned when a candle changes nothing (no allocation)
 _NEVER = 1 << 62
 _INF = float("inf")
-Candle = tuple[float, float, float, float, float]  # open, high, low, close, volume
+_Candle = tuple[float, float, float, float, float, float]  # open, high, low, close, volume, high - low
 
 
 class OriginDetector:
@@ -82,14 +86,12 @@ class OriginDetector:
         self.supports: list[Level] = []  # zones of up moves, oldest first
         self.resistances: list[Level] = []  # zones of down moves, oldest first
         self._index = 0
-        self._candles: deque[Candle] = deque(maxlen=config.max_run)  # the last candles, for the windows
-        self._ranges: deque[float] = deque(maxlen=config.lookback)  # high - low of the last candles
-        self._volumes: deque[float] = deque(maxlen=config.lookback)
+        self._candles: deque[_Candle] = deque(maxlen=config.lookback + config.max_run)  # the last candles, newest last
         self._range_sum = 0.0  # running sum of the ranges (screening only; the test itself sums exactly)
         self._seen = 0  # candles in the lookback so far
         self._lookback = config.lookback
         self._max_run = config.max_run
-        self._multiple = config.min_range_multiple / config.lookback * (1.0 - 1e-9)  # x range sum, with slack
+        self._multiple = config.min_range_multiple / config.lookback * (1.0 - 1e-6)  # x range sum, slack for its drift
         self._direction = 0  # of the current streak
         self._streak = 0  # candles in it
         self._streak_high = -_INF
@@ -129,34 +131,37 @@ class OriginDetector:
         else:
             self._direction, self._streak, self._spent = direction, 1, not direction
             self._streak_high, self._streak_low = high, low
-        self._candles.append((open_, high, low, close, volume))
-        if not self._spent and self._seen == self._lookback:
+        candles = self._candles
+        candles.append((open_, high, low, close, volume, high - low))
+        seen = self._seen
+        if not self._spent and seen == self._lookback:
             extent, bottom = self._streak_high - self._streak_low, self._streak_low
-            if self._streak > self._max_run and extent >= self._multiple * self._range_sum:  # a long streak: its last windows
-                bottom = min(candle[2] for candle in self._candles)
-                extent = max(candle[1] for candle in self._candles) - bottom
+            if self._streak > self._max_run and extent >= self._multiple * self._range_sum:  # only the last windows count
+                top, bottom = -_INF, _INF
+                for candle in islice(reversed(candles), self._max_run):
+                    if candle[1] > top:
+                        top = candle[1]
+                    if candle[2] < bottom:
+                        bottom = candle[2]
+                extent = top - bottom
             if extent >= self._min_move * bottom and extent >= self._multiple * self._range_sum:
                 events = self._examine(close, ts, index, events)
-
-        ranges = self._ranges
-        if self._seen == self._lookback:
-            self._range_sum += high - low - ranges[0]
+        if seen == self._lookback:  # slide the lookback to end with this candle
+            self._range_sum += high - low - candles[-seen - 1][5]
         else:
-            self._seen += 1
+            self._seen = seen + 1
             self._range_sum += high - low
-        ranges.append(high - low)
-        self._volumes.append(volume)
         return events if events is not None else _NO_EVENTS
 
     def _examine(self, close: float, ts: int, index: int, events: list[LevelEvent] | None) -> list[LevelEvent] | None:
         cfg = self.config
-        mean_range = sum(self._ranges) / self._lookback  # exact sums here; the running ones only screen
-        mean_volume = sum(self._volumes) / self._lookback
+        lookback, candles = self._lookback, self._candles
+        before = list(islice(candles, len(candles) - 1 - lookback, len(candles) - 1))  # the lookback before this candle
+        mean_range = sum(candle[5] for candle in before) / lookback  # exact here; the running sum only screens
+        mean_volume = sum(candle[4] for candle in before) / lookback
         windows = []
         high, low, volume = -_INF, _INF, 0.0
-        for size, candle in enumerate(reversed(self._candles), 1):  # newest first
-            if size > self._streak:
-                break
+        for size, candle in enumerate(islice(reversed(candles), min(self._streak, self._max_run)), 1):  # newest first
             high, low, volume = max(high, candle[1]), min(low, candle[2]), volume + candle[4]
             windows.append((size, candle, high - low, volume / size))
         for size, first, extent, window_volume in reversed(windows):  # longest first
@@ -172,10 +177,10 @@ class OriginDetector:
                 return self._create(first, extent, mean_range, relative_volume, ts, index, events or [])
         return events
 
-    def _create(self, first: Candle, extent: float, mean_range: float, relative_volume: float, ts: int, index: int,
+    def _create(self, first: _Candle, extent: float, mean_range: float, relative_volume: float, ts: int, index: int,
                 events: list[LevelEvent]) -> list[LevelEvent]:  # fmt: skip
         cfg = self.config
-        open_, high, low, close, _ = first
+        open_, high, low, close = first[:4]
         half_body = abs(close - open_) * 0.5
         if self._direction > 0:
             side, zone_low, zone_high, book = LevelSide.SUPPORT, low, max(open_, low + half_body), self.supports
@@ -192,7 +197,8 @@ class OriginDetector:
         events.append(LevelEvent(EventKind.CREATED, level, ts, 0.0, 0, quality, self._direction))
         return events
 
-    def _touch(self, book: list[Level], extreme: float, close: float, ts: int, index: int, events: list[LevelEvent]) -> list[LevelEvent]:
+    def _touch(self, book: list[Level], extreme: float, close: float, ts: int, index: int,
+               events: list[LevelEvent]) -> list[LevelEvent]:  # fmt: skip
         is_support = book is self.supports
         while book and (extreme <= book[-1].high if is_support else extreme >= book[-1].low):  # nearest first
             zone = book.pop()

@@ -5,8 +5,9 @@ auction stopped at the same price twice without a tail, so resting orders sit ju
 price tends to come back for them. A poor low mirrors it with lows.
 
 Equality: |b - a| <= max(tolerance_ticks x tick_size, tolerance_bps of a), where a is the
-earlier price (the first candle's extreme, or the level's price when extending a run), plus
-a 1e-9 relative allowance for float rounding (so "exactly at the limit" counts as equal).
+earlier price (the first candle's extreme, or the level's price when extending a run), with
+a tiny allowance for float rounding (1e-9 of the price, 1e-6 of the tick tolerance) so that
+"exactly at the limit" counts as equal.
 With tick_size 0 and tolerance_bps 0 only exactly equal prices match.
 
 Life of a level (kind POOR, low == high == the level price):
@@ -28,8 +29,8 @@ Quality in [0, 1] is the mean of three parts, fixed at creation:
 - taps: min(taps / 4, 1). taps = 2 (the pair) + earlier candles that reached the level:
   walking back from the pair over at most `tap_lookback` candles, stop at the first candle
   whose extreme went beyond the level by more than the tolerance; count every candle within it.
-- volume: min(relative volume / 2, 1), the pair's mean volume over an exponential mean of the
-  earlier candles' volume (span `volume_lookback`).
+- volume: min(relative volume / 2, 1), the pair's mean volume over the exponential mean volume
+  (span `volume_lookback`) of the candles before the pair's second candle.
 - cleanliness (no excess): 1 - the pair's mean share of its range taken by the wick beyond the
   body on the level's side (a flat top with no tail scores 1).
 The score is quality x freshness(age, half_life_bars).
@@ -67,7 +68,8 @@ class PoorLevelConfig:
     def __post_init__(self) -> None:
         if self.max_levels < 1:
             raise ValueError(f"max_levels must be >= 1, got {self.max_levels}")
-        if min(self.tick_size, self.tolerance_ticks, self.tolerance_bps, self.swing_bars, self.tap_lookback, self.volume_lookback, self.through_bps) < 0:
+        tolerances = (self.tick_size, self.tolerance_ticks, self.tolerance_bps, self.through_bps)
+        if min(*tolerances, self.swing_bars, self.tap_lookback, self.volume_lookback) < 0:
             raise ValueError("poor-level tolerances, lookbacks and through_bps must be >= 0")
 
 
@@ -194,7 +196,7 @@ class PoorLevelDetector:
         return events
 
     def _create(self, is_high: bool, open_: float, high: float, low: float, close: float, volume: float, ts: int,
-                index: int, tol: float, events: list[LevelEvent] | None) -> list[LevelEvent] | None:  # fmt: skip
+                index: int, tol: float, events: list[LevelEvent] | None) -> list[LevelEvent]:  # fmt: skip
         p_open, p_high, p_low, p_close, p_volume = self._prev
         price = (high if high > p_high else p_high) if is_high else (low if low < p_low else p_low)
         history = self._highs if is_high else self._lows  # the caller checked the swing rule
