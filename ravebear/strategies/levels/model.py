@@ -43,7 +43,7 @@ class EventKind(Enum):
     BREAKOUT = "breakout"  # a box closed outside its range
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # not frozen: frozen init costs ~5x (2.4 vs 0.4 us); treat as immutable
 class Level:
     """One level. `quality` in [0, 1] is fixed at creation; the score also decays with age."""
 
@@ -62,7 +62,7 @@ class Level:
         return (self.low + self.high) * 0.5
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # not frozen: frozen init costs ~5x (2.4 vs 0.4 us); treat as immutable
 class LevelEvent:
     """A level's life event. `depth_bps`: how far past the level's edge the candle reached."""
 
