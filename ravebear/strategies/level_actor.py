@@ -88,7 +88,7 @@ class LevelActor(Actor):
             raise ValueError(f"LevelActor timeframes must start with 1m, got {config.timeframes}")
         self._engine_config = LevelEngineConfig.from_dict({**config.levels, "timeframes": list(config.timeframes)})
         self._engines: dict[str, LevelEngine] = {}
-        self._routes: dict[str, tuple[LevelEngine, str, InstrumentId, DataType]] = {}
+        self._routes: dict[BarType, tuple[LevelEngine, str, InstrumentId, DataType]] = {}
         self._buffer: list[LevelEventData] = []
         self.events: list[tuple[str, str, LevelEvent]] = []
         self.event_count = 0
@@ -105,12 +105,12 @@ class LevelActor(Actor):
             data_type = DataType(LevelEventData, metadata={"instrument_id": instrument_id})
             for timeframe in self.config.timeframes:
                 bar_type = BarType.from_str(bar_type_for(instrument_id, timeframe))
-                self._routes[str(bar_type.standard())] = (engine, timeframe, identifier, data_type)
+                self._routes[bar_type.standard()] = (engine, timeframe, identifier, data_type)
                 self.subscribe_bars(bar_type)
 
     def on_bar(self, bar: Bar) -> None:
         """Feed the bar to its instrument's engine and publish what it caused."""
-        engine, timeframe, instrument_id, data_type = self._routes[str(bar.bar_type)]
+        engine, timeframe, instrument_id, data_type = self._routes[bar.bar_type]
         events = engine.on_candle(
             timeframe, bar.open.as_double(), bar.high.as_double(), bar.low.as_double(), bar.close.as_double(),
             bar.volume.as_double(), bar.ts_event,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import itemgetter
 
 from ravebear.strategies.levels.book import level_key
 from ravebear.strategies.levels.model import EventKind, Level, LevelEvent, LevelKind, LevelSide
@@ -52,14 +53,24 @@ class ConfluenceTracker:
         """Recompute stacks from the live levels; return EXPIRED and CREATED events."""
         cfg = self.config
         found: dict[frozenset, list[Level]] = {}
-        ordered = sorted((lv for lv in levels if lv.kind is not LevelKind.CONFLUENCE), key=lambda lv: lv.price)
+        confluence = LevelKind.CONFLUENCE
+        ordered = sorted(
+            [((lv.low + lv.high) * 0.5, lv) for lv in levels if lv.kind is not confluence], key=itemgetter(0),
+        )  # fmt: skip
+        span = 1.0 + cfg.band_bps * 1e-4
+        min_levels = cfg.min_levels
         group: list[Level] = []
-        for level in ordered:
-            if group and level.price > group[0].price * (1.0 + cfg.band_bps * 1e-4):
-                self._keep(group, found)
+        ceiling = 0.0
+        for price, level in ordered:
+            if group and price > ceiling:
+                if len(group) >= min_levels:
+                    self._keep(group, found)
                 group = []
+            if not group:
+                ceiling = price * span
             group.append(level)
-        self._keep(group, found)
+        if len(group) >= min_levels:
+            self._keep(group, found)
 
         events: list[LevelEvent] = []
         for members in [m for m in self._stacks if m not in found]:
