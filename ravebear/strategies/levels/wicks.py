@@ -79,7 +79,8 @@ class UntouchedWickDetector:
                 events.append(self._event(EventKind.EXPIRED, book.popleft(), ts, 0.0, index))
 
         if supports and supports[-1].low >= low:
-            events = []
+            if events is None:
+                events = []
             floor = 1.0 - self._through
             while supports and supports[-1].low >= low:
                 level = supports.pop()
