@@ -54,3 +54,21 @@ def test_import_of_a_missing_file_is_a_clear_error(tmp_path):
     done = ravebear("catalog", "import", str(tmp_path / "nope.csv"), "-i", "BTC-USDT-SWAP", env={"RAVEBEAR_CATALOG": str(tmp_path)})
     assert done.returncode == 1
     assert done.stderr.strip() == f"error: {tmp_path / 'nope.csv'}: no such file"
+
+
+def test_catalog_download_routes_sources_and_names_a_missing_key(tmp_path):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "COINALYZE_API_KEY"}
+    listing = ravebear("catalog", "download", "--help")
+    for source in ("candles", "coinalyze", "whale-alert", "stablecoins"):
+        assert source in listing.stdout
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "ravebear.platform.cli", "catalog", "download", "coinalyze", "--catalog", str(tmp_path), "--no-progress"],
+        capture_output=True, text=True, cwd=REPO, env={**env, "COINALYZE_API_KEY": ""}, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "COINALYZE_API_KEY" in done.stderr and "Traceback" not in done.stderr

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
+
+from ravebear.platform.cli_common import catalog_option, fail
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_DIR = REPO_ROOT / "data" / "sample"
@@ -13,21 +14,10 @@ DEFAULT_CONFIG = Path("config") / "backtest.yaml"
 SHOWN_PROBLEMS = 20  # rejected rows and gaps printed in full; the rest are counted
 
 
-def _fail(message: str, code: int = 1) -> None:
-    click.secho(f"error: {message}", fg="red", err=True)
-    sys.exit(code)
-
-
 def _catalog(path: str | None):  # noqa: ANN202 - RaveCatalog, imported lazily
     from ravebear.catalog.store import RaveCatalog
 
     return RaveCatalog(path)
-
-
-catalog_option = click.option(
-    "--catalog", "catalog_path", type=click.Path(file_okay=False), default=None,
-    help="Catalog folder (default: $RAVEBEAR_CATALOG or ./var/catalog).",
-)  # fmt: skip
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -77,7 +67,7 @@ def catalog_import(files: tuple[str, ...], instrument: str, catalog_path: str | 
         for file in files:
             _print_import(store.import_file(file, target), file)
     except (CandleFormatError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 def _sample_files() -> list[tuple[Path, str]]:
@@ -95,7 +85,7 @@ def catalog_import_sample(if_empty: bool, catalog_path: str | None) -> None:
         return
     files = _sample_files()
     if not files:
-        _fail(f"no sample files in {SAMPLE_DIR}")
+        fail(f"no sample files in {SAMPLE_DIR}")
     for path, symbol in files:
         _print_import(store.import_file(path, symbol), path.name, shown_gaps=0)
 
@@ -129,7 +119,24 @@ def catalog_list(show_gaps: bool, catalog_path: str | None) -> None:
                 click.echo(f"    gap {gap}")
 
 
-@catalog.command("download")
+class _DownloadGroup(click.Group):
+    """`download SYMBOL ...` means `download candles SYMBOL ...`; other sources are subcommands."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["candles", *args]
+        return super().parse_args(ctx, args)
+
+
+@catalog.group("download", cls=_DownloadGroup)
+def catalog_download_group() -> None:
+    """Download history into the catalog: candles (ccxt), coinalyze, whale-alert, stablecoins.
+
+    `ravebear catalog download BTC-USDT-SWAP ...` is short for `... download candles BTC-USDT-SWAP ...`.
+    """
+
+
+@catalog_download_group.command("candles")
 @click.argument("symbol")
 @click.option("--exchange", default="okx", show_default=True, help="Any ccxt exchange id with OHLCV.")
 @click.option("--since", default=None, help="UTC start date/time (ignored when the series already has bars: it resumes).")
@@ -160,7 +167,7 @@ def catalog_download(
             max_retries=retries, progress=not no_progress,
         )  # fmt: skip
     except (DownloadError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     click.echo(
         f"{result.bar_type}: {result.pages} pages, {result.fetched} candles fetched, {result.written} new bars written, "
         f"{result.rejected} rejected, {result.retries} retries",
@@ -179,7 +186,7 @@ def backtest(config_file: str | None, catalog_path: str | None, output_dir: str 
     try:
         config, text = load_backtest_config(path)
     except ConfigError as exc:
-        _fail(str(exc), code=2)
+        fail(str(exc), code=2)
     from ravebear.platform.backtest import run_backtest
 
     store = _catalog(catalog_path or config.run.catalog_path)
@@ -187,7 +194,7 @@ def backtest(config_file: str | None, catalog_path: str | None, output_dir: str 
     try:
         outcome = run_backtest(config, text, store, Path(output_dir) if output_dir else None)
     except ConfigError as exc:
-        _fail(str(exc), code=2)
+        fail(str(exc), code=2)
     _print_summary(outcome.run.summary)
     click.echo(f"run folder: {outcome.run.path.resolve()}")
     click.echo(f"report:     {outcome.run.report.resolve()}")
@@ -218,9 +225,13 @@ def _print_summary(summary: dict) -> None:
         click.echo(f"  {label:<24} {value:>14}")
 
 
-from ravebear.platform.cli_analyze import analyze  # noqa: E402 - the command lives in its own module
+# commands that live in their own modules
+from ravebear.platform.cli_altdata import coinalyze_download, stablecoins_download, whale_alert_download  # noqa: E402
+from ravebear.platform.cli_analyze import analyze  # noqa: E402
 
 main.add_command(analyze)
+for _command in (coinalyze_download, whale_alert_download, stablecoins_download):
+    catalog_download_group.add_command(_command)
 
 
 if __name__ == "__main__":

@@ -6,22 +6,18 @@ inside the command so `ravebear --help` stays fast.
 
 from __future__ import annotations
 
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
+from ravebear.platform.cli_common import catalog_option, fail
+
 from ravebear.research import ANALYSES
 
 DEFAULT_BAR_TYPE = "BTC-USDT-SWAP.OKX-1-MINUTE-LAST-EXTERNAL"
 DEFAULT_OUT_ROOT = Path("var") / "analysis"
-
-
-def _fail(message: str, code: int = 1) -> None:
-    click.secho(f"error: {message}", fg="red", err=True)
-    sys.exit(code)
 
 
 def _ms(value: str | None, option: str) -> int | None:
@@ -32,7 +28,7 @@ def _ms(value: str | None, option: str) -> int | None:
     try:
         stamp = pd.Timestamp(value)
     except ValueError:
-        _fail(f"{option} {value!r} is not a date/time (use e.g. 2024-08-01 or 2024-08-01T12:00)", code=2)
+        fail(f"{option} {value!r} is not a date/time (use e.g. 2024-08-01 or 2024-08-01T12:00)", code=2)
     return int((stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")).value // 1_000_000)
 
 
@@ -41,10 +37,7 @@ def _ms(value: str | None, option: str) -> int | None:
 @click.option("--bar-type", default=DEFAULT_BAR_TYPE, show_default=True, help="1-minute bar series in the catalog.")
 @click.option("--start", default=None, help="UTC date/time: first candle open included (default: first stored).")
 @click.option("--end", default=None, help="UTC date/time: candles opening before it (default: last stored).")
-@click.option(
-    "--catalog", "catalog_path", type=click.Path(file_okay=False), default=None,
-    help="Catalog folder (default: $RAVEBEAR_CATALOG or ./var/catalog).",
-)  # fmt: skip
+@catalog_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Output folder (default: var/analysis/<UTC time>-<bar type>/).")  # fmt: skip
 @click.option("--set", "overrides", multiple=True, metavar="SECTION.FIELD=VALUE",
@@ -63,15 +56,15 @@ def analyze(
         names = runner.resolve(list(analyses))
         config = runner.apply_overrides(runner.AnalysisConfig(), list(overrides))
     except ValueError as exc:
-        _fail(str(exc), code=2)
+        fail(str(exc), code=2)
     start_ms, end_ms = _ms(start, "--start"), _ms(end, "--end")
     store = RaveCatalog(catalog_path)
     try:
         results = runner.run(store, bar_type, start_ms, end_ms, names, config)
     except NoDataError as exc:
-        _fail(f"{exc}; import candles first, e.g. `ravebear catalog import FILE -i BTC-USDT-SWAP` or `ravebear catalog import-sample`", code=2)
+        fail(f"{exc}; import candles first, e.g. `ravebear catalog import FILE -i BTC-USDT-SWAP` or `ravebear catalog import-sample`", code=2)
     except ValueError as exc:
-        _fail(str(exc), code=2)
+        fail(str(exc), code=2)
     if out_dir is None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         out = DEFAULT_OUT_ROOT / f"{stamp}-{bar_type}"

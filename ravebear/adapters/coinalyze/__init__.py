@@ -1,0 +1,1 @@
+"""Coinalyze derivatives data (open interest, funding, predicted funding, long/short ratio, liquidations)."""

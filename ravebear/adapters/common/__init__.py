@@ -1,0 +1,1 @@
+"""Plumbing shared by RaveBear's data adapters: HTTP with retries, rate limits, secrets and log redaction."""

@@ -1,0 +1,1 @@
+"""Stablecoin supply (DefiLlama) and dominance (CoinGecko) behind a small pluggable source interface."""

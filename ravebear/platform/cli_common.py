@@ -1,0 +1,19 @@
+"""What every `ravebear` command module shares: the catalog option and the one-line failure."""
+
+from __future__ import annotations
+
+import sys
+from typing import NoReturn
+
+import click
+
+catalog_option = click.option(
+    "--catalog", "catalog_path", type=click.Path(file_okay=False), default=None,
+    help="Catalog folder (default: $RAVEBEAR_CATALOG or ./var/catalog).",
+)  # fmt: skip
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print `error: <message>` in red on stderr and exit with `code` (1 failure, 2 bad input)."""
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(code)
