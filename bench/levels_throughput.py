@@ -8,7 +8,9 @@ Run from the repo root (it prints numbers; it is not a test)::
    LevelActor runs) over the chained real series of `bench.backtest_throughput` (Binance USD-M
    BTC 1-minute segments, see that module), with 1m/5m/15m/1h built from the 1-minute bars.
    Figure: 1-minute bars/s, resampling included. Also each detector alone and all without
-   stacks, so the cost of each part is visible. Target: >= 200k bars/s with everything on.
+   stacks, so the cost of each part is visible; then everything through the fast path
+   (`ravebear.research.fast_levels`, compiled kernels giving the same events, checked here
+   against the pure run). Target: >= 200k bars/s with everything on, fast path.
 2. **In a node**: a BacktestNode over the same bars (imported into a temporary catalog) with
    (a) the no-op strategy and (b) the LevelActor (all detectors, four timeframes from nautilus
    internal aggregation, events published on the bus), each in its own child process,
@@ -38,7 +40,8 @@ ACTOR_PATH = "ravebear.strategies.level_actor:LevelActor"
 
 
 def research_figures(n_bars: int) -> list[tuple[str, float, int]]:
-    """Time replay_levels for each detector alone, all without stacks, and everything."""
+    """Time replay_levels for each detector alone, all without stacks, and everything; then the fast path."""
+    from ravebear.research.fast_levels import fast_replay_levels
     from ravebear.strategies.levels.engine import LevelEngineConfig
     from ravebear.strategies.levels.replay import replay_levels
 
@@ -46,12 +49,26 @@ def research_figures(n_bars: int) -> list[tuple[str, float, int]]:
     cases = [(name, LevelEngineConfig(detectors=(name,), confluence_enabled=False)) for name in ("wicks", "poor", "boxes", "origins")]
     cases += [("all, no stacks", LevelEngineConfig(confluence_enabled=False)), ("everything", LevelEngineConfig())]
     out = []
+    events: list = []
     for label, config in cases:
+        events.clear()  # the last case's events are freed outside the timed region
         started = time.perf_counter()
         events = replay_levels(frame, config)
         elapsed = time.perf_counter() - started
         out.append((label, len(frame) / elapsed, len(events)))
-        print(f"  research {label:<15} {len(frame) / elapsed:>10,.0f} bars/s  {len(events):>9,} events", flush=True)
+        print(f"  research {label:<24} {len(frame) / elapsed:>10,.0f} bars/s  {len(events):>9,} events", flush=True)
+    pure = events
+    started = time.perf_counter()
+    fast_replay_levels(frame.iloc[:2_000], LevelEngineConfig())  # JIT compile or cache load, once per process
+    warm_up = time.perf_counter() - started
+    started = time.perf_counter()
+    fast = fast_replay_levels(frame, LevelEngineConfig())
+    elapsed = time.perf_counter() - started
+    label = "everything (fast path)"
+    out.append((label, len(frame) / elapsed, len(fast)))
+    same = "same events as pure" if fast == pure else "DIFFERENT EVENTS FROM PURE"
+    print(f"  research {label:<24} {len(frame) / elapsed:>10,.0f} bars/s  {len(fast):>9,} events  ({same}; "
+          f"first call {warm_up:.1f} s: JIT compile or cache load, not counted)", flush=True)  # fmt: skip
     return out
 
 
@@ -139,13 +156,14 @@ def main(argv: list[str] | None = None) -> None:
                 runs[kind].append(run)
                 print(f"  [{repeat}/{args.repeats}] {kind:<5} {run['run_s']:.2f} s = {run['bars_per_s']:,.0f} bars/s, "
                       f"{run['events']:,} level events, peak RSS {run['peak_rss_mb']:,.0f} MiB", flush=True)  # fmt: skip
-    everything = research[-1][1]
+    pure_everything, everything = research[-2][1], research[-1][1]
     noop = statistics.median(run["bars_per_s"] for run in runs["noop"])
     actor = statistics.median(run["bars_per_s"] for run in runs["actor"])
     ratios = [a["bars_per_s"] / n["bars_per_s"] for n, a in zip(runs["noop"], runs["actor"], strict=True)]
     print()
     print(f"research, everything on     {everything:>10,.0f} bars/s   target >= {RESEARCH_TARGET:,}  "
-          f"{'ok' if everything >= RESEARCH_TARGET else 'MISSED'}")  # fmt: skip
+          f"{'ok' if everything >= RESEARCH_TARGET else 'MISSED'}  (fast path)")  # fmt: skip
+    print(f"research, pure replay       {pure_everything:>10,.0f} bars/s   reference (one candle at a time through LevelEngine)")
     print(f"node no-op (median)         {noop:>10,.0f} bars/s   reference")
     print(f"node LevelActor (median)    {actor:>10,.0f} bars/s")
     print(f"LevelActor / no-op          {actor / noop:>10.1%} median, pairs {', '.join(f'{r:.1%}' for r in ratios)}   "
