@@ -1,8 +1,11 @@
-"""`python -m tests.adapters.node_probe`: a TradingNode built from YAML with the three adapters against local servers.
+"""`python -m tests.adapters.node_probe [refused|accepted]`: a TradingNode built from YAML with the three adapters against local servers.
 
-Coinalyze rejects the key; Whale Alert (WebSocket) and the stablecoin sources serve data. Prints
-one JSON line (`NODE-PROBE {...}`) with what the recorder actor received and when the Coinalyze
-client stopped; the test reads it and the node's log output.
+`refused` (the default): Coinalyze rejects the key; Whale Alert (WebSocket) and the stablecoin
+sources serve data. `accepted`: all three servers accept their keys, and the node runs until the
+recorder has every type (settled and predicted funding) or 8 s passed. Prints one JSON line
+(`NODE-PROBE {...}`) with what the recorder actor received (counts, and in `accepted` mode the
+first records of each type as dicts) and when the Coinalyze client stopped; the test reads it
+and the node's log output.
 """
 
 from __future__ import annotations
@@ -44,11 +47,23 @@ def node_yaml(coinalyze: str, whale: str, stablecoins: str) -> dict:
     }  # fmt: skip
 
 
+def received_everything(received: list) -> bool:
+    """Return whether every type arrived, and funding both settled and predicted."""
+    names = {type(r).__name__ for r in received}
+    flavors = {r.predicted for r in received if type(r).__name__ == "FundingRate"}
+    return names >= set(TYPES) and flavors == {False, True}
+
+
 def main() -> None:
+    mode = sys.argv[1] if len(sys.argv) > 1 else "refused"
+    if mode not in ("refused", "accepted"):
+        sys.exit(f"unknown mode {mode!r}: refused or accepted")
+    accepted = mode == "accepted"
     os.environ.update(KEYS)
     from ravebear.adapters.altdata_node import build_node
 
-    with CoinalyzeServer(api_key="another-key") as coinalyze, WhaleAlertServer(api_key=KEYS["WHALE_ALERT_API_KEY"]) as whale, StablecoinServer(api_key=KEYS["COINGECKO_API_KEY"]) as stable:
+    coinalyze_key = KEYS["COINALYZE_API_KEY"] if accepted else "another-key"
+    with CoinalyzeServer(api_key=coinalyze_key) as coinalyze, WhaleAlertServer(api_key=KEYS["WHALE_ALERT_API_KEY"]) as whale, StablecoinServer(api_key=KEYS["COINGECKO_API_KEY"]) as stable:
         path = Path(tempfile.mkdtemp()) / "node.yaml"
         path.write_text(yaml.safe_dump(node_yaml(coinalyze.url, whale.url, stable.url)))
         node = build_node(path)
@@ -61,7 +76,9 @@ def main() -> None:
         async def run() -> None:
             task = asyncio.ensure_future(node.run_async())
             started = time.monotonic()
-            while time.monotonic() - started < 3.0:
+            while time.monotonic() - started < (8.0 if accepted else 3.0):
+                if accepted and received_everything(recorder.received):
+                    break
                 if not stopped_at and clients["COINALYZE"].stopped_reason is not None:
                     stopped_at.append(time.monotonic())
                     hits_at_stop.append(len(coinalyze.hits))
@@ -80,6 +97,8 @@ def main() -> None:
             "coinalyze_stopped": bool(stopped_at),
             "coinalyze_hits_after_stop": len(coinalyze.hits) - hits_at_stop[0] if hits_at_stop else None,
         }
+        if accepted:  # the first records of each type, to compare with what the servers served
+            summary["records"] = {name: [r.to_dict() for r in recorder.received if type(r).__name__ == name][:10] for name in TYPES}
         node.dispose()
     print("NODE-PROBE " + json.dumps(summary), flush=True)
     sys.exit(0)

@@ -1,4 +1,4 @@
-"""An actor that records the custom data it receives (importable by node configs as `tests.adapters.recorder`)."""
+"""An actor that records the custom data (and, optionally, bars) it receives (importable by node configs as `tests.adapters.recorder`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
 from nautilus_trader.core.data import Data
-from nautilus_trader.model.data import DataType
+from nautilus_trader.model.data import Bar, BarType, DataType
 from nautilus_trader.model.identifiers import ClientId
 
 RECEIVED: dict[str, list[Any]] = {}  # recorder key -> data received, in order (one process)
@@ -28,6 +28,7 @@ class RecorderConfig(ActorConfig, frozen=True):
     client_id: str
     client_ids: dict[str, str] = {}  # data type path -> client id, where not `client_id`
     key: str = "default"
+    bar_types: list[str] = []  # bar types to subscribe to as well; bars are recorded in the same list, in arrival order
 
 
 class Recorder(Actor):
@@ -42,7 +43,13 @@ class Recorder(Actor):
         for path in self.config.data_types:
             client_id = self.config.client_ids.get(path, self.config.client_id)
             self.subscribe_data(DataType(import_class(path)), client_id=ClientId(client_id))
+        for bar_type in self.config.bar_types:
+            self.subscribe_bars(BarType.from_str(bar_type))
 
     def on_data(self, data: Data) -> None:
         self.received.append(data)
+        self.arrivals.append(time.monotonic())
+
+    def on_bar(self, bar: Bar) -> None:
+        self.received.append(bar)
         self.arrivals.append(time.monotonic())

@@ -78,3 +78,55 @@ def test_node_keeps_running_when_one_adapter_is_refused_and_logs_no_key():
     from tests.adapters.node_probe import KEYS
 
     assert not any(key in output for key in KEYS.values())
+
+
+def test_node_receives_every_type_live_from_the_local_servers():
+    from tests.adapters.coinalyze_server import value
+    from tests.adapters.node_probe import KEYS, TYPES
+    from tests.adapters.stablecoins_server import fixture as stablecoin_fixture
+    from tests.adapters.whale_alert_server import USD_VALUES
+
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-m", "tests.adapters.node_probe", "accepted"], capture_output=True, text=True, cwd=REPO, env=env, timeout=90)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+    summary = json.loads(done.stdout.split("NODE-PROBE ", 1)[1].splitlines()[0])
+    assert "NODE-PROBE-RUNNING True" in done.stdout and not summary["coinalyze_stopped"]
+    assert all(summary["received"][name] > 0 for name in TYPES), summary["received"]
+    records = summary["records"]
+    S = 1_000_000_000
+
+    # Coinalyze: current open interest and funding (settled and predicted) at the update time, closed 1min rows
+    for r in records["OpenInterest"]:
+        assert r["instrument_id"] == "BTC-USDT-SWAP.OKX" and r["usd"] and r["interval_s"] == 0
+        assert r["close"] == value(r["symbol"], "open_interest", r["ts_event"] // S)["c"]
+    funding = records["FundingRate"]
+    assert {r["predicted"] for r in funding} == {False, True}
+    for r in funding:
+        assert r["close"] == value(r["symbol"], "predicted_funding_rate" if r["predicted"] else "funding_rate", r["ts_event"] // S)["c"]
+    for r in records["Liquidation"]:
+        row = value(r["symbol"], "liquidations", r["ts_event"] // S - r["interval_s"])  # stamped at the interval's end
+        assert r["interval_s"] == 60 and (r["long_liquidations"], r["short_liquidations"]) == (row["l"], row["s"])
+    for r in records["LongShortRatio"]:
+        row = value(r["symbol"], "long_short_ratio", r["ts_event"] // S - r["interval_s"])
+        assert (r["ratio"], r["long_percent"], r["short_percent"]) == (row["r"], row["l"], row["s"])
+
+    # Whale Alert WebSocket: the index-th alert moves USD_VALUES[1 + index % 3] USDT worth that plus index USD
+    whales = [r for r in records["WhaleTransaction"] if r["source"] == "websocket"]
+    assert whales
+    for r in whales:
+        index = round(r["amount_usd"] - r["amount"])
+        assert index >= 0 and r["amount"] == USD_VALUES[1 + index % 3] and r["symbol"] == "usdt", r
+
+    # DefiLlama /stablecoins (fixture) and CoinGecko /global (USDT share moved by 0.01 per answer)
+    pegged = {a["symbol"]: a for a in stablecoin_fixture("http_get_stablecoins.json")["peggedAssets"]}
+    supply = {r["asset"]: r for r in records["StablecoinSupply"]}
+    for asset in ("USDT", "USDC"):
+        circulating, previous = pegged[asset]["circulating"]["peggedUSD"], pegged[asset]["circulatingPrevDay"]["peggedUSD"]
+        assert supply[asset]["circulating_usd"] == circulating and supply[asset]["net_flow_usd"] == circulating - previous
+    assert "ALL" in supply
+    for r in records["Dominance"]:
+        steps = round((r["percent"] - 5.0) * 100)
+        assert r["asset"] == "USDT" and steps >= 1 and r["percent"] == round(5.0 + steps / 100, 2)
+
+    assert not any(key in output for key in KEYS.values())
