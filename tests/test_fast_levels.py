@@ -24,7 +24,9 @@ from ravebear.strategies.levels.model import EventKind
 from ravebear.strategies.levels.replay import replay_levels
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("RAVEBEAR_SHARED_DATA") or REPO.parent / "shared" / "data") / "ohlcv_1m"
+# the team's real data: $RAVEBEAR_SHARED_DATA, ../shared/data beside the repo, or the workplace's /work/shared/data
+_SHARED_CANDIDATES = [Path(p) for p in (os.environ.get("RAVEBEAR_SHARED_DATA"), REPO.parent / "shared" / "data", "/work/shared/data") if p]
+SHARED = next((p for p in _SHARED_CANDIDATES if p.exists()), _SHARED_CANDIDATES[0]) / "ohlcv_1m"
 BINANCE_BTC = SHARED / "binance_usdm_BTCUSDT_1m_20250706_20250717.parquet"
 
 TIGHT = {  # every threshold moved, books small enough to evict, stacks of 4 levels of 3 sorts
