@@ -1,0 +1,483 @@
+"""`LevelStrategy`: what every RaveBear strategy shares — levels, entry filter, guards, sizing and exits.
+
+A subclass only says when to enter (`signal`): a side and the price that proves the idea
+wrong. The base does the rest, identically in backtest, paper and live nodes:
+
+- feeds the instrument's 1m bars and their nautilus-aggregated higher timeframes to its own
+  `LevelEngine`, and alternative data to the `EntryFilter`;
+- checks the entry filter, then the account-wide `RiskGuards`, then sizes the trade
+  (fixed-fractional, capped by leverage and notional, rounded to the lot, skipped below the
+  minimum) — every refusal is logged and published as a `GuardEvent`;
+- enters with a bracket: market entry + STOP_MARKET protective stop + MARKET_IF_TOUCHED final
+  target, all submitted together, so no entry ever exists without its stop (on OKX the stop is
+  attached to the entry and rests at the venue: `attachAlgoOrds` accepts only STOP_MARKET /
+  STOP_LIMIT stops and MIT / LIT targets);
+- after the fill adds partial take-profits (reduce-only MIT) and the trailing exit (reduce-only
+  TRAILING_STOP_MARKET with an activation price: OKX's native `move_order_stop`), moves the stop
+  to break-even after the configured R (`modify_order`, OKX `amend-algos`), resizes exits after a
+  partial fill, closes after `max_hold_bars`, cancels leftovers when the position closes;
+- never lets an exit open a position: exits are reduce-only and sized to the position, and a
+  flip caused by an exit is flattened at once and reported (`exit_flip`), because nautilus does
+  not send `reduceOnly` for SWAP market/limit orders over OKX's WebSocket;
+- trips the kill switch on the drawdown limit: cancels working orders, optionally flattens, and
+  takes no new entries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from nautilus_trader.config import StrategyConfig
+from nautilus_trader.indicators import AverageTrueRange
+from nautilus_trader.model.data import Bar, BarType, DataType
+from nautilus_trader.model.enums import OrderSide, OrderType, TimeInForce, TrailingOffsetType, TriggerType
+from nautilus_trader.model.events import OrderDenied, OrderFilled, OrderRejected, PositionChanged, PositionClosed, PositionOpened
+from nautilus_trader.model.identifiers import ClientId, ClientOrderId, InstrumentId
+from nautilus_trader.trading.strategy import Strategy
+
+from ravebear.risk.exits import ExitPlan, ExitSettings, exit_plan, reached, stop_price, trailing_offset
+from ravebear.risk.guards import GuardEvent, GuardLimits, RiskGuards
+from ravebear.risk.sizing import fixed_fractional_contracts
+from ravebear.risk.topics import GUARD_TOPIC
+from ravebear.strategies.entry_filter import EntryFilter, EntryFilterConfig
+from ravebear.strategies.levels.engine import LevelEngine, LevelEngineConfig
+from ravebear.strategies.levels.model import LevelEvent
+from ravebear.strategies.levels.timeframes import timeframe_minutes
+
+LONG, SHORT = 1, -1
+_SIDE_NAMES = {"long": LONG, "short": SHORT}
+_ALT_TYPES = {
+    "usdt_dominance": ("Dominance",),
+    "whale_flow": ("WhaleTransaction",),
+    "oi_change": ("OpenInterest",),
+    "funding": ("FundingRate",),
+    "crowding": ("LongShortRatio",),
+}
+
+
+class LevelStrategyConfig(StrategyConfig, frozen=True, kw_only=True):
+    """Settings every level strategy shares (units in the comments)."""
+
+    instrument_id: InstrumentId
+    timeframes: tuple[str, ...] = ("1m", "5m", "15m", "1h")  # the first must be 1m; others aggregate from it
+    levels: dict[str, Any] = msgspec.field(default_factory=dict)  # LevelEngineConfig overrides, e.g. {"detectors": ["wicks"]}
+    sides: tuple[str, ...] = ("long", "short")  # which directions may be traded
+    risk_per_trade_pct: float = 0.5  # equity percent lost at the stop
+    max_leverage: float = 3.0  # position notional cap, multiples of equity
+    max_notional: float = 0.0  # position notional cap, quote currency (0: none)
+    exits: ExitSettings = ExitSettings()
+    guards: GuardLimits = GuardLimits()
+    entry_filter: EntryFilterConfig = EntryFilterConfig()
+    alt_data_client: str | None = None  # client id serving alternative data (backtest: the data config's client_id)
+    cooldown_bars: int = 0  # base candles to wait after a position closes
+
+
+@dataclass(frozen=True)
+class Signal:
+    """An entry idea: direction, the price that proves it wrong, and why."""
+
+    side: int  # +1 long, -1 short
+    invalidation: float  # the stop goes beyond this price (plus exits.stop_buffer_bps)
+    reason: str
+
+
+def bar_type_for(instrument_id: str, timeframe: str) -> BarType:
+    """Return the bar type a strategy subscribes to for a timeframe (higher ones aggregate the 1m bars)."""
+    minutes = timeframe_minutes(timeframe)
+    if minutes == 1:
+        return BarType.from_str(f"{instrument_id}-1-MINUTE-LAST-EXTERNAL")
+    step = f"{minutes // 60}-HOUR" if minutes % 60 == 0 else f"{minutes}-MINUTE"
+    return BarType.from_str(f"{instrument_id}-{step}-LAST-INTERNAL@1-MINUTE-EXTERNAL")
+
+
+class LevelStrategy(Strategy):
+    """Base of the level strategies: subclasses implement `signal`."""
+
+    default_levels: dict[str, Any] = {}  # the subclass's LevelEngineConfig defaults; `levels` in the config overrides them
+
+    def __init__(self, config: LevelStrategyConfig) -> None:
+        super().__init__(config)
+        if timeframe_minutes(config.timeframes[0]) != 1:
+            raise ValueError(f"timeframes must start with 1m, got {config.timeframes}")
+        unknown = sorted(set(config.sides) - set(_SIDE_NAMES))
+        if unknown:
+            raise ValueError(f"sides: unknown {unknown}; use 'long' and/or 'short'")
+        self.sides = frozenset(_SIDE_NAMES[s] for s in config.sides)
+        levels = {**self.default_levels, **config.levels, "timeframes": list(config.timeframes)}
+        self.engine = LevelEngine(LevelEngineConfig.from_dict(levels))
+        self.entry_filter = EntryFilter(config.entry_filter)
+        self._filter_levels = "wick_alignment" in config.entry_filter.conditions
+        self.guards = RiskGuards(config.guards, strategy_id=str(self.id))
+        self.atr = AverageTrueRange(config.exits.atr_period)
+        self.instrument = None
+        self._routes: dict[BarType, str] = {}
+        self._base_bar_type: BarType | None = None
+        self._instrument_key = config.instrument_id.value
+        self._reset_position_state()
+        self._cooldown = 0
+        self.skipped: dict[str, int] = {}  # reason -> count, for tests and the report
+        self.signals = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        """Load the instrument, subscribe to bars (and alternative data) and pick up an open position."""
+        instrument_id = self.config.instrument_id
+        self.guards.strategy_id = str(self.id)
+        self.instrument = self.cache.instrument(instrument_id)
+        if self.instrument is None:
+            self.log.error(f"instrument {instrument_id} not in cache; stopping")
+            self.stop()
+            return
+        for timeframe in self.config.timeframes:
+            bar_type = bar_type_for(self._instrument_key, timeframe)
+            self._routes[bar_type.standard()] = timeframe
+            if self._base_bar_type is None:
+                self._base_bar_type = bar_type
+                self.register_indicator_for_bars(bar_type, self.atr)
+            self.subscribe_bars(bar_type)
+        if self.config.alt_data_client:
+            self._subscribe_alt_data(ClientId(self.config.alt_data_client))
+        position = self._position()
+        if position is not None:  # restarted with a position: adopt it and its working exits
+            self._adopt(position)
+
+    def _subscribe_alt_data(self, client_id: ClientId) -> None:
+        from ravebear.catalog.alt_data import types
+
+        names = {name for cond in self.config.entry_filter.conditions for name in _ALT_TYPES.get(cond, ())}
+        for name in sorted(names):
+            self.subscribe_data(DataType(getattr(types, name)), client_id=client_id)
+
+    def on_data(self, data: Any) -> None:
+        """Alternative data goes to the entry filter."""
+        self.entry_filter.on_data(data)
+
+    def on_stop(self) -> None:
+        """Cancel working orders and flatten (a backtest ends flat; live nodes choose in their config)."""
+        if self.instrument is None:
+            return
+        self.cancel_all_orders(self.config.instrument_id)
+        self.close_all_positions(self.config.instrument_id, tags=["exit=stop_node"])
+
+    # -- the subclass's part -----------------------------------------------------------------
+
+    def observe(self, timeframe: str, bar: Bar, events: list[LevelEvent]) -> None:
+        """Called on every closed candle, in a position or not (for detectors of the subclass's own)."""
+
+    def signal(self, timeframe: str, bar: Bar, events: list[LevelEvent]) -> Signal | None:
+        """Return an entry idea for this closed candle and the level events it caused, or None (only asked when flat)."""
+        raise NotImplementedError
+
+    # -- bars --------------------------------------------------------------------------------
+
+    def on_bar(self, bar: Bar) -> None:
+        """Feed the level engine; on base candles manage the position and the guards; then look for an entry."""
+        timeframe = self._routes[bar.bar_type]
+        close = bar.close.as_double()
+        events = self.engine.on_candle(
+            timeframe, bar.open.as_double(), bar.high.as_double(), bar.low.as_double(), close,
+            bar.volume.as_double(), bar.ts_event,
+        )  # fmt: skip
+        if events and self._filter_levels:
+            for event in events:
+                self.entry_filter.on_level_event(self._instrument_key, event)
+        if timeframe == self.config.timeframes[0]:
+            self._on_base_bar(bar)
+        self.observe(timeframe, bar, events)
+        if self._side or self._entry_id is not None or self.guards.halted:
+            return
+        if self._cooldown > 0:
+            return
+        signal = self.signal(timeframe, bar, events)
+        if signal is not None and signal.side in self.sides:
+            self.signals += 1
+            self._try_enter(signal, close, bar.ts_event)
+
+    def _on_base_bar(self, bar: Bar) -> None:
+        if self._cooldown > 0:
+            self._cooldown -= 1
+        for event in self.guards.on_equity(bar.ts_event, self._equity()):
+            self._publish_guard(event)
+            if event.action == "halted":
+                self._kill()
+        if not self._side or self._plan is None:
+            return
+        self._bars_held += 1
+        plan = self._plan
+        settings = self.config.exits
+        favourable = bar.high.as_double() if plan.side > 0 else bar.low.as_double()
+        if not self._breakeven_done and plan.breakeven_trigger is not None and reached(plan.side, favourable, plan.breakeven_trigger):
+            self._move_stop_to_breakeven(plan)
+        if settings.max_hold_bars and self._bars_held >= settings.max_hold_bars and not self._closing:
+            self._close_at_market("time")
+
+    # -- entries -----------------------------------------------------------------------------
+
+    def _try_enter(self, signal: Signal, entry: float, ts: int) -> None:
+        instrument = self.instrument
+        side_name = "long" if signal.side > 0 else "short"
+        verdict = self.entry_filter.check(ts, self._instrument_key, side_name, entry)
+        if not verdict.allowed:
+            self._skip("entry_filter", f"{side_name} {signal.reason}: {verdict.detail}")
+            return
+        stop, why = stop_price(signal.side, entry, signal.invalidation, self.config.exits)
+        if stop is None:
+            self._skip("stop_too_wide", why)
+            return
+        stop_px = instrument.make_price(stop)
+        plan = exit_plan(signal.side, entry, stop_px.as_double(), self.config.exits)
+        equity = self._equity()
+        multiplier = instrument.multiplier.as_decimal()
+        decision = fixed_fractional_contracts(
+            equity=Decimal(str(equity)),
+            risk_fraction=Decimal(str(self.config.risk_per_trade_pct)) / 100,
+            entry=Decimal(str(entry)),
+            stop=stop_px.as_decimal(),
+            contract_value=multiplier,
+            lot_size=instrument.size_increment.as_decimal(),
+            min_size=instrument.min_quantity.as_decimal() if instrument.min_quantity else instrument.size_increment.as_decimal(),
+            max_leverage=Decimal(str(self.config.max_leverage)),
+            max_notional=Decimal(str(self.config.max_notional)) if self.config.max_notional > 0 else None,
+        )
+        if decision.contracts <= 0:
+            self._skip("size", decision.reason)
+            return
+        notional = float(decision.contracts * multiplier) * entry
+        check = self.guards.check_entry(
+            ts, self._instrument_key, notional, equity, self.cache.positions_open_count(),
+            self._exposure(self.config.instrument_id), self._total_exposure(),
+        )  # fmt: skip
+        if not check.allowed:
+            self._skip(check.event.guard if check.event else "guard", check.event.detail if check.event else "")
+            if check.event is not None:
+                self._publish_guard(check.event)
+            return
+        quantity = instrument.make_qty(decision.contracts)
+        risk_quote = float(decision.contracts * multiplier) * plan.risk_per_unit
+        exit_side = OrderSide.SELL if signal.side > 0 else OrderSide.BUY
+        target_price, _ = plan.targets[-1]
+        bracket = self.order_factory.bracket(
+            instrument_id=instrument.id,
+            order_side=OrderSide.BUY if signal.side > 0 else OrderSide.SELL,
+            quantity=quantity,
+            time_in_force=TimeInForce.GTC,
+            entry_tags=[f"risk={risk_quote:.8f}", f"stop={stop_px}", f"signal={signal.reason}"],
+            sl_trigger_price=stop_px,
+            sl_tags=["exit=stop"],
+            tp_order_type=OrderType.MARKET_IF_TOUCHED,
+            tp_trigger_price=instrument.make_price(target_price),
+            tp_tags=["exit=take_profit"],
+        )
+        self._plan = plan
+        self._entry_id = bracket.orders[0].client_order_id
+        self._stop_id = bracket.orders[1].client_order_id
+        self._tp_ids = [bracket.orders[2].client_order_id]
+        self._exit_side = exit_side
+        self.guards.record_order(ts)
+        self.submit_order_list(bracket)
+
+    # -- position events ---------------------------------------------------------------------
+
+    def on_order_filled(self, event: OrderFilled) -> None:
+        """An exit fill that flipped the position is flattened at once (OKX does not get reduceOnly over WS)."""
+        if event.instrument_id != self.config.instrument_id or event.client_order_id == self._entry_id:
+            return
+        if self._expected_side == 0:
+            return
+        position = self._position()
+        if position is not None and self._side_of(position) == -self._expected_side:
+            event_ = self.guards.alert(
+                event.ts_event, "exit_flip", self._instrument_key,
+                f"exit {event.client_order_id} left a {position.side.name} position of {position.quantity}; flattening",
+            )  # fmt: skip
+            self._publish_guard(event_)
+            self.close_position(position, tags=["exit=flip_repair"])
+
+    def on_order_denied(self, event: OrderDenied) -> None:
+        """nautilus's RiskEngine refused an order: record it; a refused entry frees the strategy again."""
+        self._order_refused(event.client_order_id, event.ts_event, "order_denied", event.reason)
+
+    def on_order_rejected(self, event: OrderRejected) -> None:
+        """The venue rejected an order (e.g. insufficient margin): record it; a rejected entry frees the strategy."""
+        self._order_refused(event.client_order_id, event.ts_event, "order_rejected", event.reason)
+
+    def _order_refused(self, client_order_id: ClientOrderId, ts: int, guard: str, reason: str) -> None:
+        detail = f"{client_order_id}: {reason}"
+        self._publish_guard(self.guards.alert(ts, guard, self._instrument_key, detail))
+        if client_order_id == self._entry_id and not self._side:
+            self.cancel_all_orders(self.config.instrument_id)
+            self._reset_position_state()
+        elif client_order_id in (self._stop_id, self._trail_id) and self._side:
+            self._close_at_market("exit_rejected")  # never hold a position whose stop the venue refused
+
+    def on_position_opened(self, event: PositionOpened) -> None:
+        """The entry filled: check the stop is there, then add partial targets and the trailing exit."""
+        if event.instrument_id != self.config.instrument_id:
+            return
+        self._side = self._expected_side = LONG if event.side.name == "LONG" else SHORT
+        self._entry_qty = event.quantity
+        self._bars_held = 0
+        if self._plan is None or self._entry_id is None:  # not ours (e.g. a flip repair): flatten
+            return
+        if not self._has_working_stop():
+            alert = self.guards.alert(event.ts_event, "no_stop", self._instrument_key, "position opened without a working stop; flattening")
+            self._publish_guard(alert)
+            self._close_at_market("no_stop")
+            return
+        self._entry_id = None
+        self._place_follow_up_exits(event.quantity, event.ts_event)
+
+    def on_position_changed(self, event: PositionChanged) -> None:
+        """After a partial exit, shrink the remaining exits to the position."""
+        if event.instrument_id != self.config.instrument_id or not self._side:
+            return
+        self._resize_exits(event.quantity)
+
+    def on_position_closed(self, event: PositionClosed) -> None:
+        """Flat again: cancel whatever exits are left and start the cooldown."""
+        if event.instrument_id != self.config.instrument_id:
+            return
+        self.cancel_all_orders(self.config.instrument_id)
+        self._reset_position_state()
+        self._cooldown = self.config.cooldown_bars
+
+    # -- exits -------------------------------------------------------------------------------
+
+    def _place_follow_up_exits(self, quantity: Any, ts: int) -> None:
+        instrument = self.instrument
+        plan = self._plan
+        settings = self.config.exits
+        lot = instrument.size_increment.as_decimal()
+        minimum = instrument.min_quantity.as_decimal() if instrument.min_quantity else lot
+        total = quantity.as_decimal()
+        for price, fraction in plan.targets[:-1]:
+            size = (total * Decimal(str(fraction)) / lot).to_integral_value(rounding="ROUND_DOWN") * lot
+            if size < minimum:
+                continue
+            order = self.order_factory.market_if_touched(
+                instrument_id=instrument.id, order_side=self._exit_side, quantity=instrument.make_qty(size),
+                trigger_price=instrument.make_price(price), reduce_only=True, tags=["exit=take_profit"],
+            )  # fmt: skip
+            self._tp_ids.append(order.client_order_id)
+            self.submit_order(order)
+        kind, offset = trailing_offset(plan.entry, self.atr.value if self.atr.initialized else 0.0, settings)
+        if kind:
+            activation = None
+            if settings.trailing_activation_r > 0 and plan.trailing_activation is not None:
+                activation = instrument.make_price(plan.trailing_activation)
+            order = self.order_factory.trailing_stop_market(
+                instrument_id=instrument.id,
+                order_side=self._exit_side,
+                quantity=quantity,
+                trailing_offset=Decimal(f"{offset:.{instrument.price_precision}f}") if kind == "price" else Decimal(str(offset)),
+                trailing_offset_type=TrailingOffsetType.PRICE if kind == "price" else TrailingOffsetType.BASIS_POINTS,
+                activation_price=activation,
+                trigger_type=TriggerType.LAST_PRICE,
+                reduce_only=True,
+                tags=["exit=trailing"],
+            )
+            self._trail_id = order.client_order_id
+            self.submit_order(order)
+
+    def _move_stop_to_breakeven(self, plan: ExitPlan) -> None:
+        self._breakeven_done = True
+        order = self.cache.order(self._stop_id) if self._stop_id else None
+        if order is None or order.is_closed or plan.breakeven_stop is None:
+            return
+        new_stop = self.instrument.make_price(plan.breakeven_stop)
+        improves = new_stop.as_double() > order.trigger_price.as_double() if plan.side > 0 else new_stop.as_double() < order.trigger_price.as_double()
+        if improves:
+            self.modify_order(order, trigger_price=new_stop)
+
+    def _resize_exits(self, quantity: Any) -> None:
+        for client_order_id in (self._stop_id, self._trail_id, *self._tp_ids[:1]):
+            order = self.cache.order(client_order_id) if client_order_id else None
+            if order is None or order.is_closed or not order.is_open or order.is_pending_update:
+                continue
+            if order.quantity > quantity:
+                self.modify_order(order, quantity=quantity)
+
+    def _close_at_market(self, reason: str) -> None:
+        position = self._position()
+        if position is None or self._closing:
+            return
+        self._closing = True
+        self.close_position(position, tags=[f"exit={reason}"])
+
+    def _kill(self) -> None:
+        instrument_id = self.config.instrument_id
+        self.cancel_all_orders(instrument_id)
+        if self.config.guards.flatten_on_kill and self._position() is not None:
+            self._close_at_market("kill_switch")
+            event = self.guards.alert(self.clock.timestamp_ns(), "kill_switch", self._instrument_key, "flattened by the kill switch")
+            self._publish_guard(GuardEvent(event.ts, event.guard, "flattened", event.instrument_id, event.strategy_id, event.detail))
+
+    # -- state helpers -----------------------------------------------------------------------
+
+    def _reset_position_state(self) -> None:
+        self._side = 0
+        self._expected_side = 0
+        self._plan: ExitPlan | None = None
+        self._entry_id: ClientOrderId | None = None
+        self._stop_id: ClientOrderId | None = None
+        self._trail_id: ClientOrderId | None = None
+        self._tp_ids: list[ClientOrderId] = []
+        self._exit_side = OrderSide.SELL
+        self._entry_qty = None
+        self._bars_held = 0
+        self._breakeven_done = False
+        self._closing = False
+
+    def _adopt(self, position: Any) -> None:
+        """Take over a position found at start (restart): remember its working stop and exits."""
+        self._side = self._expected_side = self._side_of(position)
+        self._exit_side = OrderSide.SELL if self._side > 0 else OrderSide.BUY
+        for order in self.cache.orders_open(instrument_id=self.config.instrument_id, strategy_id=self.id):
+            tags = order.tags or []
+            if "exit=stop" in tags:
+                self._stop_id = order.client_order_id
+            elif "exit=trailing" in tags:
+                self._trail_id = order.client_order_id
+            elif "exit=take_profit" in tags:
+                self._tp_ids.append(order.client_order_id)
+
+    def _has_working_stop(self) -> bool:
+        order = self.cache.order(self._stop_id) if self._stop_id else None
+        return order is not None and not order.is_closed
+
+    def _position(self) -> Any:
+        positions = self.cache.positions_open(instrument_id=self.config.instrument_id, strategy_id=self.id)
+        return positions[0] if positions else None
+
+    @staticmethod
+    def _side_of(position: Any) -> int:
+        return LONG if position.side.name == "LONG" else SHORT if position.side.name == "SHORT" else 0
+
+    def _equity(self) -> float:
+        venue = self.config.instrument_id.venue
+        equity = self.portfolio.equity(venue)
+        currency = self.instrument.settlement_currency if self.instrument is not None else None
+        money = equity.get(currency) if equity and currency is not None else None
+        return money.as_double() if money is not None else 0.0
+
+    def _exposure(self, instrument_id: InstrumentId) -> float:
+        money = self.portfolio.net_exposure(instrument_id)
+        return abs(money.as_double()) if money is not None else 0.0
+
+    def _total_exposure(self) -> float:
+        """Gross notional of every open position on the venue (all strategies: the guards are account-wide)."""
+        instruments = {position.instrument_id for position in self.cache.positions_open(venue=self.config.instrument_id.venue)}
+        return sum(self._exposure(instrument_id) for instrument_id in instruments)
+
+    def _skip(self, reason: str, detail: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+        self.log.info(f"entry skipped ({reason}): {detail}")
+
+    def _publish_guard(self, event: GuardEvent) -> None:
+        self.log.warning(f"guard {event.guard} {event.action}: {event.detail}")
+        self.msgbus.publish(GUARD_TOPIC, event)

@@ -1,0 +1,54 @@
+"""Poor high/low reversal: fade a sweep of a poor high or low that closes back inside.
+
+A poor high (two or more adjacent candles topping at the same price) is an unfinished
+auction: stops and breakout orders sit just above it. When a candle trades through it by at
+least `min_sweep_bps`, no deeper than `max_sweep_bps`, and closes back below, the sweep took
+that liquidity and failed: the strategy shorts, stop beyond the sweep's extreme. Poor lows
+mirror it with longs. The poor-level thresholds are the level engine's (`levels.poor`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nautilus_trader.model.data import Bar
+
+from ravebear.strategies.base import LONG, SHORT, LevelStrategy, LevelStrategyConfig, Signal
+from ravebear.strategies.levels.model import EventKind, LevelEvent, LevelKind, LevelSide
+
+
+class PoorLevelReversalConfig(LevelStrategyConfig, frozen=True, kw_only=True):
+    """Sweep thresholds (units in the comments)."""
+
+    signal_timeframes: tuple[str, ...] = ("1m", "5m")  # poor levels of these timeframes are traded
+    min_sweep_bps: float = 2.0  # the candle must trade at least this far through the level, bps
+    max_sweep_bps: float = 40.0  # deeper is a breakout, not a sweep, bps
+    min_score: float = 0.0  # level score (0-1) at the sweep
+
+
+class PoorLevelReversal(LevelStrategy):
+    """Short failed sweeps of poor highs, long failed sweeps of poor lows."""
+
+    default_levels: dict[str, Any] = {"detectors": ["poor"]}
+
+    def __init__(self, config: PoorLevelReversalConfig) -> None:
+        super().__init__(config)
+        self._signal_timeframes = frozenset(config.signal_timeframes)
+
+    def signal(self, timeframe: str, bar: Bar, events: list[LevelEvent]) -> Signal | None:
+        """Return a reversal signal for a swept poor level that closed back on its side."""
+        if not events or timeframe not in self._signal_timeframes:
+            return None
+        config = self.config
+        close = bar.close.as_double()
+        for event in events:
+            level = event.level
+            if event.kind is not EventKind.TOUCHED or level.kind is not LevelKind.POOR:
+                continue
+            if not config.min_sweep_bps <= event.depth_bps <= config.max_sweep_bps or event.score < config.min_score:
+                continue
+            if level.side is LevelSide.RESISTANCE and close < level.low:
+                return Signal(SHORT, bar.high.as_double(), f"{timeframe} poor high {level.high:g} swept {event.depth_bps:.1f} bps")
+            if level.side is LevelSide.SUPPORT and close > level.high:
+                return Signal(LONG, bar.low.as_double(), f"{timeframe} poor low {level.low:g} swept {event.depth_bps:.1f} bps")
+        return None

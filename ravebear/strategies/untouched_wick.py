@@ -1,0 +1,55 @@
+"""Untouched wick: trade the first return to an untouched wick that holds.
+
+A wick left by a candle whose extreme price was never traded again marks where the other
+side was rejected. When price comes back and touches it shallowly (at most
+`max_touch_depth_bps` through the level) and the candle closes back on the level's side, the
+strategy enters in the wick's direction: long at an untouched lower wick (support), short at
+an untouched upper wick (resistance). The stop goes beyond the touching candle's extreme.
+Which timeframes' wicks are traded is `signal_timeframes`; the wick thresholds are the level
+engine's (`levels.wicks`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nautilus_trader.model.data import Bar
+
+from ravebear.strategies.base import LONG, SHORT, LevelStrategy, LevelStrategyConfig, Signal
+from ravebear.strategies.levels.model import EventKind, LevelEvent, LevelKind, LevelSide
+
+
+class UntouchedWickConfig(LevelStrategyConfig, frozen=True, kw_only=True):
+    """Untouched-wick thresholds (units in the comments); the shared settings are LevelStrategyConfig's."""
+
+    signal_timeframes: tuple[str, ...] = ("1m",)  # wicks of these timeframes are traded
+    max_touch_depth_bps: float = 20.0  # deepest touch still traded, bps through the level
+    min_score: float = 0.0  # level score (quality x freshness, 0-1) at the touch
+
+
+class UntouchedWick(LevelStrategy):
+    """Long at held touches of untouched lower wicks, short at upper ones."""
+
+    default_levels: dict[str, Any] = {"detectors": ["wicks"]}
+
+    def __init__(self, config: UntouchedWickConfig) -> None:
+        super().__init__(config)
+        self._signal_timeframes = frozenset(config.signal_timeframes)
+
+    def signal(self, timeframe: str, bar: Bar, events: list[LevelEvent]) -> Signal | None:
+        """Return a signal for the first held, shallow touch of an untouched wick."""
+        if not events or timeframe not in self._signal_timeframes:
+            return None
+        config = self.config
+        close = bar.close.as_double()
+        for event in events:
+            level = event.level
+            if event.kind is not EventKind.TOUCHED or level.kind is not LevelKind.WICK:
+                continue
+            if event.depth_bps > config.max_touch_depth_bps or event.score < config.min_score:
+                continue
+            if level.side is LevelSide.SUPPORT and close > level.high:
+                return Signal(LONG, min(bar.low.as_double(), level.low), f"{timeframe} wick support {level.low:g} held")
+            if level.side is LevelSide.RESISTANCE and close < level.low:
+                return Signal(SHORT, max(bar.high.as_double(), level.high), f"{timeframe} wick resistance {level.high:g} held")
+        return None
