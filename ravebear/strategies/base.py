@@ -413,9 +413,10 @@ class LevelStrategy(Strategy):
         instrument_id = self.config.instrument_id
         self.cancel_all_orders(instrument_id)
         if self.config.guards.flatten_on_kill and self._position() is not None:
+            position = self._position()
             self._close_at_market("kill_switch")
-            event = self.guards.alert(self.clock.timestamp_ns(), "kill_switch", self._instrument_key, "flattened by the kill switch")
-            self._publish_guard(GuardEvent(event.ts, event.guard, "flattened", event.instrument_id, event.strategy_id, event.detail))
+            detail = f"closing {position.side.name} {position.quantity} at market"
+            self._publish_guard(self.guards.record_flatten(self.clock.timestamp_ns(), self._instrument_key, detail))
 
     # -- state helpers -----------------------------------------------------------------------
 
@@ -479,5 +480,9 @@ class LevelStrategy(Strategy):
         self.log.info(f"entry skipped ({reason}): {detail}")
 
     def _publish_guard(self, event: GuardEvent) -> None:
-        self.log.warning(f"guard {event.guard} {event.action}: {event.detail}")
+        message = f"guard {event.guard} {event.action}: {event.detail}"
+        if event.action == "blocked":
+            self.log.info(message)  # one per refused entry signal: INFO, or a losing day floods the log
+        else:
+            self.log.warning(message)
         self.msgbus.publish(GUARD_TOPIC, event)
