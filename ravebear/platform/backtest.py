@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ravebear.catalog.store import RaveCatalog, one_minute_bar_type
-from ravebear.platform.config import BacktestFile, ConfigError, component_config_path
-from ravebear.platform.results import BalanceRecorder, RunFolder, new_run_dir, write_run_folder
+from ravebear.risk.topics import GUARD_TOPIC
+from ravebear.platform.config import BacktestFile, ConfigError, component_config_path, component_fields, with_account_risk
+from ravebear.platform.results import BalanceRecorder, GuardRecorder, RunFolder, new_run_dir, write_run_folder
 
 if TYPE_CHECKING:
     from nautilus_trader.config import BacktestRunConfig
@@ -45,7 +46,10 @@ def prepare_backtest_process() -> None:
 
 
 def check_data_available(config: BacktestFile, catalog: RaveCatalog) -> None:
-    """Fail with a clear message when a configured series is not in the catalog."""
+    """Fail with a clear message when a configured series or funding file is missing."""
+    for instrument_id, path in config.funding.rates.items():
+        if not Path(path).is_file():
+            raise ConfigError(f"funding.rates.{instrument_id}: no such file {path} (relative paths are from {Path.cwd()})")
     stored = {series.bar_type: series for series in catalog.summary()}
     for data in config.data:
         bar_type = data.bar_type or one_minute_bar_type(data.instrument_id)
@@ -80,6 +84,17 @@ def build_run_config(config: BacktestFile, catalog_path: Path, log_level: str | 
             config_path="ravebear.platform.fees:BpsFeeModelConfig",
             config={"maker_bps": venue.maker_fee_bps or 0.0, "taker_bps": venue.taker_fee_bps or 0.0},
         )
+    modules = []
+    if config.funding.rates or config.funding.from_catalog:
+        from ravebear.platform.funding import funding_module_config
+
+        modules.append(
+            funding_module_config(
+                rates={instrument_id: str(Path(path).resolve()) for instrument_id, path in config.funding.rates.items()},
+                catalog_path=str(catalog_path) if config.funding.from_catalog else None,
+                catalog_instruments=[data.instrument_id for data in config.data] if config.funding.from_catalog else None,
+            ),
+        )
     venue_config = BacktestVenueConfig(
         name=venue.name,
         oms_type=venue.oms_type,
@@ -95,6 +110,7 @@ def build_run_config(config: BacktestFile, catalog_path: Path, log_level: str | 
             config=venue.fill_model.model_dump(),
         ),
         bar_execution=True,
+        modules=modules or None,
     )
     data_configs = [
         BacktestDataConfig(
@@ -107,13 +123,15 @@ def build_run_config(config: BacktestFile, catalog_path: Path, log_level: str | 
         )
         for data in config.data
     ]
+    data_configs.extend(alt_data_configs(config, catalog_path))
     strategies = [
         ImportableStrategyConfig(
             strategy_path=strategy.strategy_path,
             config_path=component_config_path(strategy),
-            config=dict(strategy.config),
+            config=with_account_risk(expanded, component_fields(strategy), config.risk),
         )
         for strategy in config.strategies
+        for expanded in strategy.expanded()
     ]
     actors = [
         ImportableActorConfig(actor_path=actor.actor_path, config_path=component_config_path(actor), config=dict(actor.config))
@@ -125,6 +143,7 @@ def build_run_config(config: BacktestFile, catalog_path: Path, log_level: str | 
         actors=actors,
         # a gap in the data is no trading: build no flat, volume-less bars for it (research does the same)
         data_engine=DataEngineConfig(time_bars_build_with_no_updates=False),
+        risk_engine=risk_engine_for(config),
         logging=LoggingConfig(log_level=log_level or config.run.log_level, log_colors=False),
     )
     return BacktestRunConfig(
@@ -134,6 +153,48 @@ def build_run_config(config: BacktestFile, catalog_path: Path, log_level: str | 
         dispose_on_completion=False,
         raise_exception=True,
     )
+
+
+def _funding(engine, config: BacktestFile) -> pd.DataFrame | None:  # noqa: ANN001 - BacktestEngine
+    """The funding the simulation module charged, or None when funding was not simulated."""
+    if not (config.funding.rates or config.funding.from_catalog):
+        return None
+    from ravebear.platform.funding import funding_frame
+
+    return funding_frame(engine)
+
+
+def risk_engine_for(config: BacktestFile):  # noqa: ANN201 - nautilus RiskEngineConfig, imported lazily
+    """nautilus's RiskEngine settings from the same account-wide limits the strategies' guards use."""
+    import msgspec
+
+    from ravebear.risk.engine_config import risk_engine_config
+    from ravebear.risk.guards import GuardLimits
+
+    strategies = sum(len(strategy.expanded()) for strategy in config.strategies)
+    return risk_engine_config(msgspec.convert(config.risk, GuardLimits), [data.instrument_id for data in config.data], strategies)
+
+
+def alt_data_configs(config: BacktestFile, catalog_path: Path) -> list:
+    """One BacktestDataConfig per configured alternative-data type (per instrument where the type has one)."""
+    from nautilus_trader.config import BacktestDataConfig
+
+    from ravebear.catalog.alt_data import types
+
+    configs = []
+    start = min((_ns(d.start) for d in config.data if d.start), default=None)
+    end = max((_ns(d.end) for d in config.data if d.end), default=None)
+    for name in config.alt_data.types:
+        cls = getattr(types, name)
+        per_instrument = "instrument_id" in getattr(cls, "__annotations__", {})
+        for instrument_id in [d.instrument_id for d in config.data] if per_instrument else [None]:
+            configs.append(
+                BacktestDataConfig(
+                    catalog_path=str(catalog_path), data_cls=f"{cls.__module__}:{name}", instrument_id=instrument_id,
+                    client_id=config.alt_data.client_id, start_time=start, end_time=end,
+                ),
+            )  # fmt: skip
+    return configs
 
 
 @dataclass
@@ -162,6 +223,8 @@ def run_backtest(config: BacktestFile, config_text: str, catalog: RaveCatalog, o
         engine.portfolio.analyzer.register_statistic(MaxDrawdown())
         recorder = BalanceRecorder()
         engine.kernel.msgbus.subscribe(topic="events.account.*", handler=recorder)
+        guards = GuardRecorder()
+        engine.kernel.msgbus.subscribe(topic=GUARD_TOPIC, handler=guards)
         started = time.perf_counter()
         results = node.run()
         elapsed = time.perf_counter() - started
@@ -175,7 +238,13 @@ def run_backtest(config: BacktestFile, config_text: str, catalog: RaveCatalog, o
             Decimal(config.venue.starting_balance.split()[0]),
             meta={"bars": bars, "elapsed_s": round(elapsed, 3), "bars_per_s": round(bars / elapsed) if elapsed else None},
             tearsheet=config.run.tearsheet,
+            guard_events=guards.frame(),
+            funding=_funding(engine, config),
         )
+        if config.run.risk_report:
+            from ravebear.risk.report_html import write_risk_report
+
+            write_risk_report(run.path)
     finally:
         node.dispose()
     return BacktestOutcome(run=run, elapsed_s=elapsed, bars=bars)

@@ -28,6 +28,7 @@ class RunSection(_Section):
     output_dir: str = "var/runs"  # each run gets its own folder below this
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     tearsheet: bool = True  # write nautilus's HTML tearsheet into the run folder
+    risk_report: bool = True  # write risk_report.html / .json into the run folder
 
 
 class FillModelSection(_Section):
@@ -75,11 +76,36 @@ class DataSection(_Section):
 
 
 class StrategySection(_Section):
-    """A strategy by import path, with its own config."""
+    """A strategy by import path, with its own config; `instruments` runs one copy per instrument."""
 
     strategy_path: str  # "module:Class"
     config_path: str | None = None  # "module:ConfigClass"; default: strategy_path + "Config"
     config: dict[str, Any] = Field(default_factory=dict)
+    instruments: dict[str, dict[str, Any]] = Field(default_factory=dict)  # instrument id -> config overrides
+
+    @property
+    def component_path(self) -> str:
+        """The class's import path."""
+        return self.strategy_path
+
+    def expanded(self) -> list[dict[str, Any]]:
+        """Return one config per instrument (with `instrument_id` and a unique `order_id_tag`), or the config alone."""
+        if not self.instruments:
+            return [dict(self.config)]
+        configs = []
+        for number, (instrument_id, overrides) in enumerate(self.instruments.items(), start=1):
+            merged = _deep_merge(self.config, overrides or {})
+            merged["instrument_id"] = instrument_id
+            merged.setdefault("order_id_tag", f"{number:03d}")
+            configs.append(merged)
+        return configs
+
+
+def _deep_merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in overrides.items():
+        merged[key] = _deep_merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+    return merged
 
     @property
     def component_path(self) -> str:
@@ -100,11 +126,28 @@ class ActorSection(_Section):
         return self.actor_path
 
 
+class AltDataSection(_Section):
+    """Alternative data from the catalog, replayed with the bars (strategies read it via `alt_data_client`)."""
+
+    types: list[Literal["OpenInterest", "FundingRate", "LongShortRatio", "Liquidation", "WhaleTransaction", "StablecoinSupply", "Dominance"]] = Field(default_factory=list)
+    client_id: str = "ALTDATA"  # the strategies' alt_data_client
+
+
+class FundingSection(_Section):
+    """Perpetual funding charged in the backtest (nautilus's simulated venue charges none)."""
+
+    rates: dict[str, str] = Field(default_factory=dict)  # instrument id -> parquet file (ts ms, funding_rate per period)
+    from_catalog: bool = False  # also use FundingRate data (settled, not predicted) stored in the catalog
+
+
 class BacktestFile(_Section):
     """A whole backtest config file."""
 
     run: RunSection = RunSection()
     venue: VenueSection = VenueSection()
+    risk: dict[str, Any] = Field(default_factory=dict)  # account-wide GuardLimits; every strategy gets them as `guards`
+    funding: FundingSection = FundingSection()
+    alt_data: AltDataSection = AltDataSection()
     data: list[DataSection] = Field(min_length=1)
     actors: list[ActorSection] = Field(default_factory=list)
     strategies: list[StrategySection] = Field(default_factory=list)
@@ -163,10 +206,65 @@ def parse_backtest_config(text: str, source: str = "config") -> BacktestFile:
         raise ConfigError(_format_errors(source, exc)) from None
     if not config.strategies and not config.actors:
         raise ConfigError(f"{source}: nothing to run: add 'strategies' or 'actors'")
+    check_risk(config.risk, f"{source}: risk")
     for section, components in (("actors", config.actors), ("strategies", config.strategies)):
         for index, component in enumerate(components):
-            check_component_config(component, f"{source}: {section}[{index}]")
+            check_component_config(component, f"{source}: {section}[{index}]", config.risk)
     return config
+
+
+def with_account_risk(config: dict[str, Any], fields: set[str], risk: dict[str, Any] | None) -> dict[str, Any]:
+    """Give a strategy the file's account-wide `risk` limits as its `guards` unless it sets its own."""
+    if risk and "guards" in fields and "guards" not in config:
+        return {**config, "guards": dict(risk)}
+    return config
+
+
+def component_fields(component: StrategySection | ActorSection) -> set[str]:
+    """Return the field names of a component's config class."""
+    import importlib
+
+    import msgspec
+
+    module_name, _, class_name = component_config_path(component).partition(":")
+    config_cls = getattr(importlib.import_module(module_name), class_name)
+    return {field.name for field in msgspec.structs.fields(config_cls)}
+
+
+def check_risk(risk: dict[str, Any], where: str) -> None:
+    """Reject unknown or ill-typed account-wide risk limits by name."""
+    import msgspec
+
+    from ravebear.risk.guards import GuardLimits
+
+    try:
+        msgspec.convert(risk, GuardLimits)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"{where}: {_msgspec_message(exc, GuardLimits)}") from None
+
+
+def _msgspec_message(exc: Exception, struct: type) -> str:
+    """Turn msgspec's 'Object contains unknown field `x` - at `$.exits`' into our wording, with a suggestion."""
+    text = str(exc)
+    found = re.search(r"unknown field `([^`]+)`(?: - at `\$\.?([^`]*)`)?", text)
+    if not found:
+        return text.replace("`$.", "`")
+    key, at = found.group(1), found.group(2) or ""
+    target = struct
+    import msgspec
+
+    for part in filter(None, re.split(r"[.\[\]]", at)):
+        fields = {f.name: f for f in msgspec.structs.fields(target)} if msgspec.structs else {}
+        field = fields.get(part)
+        annotation = getattr(field, "type", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, msgspec.Struct)):
+            target = None
+            break
+        target = annotation
+    names = [f.name for f in msgspec.structs.fields(target)] if target is not None else []
+    close = difflib.get_close_matches(key, names, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"unknown key '{at + '.' if at else ''}{key}'{hint}"
 
 
 def load_backtest_config(path: str | Path) -> tuple[BacktestFile, str]:
@@ -183,8 +281,8 @@ def component_config_path(component: StrategySection | ActorSection) -> str:
     return component.config_path or f"{component.component_path}Config"
 
 
-def check_component_config(component: StrategySection | ActorSection, where: str) -> None:
-    """Import the component's config class and reject unknown keys by name."""
+def check_component_config(component: StrategySection | ActorSection, where: str, risk: dict[str, Any] | None = None) -> None:
+    """Import the component's config class and reject unknown keys by name (nested sections too)."""
     import importlib
 
     import msgspec
@@ -197,8 +295,27 @@ def check_component_config(component: StrategySection | ActorSection, where: str
         kind = "strategy" if isinstance(component, StrategySection) else "actor"
         raise ConfigError(f"{where}: cannot import {kind} config '{path}': {exc}") from None
     fields = {field.name for field in msgspec.structs.fields(config_cls)}
-    for key in component.config:
-        if key not in fields:
-            close = difflib.get_close_matches(key, sorted(fields), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise ConfigError(f"{where}: unknown key 'config.{key}' for {config_cls.__name__}{hint}")
+    sources = [("config", dict(component.config))]
+    if isinstance(component, StrategySection):
+        sources += [(f"instruments.{instrument_id}", overrides or {}) for instrument_id, overrides in component.instruments.items()]
+    for prefix, keys in sources:
+        for key in keys:
+            if key not in fields:
+                close = difflib.get_close_matches(key, sorted(fields), n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise ConfigError(f"{where}: unknown key '{prefix}.{key}' for {config_cls.__name__}{hint}")
+    component_module, _, component_name = component.component_path.partition(":")
+    configs = component.expanded() if isinstance(component, StrategySection) else [dict(component.config)]
+    for config in configs:
+        config = with_account_risk(config, fields, risk)
+        label = f"{where}: config" + (f" for {config['instrument_id']}" if isinstance(component, StrategySection) and component.instruments else "")
+        try:
+            parsed = config_cls.parse(msgspec.json.encode(config))
+            # the component's own checks (sides, level-engine keys, zone kinds...) run in its constructor
+            getattr(importlib.import_module(component_module), component_name)(parsed)
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            raise ConfigError(f"{label}: {_msgspec_message(exc, config_cls)} for {config_cls.__name__}") from None
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ConfigError(f"{label}: {exc}") from None
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(f"{where}: cannot import '{component.component_path}': {exc}") from None

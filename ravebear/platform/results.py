@@ -51,6 +51,36 @@ class BalanceRecorder:
         return pd.DataFrame(self.rows, columns=["ts", "currency", "total", "locked", "free"])
 
 
+@dataclass
+class GuardRecorder:
+    """Collect every GuardEvent the strategies publish (topic `ravebear.risk.guard`)."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def __call__(self, event: Any) -> None:
+        """Copy one guard event."""
+        row = event.as_dict()
+        row["ts"] = pd.Timestamp(event.ts, unit="ns", tz="UTC").isoformat()
+        self.rows.append(row)
+
+    def frame(self) -> pd.DataFrame:
+        """Return the recorded events in publication order."""
+        return pd.DataFrame(self.rows, columns=["ts", "guard", "action", "instrument_id", "strategy_id", "detail"])
+
+
+def instruments_json(engine: BacktestEngine) -> dict[str, dict[str, Any]]:
+    """Contract facts the risk report needs for exposure (multiplier, precisions, quote currency)."""
+    return {
+        instrument.id.value: {
+            "multiplier": float(instrument.multiplier),
+            "price_precision": instrument.price_precision,
+            "size_precision": instrument.size_precision,
+            "quote": instrument.quote_currency.code,
+        }
+        for instrument in engine.cache.instruments()
+    }
+
+
 def _money(text: Any) -> Decimal:
     """Parse nautilus report money such as '-78.64999720 USDT'."""
     if isinstance(text, list):  # commissions come as a list of Money strings
@@ -147,8 +177,10 @@ def write_run_folder(
     starting_balance: Decimal,
     meta: dict[str, Any],
     tearsheet: bool,
+    guard_events: pd.DataFrame | None = None,
+    funding: pd.DataFrame | None = None,
 ) -> RunFolder:
-    """Write orders, fills, positions, balances, config copy, summary JSON and optional tearsheet."""
+    """Write orders, fills, positions, balances, guard events, funding, config copy, summary JSON and the tearsheet."""
     trader = engine.trader
     orders = trader.generate_orders_report()
     fills = trader.generate_fills_report()
@@ -157,12 +189,20 @@ def write_run_folder(
     fills.to_csv(run_dir / "fills.csv")
     positions.to_csv(run_dir / "positions.csv")
     balances.to_csv(run_dir / "account.csv", index=False)
+    if guard_events is not None:
+        guard_events.to_csv(run_dir / "guard_events.csv", index=False)
+    if funding is not None:
+        funding.to_csv(run_dir / "funding.csv", index=False)
+    (run_dir / "instruments.json").write_text(json.dumps(instruments_json(engine), indent=2))
     (run_dir / "config.yaml").write_text(config_text)
 
     analyzer = engine.portfolio.analyzer
     summary = summarize(positions, fills, balances, starting_balance, analyzer.get_performance_stats_returns())
     summary["orders"] = len(orders)
     summary["fills"] = len(fills)
+    summary["guard_events"] = 0 if guard_events is None else len(guard_events)
+    if funding is not None:
+        summary["funding"] = round(float(funding["amount"].sum()), 8) if len(funding) else 0.0
     summary.update(meta)
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     if tearsheet:

@@ -284,8 +284,17 @@ class LevelStrategy(Strategy):
     # -- position events ---------------------------------------------------------------------
 
     def on_order_filled(self, event: OrderFilled) -> None:
-        """An exit fill that flipped the position is flattened at once (OKX does not get reduceOnly over WS)."""
-        if event.instrument_id != self.config.instrument_id or event.client_order_id == self._entry_id:
+        """The entry's last fill adds the follow-up exits; an exit fill that flipped the position is flattened at once.
+
+        (OKX gets no reduceOnly for SWAP market/limit orders over its WebSocket, so a flip is possible live.)
+        """
+        if event.instrument_id != self.config.instrument_id:
+            return
+        if event.client_order_id == self._entry_id:
+            order = self.cache.order(event.client_order_id)
+            if order is not None and order.is_closed:  # a market entry may fill in pieces: wait for the last one
+                self._entry_filled = True
+                self._maybe_place_follow_ups(event.ts_event)
             return
         if self._expected_side == 0:
             return
@@ -320,21 +329,27 @@ class LevelStrategy(Strategy):
         if event.instrument_id != self.config.instrument_id:
             return
         self._side = self._expected_side = LONG if event.side.name == "LONG" else SHORT
-        self._entry_qty = event.quantity
         self._bars_held = 0
-        if self._plan is None or self._entry_id is None:  # not ours (e.g. a flip repair): flatten
+        if self._plan is None:  # not from an entry of ours (e.g. a flip repair)
             return
         if not self._has_working_stop():
             alert = self.guards.alert(event.ts_event, "no_stop", self._instrument_key, "position opened without a working stop; flattening")
             self._publish_guard(alert)
             self._close_at_market("no_stop")
             return
+        self._maybe_place_follow_ups(event.ts_event)
+
+    def _maybe_place_follow_ups(self, ts: int) -> None:
+        """Once the entry is wholly filled and its position is open, add the partial targets and the trailing exit."""
+        position = self._position()
+        if not self._entry_filled or not self._side or position is None or self._entry_id is None:
+            return
         self._entry_id = None
-        self._place_follow_up_exits(event.quantity, event.ts_event)
+        self._place_follow_up_exits(position.quantity, ts)
 
     def on_position_changed(self, event: PositionChanged) -> None:
-        """After a partial exit, shrink the remaining exits to the position."""
-        if event.instrument_id != self.config.instrument_id or not self._side:
+        """After a partial exit, shrink the remaining exits to the position (not while the entry is still filling)."""
+        if event.instrument_id != self.config.instrument_id or not self._side or self._entry_id is not None:
             return
         self._resize_exits(event.quantity)
 
@@ -429,7 +444,7 @@ class LevelStrategy(Strategy):
         self._trail_id: ClientOrderId | None = None
         self._tp_ids: list[ClientOrderId] = []
         self._exit_side = OrderSide.SELL
-        self._entry_qty = None
+        self._entry_filled = False
         self._bars_held = 0
         self._breakeven_done = False
         self._closing = False
