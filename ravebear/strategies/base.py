@@ -34,9 +34,10 @@ import msgspec
 from nautilus_trader.config import StrategyConfig
 from nautilus_trader.indicators import AverageTrueRange
 from nautilus_trader.model.data import Bar, BarType, DataType
-from nautilus_trader.model.enums import OrderSide, OrderType, TimeInForce, TrailingOffsetType, TriggerType
+from nautilus_trader.model.enums import OrderSide, OrderType, PriceType, TimeInForce, TrailingOffsetType, TriggerType
 from nautilus_trader.model.events import OrderDenied, OrderFilled, OrderRejected, PositionChanged, PositionClosed, PositionOpened
 from nautilus_trader.model.identifiers import ClientId, ClientOrderId, InstrumentId
+from nautilus_trader.model.objects import Price
 from nautilus_trader.trading.strategy import Strategy
 
 from ravebear.risk.exits import ExitPlan, ExitSettings, exit_plan, reached, stop_price, trailing_offset
@@ -117,6 +118,9 @@ class LevelStrategy(Strategy):
         self._routes: dict[BarType, str] = {}
         self._base_bar_type: BarType | None = None
         self._instrument_key = config.instrument_id.value
+        self._venue = config.instrument_id.venue
+        self._account = None  # the venue account, looked up once it exists
+        self._price_bar_types: dict[InstrumentId, BarType] = {}
         self._reset_position_state()
         self._cooldown = 0
         self.skipped: dict[str, int] = {}  # reason -> count, for tests and the report
@@ -475,11 +479,31 @@ class LevelStrategy(Strategy):
         return LONG if position.side.name == "LONG" else SHORT if position.side.name == "SHORT" else 0
 
     def _equity(self) -> float:
-        venue = self.config.instrument_id.venue
-        equity = self.portfolio.equity(venue)
-        currency = self.instrument.settlement_currency if self.instrument is not None else None
-        money = equity.get(currency) if equity and currency is not None else None
-        return money.as_double() if money is not None else 0.0
+        """Account balance plus the unrealized PnL of every open position on the venue (all strategies).
+
+        Computed here rather than with `portfolio.equity()`, which costs ~35 us a call: this runs on
+        every base candle and was a third of the strategy's time.
+        """
+        account = self._account
+        if account is None:
+            account = self._account = self.portfolio.account(self._venue)
+            if account is None or self.instrument is None:
+                return 0.0
+        balance = account.balance_total(self.instrument.settlement_currency)
+        total = balance.as_double() if balance is not None else 0.0
+        for position in self.cache.positions_open(venue=self._venue):
+            price = self._last_price(position.instrument_id)
+            if price is not None:
+                total += position.unrealized_pnl(price).as_double()
+        return total
+
+    def _last_price(self, instrument_id: InstrumentId) -> Price | None:
+        """The latest 1m close of an instrument (a dict lookup); `cache.price` (~12 us) when there is none."""
+        bar_type = self._price_bar_types.get(instrument_id)
+        if bar_type is None:
+            bar_type = self._price_bar_types[instrument_id] = bar_type_for(instrument_id.value, "1m")
+        bar = self.cache.bar(bar_type)
+        return bar.close if bar is not None else self.cache.price(instrument_id, PriceType.LAST)
 
     def _exposure(self, instrument_id: InstrumentId) -> float:
         money = self.portfolio.net_exposure(instrument_id)
