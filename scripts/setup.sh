@@ -49,4 +49,27 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     fi
     touch "$stamp"
 fi
+
+# The risk-report test renders the HTML in a headless browser; without one it skips.
+has_browser() { command -v chromium || command -v chromium-browser || command -v google-chrome; } >/dev/null 2>&1
+
+install_chromium() {
+    local run=()
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null || return 1
+        run=(sudo -n)
+    fi
+    command -v apt-get >/dev/null 2>&1 || return 1
+    local apt=(${run[@]+"${run[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get)
+    "${apt[@]}" install -y -q chromium || { "${apt[@]}" update -q && "${apt[@]}" install -y -q chromium; }
+}
+
+if [ "$mode" = "test" ] && ! has_browser; then
+    log=.venv/apt-chromium.log
+    if install_chromium >"$log" 2>&1 && has_browser; then
+        echo "setup: installed chromium for the risk-report browser test"
+    else
+        echo "setup: no chromium and it could not be installed (log: $log); the risk-report browser test will be skipped"
+    fi
+fi
 exit 0

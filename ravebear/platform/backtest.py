@@ -229,6 +229,9 @@ def run_backtest(config: BacktestFile, config_text: str, catalog: RaveCatalog, o
         results = node.run()
         elapsed = time.perf_counter() - started
         bars = results[0].iterations if results else 0
+        span = {}
+        if results and results[0].backtest_start and results[0].backtest_end:
+            span = {key: pd.Timestamp(value, unit="ns", tz="UTC").isoformat() for key, value in (("start", results[0].backtest_start), ("end", results[0].backtest_end))}
         run_dir = new_run_dir(output_dir or Path(config.run.output_dir), config.run.name)
         run = write_run_folder(
             engine,
@@ -236,7 +239,7 @@ def run_backtest(config: BacktestFile, config_text: str, catalog: RaveCatalog, o
             config_text,
             recorder.frame(),
             Decimal(config.venue.starting_balance.split()[0]),
-            meta={"bars": bars, "elapsed_s": round(elapsed, 3), "bars_per_s": round(bars / elapsed) if elapsed else None},
+            meta={"bars": bars, "elapsed_s": round(elapsed, 3), "bars_per_s": round(bars / elapsed) if elapsed else None, **span},
             tearsheet=config.run.tearsheet,
             guard_events=guards.frame(),
             funding=_funding(engine, config),

@@ -200,6 +200,25 @@ def backtest(config_file: str | None, catalog_path: str | None, output_dir: str 
     click.echo(f"report:     {outcome.run.report.resolve()}")
 
 
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+def report(run_dir: str) -> None:
+    """Write the risk report (risk_report.html and .json) of a backtest run folder."""
+    from ravebear.risk.report import RunFolderError
+    from ravebear.risk.report_html import summary_lines, write_risk_report
+
+    try:
+        html_path, json_path = write_risk_report(Path(run_dir))
+    except RunFolderError as exc:
+        fail(str(exc))
+    import json
+
+    for line in summary_lines(json.loads(json_path.read_text())):
+        click.echo(line)
+    click.echo(f"html: {html_path.resolve()}")
+    click.echo(f"json: {json_path.resolve()}")
+
+
 def _print_summary(summary: dict) -> None:
     def number(key: str, fmt: str = "{:,.2f}") -> str:
         value = summary.get(key)

@@ -228,6 +228,7 @@ class LevelStrategy(Strategy):
         verdict = self.entry_filter.check(ts, self._instrument_key, side_name, entry)
         if not verdict.allowed:
             self._skip("entry_filter", f"{side_name} {signal.reason}: {verdict.detail}")
+            self._publish_guard(GuardEvent(ts, "entry_filter", "blocked", self._instrument_key, str(self.id), f"{signal.reason}: {verdict.detail}"))
             return
         stop, why = stop_price(signal.side, entry, signal.invalidation, self.config.exits)
         if stop is None:
