@@ -216,3 +216,53 @@ def test_every_entry_order_is_a_bracket_with_a_stop():
     assert len(stops) == 1 and stops[0].is_reduce_only and stops[0].side == OrderSide.SELL
     assert stops[0].ts_init <= entry.ts_last  # submitted with the entry, before its fill
     assert stops[0].status in (OrderStatus.CANCELED, OrderStatus.FILLED)
+
+
+def test_exits_through_the_backtest_node_and_its_run_folder(tmp_path):
+    """The same crafted path through the catalog, a BacktestNode and the run folder: target, trailing exit, report."""
+    import json
+
+    import pandas as pd
+    import yaml
+
+    from ravebear.catalog.store import RaveCatalog
+    from ravebear.platform.backtest import run_backtest
+    from ravebear.platform.config import parse_backtest_config
+
+    path = FLAT + [
+        (60_000.0, 60_350.0, 59_990.0, 60_320.0),  # 1R: half off at 60,300; the trailing exit arms (activation 1R)
+        (60_320.0, 60_800.0, 60_310.0, 60_750.0),  # new high 60,800
+        (60_750.0, 60_760.0, 60_400.0, 60_450.0),  # 40 bps under 60,800 = 60,556.8: the trailing exit fires
+    ] + FLAT
+    candles = pd.DataFrame(path, columns=["open", "high", "low", "close"])
+    candles.insert(0, "ts", [(T0 + i * MINUTE) // 1_000_000 for i in range(len(path))])  # open times, ms
+    candles["volume"] = 1.0
+    candles["volume_contracts"] = 100.0
+    file = tmp_path / "crafted.parquet"
+    candles.to_parquet(file)
+    catalog = RaveCatalog(tmp_path / "catalog")
+    assert catalog.import_file(file, instrument_for(BTC)).written == len(path)
+    config = {
+        "run": {"name": "crafted", "tearsheet": False, "risk_report": True},
+        "venue": {"name": "OKX", "starting_balance": "10000 USDT", "taker_fee_bps": 5.0, "maker_fee_bps": 2.0},
+        "risk": {"max_drawdown_pct": 0, "daily_loss_limit_pct": 0},
+        "data": [{"instrument_id": BTC}],
+        "strategies": [{
+            "strategy_path": "tests.scripted_strategy:ScriptedEntries",
+            "config": {
+                "instrument_id": BTC, "timeframes": ["1m"], "entries": [[5, 1, 59_900.0]],
+                "exits": {"take_profits": [{"r": 1.0, "fraction": 0.5}, {"r": 10.0}], "trailing_offset_bps": 40.0, "trailing_activation_r": 1.0},
+            },
+        }],
+    }  # fmt: skip
+    text = yaml.safe_dump(config)
+    folder = run_backtest(parse_backtest_config(text, "crafted.yaml"), text, catalog, tmp_path / "runs").run.path
+    orders = pd.read_csv(folder / "orders.csv")
+    filled = orders[orders["filled_qty"] > 0].sort_values("ts_last", kind="stable")
+    assert list(filled["type"]) == ["MARKET", "MARKET_IF_TOUCHED", "TRAILING_STOP_MARKET"]
+    assert list(filled["filled_qty"]) == [16.66, 8.33, 8.33]
+    assert list(filled["avg_px"])[1:] == [pytest.approx(60_300.0), pytest.approx(60_800.0 * 0.996, abs=0.2)]
+    (trade,) = json.loads((folder / "risk_report.json").read_text())["trades"]
+    assert [(e["reason"], e["qty"]) for e in trade["exits"]] == [("take_profit", 8.33), ("trailing", 8.33)]
+    assert trade["exit_reason"] == "trailing" and trade["risk"] == pytest.approx(16.66 * 0.01 * 300)
+    assert trade["r_multiple"] == pytest.approx(trade["pnl"] / trade["risk"])
