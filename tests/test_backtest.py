@@ -44,7 +44,8 @@ def test_default_backtest_trades_the_sample_and_prints_its_summary(run):
     for label in ("trades", "win rate", "PnL (USDT)", "return", "max drawdown", "Sharpe", "Sortino", "profit factor", "expectancy", "fees"):
         assert label in run["stdout"]
     assert f"{summary['trades']:>14}" in run["stdout"]
-    assert str(run["folder"] / "report.html") in run["stdout"]
+    assert f"risk report: {run['folder'] / 'risk_report.html'}" in run["stdout"]
+    assert f"tearsheet:   {run['folder'] / 'report.html'}" in run["stdout"]
 
 
 def test_summary_agrees_with_the_run_folder(run):

@@ -197,7 +197,10 @@ def backtest(config_file: str | None, catalog_path: str | None, output_dir: str 
         fail(str(exc), code=2)
     _print_summary(outcome.run.summary)
     click.echo(f"run folder: {outcome.run.path.resolve()}")
-    click.echo(f"report:     {outcome.run.report.resolve()}")
+    folder = outcome.run.path
+    for label, name in (("risk report", "risk_report.html"), ("tearsheet", "report.html")):
+        if (folder / name).exists():
+            click.echo(f"{label + ':':<13}{(folder / name).resolve()}")
 
 
 @main.command()

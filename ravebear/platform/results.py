@@ -152,9 +152,11 @@ class RunFolder:
 
     @property
     def report(self) -> Path:
-        """The HTML report if one was written, else the summary JSON."""
-        html = self.path / "report.html"
-        return html if html.exists() else self.path / "summary.json"
+        """The risk report if one was written, else nautilus's tearsheet, else the summary JSON."""
+        for name in ("risk_report.html", "report.html"):
+            if (self.path / name).exists():
+                return self.path / name
+        return self.path / "summary.json"
 
 
 def new_run_dir(output_dir: Path, name: str) -> Path:
