@@ -70,8 +70,6 @@ def build_run_config(config: BacktestFile, catalog_path: Path, log_level: str | 
         BacktestRunConfig,
         BacktestVenueConfig,
         DataEngineConfig,
-        ImportableActorConfig,
-        ImportableStrategyConfig,
         LoggingConfig,
     )
     from nautilus_trader.model.identifiers import TraderId
@@ -124,19 +122,7 @@ def build_run_config(config: BacktestFile, catalog_path: Path, log_level: str | 
         for data in config.data
     ]
     data_configs.extend(alt_data_configs(config, catalog_path))
-    strategies = [
-        ImportableStrategyConfig(
-            strategy_path=strategy.strategy_path,
-            config_path=component_config_path(strategy),
-            config=with_account_risk(expanded, component_fields(strategy), config.risk),
-        )
-        for strategy in config.strategies
-        for expanded in strategy.expanded()
-    ]
-    actors = [
-        ImportableActorConfig(actor_path=actor.actor_path, config_path=component_config_path(actor), config=dict(actor.config))
-        for actor in config.actors
-    ]
+    strategies, actors = component_configs(config)
     engine = BacktestEngineConfig(
         trader_id=TraderId("RAVEBEAR-001"),
         strategies=strategies,
@@ -195,6 +181,33 @@ def alt_data_configs(config: BacktestFile, catalog_path: Path) -> list:
                 ),
             )  # fmt: skip
     return configs
+
+
+def component_configs(config: BacktestFile, overrides: dict | None = None) -> tuple[list, list]:
+    """The nautilus strategy and actor configs of a run file (shared by the backtest and the paper/live nodes).
+
+    `overrides` are merged into every strategy config whose class has those fields (e.g. the live
+    node's `stop_action`).
+    """
+    from nautilus_trader.config import ImportableActorConfig, ImportableStrategyConfig
+
+    strategies = []
+    for strategy in config.strategies:
+        fields = component_fields(strategy)
+        extra = {key: value for key, value in (overrides or {}).items() if key in fields}
+        strategies.extend(
+            ImportableStrategyConfig(
+                strategy_path=strategy.strategy_path,
+                config_path=component_config_path(strategy),
+                config={**with_account_risk(expanded, fields, config.risk), **extra},
+            )
+            for expanded in strategy.expanded()
+        )
+    actors = [
+        ImportableActorConfig(actor_path=actor.actor_path, config_path=component_config_path(actor), config=dict(actor.config))
+        for actor in config.actors
+    ]
+    return strategies, actors
 
 
 @dataclass

@@ -24,6 +24,9 @@ def _catalog(path: str | None):  # noqa: ANN202 - RaveCatalog, imported lazily
 @click.version_option(package_name="ravebear")
 def main() -> None:
     """RaveBear: backtest, paper-trade and live-trade crypto derivatives on nautilus_trader."""
+    from dotenv import load_dotenv
+
+    load_dotenv(Path.cwd() / ".env", override=False)  # secrets from ./.env; the environment wins
 
 
 @main.group()
@@ -250,8 +253,10 @@ def _print_summary(summary: dict) -> None:
 # commands that live in their own modules
 from ravebear.platform.cli_altdata import coinalyze_download, stablecoins_download, whale_alert_download  # noqa: E402
 from ravebear.platform.cli_analyze import analyze  # noqa: E402
+from ravebear.platform.cli_node import live, paper  # noqa: E402
 
-main.add_command(analyze)
+for _command in (analyze, paper, live):
+    main.add_command(_command)
 for _command in (coinalyze_download, whale_alert_download, stablecoins_download):
     catalog_download_group.add_command(_command)
 

@@ -140,8 +140,45 @@ class FundingSection(_Section):
     from_catalog: bool = False  # also use FundingRate data (settled, not predicted) stored in the catalog
 
 
+class RedisSection(_Section):
+    """Where a paper or live node keeps its cache (orders, positions, account, strategy state)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(6379, ge=1, le=65535)
+    flush_on_start: bool = False  # True wipes the trader's stored state at start (a fresh paper account)
+
+
+class OkxSection(_Section):
+    """OKX connection of a node (keys come from OKX_API_KEY / OKX_API_SECRET / OKX_API_PASSPHRASE, never from here)."""
+
+    environment: Literal["demo", "live"] = "demo"  # demo: OKX demo trading; live: real money
+    margin_mode: Literal["cross", "isolated"] = "cross"
+    base_url_http: str | None = None  # e.g. a local OKX venue for rehearsals and tests
+    base_url_ws: str | None = None
+
+
+class NodeSection(_Section):
+    """How `ravebear paper` / `ravebear live` run the same strategies (ignored by backtests)."""
+
+    trader_id: str = "RAVEBEAR-001"  # NAME-NNN; a restart with the same id finds its state in Redis
+    data: Literal["replay", "okx"] = "replay"  # replay: catalog data (offline); okx: OKX market data
+    speed: float = Field(0.0, ge=0)  # replay speed: 0 as fast as the node takes it, N = N x real time
+    redis: RedisSection | None = None  # None: in-memory cache (nothing survives a restart)
+    okx: OkxSection = OkxSection()
+    stop_action: Literal["flatten", "cancel", "keep"] = "cancel"  # Ctrl-C: close positions, cancel orders, or leave both at the venue
+    dashboard: bool = True  # the in-place terminal view while the node runs
+    reconciliation: bool = True  # reconcile orders and positions with the venue at start
+
+    @field_validator("trader_id")
+    @classmethod
+    def _trader_id(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_]+-[0-9]{3}", value):
+            raise ValueError(f"expected NAME-NNN such as 'RAVEBEAR-001', got {value!r}")
+        return value
+
+
 class BacktestFile(_Section):
-    """A whole backtest config file."""
+    """A whole run config file (backtest; the `node` section adds what paper and live nodes need)."""
 
     run: RunSection = RunSection()
     venue: VenueSection = VenueSection()
@@ -149,6 +186,7 @@ class BacktestFile(_Section):
     funding: FundingSection = FundingSection()
     alt_data: AltDataSection = AltDataSection()
     data: list[DataSection] = Field(min_length=1)
+    node: NodeSection = NodeSection()
     actors: list[ActorSection] = Field(default_factory=list)
     strategies: list[StrategySection] = Field(default_factory=list)
 

@@ -219,6 +219,18 @@ class RiskGuards:
         """Record that the kill switch closed a position."""
         return self._record(ts, "kill_switch", "flattened", instrument_id, detail)
 
+    _STATE = ("halted", "_peak", "_peak_ts", "_last_equity", "_last_ts", "_day", "_day_start_equity", "_day_start_ts", "_halt_detail", "_daily_detail")
+
+    def state(self) -> dict:
+        """The guards' memory (peak, UTC day, halt), JSON-ready, for a node to save across a restart."""
+        return {name: getattr(self, name) for name in self._STATE}
+
+    def restore(self, state: dict) -> None:
+        """Take back what `state()` returned (unknown keys are ignored)."""
+        for name in self._STATE:
+            if name in state:
+                setattr(self, name, state[name])
+
     def reset(self) -> None:
         """Clear the kill switch (operator action); the drawdown is measured from the current equity again."""
         if not self.halted:

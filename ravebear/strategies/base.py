@@ -75,6 +75,7 @@ class LevelStrategyConfig(StrategyConfig, frozen=True, kw_only=True):
     entry_filter: EntryFilterConfig = EntryFilterConfig()
     alt_data_client: str | None = None  # client id serving alternative data (backtest: the data config's client_id)
     cooldown_bars: int = 0  # base candles to wait after a position closes
+    stop_action: str = "flatten"  # when the node stops: "flatten" (cancel orders, close positions), "cancel" (cancel orders only), "keep" (leave both at the venue)
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,8 @@ class LevelStrategy(Strategy):
         if unknown:
             raise ValueError(f"sides: unknown {unknown}; use 'long' and/or 'short'")
         self.sides = frozenset(_SIDE_NAMES[s] for s in config.sides)
+        if config.stop_action not in ("flatten", "cancel", "keep"):
+            raise ValueError(f"stop_action: {config.stop_action!r}; use 'flatten', 'cancel' or 'keep'")
         levels = {**self.default_levels, **config.levels, "timeframes": list(config.timeframes)}
         self.engine = LevelEngine(LevelEngineConfig.from_dict(levels))
         self.entry_filter = EntryFilter(config.entry_filter)
@@ -149,6 +152,8 @@ class LevelStrategy(Strategy):
         position = self._position()
         if position is not None:  # restarted with a position: adopt it and its working exits
             self._adopt(position)
+        elif self._entry_id is not None:
+            self._forget_lost_entry()
 
     def _subscribe_alt_data(self, client_id: ClientId) -> None:
         from ravebear.catalog.alt_data import types
@@ -162,11 +167,43 @@ class LevelStrategy(Strategy):
         self.entry_filter.on_data(data)
 
     def on_stop(self) -> None:
-        """Cancel working orders and flatten (a backtest ends flat; live nodes choose in their config)."""
-        if self.instrument is None:
+        """Per `stop_action`: flatten (backtests end flat), cancel working orders, or keep everything at the venue."""
+        if self.instrument is None or self.config.stop_action == "keep":
             return
         self.cancel_all_orders(self.config.instrument_id)
-        self.close_all_positions(self.config.instrument_id, tags=["exit=stop_node"])
+        if self.config.stop_action == "flatten":
+            self.close_all_positions(self.config.instrument_id, tags=["exit=stop_node"])
+
+    def on_save(self) -> dict[str, bytes]:
+        """The state a restarted node needs: the open trade's exit plan and ids, guard memory, counters."""
+        plan = self._plan
+        state = {
+            "plan": None if plan is None else [plan.side, plan.entry, plan.stop, [list(t) for t in plan.targets], plan.breakeven_trigger, plan.breakeven_stop, plan.trailing_activation],
+            "entry_id": None if self._entry_id is None else self._entry_id.value,
+            "entry_filled": self._entry_filled,
+            "bars_held": self._bars_held,
+            "breakeven_done": self._breakeven_done,
+            "cooldown": self._cooldown,
+            "guards": self.guards.state(),
+        }
+        return {"ravebear": msgspec.json.encode(state)}
+
+    def on_load(self, state: dict[str, bytes]) -> None:
+        """Take back what `on_save` stored (before `on_start` adopts the open position and its exits)."""
+        raw = state.get("ravebear")
+        if not raw:
+            return
+        saved = msgspec.json.decode(raw)
+        if saved.get("plan"):
+            side, entry, stop, targets, be_trigger, be_stop, activation = saved["plan"]
+            self._plan = ExitPlan(side, entry, stop, tuple(tuple(t) for t in targets), be_trigger, be_stop, activation)
+        if saved.get("entry_id"):
+            self._entry_id = ClientOrderId(saved["entry_id"])
+        self._entry_filled = saved.get("entry_filled", False)
+        self._bars_held = saved.get("bars_held", 0)
+        self._breakeven_done = saved.get("breakeven_done", False)
+        self._cooldown = saved.get("cooldown", 0)
+        self.guards.restore(saved.get("guards", {}))
 
     # -- the subclass's part -----------------------------------------------------------------
 
@@ -466,6 +503,20 @@ class LevelStrategy(Strategy):
                 self._trail_id = order.client_order_id
             elif "exit=take_profit" in tags:
                 self._tp_ids.append(order.client_order_id)
+        ts = self.clock.timestamp_ns()
+        if not self._has_working_stop():  # never hold a position unprotected: flatten it
+            self._publish_guard(self.guards.alert(ts, "no_stop", self._instrument_key, f"restarted with {position.side.name} {position.quantity} and no working stop; flattening"))
+            self._close_at_market("no_stop")
+        elif self._entry_id is not None and self._entry_filled:
+            self._maybe_place_follow_ups(ts)  # stopped between the entry's fill and its follow-up exits
+
+    def _forget_lost_entry(self) -> None:
+        """Restarted flat with an entry that never reached the venue (or never filled): drop it and its bracket."""
+        order = self.cache.order(self._entry_id)
+        if order is not None and not order.is_closed:
+            self._publish_guard(self.guards.alert(self.clock.timestamp_ns(), "entry_lost", self._instrument_key, f"entry {order.client_order_id} ({order.status.name}) did not survive the restart; cancelled"))
+            self.cancel_all_orders(self.config.instrument_id)
+        self._reset_position_state()
 
     def _has_working_stop(self) -> bool:
         order = self.cache.order(self._stop_id) if self._stop_id else None

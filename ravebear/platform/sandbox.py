@@ -1,0 +1,90 @@
+"""The paper node's venue: nautilus's sandbox execution client, fixed for bar data and restarts (nautilus 1.231).
+
+What the stock `SandboxExecutionClient` gets wrong for RaveBear, each seen in a run:
+- it listens to `data.*.{venue}.*`, which bar topics (`data.bars.<bar type>`) do not match, so on
+  bars alone every order is rejected "no market": this client also takes the venue's EXTERNAL
+  bars, ahead of the strategies (priority), so the market has moved when a strategy sees the bar;
+- a live node queues the venue's events, so a bracket's reduce-only stop reaches the matching
+  engine before the entry's fill opened the position and is rejected, and a trailing stop with an
+  activation price crashes the node when it activates: `make_events_synchronous` applies venue
+  events at once, as a backtest does;
+- after a restart with a Redis cache the account starts from `starting_balances` again and the
+  restored working orders are not in the new matching engine (a restored stop never fires): this
+  client continues from the stored balances and re-arms the stored open orders.
+The restored account must also be a *calculated* account (`register_calculated_account`, done by
+the node builder before the kernel loads the cache), or fills stop updating its balance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import msgspec
+
+from nautilus_trader.adapters.sandbox.config import SandboxExecutionClientConfig
+from nautilus_trader.adapters.sandbox.execution import SandboxExecutionClient
+from nautilus_trader.live.factories import LiveExecClientFactory
+from nautilus_trader.model.data import Bar
+from nautilus_trader.model.identifiers import AccountId
+
+
+class BarSandboxExecutionClient(SandboxExecutionClient):
+    """Sandbox execution that fills on bars and survives a restart; see the module docstring."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, portfolio: Any, msgbus: Any, cache: Any, clock: Any, config: SandboxExecutionClientConfig) -> None:
+        account = cache.account(AccountId(f"{config.venue}-001"))  # loaded from Redis when the kernel started
+        if account is not None:
+            config = msgspec.structs.replace(config, starting_balances=[str(balance.total) for balance in account.balances().values()])
+        super().__init__(loop=loop, portfolio=portfolio, msgbus=msgbus, cache=cache, clock=clock, config=config)
+        self.submit_hook = None  # called with each submit command as it reaches the venue (latency benchmark)
+
+    def connect(self) -> None:
+        """Connect, take the venue's bars, and re-arm open orders restored from the cache."""
+        super().connect()
+        self._msgbus.subscribe("data.bars.*", handler=self._on_bar, priority=10)  # before the strategies (priority 0)
+        for order in self._cache.orders_open(venue=self.venue):
+            engine = self.exchange.get_matching_engine(order.instrument_id)
+            if engine is None:
+                instrument = self._cache.instrument(order.instrument_id)
+                if instrument is None:
+                    self._log.error(f"cannot re-arm {order.client_order_id}: instrument {order.instrument_id} not in the cache")
+                    continue
+                self.exchange.add_instrument(instrument)
+                engine = self.exchange.get_matching_engine(order.instrument_id)
+            engine.accept_order(order)  # already ACCEPTED: this only puts it back into the matching core
+            self._log.info(f"re-armed {order.client_order_id} {order.order_type.name} {order.side.name} {order.quantity}")
+
+    def make_events_synchronous(self, exec_engine: Any) -> None:
+        """Apply venue events to orders at once (a live ExecEngine only queues them)."""
+        self._msgbus.deregister("ExecEngine.process", exec_engine.process)
+        self._msgbus.register("ExecEngine.process", exec_engine._handle_event_with_tracking)  # noqa: SLF001 - the engine's own handler
+
+    def submit_order(self, command: Any) -> None:
+        """Submit to the simulated venue (and tell the benchmark hook)."""
+        if self.submit_hook is not None:
+            self.submit_hook(command)
+        super().submit_order(command)
+
+    def submit_order_list(self, command: Any) -> None:
+        """Submit an order list (a bracket) to the simulated venue (and tell the benchmark hook)."""
+        if self.submit_hook is not None:
+            self.submit_hook(command)
+        super().submit_order_list(command)
+
+    def _on_bar(self, bar: Bar) -> None:
+        if bar.bar_type.instrument_id.venue == self.venue and bar.bar_type.is_externally_aggregated():
+            self.on_data(bar)  # the matching engine plays the bar's open/high/low/close, then the venue clock moves
+
+
+class SandboxLiveExecClientFactory(LiveExecClientFactory):
+    """Factory of `BarSandboxExecutionClient`.
+
+    The class name must stay `SandboxLiveExecClientFactory`: nautilus's node builder passes the
+    portfolio only to a factory of exactly that name (live/node_builder.py, 1.231).
+    """
+
+    @staticmethod
+    def create(loop: asyncio.AbstractEventLoop, name: str, config: SandboxExecutionClientConfig, portfolio: Any, msgbus: Any, cache: Any, clock: Any) -> BarSandboxExecutionClient:  # noqa: PLR0913
+        """Return the sandbox client."""
+        return BarSandboxExecutionClient(loop=loop, portfolio=portfolio, msgbus=msgbus, cache=cache, clock=clock, config=config)

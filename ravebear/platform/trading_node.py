@@ -1,0 +1,265 @@
+"""Paper and live nodes: the backtest's strategies in a nautilus TradingNode.
+
+`build_trading_node(config, mode, ...)` turns the same run file a backtest uses (plus its `node:`
+section) into a TradingNode:
+- data: a catalog replay (`ravebear.adapters.replay`, offline, at a chosen speed) or OKX market data;
+- execution: the sandbox (paper, `ravebear.platform.sandbox`) or OKX (live, demo or real);
+- cache: in memory, or Redis (`node.redis`) so a restart finds orders, positions, the account and
+  the strategies' state again (same `trader_id`);
+- the RiskEngine limits and every strategy's guards from the file's `risk:` section.
+`run_trading_node` runs it until the replay ends or the user stops it (Ctrl-C), then stops it
+cleanly and writes a run folder with the risk report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+from ravebear.platform.backtest import _ns, component_configs, prepare_backtest_process, risk_engine_for
+from ravebear.platform.config import BacktestFile, ConfigError
+
+REPLAY_CLIENT = "REPLAY"
+OKX_KEYS = ("OKX_API_KEY", "OKX_API_SECRET", "OKX_API_PASSPHRASE")
+Mode = Literal["paper", "live"]
+
+
+@dataclass
+class NodeHandles:
+    """The built node and the parts a runner, a test or a benchmark reaches for."""
+
+    node: Any  # nautilus TradingNode
+    mode: Mode
+    replay: Any = None  # ReplayDataClient when data is a replay
+    sandbox: Any = None  # BarSandboxExecutionClient when execution is the sandbox
+    dashboard: Any = None
+    balances: Any = None  # BalanceRecorder
+    guards: Any = None  # GuardRecorder
+
+
+def missing_okx_keys(environ: dict[str, str] | None = None) -> list[str]:
+    """Names of the OKX key variables that are unset or empty."""
+    environ = os.environ if environ is None else environ
+    return [name for name in OKX_KEYS if not environ.get(name)]
+
+
+def build_trading_node(config: BacktestFile, mode: Mode, catalog_path: Path | None = None, log_level: str | None = None, dashboard: bool | None = None) -> NodeHandles:
+    """Build (not run) the paper or live TradingNode of a run file."""
+    from nautilus_trader.config import (
+        CacheConfig,
+        DatabaseConfig,
+        LiveDataEngineConfig,
+        LiveExecEngineConfig,
+        LiveRiskEngineConfig,
+        LoggingConfig,
+        TradingNodeConfig,
+    )
+    from nautilus_trader.live.node import TradingNode
+    from nautilus_trader.model.identifiers import ClientId
+
+    prepare_backtest_process()
+    node_settings = config.node
+    venue = config.venue
+    if venue.name != "OKX":
+        raise ConfigError(f"venue.name: paper and live nodes trade OKX, got {venue.name!r}")
+    data_clients: dict[str, Any] = {}
+    exec_clients: dict[str, Any] = {}
+    factories_data: dict[str, Any] = {}
+    factories_exec: dict[str, Any] = {}
+    if node_settings.data == "replay":
+        if catalog_path is None:
+            raise ConfigError("node.data is 'replay' but no catalog was given")
+        from ravebear.adapters.replay.config import ReplayDataClientConfig
+        from ravebear.adapters.replay.factories import ReplayDataClientFactory
+        from ravebear.catalog.alt_data import types as alt_types
+
+        client_name = config.alt_data.client_id if config.alt_data.types else REPLAY_CLIENT
+        starts = [_ns(d.start) for d in config.data if d.start]
+        ends = [_ns(d.end) for d in config.data if d.end]
+        data_clients[client_name] = ReplayDataClientConfig(
+            catalog_path=str(catalog_path), venue=venue.name, instrument_ids=tuple(d.instrument_id for d in config.data),
+            start_ns=min(starts) if starts else None, end_ns=max(ends) if ends else None, speed=node_settings.speed,
+            custom_data=tuple(f"{alt_types.__name__}:{name}" for name in config.alt_data.types),
+        )  # fmt: skip
+        factories_data[client_name] = ReplayDataClientFactory
+    else:
+        data_clients["OKX"] = okx_data_config(config)
+        from nautilus_trader.adapters.okx.factories import OKXLiveDataClientFactory
+
+        factories_data["OKX"] = OKXLiveDataClientFactory
+    if mode == "paper":
+        from nautilus_trader.adapters.sandbox.config import SandboxExecutionClientConfig
+
+        from ravebear.platform.sandbox import SandboxLiveExecClientFactory
+
+        exec_clients[venue.name] = SandboxExecutionClientConfig(
+            venue=venue.name, starting_balances=[venue.starting_balance], base_currency=None, oms_type="NETTING",
+            account_type="MARGIN", default_leverage=Decimal(str(venue.default_leverage)),
+            leverages={key: Decimal(str(value)) for key, value in venue.leverages.items()} or None,
+            use_random_ids=True,  # venue order ids must not repeat across restarts
+        )  # fmt: skip
+        factories_exec[venue.name] = SandboxLiveExecClientFactory
+    else:
+        exec_clients["OKX"] = okx_exec_config(config)
+        from nautilus_trader.adapters.okx.factories import OKXLiveExecClientFactory
+
+        factories_exec["OKX"] = OKXLiveExecClientFactory
+    cache = None
+    if node_settings.redis is not None:
+        redis = node_settings.redis
+        cache = CacheConfig(
+            database=DatabaseConfig(type="redis", host=redis.host, port=redis.port, connection_timeout=5, response_timeout=5),
+            encoding="msgpack", buffer_interval_ms=None, flush_on_start=redis.flush_on_start,
+        )  # fmt: skip
+    strategies, actors = component_configs(config, {"stop_action": node_settings.stop_action})
+    node_config = TradingNodeConfig(
+        trader_id=node_settings.trader_id,
+        logging=LoggingConfig(log_level=log_level or config.run.log_level, log_colors=False),
+        cache=cache,
+        load_state=cache is not None,
+        save_state=cache is not None,
+        data_engine=LiveDataEngineConfig(time_bars_build_with_no_updates=False),
+        risk_engine=LiveRiskEngineConfig(**msgspec.structs.asdict(risk_engine_for(config))),
+        exec_engine=LiveExecEngineConfig(reconciliation=node_settings.reconciliation, reconciliation_startup_delay_secs=1.0),
+        data_clients=data_clients,
+        exec_clients=exec_clients,
+        strategies=strategies,
+        actors=actors,
+        timeout_connection=20.0, timeout_reconciliation=10.0, timeout_portfolio=5.0, timeout_disconnection=5.0,
+        timeout_post_stop=2.0 if mode == "paper" else 5.0, timeout_shutdown=5.0,
+    )  # fmt: skip
+    if mode == "paper" and cache is not None:
+        # the restored sandbox account must be one nautilus recalculates on fills (never a real OKX account)
+        from nautilus_trader.accounting.factory import AccountFactory
+
+        AccountFactory.register_calculated_account(venue.name)
+    node = TradingNode(config=node_config)
+    for name, factory in factories_data.items():
+        node.add_data_client_factory(name, factory)
+    for name, factory in factories_exec.items():
+        node.add_exec_client_factory(name, factory)
+    node.build()
+    from ravebear.platform.results import BalanceRecorder, GuardRecorder
+    from ravebear.risk.topics import GUARD_TOPIC
+
+    handles = NodeHandles(node=node, mode=mode, balances=BalanceRecorder(), guards=GuardRecorder())
+    node.kernel.msgbus.subscribe(topic="events.account.*", handler=handles.balances)
+    node.kernel.msgbus.subscribe(topic=GUARD_TOPIC, handler=handles.guards)
+    if node_settings.data == "replay":
+        handles.replay = node.kernel.data_engine._clients[ClientId(next(iter(data_clients)))]  # noqa: SLF001 - no public accessor
+        handles.replay.bind(node.kernel)
+    if mode == "paper":
+        handles.sandbox = node.kernel.exec_engine._clients[ClientId(venue.name)]  # noqa: SLF001
+        handles.sandbox.make_events_synchronous(node.kernel.exec_engine)
+    if node_settings.dashboard if dashboard is None else dashboard:
+        handles.dashboard = _add_dashboard(node, config)
+    return handles
+
+
+def _add_dashboard(node: Any, config: BacktestFile) -> Any:
+    from ravebear.platform.dashboard import DashboardActor, DashboardConfig
+
+    actor = DashboardActor(DashboardConfig(instrument_ids=[d.instrument_id for d in config.data]))
+    node.trader.add_actor(actor)
+    actor.attach(node.trader.strategies)
+    return actor
+
+
+def okx_data_config(config: BacktestFile) -> Any:
+    """OKX market data for the file's instruments (keys from the environment)."""
+    from nautilus_trader.adapters.okx.config import OKXDataClientConfig
+    from nautilus_trader.core.nautilus_pyo3 import OKXEnvironment, OKXInstrumentType
+
+    okx = config.node.okx
+    return OKXDataClientConfig(
+        instrument_types=(OKXInstrumentType.SWAP,),
+        environment=OKXEnvironment.DEMO if okx.environment == "demo" else OKXEnvironment.LIVE,
+        base_url_http=okx.base_url_http, base_url_ws=okx.base_url_ws,
+    )  # fmt: skip
+
+
+def okx_exec_config(config: BacktestFile) -> Any:
+    """OKX execution (demo or live) in the file's margin mode (keys from the environment)."""
+    from nautilus_trader.adapters.okx.config import OKXExecClientConfig
+    from nautilus_trader.core.nautilus_pyo3 import OKXEnvironment, OKXInstrumentType, OKXMarginMode
+
+    okx = config.node.okx
+    return OKXExecClientConfig(
+        instrument_types=(OKXInstrumentType.SWAP,),
+        environment=OKXEnvironment.DEMO if okx.environment == "demo" else OKXEnvironment.LIVE,
+        margin_mode=OKXMarginMode.CROSS if okx.margin_mode == "cross" else OKXMarginMode.ISOLATED,
+        base_url_http=okx.base_url_http, base_url_ws=okx.base_url_ws,
+    )  # fmt: skip
+
+
+@dataclass
+class NodeOutcome:
+    """A finished paper or live session."""
+
+    elapsed_s: float
+    items: int  # data items replayed (0 for live data)
+    run_dir: Path | None
+
+
+def run_trading_node(handles: NodeHandles, config: BacktestFile, config_text: str, output_dir: Path | None = None, timeout_s: float | None = None) -> NodeOutcome:
+    """Run until the replay ends, `timeout_s` passes or Ctrl-C; stop cleanly; write the run folder."""
+    node = handles.node
+    loop = node.get_event_loop()
+    stop = asyncio.Event()
+
+    def request_stop(*_: Any) -> None:
+        loop.call_soon_threadsafe(stop.set)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, request_stop)
+        except (NotImplementedError, RuntimeError, ValueError):
+            signal.signal(sig, request_stop)
+
+    async def session() -> float:
+        started = time.perf_counter()
+        runner = asyncio.ensure_future(node.run_async())
+        waits = [asyncio.ensure_future(stop.wait())]
+        if handles.replay is not None:
+            waits.append(asyncio.ensure_future(handles.replay.finished.wait()))
+        await asyncio.wait([*waits, runner], timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        elapsed = time.perf_counter() - started
+        for wait in waits:
+            wait.cancel()
+        await node.stop_async()
+        await asyncio.sleep(0.2)
+        runner.cancel()
+        return elapsed
+
+    elapsed = loop.run_until_complete(session())
+    run_dir = write_node_run_folder(handles, config, config_text, output_dir, elapsed)
+    items = handles.replay.handed if handles.replay is not None else 0
+    node.dispose()
+    return NodeOutcome(elapsed_s=elapsed, items=items, run_dir=run_dir)
+
+
+def write_node_run_folder(handles: NodeHandles, config: BacktestFile, config_text: str, output_dir: Path | None, elapsed_s: float) -> Path:
+    """Orders, fills, positions, balances, guard events and the risk report of a session, like a backtest's run folder."""
+    from ravebear.platform.results import new_run_dir, write_run_folder
+
+    run_dir = new_run_dir(output_dir or Path(config.run.output_dir), f"{handles.mode}-{config.run.name}")
+    items = handles.replay.handed if handles.replay is not None else 0
+    write_run_folder(
+        handles.node.kernel,  # has the trader, portfolio and cache write_run_folder reads
+        run_dir, config_text, handles.balances.frame(), Decimal(config.venue.starting_balance.split()[0]),
+        meta={"mode": handles.mode, "trader_id": config.node.trader_id, "items": items, "elapsed_s": round(elapsed_s, 3)},
+        tearsheet=False, guard_events=handles.guards.frame(),
+    )  # fmt: skip
+    if config.run.risk_report:
+        from ravebear.risk.report_html import write_risk_report
+
+        write_risk_report(run_dir)
+    return run_dir
