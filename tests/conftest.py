@@ -32,3 +32,13 @@ def okx_btc() -> pd.DataFrame:
 def catalog(tmp_path: Path) -> RaveCatalog:
     """An empty catalog in a temporary folder."""
     return RaveCatalog(tmp_path / "catalog")
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """A real redis-server on a free 127.0.0.1 port for the whole session."""
+    from tests.redis_server import RedisServer
+
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()

@@ -124,6 +124,7 @@ class LevelStrategy(Strategy):
         self._venue = config.instrument_id.venue
         self._account = None  # the venue account, looked up once it exists
         self._price_bar_types: dict[InstrumentId, BarType] = {}
+        self._persist_state = False  # set at start when the node keeps state in a database
         self._reset_position_state()
         self._cooldown = 0
         self.skipped: dict[str, int] = {}  # reason -> count, for tests and the report
@@ -135,6 +136,7 @@ class LevelStrategy(Strategy):
         """Load the instrument, subscribe to bars (and alternative data) and pick up an open position."""
         instrument_id = self.config.instrument_id
         self.guards.strategy_id = str(self.id)
+        self._persist_state = self.cache.has_backing
         self.instrument = self.cache.instrument(instrument_id)
         if self.instrument is None:
             self.log.error(f"instrument {instrument_id} not in cache; stopping")
@@ -321,6 +323,7 @@ class LevelStrategy(Strategy):
         self._tp_ids = [bracket.orders[2].client_order_id]
         self._exit_side = exit_side
         self.guards.record_order(ts)
+        self._persist()  # the exit plan is stored before the entry can fill: a crash right after still finds it
         self.submit_order_list(bracket)
 
     # -- position events ---------------------------------------------------------------------
@@ -388,6 +391,7 @@ class LevelStrategy(Strategy):
             return
         self._entry_id = None
         self._place_follow_up_exits(position.quantity, ts)
+        self._persist()
 
     def on_position_changed(self, event: PositionChanged) -> None:
         """After a partial exit, shrink the remaining exits to the position (not while the entry is still filling)."""
@@ -402,6 +406,7 @@ class LevelStrategy(Strategy):
         self.cancel_all_orders(self.config.instrument_id)
         self._reset_position_state()
         self._cooldown = self.config.cooldown_bars
+        self._persist()
 
     # -- exits -------------------------------------------------------------------------------
 
@@ -450,6 +455,7 @@ class LevelStrategy(Strategy):
         improves = new_stop.as_double() > order.trigger_price.as_double() if plan.side > 0 else new_stop.as_double() < order.trigger_price.as_double()
         if improves:
             self.modify_order(order, trigger_price=new_stop)
+            self._persist()
 
     def _resize_exits(self, quantity: Any) -> None:
         for client_order_id in (self._stop_id, self._trail_id, *self._tp_ids[:1]):
@@ -504,19 +510,30 @@ class LevelStrategy(Strategy):
             elif "exit=take_profit" in tags:
                 self._tp_ids.append(order.client_order_id)
         ts = self.clock.timestamp_ns()
+        exits = [name for name, present in (("stop", self._stop_id), ("trailing exit", self._trail_id), ("targets", self._tp_ids)) if present]
+        plan = "exit plan restored" if self._plan is not None else "no saved exit plan (no break-even move)"
+        self._publish_guard(self.guards.alert(ts, "restart", self._instrument_key, f"adopted {position.side.name} {position.quantity} with {', '.join(exits) or 'no exits'}; {plan}"))
         if not self._has_working_stop():  # never hold a position unprotected: flatten it
             self._publish_guard(self.guards.alert(ts, "no_stop", self._instrument_key, f"restarted with {position.side.name} {position.quantity} and no working stop; flattening"))
             self._close_at_market("no_stop")
         elif self._entry_id is not None and self._entry_filled:
             self._maybe_place_follow_ups(ts)  # stopped between the entry's fill and its follow-up exits
 
+    def _persist(self) -> None:
+        """Store the strategy's state now (a node with a database cache), not only at a clean stop: kill -9 skips that."""
+        if self._persist_state:
+            self.cache.update_strategy(self)
+
     def _forget_lost_entry(self) -> None:
-        """Restarted flat with an entry that never reached the venue (or never filled): drop it and its bracket."""
+        """Restarted flat with a saved entry that never filled (the crash came before the venue had it): drop it."""
         order = self.cache.order(self._entry_id)
+        status = "not in the cache" if order is None else order.status.name
+        ts = self.clock.timestamp_ns()
+        self._publish_guard(self.guards.alert(ts, "entry_lost", self._instrument_key, f"entry {self._entry_id} ({status}) did not survive the restart; dropped"))
         if order is not None and not order.is_closed:
-            self._publish_guard(self.guards.alert(self.clock.timestamp_ns(), "entry_lost", self._instrument_key, f"entry {order.client_order_id} ({order.status.name}) did not survive the restart; cancelled"))
             self.cancel_all_orders(self.config.instrument_id)
         self._reset_position_state()
+        self._persist()
 
     def _has_working_stop(self) -> bool:
         order = self.cache.order(self._stop_id) if self._stop_id else None
