@@ -120,9 +120,17 @@ def build_trading_node(config: BacktestFile, mode: Mode, catalog_path: Path | No
             encoding="msgpack", buffer_interval_ms=None, flush_on_start=redis.flush_on_start,
         )  # fmt: skip
     strategies, actors = component_configs(config, {"stop_action": node_settings.stop_action})
+    show_dashboard = node_settings.dashboard if dashboard is None else dashboard
+    level = log_level or config.run.log_level
+    if show_dashboard:  # nautilus writes logs to stdout, which would tear the in-place view: errors only there, the rest to a file
+        log_dir = Path(config.run.output_dir) / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        logging = LoggingConfig(log_level="ERROR", log_level_file=level, log_directory=str(log_dir), log_colors=False)
+    else:
+        logging = LoggingConfig(log_level=level, log_colors=False)
     node_config = TradingNodeConfig(
         trader_id=node_settings.trader_id,
-        logging=LoggingConfig(log_level=log_level or config.run.log_level, log_colors=False),
+        logging=logging,
         cache=cache,
         load_state=cache is not None,
         save_state=cache is not None,
@@ -159,7 +167,7 @@ def build_trading_node(config: BacktestFile, mode: Mode, catalog_path: Path | No
     if mode == "paper":
         handles.sandbox = node.kernel.exec_engine._clients[ClientId(venue.name)]  # noqa: SLF001
         handles.sandbox.make_events_synchronous(node.kernel.exec_engine)
-    if node_settings.dashboard if dashboard is None else dashboard:
+    if show_dashboard:
         handles.dashboard = _add_dashboard(node, config)
     return handles
 
