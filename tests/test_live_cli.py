@@ -1,0 +1,72 @@
+"""`ravebear live` refuses to start unless armed, keyed and guarded, and says exactly why; secrets never show."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+KEYS = {"OKX_API_KEY": "test-key-1234", "OKX_API_SECRET": "s3cr3t-do-not-print", "OKX_API_PASSPHRASE": "pass-phrase-9"}
+
+
+def live_config(tmp_path: Path, **node) -> Path:
+    raw = yaml.safe_load((REPO / "config" / "backtest.yaml").read_text())
+    raw["node"] = {"data": "okx", "dashboard": False, **node}
+    path = tmp_path / "live.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def ravebear(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OKX_", "RAVEBEAR_LIVE"))}
+    return subprocess.run([sys.executable, "-m", "ravebear.platform.cli", *args], capture_output=True, text=True, cwd=cwd, env={**clean, **env}, timeout=120)
+
+
+def test_unarmed_without_keys_lists_every_reason_and_exits_2(tmp_path):
+    done = ravebear("live", str(live_config(tmp_path)), env={}, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "refusing to start a live node:" in done.stderr
+    assert "live trading is not armed: pass --arm (or set RAVEBEAR_LIVE_ARMED=yes)" in done.stderr
+    assert "OKX keys missing: set OKX_API_KEY, OKX_API_SECRET, OKX_API_PASSPHRASE in the environment or .env" in done.stderr
+    assert "paper node" not in done.stdout and "live node" not in done.stdout  # nothing was built
+
+
+def test_keys_without_arming_still_refuse_and_never_print_the_secret(tmp_path):
+    done = ravebear("live", str(live_config(tmp_path)), env=KEYS, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "not armed" in done.stderr and "OKX keys missing" not in done.stderr
+    assert all(value not in done.stdout + done.stderr for value in KEYS.values())
+
+
+def test_keys_from_dotenv_count_as_set(tmp_path):
+    (tmp_path / ".env").write_text("".join(f'{k}="{v}"\n' for k, v in KEYS.items()))
+    done = ravebear("live", str(live_config(tmp_path)), env={}, cwd=tmp_path)
+    assert "OKX keys missing" not in done.stderr and "not armed" in done.stderr
+
+
+def test_armed_but_unguarded_or_on_a_replay_is_refused(tmp_path):
+    raw = yaml.safe_load(live_config(tmp_path).read_text())
+    raw["risk"] = {"max_open_positions": 2}
+    raw["node"]["data"] = "replay"
+    path = tmp_path / "unguarded.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    done = ravebear("live", str(path), "--arm", env=KEYS, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "risk guards not configured: set risk.max_drawdown_pct, risk.daily_loss_limit_pct (> 0) in the config" in done.stderr
+    assert "node.data must be 'okx' for a live node" in done.stderr
+    assert "not armed" not in done.stderr
+
+
+def test_the_plan_is_described_before_a_start(tmp_path):
+    from ravebear.platform.cli_node import describe, live_refusals
+    from ravebear.platform.config import load_backtest_config
+
+    config, _ = load_backtest_config(live_config(tmp_path, stop_action="keep"))
+    assert live_refusals(config, armed=True, environ=KEYS) == []
+    lines = describe(config, "live")
+    assert lines[1] == "execution: OKX DEMO account, cross margin"
+    assert "instruments: BTC-USDT-SWAP.OKX, ETH-USDT-SWAP.OKX, SOL-USDT-SWAP.OKX" in lines
+    assert any(line.startswith("guards: ") and "max_drawdown_pct 10" in line for line in lines)
+    assert lines[-1] == "on stop (Ctrl-C): keep"
