@@ -107,3 +107,13 @@ def test_bad_values_and_missing_sections_are_explained():
         parse_backtest_config(text)
     with pytest.raises(ConfigError, match="not valid YAML"):
         parse_backtest_config("run: [unclosed")
+
+
+RUN_FILES = [p for p in sorted(DEFAULT.parent.glob("*.yaml")) if p.name != "paper_altdata.yaml"]  # that one is the alt-data node's own format
+RUN_FILES += sorted((DEFAULT.parent / "backtests").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", RUN_FILES, ids=lambda p: p.name)
+def test_every_shipped_run_file_is_valid(path):
+    config, _ = load_backtest_config(path)
+    assert config.strategies and config.data

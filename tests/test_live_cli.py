@@ -70,3 +70,12 @@ def test_the_plan_is_described_before_a_start(tmp_path):
     assert "instruments: BTC-USDT-SWAP.OKX, ETH-USDT-SWAP.OKX, SOL-USDT-SWAP.OKX" in lines
     assert any(line.startswith("guards: ") and "max_drawdown_pct 10" in line for line in lines)
     assert lines[-1] == "on stop (Ctrl-C): keep"
+
+
+def test_the_shipped_live_config_is_ready_once_armed_and_keyed():
+    from ravebear.platform.cli_node import live_refusals
+    from ravebear.platform.config import load_backtest_config
+
+    config, _ = load_backtest_config(REPO / "config" / "live.yaml")
+    assert live_refusals(config, armed=True, environ=KEYS) == []
+    assert live_refusals(config, armed=False, environ={})[0].startswith("live trading is not armed")
