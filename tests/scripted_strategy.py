@@ -1,9 +1,8 @@
 """A LevelStrategy whose entries are scripted by bar number: the exits, guards and sizing under test are the real ones."""
 
-from nautilus_trader.model.data import Bar
-
 from ravebear.strategies.base import LevelStrategy, LevelStrategyConfig, Signal
 from ravebear.strategies.levels.model import LevelEvent
+from ravebear.strategies.levels.timeframes import Candle
 
 
 class ScriptedEntriesConfig(LevelStrategyConfig, frozen=True, kw_only=True):
@@ -22,11 +21,11 @@ class ScriptedEntries(LevelStrategy):
         self._script = {number: (side, invalidation) for number, side, invalidation in config.entries}
         self.base_bars = 0
 
-    def observe(self, timeframe: str, bar: Bar, events: list[LevelEvent]) -> None:
+    def observe(self, timeframe: str, candle: Candle, events: list[LevelEvent]) -> None:
         if timeframe == self.config.timeframes[0]:
             self.base_bars += 1
 
-    def signal(self, timeframe: str, bar: Bar, events: list[LevelEvent]) -> Signal | None:
+    def signal(self, timeframe: str, candle: Candle, events: list[LevelEvent]) -> Signal | None:
         if timeframe != self.config.timeframes[0] or self.base_bars not in self._script:
             return None
         side, invalidation = self._script[self.base_bars]

@@ -3,8 +3,9 @@
 A subclass only says when to enter (`signal`): a side and the price that proves the idea
 wrong. The base does the rest, identically in backtest, paper and live nodes:
 
-- feeds the instrument's 1m bars and their nautilus-aggregated higher timeframes to its own
-  `LevelEngine`, and alternative data to the `EntryFilter`;
+- feeds the instrument's 1m bars, and the higher-timeframe candles it builds from them
+  (`StreamingAggregator`: nautilus's aggregation rules, ~30 us a bar cheaper than nautilus's
+  internal aggregation), to its own `LevelEngine`, and alternative data to the `EntryFilter`;
 - checks the entry filter, then the account-wide `RiskGuards`, then sizes the trade
   (fixed-fractional, capped by leverage and notional, rounded to the lot, skipped below the
   minimum) — every refusal is logged and published as a `GuardEvent`;
@@ -47,9 +48,10 @@ from ravebear.risk.topics import GUARD_TOPIC
 from ravebear.strategies.entry_filter import EntryFilter, EntryFilterConfig
 from ravebear.strategies.levels.engine import LevelEngine, LevelEngineConfig
 from ravebear.strategies.levels.model import LevelEvent
-from ravebear.strategies.levels.timeframes import timeframe_minutes
+from ravebear.strategies.levels.timeframes import Candle, StreamingAggregator, timeframe_minutes
 
 LONG, SHORT = 1, -1
+ONE_MINUTE_NS = 60_000_000_000
 _SIDE_NAMES = {"long": LONG, "short": SHORT}
 _ALT_TYPES = {
     "usdt_dominance": ("Dominance",),
@@ -118,7 +120,8 @@ class LevelStrategy(Strategy):
         self.guards = RiskGuards(config.guards, strategy_id=str(self.id))
         self.atr = AverageTrueRange(config.exits.atr_period)
         self.instrument = None
-        self._routes: dict[BarType, str] = {}
+        self._base = config.timeframes[0]
+        self._aggregator = StreamingAggregator(tuple(config.timeframes[1:])) if len(config.timeframes) > 1 else None
         self._base_bar_type: BarType | None = None
         self._instrument_key = config.instrument_id.value
         self._venue = config.instrument_id.venue
@@ -143,13 +146,9 @@ class LevelStrategy(Strategy):
             self.log.error(f"instrument {instrument_id} not in cache; stopping")
             self.stop()
             return
-        for timeframe in self.config.timeframes:
-            bar_type = bar_type_for(self._instrument_key, timeframe)
-            self._routes[bar_type.standard()] = timeframe
-            if self._base_bar_type is None:
-                self._base_bar_type = bar_type
-                self.register_indicator_for_bars(bar_type, self.atr)
-            self.subscribe_bars(bar_type)
+        self._base_bar_type = bar_type_for(self._instrument_key, self._base)
+        self.register_indicator_for_bars(self._base_bar_type, self.atr)
+        self.subscribe_bars(self._base_bar_type)  # higher timeframes are built here from it (StreamingAggregator)
         if self.config.alt_data_client:
             self._subscribe_alt_data(ClientId(self.config.alt_data_client))
         position = self._position()
@@ -210,42 +209,49 @@ class LevelStrategy(Strategy):
 
     # -- the subclass's part -----------------------------------------------------------------
 
-    def observe(self, timeframe: str, bar: Bar, events: list[LevelEvent]) -> None:
+    def observe(self, timeframe: str, candle: Candle, events: list[LevelEvent]) -> None:
         """Called on every closed candle, in a position or not (for detectors of the subclass's own)."""
 
-    def signal(self, timeframe: str, bar: Bar, events: list[LevelEvent]) -> Signal | None:
+    def signal(self, timeframe: str, candle: Candle, events: list[LevelEvent]) -> Signal | None:
         """Return an entry idea for this closed candle and the level events it caused, or None (only asked when flat)."""
         raise NotImplementedError
 
     # -- bars --------------------------------------------------------------------------------
 
     def on_bar(self, bar: Bar) -> None:
+        """Feed the 1m candle and the higher-timeframe candles it completes, each in the node's order."""
+        close_ns = bar.ts_event
+        open_ns = close_ns - ONE_MINUTE_NS
+        o, h, l, c, v = bar.open.as_double(), bar.high.as_double(), bar.low.as_double(), bar.close.as_double(), bar.volume.as_double()  # noqa: E741
+        aggregator = self._aggregator
+        if aggregator is not None:
+            for timeframe, candle in aggregator.before(open_ns):  # closed during a gap: before this minute
+                self._on_candle(timeframe, candle)
+        self._on_candle(self._base, Candle(close_ns, o, h, l, c, v))
+        if aggregator is not None:
+            for timeframe, candle in aggregator.add(open_ns, o, h, l, c, v):  # closing with this minute: right after it
+                self._on_candle(timeframe, candle)
+
+    def _on_candle(self, timeframe: str, candle: Candle) -> None:
         """Feed the level engine; on base candles manage the position and the guards; then look for an entry."""
-        timeframe = self._routes[bar.bar_type]
-        close = bar.close.as_double()
-        events = self.engine.on_candle(
-            timeframe, bar.open.as_double(), bar.high.as_double(), bar.low.as_double(), close,
-            bar.volume.as_double(), bar.ts_event,
-        )  # fmt: skip
+        events = self.engine.on_candle(timeframe, candle.open, candle.high, candle.low, candle.close, candle.volume, candle.ts)
         if events and self._filter_levels:
             for event in events:
                 self.entry_filter.on_level_event(self._instrument_key, event)
-        if timeframe == self.config.timeframes[0]:
-            self._on_base_bar(bar)
-        self.observe(timeframe, bar, events)
-        if self._side or self._entry_id is not None or self.guards.halted:
+        if timeframe == self._base:
+            self._on_base_candle(candle)
+        self.observe(timeframe, candle, events)
+        if self._side or self._entry_id is not None or self.guards.halted or self._cooldown > 0:
             return
-        if self._cooldown > 0:
-            return
-        signal = self.signal(timeframe, bar, events)
+        signal = self.signal(timeframe, candle, events)
         if signal is not None and signal.side in self.sides:
             self.signals += 1
-            self._try_enter(signal, close, bar.ts_event)
+            self._try_enter(signal, candle.close, candle.ts)
 
-    def _on_base_bar(self, bar: Bar) -> None:
+    def _on_base_candle(self, candle: Candle) -> None:
         if self._cooldown > 0:
             self._cooldown -= 1
-        for event in self.guards.on_equity(bar.ts_event, self._equity()):
+        for event in self.guards.on_equity(candle.ts, self._equity()):
             self._publish_guard(event)
             if event.action == "halted":
                 self._kill()
@@ -254,7 +260,7 @@ class LevelStrategy(Strategy):
         self._bars_held += 1
         plan = self._plan
         settings = self.config.exits
-        favourable = bar.high.as_double() if plan.side > 0 else bar.low.as_double()
+        favourable = candle.high if plan.side > 0 else candle.low
         if not self._breakeven_done and plan.breakeven_trigger is not None and reached(plan.side, favourable, plan.breakeven_trigger):
             self._move_stop_to_breakeven(plan)
         if settings.max_hold_bars and self._bars_held >= settings.max_hold_bars and not self._closing:

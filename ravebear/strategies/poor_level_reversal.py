@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from nautilus_trader.model.data import Bar
-
 from ravebear.strategies.base import LONG, SHORT, LevelStrategy, LevelStrategyConfig, Signal
 from ravebear.strategies.levels.model import EventKind, LevelEvent, LevelKind, LevelSide
+from ravebear.strategies.levels.timeframes import Candle
 
 
 class PoorLevelReversalConfig(LevelStrategyConfig, frozen=True, kw_only=True):
@@ -35,12 +34,12 @@ class PoorLevelReversal(LevelStrategy):
         super().__init__(config)
         self._signal_timeframes = frozenset(config.signal_timeframes)
 
-    def signal(self, timeframe: str, bar: Bar, events: list[LevelEvent]) -> Signal | None:
+    def signal(self, timeframe: str, candle: Candle, events: list[LevelEvent]) -> Signal | None:
         """Return a reversal signal for a swept poor level that closed back on its side."""
         if not events or timeframe not in self._signal_timeframes:
             return None
         config = self.config
-        close = bar.close.as_double()
+        close = candle.close
         for event in events:
             level = event.level
             if event.kind is not EventKind.TOUCHED or level.kind is not LevelKind.POOR:
@@ -48,7 +47,7 @@ class PoorLevelReversal(LevelStrategy):
             if not config.min_sweep_bps <= event.depth_bps <= config.max_sweep_bps or event.score < config.min_score:
                 continue
             if level.side is LevelSide.RESISTANCE and close < level.low:
-                return Signal(SHORT, bar.high.as_double(), f"{timeframe} poor high {level.high:g} swept {event.depth_bps:.1f} bps")
+                return Signal(SHORT, candle.high, f"{timeframe} poor high {level.high:g} swept {event.depth_bps:.1f} bps")
             if level.side is LevelSide.SUPPORT and close > level.high:
-                return Signal(LONG, bar.low.as_double(), f"{timeframe} poor low {level.low:g} swept {event.depth_bps:.1f} bps")
+                return Signal(LONG, candle.low, f"{timeframe} poor low {level.low:g} swept {event.depth_bps:.1f} bps")
         return None

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from nautilus_trader.model.data import Bar
-
 from ravebear.strategies.base import LONG, SHORT, LevelStrategy, LevelStrategyConfig, Signal
 from ravebear.strategies.levels.model import EventKind, LevelEvent, LevelKind, LevelSide
+from ravebear.strategies.levels.timeframes import Candle
 
 
 class UntouchedWickConfig(LevelStrategyConfig, frozen=True, kw_only=True):
@@ -36,12 +35,12 @@ class UntouchedWick(LevelStrategy):
         super().__init__(config)
         self._signal_timeframes = frozenset(config.signal_timeframes)
 
-    def signal(self, timeframe: str, bar: Bar, events: list[LevelEvent]) -> Signal | None:
+    def signal(self, timeframe: str, candle: Candle, events: list[LevelEvent]) -> Signal | None:
         """Return a signal for the first held, shallow touch of an untouched wick."""
         if not events or timeframe not in self._signal_timeframes:
             return None
         config = self.config
-        close = bar.close.as_double()
+        close = candle.close
         for event in events:
             level = event.level
             if event.kind is not EventKind.TOUCHED or level.kind is not LevelKind.WICK:
@@ -49,7 +48,7 @@ class UntouchedWick(LevelStrategy):
             if event.depth_bps > config.max_touch_depth_bps or event.score < config.min_score:
                 continue
             if level.side is LevelSide.SUPPORT and close > level.high:
-                return Signal(LONG, min(bar.low.as_double(), level.low), f"{timeframe} wick support {level.low:g} held")
+                return Signal(LONG, min(candle.low, level.low), f"{timeframe} wick support {level.low:g} held")
             if level.side is LevelSide.RESISTANCE and close < level.low:
-                return Signal(SHORT, max(bar.high.as_double(), level.high), f"{timeframe} wick resistance {level.high:g} held")
+                return Signal(SHORT, max(candle.high, level.high), f"{timeframe} wick resistance {level.high:g} held")
         return None

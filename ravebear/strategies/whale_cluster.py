@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from nautilus_trader.model.data import Bar
-
 from ravebear.strategies.base import LONG, SHORT, LevelStrategy, LevelStrategyConfig, Signal
 from ravebear.strategies.levels.model import LevelEvent
+from ravebear.strategies.levels.timeframes import Candle
 from ravebear.strategies.whale_clusters import ClusterEvent, WhaleClusterConfig, WhaleClusterDetector
 
 
@@ -54,24 +53,24 @@ class WhaleClusterTrade(LevelStrategy):
         self.cluster_events = 0
         self._found: list[ClusterEvent] = []
 
-    def observe(self, timeframe: str, bar: Bar, events: list[LevelEvent]) -> None:
+    def observe(self, timeframe: str, candle: Candle, events: list[LevelEvent]) -> None:
         """Feed every base candle to the cluster detector, in a position or not."""
         if timeframe != self.config.timeframes[0]:
             self._found = []
             return
         self._found = self.clusters.update(
-            bar.open.as_double(), bar.high.as_double(), bar.low.as_double(), bar.close.as_double(),
-            bar.volume.as_double(), bar.ts_event,
+            candle.open, candle.high, candle.low, candle.close,
+            candle.volume, candle.ts,
         )  # fmt: skip
         self.cluster_events += len(self._found)
 
-    def signal(self, timeframe: str, bar: Bar, events: list[LevelEvent]) -> Signal | None:
+    def signal(self, timeframe: str, candle: Candle, events: list[LevelEvent]) -> Signal | None:
         """A held retest of a cluster on this base candle is the signal."""
         for event in self._found:
             if event.kind != "held":
                 continue
             cluster = event.cluster
             if cluster.direction > 0:
-                return Signal(LONG, min(cluster.low, bar.low.as_double()), f"whale cluster {cluster.low:g}-{cluster.high:g} (buying) held")
-            return Signal(SHORT, max(cluster.high, bar.high.as_double()), f"whale cluster {cluster.low:g}-{cluster.high:g} (selling) held")
+                return Signal(LONG, min(cluster.low, candle.low), f"whale cluster {cluster.low:g}-{cluster.high:g} (buying) held")
+            return Signal(SHORT, max(cluster.high, candle.high), f"whale cluster {cluster.low:g}-{cluster.high:g} (selling) held")
         return None

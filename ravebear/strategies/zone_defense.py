@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from nautilus_trader.model.data import Bar
-
 from ravebear.strategies.base import LONG, SHORT, LevelStrategy, LevelStrategyConfig, Signal
 from ravebear.strategies.levels.model import EventKind, LevelEvent, LevelKind, LevelSide
+from ravebear.strategies.levels.timeframes import Candle
 
 _KINDS = {"box": LevelKind.BOX, "origin": LevelKind.ORIGIN, "confluence": LevelKind.CONFLUENCE}
 
@@ -42,12 +41,12 @@ class ZoneDefense(LevelStrategy):
         self._kinds = frozenset(_KINDS[name] for name in config.zone_kinds)
         self._signal_timeframes = frozenset(config.signal_timeframes)
 
-    def signal(self, timeframe: str, bar: Bar, events: list[LevelEvent]) -> Signal | None:
+    def signal(self, timeframe: str, candle: Candle, events: list[LevelEvent]) -> Signal | None:
         """Return a signal when a zone's test closed back on its defended side."""
         if not events or timeframe not in self._signal_timeframes:
             return None
         config = self.config
-        close = bar.close.as_double()
+        close = candle.close
         best: Signal | None = None
         best_score = -1.0
         for event in events:
@@ -57,9 +56,9 @@ class ZoneDefense(LevelStrategy):
             if (level.high - level.low) / close * 1e4 > config.max_zone_bps or event.score <= best_score:
                 continue
             if level.side is LevelSide.SUPPORT and close > level.high:
-                best = Signal(LONG, min(level.low, bar.low.as_double()), f"{level.timeframe} {level.kind.value} {level.low:g}-{level.high:g} defended")
+                best = Signal(LONG, min(level.low, candle.low), f"{level.timeframe} {level.kind.value} {level.low:g}-{level.high:g} defended")
             elif level.side is LevelSide.RESISTANCE and close < level.low:
-                best = Signal(SHORT, max(level.high, bar.high.as_double()), f"{level.timeframe} {level.kind.value} {level.low:g}-{level.high:g} defended")
+                best = Signal(SHORT, max(level.high, candle.high), f"{level.timeframe} {level.kind.value} {level.low:g}-{level.high:g} defended")
             else:
                 continue
             best_score = event.score

@@ -48,3 +48,70 @@ def resample_candles(frame: pd.DataFrame, minutes: int) -> pd.DataFrame:
     )
     last_close = int(frame["ts"].iloc[-1]) + ONE_MINUTE_MS if len(frame) else 0
     return out[out["ts"].to_numpy() + bucket_ms <= last_close].reset_index(drop=True)
+
+
+class Candle:
+    """One closed candle: close time `ts` (ns) and OHLCV as floats."""
+
+    __slots__ = ("close", "high", "low", "open", "ts", "volume")
+
+    def __init__(self, ts: int, open_: float, high: float, low: float, close: float, volume: float) -> None:
+        self.ts, self.open, self.high, self.low, self.close, self.volume = ts, open_, high, low, close, volume
+
+    def __repr__(self) -> str:
+        return f"Candle(ts={self.ts}, o={self.open}, h={self.high}, l={self.low}, c={self.close}, v={self.volume})"
+
+
+class StreamingAggregator:
+    """Build higher-timeframe candles from 1-minute candles one at a time, with `resample_candles`' rules.
+
+    For each 1-minute candle, `before(open_ns)` returns the candles that closed during a gap
+    before it (their bucket ended and no later minute joined them), then `add(...)` takes the
+    minute and returns the candles closing with it — the order a node (and `replay_levels`) feeds
+    them: gap-closed candles before the minute, per timeframe in order; candles closing with the
+    minute right after it. A bucket with no minute produces nothing; the last, unfinished bucket
+    is never emitted. Cheaper than nautilus's internal aggregation in a node (no timers, no bar
+    objects), which cost a strategy ~30 us per 1-minute bar.
+    """
+
+    def __init__(self, timeframes: tuple[str, ...]) -> None:
+        self.timeframes = timeframes
+        self._bucket_ns = [timeframe_minutes(tf) * ONE_MINUTE_MS * 1_000_000 for tf in timeframes]
+        self._start = [-1] * len(timeframes)  # bucket start (ns) of the candle being built; -1: none
+        self._ohlcv = [[0.0, 0.0, 0.0, 0.0, 0.0] for _ in timeframes]
+
+    def before(self, open_ns: int) -> list[tuple[str, Candle]]:
+        """Candles whose bucket ended at or before this minute's open (closed during a gap)."""
+        out = []
+        for slot, tf in enumerate(self.timeframes):
+            start = self._start[slot]
+            if start >= 0 and start + self._bucket_ns[slot] <= open_ns:
+                out.append((tf, self._emit(slot)))
+        return out
+
+    def add(self, open_ns: int, open_: float, high: float, low: float, close: float, volume: float) -> list[tuple[str, Candle]]:
+        """Take one 1-minute candle (call `before` first); return the candles that close with it."""
+        out = []
+        close_ns = open_ns + ONE_MINUTE_MS * 1_000_000
+        for slot, tf in enumerate(self.timeframes):
+            size = self._bucket_ns[slot]
+            values = self._ohlcv[slot]
+            if self._start[slot] < 0:
+                self._start[slot] = open_ns - open_ns % size
+                values[0], values[1], values[2], values[3], values[4] = open_, high, low, close, volume
+            else:
+                if high > values[1]:
+                    values[1] = high
+                if low < values[2]:
+                    values[2] = low
+                values[3] = close
+                values[4] += volume
+            if close_ns == self._start[slot] + size:
+                out.append((tf, self._emit(slot)))
+        return out
+
+    def _emit(self, slot: int) -> Candle:
+        o, h, l, c, v = self._ohlcv[slot]  # noqa: E741
+        start = self._start[slot]
+        self._start[slot] = -1
+        return Candle(start + self._bucket_ns[slot], o, h, l, c, round(v, VOLUME_DECIMALS))
