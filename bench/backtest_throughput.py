@@ -15,7 +15,7 @@ What is measured, in one invocation
    `parse_backtest_config` + `build_run_config` over all bars of that catalog, run with
    (a) `bench.noop_strategy:NoopStrategy` (subscribes to the bars, does nothing per bar; the
    engine's floor) and
-   (b) the default strategy exactly as in `config/backtest.yaml` (`UntouchedWickLong`, same venue,
+   (b) the default strategy exactly as in `config/backtest.yaml` (its first strategy, `UntouchedWick`, on BTC alone; same venue,
    fees, fill model and strategy config; only the data window is dropped so every bar is used,
    and the tearsheet is off). The clock covers `node.run()` only, which includes reading the
    catalog, sorting and the engine loop; the engine loop alone (`engine.run_started` to
@@ -48,35 +48,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    import pandas as pd
+from bench.common import (  # shared with the other benchmarks (levels_throughput imports them from here)
+    DATA_DIR, REPO_ROOT, RESULT_MARKER, SEGMENT_FILES, chain_segments, count_fills, load_segments, peak_rss, print_table,
+    finish, run_module_child,
+)  # fmt: skip
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-# the team's real-data folder: $RAVEBEAR_SHARED_DATA, else ../shared/data beside the repo
-DATA_DIR = Path(os.environ.get("RAVEBEAR_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data") / "ohlcv_1m"
-SEGMENT_FILES = (
-    "binance_usdm_BTCUSDT_1m_20230718_20230817.parquet",
-    "binance_usdm_BTCUSDT_1m_20250504_20250624.parquet",
-    "binance_usdm_BTCUSDT_1m_20250706_20250717.parquet",
-)
 SYMBOL = "BTC-USDT-SWAP"
 INSTRUMENT_ID = f"{SYMBOL}.OKX"
 BAR_TYPE = f"{INSTRUMENT_ID}-1-MINUTE-LAST-EXTERNAL"
 DEFAULT_CONFIG = REPO_ROOT / "config" / "backtest.yaml"
 NOOP_PATH = "bench.noop_strategy:NoopStrategy"
-TICK = 0.1
-MINUTE_MS = 60_000
-RESULT_MARKER = "BENCH_RESULT "
 HELP_RUNS = 5
 CHILD_TIMEOUT_S = 1800
 
@@ -85,60 +74,7 @@ RATIO_TARGET = 0.60
 HELP_TARGET_S = 0.5
 
 
-# -- data ----------------------------------------------------------------------------------
-
-
-def load_segments() -> list[pd.DataFrame]:
-    """Read the real Binance USD-M BTCUSDT 1-minute segments, oldest first."""
-    import pandas as pd
-
-    return [pd.read_parquet(DATA_DIR / name, columns=["ts", "open", "high", "low", "close", "volume"]) for name in SEGMENT_FILES]
-
-
-def chain_segments(segments: list[pd.DataFrame], n_bars: int) -> tuple[pd.DataFrame, int]:
-    """Chain real segments (repeating the set) into a gapless `n_bars` series; return it and the segment count.
-
-    Each segment starts one minute after the previous one ends and is rescaled so its first open
-    equals the previous last close; prices are rounded to the 0.1 tick (rounding is monotonic, so
-    low <= open, close <= high still holds).
-    """
-    import numpy as np
-    import pandas as pd
-
-    parts: list[pd.DataFrame] = []
-    total = 0
-    last_ts: int | None = None
-    last_close: float | None = None
-    while total < n_bars:
-        seg = segments[len(parts) % len(segments)].iloc[: n_bars - total]
-        ts = seg["ts"].to_numpy(dtype=np.int64)
-        if last_ts is not None:
-            ts = ts - ts[0] + last_ts + MINUTE_MS
-        scale = 1.0 if last_close is None else last_close / float(seg["open"].iloc[0])
-        part = pd.DataFrame({"ts": ts})
-        for column in ("open", "high", "low", "close"):
-            part[column] = (np.round(seg[column].to_numpy(dtype=np.float64) * scale / TICK) * TICK).round(1)
-        part["volume"] = seg["volume"].to_numpy(dtype=np.float64)
-        parts.append(part)
-        total += len(part)
-        last_ts = int(ts[-1])
-        last_close = float(part["close"].iloc[-1])
-    frame = pd.concat(parts, ignore_index=True)
-    frame.insert(0, "row", np.arange(1, len(frame) + 1))
-    return frame, len(parts)
-
-
 # -- child processes -----------------------------------------------------------------------
-
-
-def peak_rss() -> dict[str, float]:
-    """Return this process's peak RSS in MiB: ru_maxrss, and VmHWM (this address space only)."""
-    hwm_kb = 0
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                hwm_kb = int(line.split()[1])
-    return {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "vm_hwm_mb": hwm_kb / 1024}
 
 
 def child_import(catalog_path: Path, n_bars: int) -> dict[str, Any]:
@@ -180,19 +116,15 @@ def bench_config_text(kind: str, log_level: str) -> str:
     raw["run"].update({"name": f"bench-{kind}", "tearsheet": False, "log_level": log_level})
     raw["data"] = [{"instrument_id": INSTRUMENT_ID, "bar_type": BAR_TYPE}]
     if kind == "noop":
-        raw["strategies"] = [{"strategy_path": NOOP_PATH, "config": {}}]
-    elif kind != "default":
+        raw["strategies"] = [{"strategy_path": NOOP_PATH, "config": {"instrument_id": INSTRUMENT_ID, "bar_type": BAR_TYPE}}]
+    elif kind == "default":  # the file's first strategy with its settings for this instrument, on this instrument alone
+        strategy = raw["strategies"][0]
+        overrides = strategy.get("instruments", {}).get(INSTRUMENT_ID, {})
+        strategy["instruments"] = {INSTRUMENT_ID: overrides}
+        raw["strategies"] = [strategy]
+    else:
         raise ValueError(f"unknown backtest kind {kind!r}")
-    for strategy in raw["strategies"]:
-        strategy["config"].update({"instrument_id": INSTRUMENT_ID, "bar_type": BAR_TYPE})
     return yaml.safe_dump(raw, sort_keys=False)
-
-
-def count_fills(orders: list[Any]) -> int:
-    """Return the number of OrderFilled events over the given orders."""
-    from nautilus_trader.model.events import OrderFilled
-
-    return sum(isinstance(event, OrderFilled) for order in orders for event in order.events)
 
 
 def child_backtest(kind: str, catalog_path: Path, log_level: str) -> dict[str, Any]:
@@ -236,23 +168,8 @@ def child_main(kind: str, catalog_path: Path, n_bars: int, log_level: str) -> No
 
 def run_child(kind: str, catalog_path: Path, n_bars: int, log_level: str) -> dict[str, Any]:
     """Run one measurement in a fresh interpreter and return its figures."""
-    pythonpath = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
-    command = [
-        sys.executable, "-m", "bench.backtest_throughput", "--child", kind,
-        "--catalog", str(catalog_path), "--bars", str(n_bars), "--log-level", log_level,
-    ]  # fmt: skip
-    done = subprocess.run(
-        command, cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": pythonpath},
-        capture_output=True, text=True, timeout=CHILD_TIMEOUT_S, check=False,
-    )  # fmt: skip
-    lines = done.stdout.splitlines()
-    found = [line for line in lines if line.startswith(RESULT_MARKER)]
-    if done.returncode != 0 or not found:
-        sys.stderr.write(done.stdout[-4000:] + done.stderr[-4000:])
-        raise RuntimeError(f"{kind} child failed with exit code {done.returncode}")
-    figures = json.loads(found[-1].removeprefix(RESULT_MARKER))
-    figures["log_lines"] = len(lines) - len(found)
-    return figures
+    args = ["--child", kind, "--catalog", str(catalog_path), "--bars", str(n_bars), "--log-level", log_level]
+    return run_module_child("bench.backtest_throughput", args, CHILD_TIMEOUT_S)
 
 
 # -- the three measurements (parent side) --------------------------------------------------
@@ -357,7 +274,7 @@ def table_rows(figures: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         ("no-op backtest", f"{noop['bars_per_s_best']:,.0f} best, {noop['bars_per_s_median']:,.0f} median bars/s",
          "engine floor; node.run() wall", "(reference)"),
         ("default backtest", f"{default['bars_per_s_best']:,.0f} best, {default['bars_per_s_median']:,.0f} median bars/s",
-         "UntouchedWickLong per config/backtest.yaml", "-"),
+         "UntouchedWick per config/backtest.yaml", "-"),
         ("default / no-op", f"{bt['ratio_median']:.1%} median, {bt['ratio_best']:.1%} best",
          "no-op bars/s", _target(f">= {RATIO_TARGET:.0%}", bt["ratio_median"] >= RATIO_TARGET)),
         ("engine loop only", f"{noop['engine_loop_s_median']:.1f} s no-op, {default['engine_loop_s_median']:.1f} s default",
@@ -373,19 +290,6 @@ def table_rows(figures: dict[str, Any]) -> list[tuple[str, str, str, str]]:
 
 def _target(text: str, ok: bool) -> str:
     return f"{text}  {_mark(ok)}"
-
-
-def print_table(rows: list[tuple[str, str, str, str]]) -> None:
-    """Print rows as an aligned text table."""
-    header = ("figure", "value", "reference", "target")
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    rule = "  ".join("-" * width for width in widths)
-    print(rule)
-    print("  ".join(cell.ljust(width) for cell, width in zip(header, widths, strict=True)).rstrip())
-    print(rule)
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-    print(rule)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -423,12 +327,7 @@ def main(argv: list[str] | None = None) -> None:
         "targets": {"import_s": IMPORT_TARGET_S, "default_over_noop": RATIO_TARGET, "help_s": HELP_TARGET_S},
         "total_s": time.perf_counter() - wall,
     }
-    print()
-    print_table(table_rows(figures))
-    print(f"total benchmark time: {figures['total_s']:.0f} s")
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2))
-        print(f"figures written to {args.json}")
+    finish(table_rows(figures), figures, args.json)
 
 
 if __name__ == "__main__":

@@ -52,6 +52,7 @@ from ravebear.strategies.levels.timeframes import Candle, StreamingAggregator, t
 
 LONG, SHORT = 1, -1
 ONE_MINUTE_NS = 60_000_000_000
+NS_PER_DAY = 86_400_000_000_000
 _SIDE_NAMES = {"long": LONG, "short": SHORT}
 _ALT_TYPES = {
     "usdt_dominance": ("Dominance",),
@@ -127,7 +128,9 @@ class LevelStrategy(Strategy):
         self._venue = config.instrument_id.venue
         self._account = None  # the venue account, looked up once it exists
         self._price_bar_types: dict[InstrumentId, BarType] = {}
-        self._multipliers: dict[InstrumentId, float] = {}
+        self._multipliers: dict[InstrumentId, float | None] = {}
+        self._seen_equity = float("nan")  # the guards are fed only when equity moved or a UTC day began
+        self._next_day_ns = 0
         self._persist_state = False  # set at start when the node keeps state in a database
         self._reset_position_state()
         self._cooldown = 0
@@ -251,10 +254,14 @@ class LevelStrategy(Strategy):
     def _on_base_candle(self, candle: Candle) -> None:
         if self._cooldown > 0:
             self._cooldown -= 1
-        for event in self.guards.on_equity(candle.ts, self._equity()):
-            self._publish_guard(event)
-            if event.action == "halted":
-                self._kill()
+        equity = self._equity()
+        if equity != self._seen_equity or candle.ts >= self._next_day_ns:  # flat and unchanged: nothing for the guards to see
+            self._seen_equity = equity
+            self._next_day_ns = (candle.ts // NS_PER_DAY + 1) * NS_PER_DAY
+            for event in self.guards.on_equity(candle.ts, equity):
+                self._publish_guard(event)
+                if event.action == "halted":
+                    self._kill()
         if not self._side or self._plan is None:
             return
         self._bars_held += 1
@@ -567,9 +574,21 @@ class LevelStrategy(Strategy):
         total = balance.as_double() if balance is not None else 0.0
         for position in self.cache.positions_open(venue=self._venue):
             price = self._last_price(position.instrument_id)
-            if price is not None:
+            if price is None:
+                continue
+            multiplier = self._multiplier(position.instrument_id)
+            if multiplier is None:  # inverse contract: let nautilus do the arithmetic
                 total += position.unrealized_pnl(price).as_double()
+            else:  # linear: float arithmetic, ~1 us cheaper than a Money per position per candle
+                total += (price.as_double() - position.avg_px_open) * position.signed_qty * multiplier
         return total
+
+    def _multiplier(self, instrument_id: InstrumentId) -> float | None:
+        """Contract multiplier of a linear instrument (cached); None for an inverse one."""
+        if instrument_id not in self._multipliers:
+            instrument = self.cache.instrument(instrument_id)
+            self._multipliers[instrument_id] = None if instrument is None or instrument.is_inverse else instrument.multiplier.as_double()
+        return self._multipliers[instrument_id]
 
     def _last_price(self, instrument_id: InstrumentId) -> Price | None:
         """The latest 1m close of an instrument (a dict lookup); `cache.price` (~12 us) when there is none."""
@@ -591,11 +610,11 @@ class LevelStrategy(Strategy):
             price = self._last_price(position.instrument_id)
             if price is None:
                 continue
-            multiplier = self._multipliers.get(position.instrument_id)
+            multiplier = self._multiplier(position.instrument_id)
             if multiplier is None:
-                instrument = self.cache.instrument(position.instrument_id)
-                multiplier = self._multipliers[position.instrument_id] = instrument.multiplier.as_double() if instrument else 1.0
-            notional = position.quantity.as_double() * multiplier * price.as_double()
+                notional = abs(position.notional_value(price).as_double())
+            else:
+                notional = position.quantity.as_double() * multiplier * price.as_double()
             total += notional
             if position.instrument_id == self.config.instrument_id:
                 mine += notional
