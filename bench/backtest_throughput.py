@@ -57,7 +57,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import (  # shared with the other benchmarks (levels_throughput imports them from here)
-    DATA_DIR, REPO_ROOT, RESULT_MARKER, SEGMENT_FILES, chain_segments, count_fills, load_segments, peak_rss, print_table,
+    DATA_DIR, REPO_ROOT, RESULT_MARKER, SEGMENT_FILES, chain_segments, count_fills, load_segments, peak_rss,
     finish, run_module_child,
 )  # fmt: skip
 
