@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# the team's real-data folder: $RAVEBEAR_SHARED_DATA, else ../shared/data beside the repo
-SHARED_DATA = Path(os.environ.get("RAVEBEAR_SHARED_DATA") or REPO_ROOT.parent / "shared" / "data")
+# the team's real-data folder: $RAVEBEAR_SHARED_DATA, ../shared/data beside the repo, or the workplace's /work/shared/data
+_CANDIDATES = [Path(p) for p in (os.environ.get("RAVEBEAR_SHARED_DATA"), REPO_ROOT.parent / "shared" / "data", "/work/shared/data") if p]
+SHARED_DATA = next((p for p in _CANDIDATES if p.exists()), _CANDIDATES[0])
 DATA_DIR = SHARED_DATA / "ohlcv_1m"
 SEGMENT_FILES = (  # the Binance USD-M BTCUSDT segments, oldest first
     "binance_usdm_BTCUSDT_1m_20230718_20230817.parquet",

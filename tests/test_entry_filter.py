@@ -5,7 +5,6 @@ against a from-scratch recomputation over the level events of the bundled OKX sa
 funding condition against a direct count over Binance's real BTCUSDT funding history.
 """
 
-import os
 from pathlib import Path
 
 import msgspec
@@ -22,13 +21,12 @@ from ravebear.strategies.levels.engine import LevelEngineConfig
 from ravebear.strategies.levels.model import EventKind, Level, LevelEvent, LevelKind, LevelSide
 from ravebear.strategies.levels.replay import replay_levels
 from ravebear.strategies.levels.wicks import WickConfig
+from tests.shared_data import SHARED
 
 H = 3_600_000_000_000  # one hour in ns
 BTC = "BTC-USDT-SWAP.OKX"
 ETH = "ETH-USDT-SWAP.OKX"
 REPO = Path(__file__).resolve().parents[1]
-_SHARED_CANDIDATES = [Path(p) for p in (os.environ.get("RAVEBEAR_SHARED_DATA"), REPO.parent / "shared" / "data") if p]
-SHARED = next((p for p in _SHARED_CANDIDATES if p.exists()), _SHARED_CANDIDATES[0])
 BINANCE_FUNDING = SHARED / "funding_oi" / "binance_usdm_BTCUSDT_funding_8h.parquet"
 
 

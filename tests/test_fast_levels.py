@@ -9,7 +9,6 @@ detectors. The first run compiles the kernels (about 20 s; numba caches them aft
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from pathlib import Path
 
@@ -22,12 +21,11 @@ from ravebear.research.fast_levels import fast_replay_levels
 from ravebear.strategies.levels.engine import LevelEngineConfig
 from ravebear.strategies.levels.model import EventKind
 from ravebear.strategies.levels.replay import replay_levels
+from tests.shared_data import SHARED
 
 REPO = Path(__file__).resolve().parents[1]
-# the team's real data: $RAVEBEAR_SHARED_DATA, ../shared/data beside the repo, or the workplace's /work/shared/data
-_SHARED_CANDIDATES = [Path(p) for p in (os.environ.get("RAVEBEAR_SHARED_DATA"), REPO.parent / "shared" / "data", "/work/shared/data") if p]
-SHARED = next((p for p in _SHARED_CANDIDATES if p.exists()), _SHARED_CANDIDATES[0]) / "ohlcv_1m"
-BINANCE_BTC = SHARED / "binance_usdm_BTCUSDT_1m_20250706_20250717.parquet"
+SHARED_OHLCV = SHARED / "ohlcv_1m"
+BINANCE_BTC = SHARED_OHLCV / "binance_usdm_BTCUSDT_1m_20250706_20250717.parquet"
 
 TIGHT = {  # every threshold moved, books small enough to evict, stacks of 4 levels of 3 sorts
     "wicks": {"min_wick_bps": 4.0, "min_wick_body_ratio": 1.0, "min_relative_volume": 0.8, "volume_lookback": 10,

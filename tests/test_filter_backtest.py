@@ -7,7 +7,6 @@ must not have, and the funding paid must follow the positions.
 """
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +20,9 @@ from ravebear.catalog.instruments import instrument_for
 from ravebear.catalog.store import RaveCatalog
 from ravebear.platform.backtest import run_backtest
 from ravebear.platform.config import parse_backtest_config
+from tests.shared_data import SHARED
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("RAVEBEAR_SHARED_DATA", REPO.parent / "shared" / "data"))
 BARS = SHARED / "ohlcv_1m" / "binance_usdm_BTCUSDT_1m_20250504_20250624.parquet"
 RATES = SHARED / "funding_oi" / "binance_usdm_BTCUSDT_funding_8h.parquet"
 BTC = "BTCUSDT-PERP.BINANCE"

@@ -4,7 +4,6 @@ Expected figures are computed here straight from the shared parquet files (bar c
 Binance's funding history), independently of the module.
 """
 
-import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,10 +24,9 @@ from ravebear.catalog.alt_data.store import AltDataStore
 from ravebear.catalog.alt_data.types import FundingRate
 from ravebear.catalog.instruments import instrument_for
 from ravebear.platform.funding import FundingModule, FundingModuleConfig, funding_frame, funding_module_config, round_to_second
+from tests.shared_data import SHARED
 
 REPO = Path(__file__).resolve().parents[1]
-_SHARED_CANDIDATES = [Path(p) for p in (os.environ.get("RAVEBEAR_SHARED_DATA"), REPO.parent / "shared" / "data") if p]
-SHARED = next((p for p in _SHARED_CANDIDATES if p.exists()), _SHARED_CANDIDATES[0])
 BARS_FILE = SHARED / "ohlcv_1m" / "binance_usdm_BTCUSDT_1m_20250504_20250624.parquet"
 FUNDING_FILE = SHARED / "funding_oi" / "binance_usdm_BTCUSDT_funding_8h.parquet"
 pytestmark = pytest.mark.skipif(not (BARS_FILE.exists() and FUNDING_FILE.exists()), reason=f"shared data not found under {SHARED}")

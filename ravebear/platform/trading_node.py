@@ -149,7 +149,9 @@ def build_trading_node(config: BacktestFile, mode: Mode, catalog_path: Path | No
         from nautilus_trader.accounting.factory import AccountFactory
 
         AccountFactory.register_calculated_account(venue.name)
-    node = TradingNode(config=node_config)
+    loop = asyncio.new_event_loop()  # the node's own loop: the caller's thread may have none (or a closed one)
+    asyncio.set_event_loop(loop)
+    node = TradingNode(config=node_config, loop=loop)
     for name, factory in factories_data.items():
         node.add_data_client_factory(name, factory)
     for name, factory in factories_exec.items():
@@ -251,6 +253,7 @@ def run_trading_node(handles: NodeHandles, config: BacktestFile, config_text: st
     run_dir = write_node_run_folder(handles, config, config_text, output_dir, elapsed)
     items = handles.replay.handed if handles.replay is not None else 0
     node.dispose()
+    loop.close()
     return NodeOutcome(elapsed_s=elapsed, items=items, run_dir=run_dir)
 
 
