@@ -79,3 +79,23 @@ def test_the_shipped_live_config_is_ready_once_armed_and_keyed():
     config, _ = load_backtest_config(REPO / "config" / "live.yaml")
     assert live_refusals(config, armed=True, environ=KEYS) == []
     assert live_refusals(config, armed=False, environ={})[0].startswith("live trading is not armed")
+
+
+def test_paper_on_an_empty_catalog_says_what_is_missing(tmp_path):
+    raw = yaml.safe_load((REPO / "config" / "backtest.yaml").read_text())
+    raw["node"] = {"dashboard": False}
+    path = tmp_path / "paper.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    done = ravebear("paper", str(path), "--catalog", str(tmp_path / "empty"), env={}, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "error: no bars for BTC-USDT-SWAP.OKX-1-MINUTE-LAST-EXTERNAL in the catalog at" in done.stderr
+    assert "ravebear catalog import" in done.stderr
+
+
+def test_paper_with_an_unreachable_redis_fails_at_once_naming_the_address(tmp_path):
+    from tests.redis_server import free_port
+
+    port = free_port()  # nothing listens there
+    done = ravebear("paper", str(REPO / "config" / "backtest.yaml"), "--redis-port", str(port), "--no-dashboard", env={}, cwd=tmp_path)
+    assert done.returncode == 2
+    assert f"error: node.redis: cannot reach Redis at 127.0.0.1:{port} (Connection refused)" in done.stderr

@@ -45,6 +45,17 @@ class NodeHandles:
     guards: Any = None  # GuardRecorder
 
 
+def check_redis(host: str, port: int, timeout_s: float = 2.0) -> None:
+    """Fail with a clear message when nothing answers at the node's Redis address (nautilus would retry without end)."""
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return
+    except OSError as exc:
+        raise ConfigError(f"node.redis: cannot reach Redis at {host}:{port} ({exc.strerror or exc}); start redis-server there or fix node.redis / --redis-port") from None
+
+
 def missing_okx_keys(environ: dict[str, str] | None = None) -> list[str]:
     """Names of the OKX key variables that are unset or empty."""
     environ = os.environ if environ is None else environ
@@ -70,6 +81,13 @@ def build_trading_node(config: BacktestFile, mode: Mode, catalog_path: Path | No
     venue = config.venue
     if venue.name != "OKX":
         raise ConfigError(f"venue.name: paper and live nodes trade OKX, got {venue.name!r}")
+    if node_settings.redis is not None:
+        check_redis(node_settings.redis.host, node_settings.redis.port)
+    if node_settings.data == "replay" and catalog_path is not None:
+        from ravebear.catalog.store import RaveCatalog
+        from ravebear.platform.backtest import check_data_available
+
+        check_data_available(config, RaveCatalog(catalog_path))
     data_clients: dict[str, Any] = {}
     exec_clients: dict[str, Any] = {}
     factories_data: dict[str, Any] = {}
