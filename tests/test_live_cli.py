@@ -99,3 +99,9 @@ def test_paper_with_an_unreachable_redis_fails_at_once_naming_the_address(tmp_pa
     done = ravebear("paper", str(REPO / "config" / "backtest.yaml"), "--redis-port", str(port), "--no-dashboard", env={}, cwd=tmp_path)
     assert done.returncode == 2
     assert f"error: node.redis: cannot reach Redis at 127.0.0.1:{port} (Connection refused)" in done.stderr
+
+
+def test_paper_options_are_validated_like_the_file(tmp_path):
+    done = ravebear("paper", str(REPO / "config" / "backtest.yaml"), "--trader-id", "PAPER1", "--speed", "-2", env={}, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "error: --trader-id: Value error, expected NAME-NNN such as 'RAVEBEAR-001', got 'PAPER1'; --speed: Input should be greater than or equal to 0" in done.stderr

@@ -21,7 +21,15 @@ def _load(config_file: str, overrides: dict[str, Any]) -> tuple[Any, str]:
         config, text = load_backtest_config(Path(config_file))
     except ConfigError as exc:
         fail(str(exc), code=2)
-    node = config.node.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    from pydantic import ValidationError
+
+    from ravebear.platform.config import NodeSection
+
+    try:  # options go through the same validation as the file's node section
+        node = NodeSection.model_validate({**config.node.model_dump(), **{k: v for k, v in overrides.items() if v is not None}})
+    except ValidationError as exc:
+        problems = "; ".join(f"--{'-'.join(str(p) for p in e['loc'])}".replace("_", "-") + f": {e['msg']}" for e in exc.errors())
+        fail(problems, code=2)
     return config.model_copy(update={"node": node}), text
 
 
@@ -102,12 +110,8 @@ def _run(config: Any, text: str, mode: str, catalog_path: Path | None, output_di
 def paper(config_file: str, catalog_path: str | None, speed: float | None, trader_id: str | None, redis_port: int | None,
           output_dir: str | None, timeout: float | None, no_dashboard: bool) -> None:  # fmt: skip
     """Paper-trade a run config: sandbox fills, on a catalog replay (offline) or on OKX market data."""
-    overrides: dict[str, Any] = {"speed": speed, "trader_id": trader_id}
+    overrides: dict[str, Any] = {"speed": speed, "trader_id": trader_id, "redis": {"port": redis_port} if redis_port is not None else None}
     config, text = _load(config_file, overrides)
-    if redis_port is not None:
-        from ravebear.platform.config import RedisSection
-
-        config = config.model_copy(update={"node": config.node.model_copy(update={"redis": RedisSection(port=redis_port)})})
     catalog = _catalog_path(catalog_path, config) if config.node.data == "replay" else None
     _run(config, text, "paper", catalog, output_dir, timeout, False if no_dashboard else None)
 
