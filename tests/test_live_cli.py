@@ -105,3 +105,16 @@ def test_paper_options_are_validated_like_the_file(tmp_path):
     done = ravebear("paper", str(REPO / "config" / "backtest.yaml"), "--trader-id", "PAPER1", "--speed", "-2", env={}, cwd=tmp_path)
     assert done.returncode == 2
     assert "error: --trader-id: Value error, expected NAME-NNN such as 'RAVEBEAR-001', got 'PAPER1'; --speed: Input should be greater than or equal to 0" in done.stderr
+
+
+def test_okx_clients_load_the_files_instruments_and_get_their_own_websocket_paths():
+    from ravebear.platform.config import load_backtest_config
+    from ravebear.platform.trading_node import okx_data_config, okx_exec_config
+
+    config, _ = load_backtest_config(REPO / "config" / "live.yaml")
+    node = config.node.model_copy(update={"okx": config.node.okx.model_copy(update={"base_url_http": "http://127.0.0.1:9", "base_url_ws": "ws://127.0.0.1:9/ws/v5/public"})})
+    config = config.model_copy(update={"node": node})
+    data, execution = okx_data_config(config), okx_exec_config(config)
+    expected = {"BTC-USDT-SWAP.OKX", "ETH-USDT-SWAP.OKX"}
+    assert {str(i) for i in data.instrument_provider.load_ids} == expected == {str(i) for i in execution.instrument_provider.load_ids}
+    assert data.base_url_ws == "ws://127.0.0.1:9/ws/v5/public" and execution.base_url_ws == "ws://127.0.0.1:9/ws/v5/private"

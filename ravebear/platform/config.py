@@ -154,7 +154,7 @@ class OkxSection(_Section):
     environment: Literal["demo", "live"] = "demo"  # demo: OKX demo trading; live: real money
     margin_mode: Literal["cross", "isolated"] = "cross"
     base_url_http: str | None = None  # e.g. a local OKX venue for rehearsals and tests
-    base_url_ws: str | None = None
+    base_url_ws: str | None = None  # any of .../ws/v5/public|private|business: each client gets its own path
 
 
 class NodeSection(_Section):

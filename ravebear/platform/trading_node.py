@@ -201,6 +201,24 @@ def _add_dashboard(node: Any, config: BacktestFile) -> Any:
     return actor
 
 
+def _instruments(config: BacktestFile) -> Any:
+    """Load the file's instruments at connect: without it nautilus 1.231's OKX clients connect, load nothing
+    and silently drop every push for an instrument not in the cache (docs/OKX_1231_CAPTURE.md)."""
+    from nautilus_trader.config import InstrumentProviderConfig
+
+    return InstrumentProviderConfig(load_ids=frozenset(d.instrument_id for d in config.data))
+
+
+def _ws_url(config: BacktestFile, channel: str) -> str | None:
+    """The public (data) or private (execution) WebSocket URL from `node.okx.base_url_ws` (either form given)."""
+    url = config.node.okx.base_url_ws
+    if url is None:
+        return None
+    from nautilus_trader.core import nautilus_pyo3
+
+    return nautilus_pyo3.derive_okx_ws_url(url, channel)
+
+
 def okx_data_config(config: BacktestFile) -> Any:
     """OKX market data for the file's instruments (keys from the environment)."""
     from nautilus_trader.adapters.okx.config import OKXDataClientConfig
@@ -209,8 +227,9 @@ def okx_data_config(config: BacktestFile) -> Any:
     okx = config.node.okx
     return OKXDataClientConfig(
         instrument_types=(OKXInstrumentType.SWAP,),
+        instrument_provider=_instruments(config),
         environment=OKXEnvironment.DEMO if okx.environment == "demo" else OKXEnvironment.LIVE,
-        base_url_http=okx.base_url_http, base_url_ws=okx.base_url_ws,
+        base_url_http=okx.base_url_http, base_url_ws=_ws_url(config, "public"),
     )  # fmt: skip
 
 
@@ -224,7 +243,8 @@ def okx_exec_config(config: BacktestFile) -> Any:
         instrument_types=(OKXInstrumentType.SWAP,),
         environment=OKXEnvironment.DEMO if okx.environment == "demo" else OKXEnvironment.LIVE,
         margin_mode=OKXMarginMode.CROSS if okx.margin_mode == "cross" else OKXMarginMode.ISOLATED,
-        base_url_http=okx.base_url_http, base_url_ws=okx.base_url_ws,
+        instrument_provider=_instruments(config),
+        base_url_http=okx.base_url_http, base_url_ws=_ws_url(config, "private"),
     )  # fmt: skip
 
 
