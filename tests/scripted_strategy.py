@@ -26,7 +26,7 @@ class ScriptedEntries(LevelStrategy):
             self.base_bars += 1
 
     def signal(self, timeframe: str, candle: Candle, events: list[LevelEvent]) -> Signal | None:
-        if timeframe != self.config.timeframes[0] or self.base_bars not in self._script:
+        if self.base_bars not in self._script:
             return None
         side, invalidation = self._script[self.base_bars]
         return Signal(side, invalidation, f"scripted at bar {self.base_bars}")

@@ -70,6 +70,7 @@ class LevelStrategyConfig(StrategyConfig, frozen=True, kw_only=True):
     timeframes: tuple[str, ...] = ("1m", "5m", "15m", "1h")  # the first must be 1m; others aggregate from it
     levels: dict[str, Any] = msgspec.field(default_factory=dict)  # LevelEngineConfig overrides, e.g. {"detectors": ["wicks"]}
     sides: tuple[str, ...] = ("long", "short")  # which directions may be traded
+    signal_timeframes: tuple[str, ...] = ("1m",)  # candles of these timeframes are asked for a signal
     risk_per_trade_pct: float = 0.5  # equity percent lost at the stop
     max_leverage: float = 3.0  # position notional cap, multiples of equity
     max_notional: float = 0.0  # position notional cap, quote currency (0: none)
@@ -112,6 +113,7 @@ class LevelStrategy(Strategy):
         if unknown:
             raise ValueError(f"sides: unknown {unknown}; use 'long' and/or 'short'")
         self.sides = frozenset(_SIDE_NAMES[s] for s in config.sides)
+        self._signal_timeframes = frozenset(config.signal_timeframes)
         if config.stop_action not in ("flatten", "cancel", "keep"):
             raise ValueError(f"stop_action: {config.stop_action!r}; use 'flatten', 'cancel' or 'keep'")
         levels = {**self.default_levels, **config.levels, "timeframes": list(config.timeframes)}
@@ -216,7 +218,10 @@ class LevelStrategy(Strategy):
         """Called on every closed candle, in a position or not (for detectors of the subclass's own)."""
 
     def signal(self, timeframe: str, candle: Candle, events: list[LevelEvent]) -> Signal | None:
-        """Return an entry idea for this closed candle and the level events it caused, or None (only asked when flat)."""
+        """Return an entry idea for this closed candle and the level events it caused, or None.
+
+        Only asked when flat, and only for candles of `signal_timeframes`.
+        """
         raise NotImplementedError
 
     # -- bars --------------------------------------------------------------------------------
@@ -244,7 +249,7 @@ class LevelStrategy(Strategy):
         if timeframe == self._base:
             self._on_base_candle(candle)
         self.observe(timeframe, candle, events)
-        if self._side or self._entry_id is not None or self.guards.halted or self._cooldown > 0:
+        if self._side or self._entry_id is not None or self.guards.halted or self._cooldown > 0 or timeframe not in self._signal_timeframes:
             return
         signal = self.signal(timeframe, candle, events)
         if signal is not None and signal.side in self.sides:

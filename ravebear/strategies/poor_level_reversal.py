@@ -30,13 +30,9 @@ class PoorLevelReversal(LevelStrategy):
 
     default_levels: dict[str, Any] = {"detectors": ["poor"]}
 
-    def __init__(self, config: PoorLevelReversalConfig) -> None:
-        super().__init__(config)
-        self._signal_timeframes = frozenset(config.signal_timeframes)
-
     def signal(self, timeframe: str, candle: Candle, events: list[LevelEvent]) -> Signal | None:
         """Return a reversal signal for a swept poor level that closed back on its side."""
-        if not events or timeframe not in self._signal_timeframes:
+        if not events:
             return None
         config = self.config
         close = candle.close

@@ -21,7 +21,6 @@ from ravebear.strategies.levels.timeframes import Candle
 class UntouchedWickConfig(LevelStrategyConfig, frozen=True, kw_only=True):
     """Untouched-wick thresholds (units in the comments); the shared settings are LevelStrategyConfig's."""
 
-    signal_timeframes: tuple[str, ...] = ("1m",)  # wicks of these timeframes are traded
     max_touch_depth_bps: float = 20.0  # deepest touch still traded, bps through the level
     min_score: float = 0.0  # level score (quality x freshness, 0-1) at the touch
 
@@ -31,13 +30,9 @@ class UntouchedWick(LevelStrategy):
 
     default_levels: dict[str, Any] = {"detectors": ["wicks"]}
 
-    def __init__(self, config: UntouchedWickConfig) -> None:
-        super().__init__(config)
-        self._signal_timeframes = frozenset(config.signal_timeframes)
-
     def signal(self, timeframe: str, candle: Candle, events: list[LevelEvent]) -> Signal | None:
         """Return a signal for the first held, shallow touch of an untouched wick."""
-        if not events or timeframe not in self._signal_timeframes:
+        if not events:
             return None
         config = self.config
         close = candle.close

@@ -39,11 +39,10 @@ class ZoneDefense(LevelStrategy):
         if unknown:
             raise ValueError(f"zone_kinds: unknown {unknown}; known: {sorted(_KINDS)}")
         self._kinds = frozenset(_KINDS[name] for name in config.zone_kinds)
-        self._signal_timeframes = frozenset(config.signal_timeframes)
 
     def signal(self, timeframe: str, candle: Candle, events: list[LevelEvent]) -> Signal | None:
         """Return a signal when a zone's test closed back on its defended side."""
-        if not events or timeframe not in self._signal_timeframes:
+        if not events:
             return None
         config = self.config
         close = candle.close
