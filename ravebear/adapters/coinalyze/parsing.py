@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from nautilus_trader.model.identifiers import InstrumentId
 
 from ravebear.adapters.coinalyze.constants import HISTORY_ENDPOINTS, INTERVAL_SECONDS
+from ravebear.adapters.common.parsing import ParseResult, RecordError
 from ravebear.catalog.alt_data.types import FundingRate, Liquidation, LongShortRatio, OpenInterest
 
 NS = 1_000_000_000
-
-
-class RecordError(ValueError):
-    """One record that cannot be used; the message names the field."""
-
-
-@dataclass
-class ParseResult:
-    """Records parsed from one response, and one message per skipped record."""
-
-    records: list[Any] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

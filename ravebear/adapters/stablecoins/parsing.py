@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
+from ravebear.adapters.common.parsing import ParseResult, RecordError
 from ravebear.adapters.stablecoins.constants import ALL_STABLECOINS, DAY_S
 from ravebear.catalog.alt_data.types import Dominance, StablecoinSupply
 
 NS = 1_000_000_000
-
-
-class RecordError(ValueError):
-    """One point that cannot be used; the message names the field."""
-
-
-@dataclass
-class ParseResult:
-    """Records parsed from one response, and one error per skipped point."""
-
-    records: list[Any] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
 
 
 def _path(record: Any, path: str) -> Any:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from ravebear.adapters.common.parsing import ParseResult as BaseParseResult
+from ravebear.adapters.common.parsing import RecordError
 from ravebear.adapters.whale_alert.constants import FLOW_INFLOW, FLOW_INTERNAL, FLOW_NONE, FLOW_OUTFLOW
 from ravebear.catalog.alt_data.types import WhaleTransaction
 
@@ -17,16 +19,10 @@ UNKNOWN = "unknown"
 OTHER = "other"
 
 
-class RecordError(ValueError):
-    """One transfer that cannot be used; the message names the field."""
-
-
 @dataclass
-class ParseResult:
+class ParseResult(BaseParseResult):
     """Transfers parsed from one message, one error per skipped transfer, and the next page's cursor."""
 
-    records: list[WhaleTransaction] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
     cursor: str | None = None
     count: int = 0  # transactions the page said it holds (REST)
 
