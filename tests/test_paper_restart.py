@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from ravebear.catalog.store import RaveCatalog
+from ravebear.risk.report import parse_tags
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample"
@@ -68,19 +69,23 @@ def crash_and_restart(tmp_path: Path, catalog: Path, redis_server, trader_id: st
     return held, folder, second.stdout + second.stderr
 
 
-def tags(text) -> list[str]:
-    return [] if pd.isna(text) else eval(text)  # noqa: S307 - nautilus writes the list's repr
+def is_entry(tags: dict) -> bool:
+    return "risk" in tags  # entries carry the money at risk
+
+
+def is_stop(tags: dict) -> bool:
+    return tags.get("exit") == "stop"
 
 
 def check_restart(held: dict, folder: Path) -> pd.DataFrame:
     orders = pd.read_csv(folder / "orders.csv")
-    orders["tag_list"] = orders["tags"].map(tags)
+    orders["tag_list"] = orders["tags"].map(parse_tags)
     known = set(held["all_orders"])
     assert known <= set(orders["client_order_id"]), "orders from before the crash are missing"
     assert orders["venue_order_id"].dropna().is_unique  # no venue id handed out twice across the restart
     new = orders[~orders["client_order_id"].isin(known)]
-    new_entries = new[new["tag_list"].map(lambda t: any(x.startswith("risk=") for x in t))]
-    new_stops = new[new["tag_list"].map(lambda t: "exit=stop" in t)]
+    new_entries = new[new["tag_list"].map(is_entry)]
+    new_stops = new[new["tag_list"].map(is_stop)]
     # no order duplicated: every new protective stop belongs to a new entry's bracket
     assert len(new_stops) == len(new_entries)
     assert set(new_stops["order_list_id"]) == set(new_entries["order_list_id"])
@@ -120,7 +125,7 @@ def test_killed_while_holding_a_position_with_stop_and_trailing_exit(tmp_path, c
 def test_killed_after_a_partial_target(tmp_path, catalog, redis_server):
     held, folder, _ = crash_and_restart(tmp_path, catalog, redis_server, "RESTART-002", {"when": "after_partial_target"})
     orders = check_restart(held, folder)
-    stops = orders[orders["client_order_id"].isin(held["open_orders"]) & orders["tag_list"].map(lambda t: "exit=stop" in t)]
+    stops = orders[orders["client_order_id"].isin(held["open_orders"]) & orders["tag_list"].map(is_stop)]
     assert len(stops) >= 1  # the shrunk stop of the half-closed position was still working, and came back
 
 
@@ -133,7 +138,7 @@ def test_killed_while_flat_between_trades(tmp_path, catalog, redis_server):
 def test_killed_with_an_entry_in_flight(tmp_path, catalog, redis_server):
     held, folder, _ = crash_and_restart(tmp_path, catalog, redis_server, "RESTART-004", {"when": "entry_in_flight", "after_ns": 1_785_200_000_000_000_000})
     orders = check_restart(held, folder)
-    lost = orders[~orders["status"].isin(["FILLED", "CANCELED"]) & orders["tag_list"].map(lambda t: any(x.startswith("risk=") for x in t))]
+    lost = orders[~orders["status"].isin(["FILLED", "CANCELED"]) & orders["tag_list"].map(is_entry)]
     assert lost.empty  # an entry that never reached the venue is not left dangling
     events = pd.read_csv(folder / "guard_events.csv")
     assert "entry_lost" in set(events["guard"])  # the saved plan pointed at it; the restarted strategy dropped it and said so

@@ -292,7 +292,7 @@ def _msgspec_message(exc: Exception, struct: type) -> str:
     import msgspec
 
     for part in filter(None, re.split(r"[.\[\]]", at)):
-        fields = {f.name: f for f in msgspec.structs.fields(target)} if msgspec.structs else {}
+        fields = {f.name: f for f in msgspec.structs.fields(target)}
         field = fields.get(part)
         annotation = getattr(field, "type", None)
         if not (isinstance(annotation, type) and issubclass(annotation, msgspec.Struct)):

@@ -211,7 +211,7 @@ def test_stop_wider_than_allowed_skips_the_trade():
 def test_every_entry_order_is_a_bracket_with_a_stop():
     engine, _, _ = run(FLAT + FLAT, [(5, 1, 59_900.0)])
     entry = next(o for o in engine.cache.orders() if o.order_type == OrderType.MARKET and "exit=stop_node" not in (o.tags or []))
-    siblings = engine.cache.orders_for_exec_algorithm if False else [o for o in engine.cache.orders() if o.order_list_id == entry.order_list_id]
+    siblings = [o for o in engine.cache.orders() if o.order_list_id == entry.order_list_id]
     stops = [o for o in siblings if o.order_type == OrderType.STOP_MARKET]
     assert len(stops) == 1 and stops[0].is_reduce_only and stops[0].side == OrderSide.SELL
     assert stops[0].ts_init <= entry.ts_last  # submitted with the entry, before its fill
