@@ -254,8 +254,9 @@ def _print_summary(summary: dict) -> None:
 from ravebear.platform.cli_altdata import coinalyze_download, stablecoins_download, whale_alert_download  # noqa: E402
 from ravebear.platform.cli_analyze import analyze  # noqa: E402
 from ravebear.platform.cli_node import live, paper  # noqa: E402
+from ravebear.platform.cli_venue import venue  # noqa: E402
 
-for _command in (analyze, paper, live):
+for _command in (analyze, paper, live, venue):
     main.add_command(_command)
 for _command in (coinalyze_download, whale_alert_download, stablecoins_download):
     catalog_download_group.add_command(_command)

@@ -1,0 +1,92 @@
+"""`ravebear venue okx-sim`: the local OKX v5 venue, to rehearse a live config before arming it against OKX."""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import click
+
+from ravebear.platform.cli_common import fail
+from ravebear.platform.trading_node import OKX_KEYS, missing_okx_keys
+
+
+@click.group()
+def venue() -> None:
+    """Local venues that speak an exchange's API."""
+
+
+def _utc_ms(text: str | None, name: str) -> int | None:
+    if text is None:
+        return None
+    import pandas as pd
+
+    try:
+        stamp = pd.Timestamp(text)
+    except ValueError:
+        fail(f"--{name}: not a date/time: {text!r} (e.g. 2026-07-27 or '2026-07-27 12:20')", 2)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return int(stamp.timestamp() * 1000)
+
+
+@venue.command("okx-sim")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False), default=None, help="Folder of 1-minute OKX candle parquet files (default: the bundled sample).")
+@click.option("--instruments", default="BTC-USDT-SWAP,ETH-USDT-SWAP,SOL-USDT-SWAP", show_default=True, help="Comma-separated OKX swaps to list and replay.")
+@click.option("--start", default=None, help="UTC date/time where the price path starts (default: the data's first candle).")
+@click.option("--end", default=None, help="UTC date/time where it ends (default: the data's last candle).")
+@click.option("--balance", default="10000", show_default=True, help="USDT in the account at start.")
+@click.option("--leverage", type=click.IntRange(1, 100), default=10, show_default=True, help="Account leverage for margin checks.")
+@click.option("--port", type=click.IntRange(0, 65535), default=18999, show_default=True, help="Port on 127.0.0.1 (0: any free port).")
+@click.option("--step", "step_s", type=click.FloatRange(0), default=60.0, show_default=True, help="Wall seconds per minute of the path (60: real time).")
+@click.option("--settle", "settle_s", type=click.FloatRange(0), default=0.0, help="Also wait until clients were quiet this long before the next minute.")
+@click.option("--start-now", is_flag=True, help="Play at once instead of waiting for a client to subscribe to candles or trades.")
+def okx_sim(data_dir: str | None, instruments: str, start: str | None, end: str | None, balance: str, leverage: int, port: int, step_s: float,
+            settle_s: float, start_now: bool) -> None:
+    """Serve a local OKX v5 venue (REST + WebSockets) that fills orders on real candles.
+
+    It checks signatures with OKX_API_KEY / OKX_API_SECRET / OKX_API_PASSPHRASE (environment or .env):
+    run `ravebear live` with the same keys and node.okx.base_url_http / base_url_ws pointing here.
+    """  # fmt: skip
+    from ravebear.adapters.okx.venue.auth import Credentials
+    from ravebear.adapters.okx.venue.price_path import PricePathError
+    from ravebear.adapters.okx.venue.runner import VenueSettings, serve_forever
+    from ravebear.adapters.okx.venue.server import PlayerSettings
+
+    missing = missing_okx_keys()
+    if missing:
+        fail(f"set {', '.join(missing)} (environment or .env): the venue checks every signature with the keys the node will use", 2)
+    try:
+        cash = Decimal(balance)
+    except InvalidOperation:
+        fail(f"--balance: not a number: {balance!r}", 2)
+    settings = VenueSettings(
+        inst_ids=tuple(i.strip() for i in instruments.split(",") if i.strip()),
+        start_ms=_utc_ms(start, "start"), end_ms=_utc_ms(end, "end"), balance=cash, leverage=leverage, port=port,
+        creds=Credentials(*(os.environ[name] for name in OKX_KEYS)),
+        player=PlayerSettings(step_s=step_s, settle_s=settle_s, start_on_subscribe=not start_now),
+    )  # fmt: skip
+    if data_dir:
+        settings.data_dir = Path(data_dir)
+
+    def ready(venue, bound: int) -> None:  # noqa: ANN001
+        steps = venue.path.steps
+        click.echo(f"OKX sim venue on 127.0.0.1:{bound}: {', '.join(settings.inst_ids)}, {len(steps):,} minutes of real candles "
+                   f"({_iso(steps[0].ts)} .. {_iso(steps[-1].ts)}), {cash} USDT at {leverage}x")  # fmt: skip
+        click.echo("in the run config:")
+        click.echo(f"  node: {{data: okx, okx: {{base_url_http: 'http://127.0.0.1:{bound}', base_url_ws: 'ws://127.0.0.1:{bound}/ws/v5/public'}}}}")
+        click.echo(f"operator: GET /sim/status, GET /sim/ledger, POST /sim/pause|resume|step?n=N, POST /sim/faults {{target, kind, match}}")
+        click.echo("waiting for a node to subscribe to candles..." if not start_now else "playing")
+
+    try:
+        serve_forever(settings, ready)
+    except (ValueError, PricePathError) as error:
+        fail(str(error), 2)
+    except OSError as error:
+        fail(f"cannot serve on 127.0.0.1:{port}: {error.strerror or error}", 1)
+
+
+def _iso(ms: int) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M", time.gmtime(ms / 1000))
