@@ -90,6 +90,7 @@ class MatchingEngine:
         self._ids = itertools.count(700_000_001)
         self._trade_ids = itertools.count(90_000_001)
         self.rejections: list[tuple[str, str, str]] = []  # (clOrdId, code, msg) for the operator and tests
+        self.unprotected: list[tuple[str, int, Decimal]] = []  # (instId, UNIX ms, position) at trades when a position had no stop resting
 
     # -- lookups ------------------------------------------------------------------------------
 
@@ -329,6 +330,23 @@ class MatchingEngine:
         for order in [o for o in self.orders.values() if o.inst_id == inst_id and o.is_open and o.px is not None]:
             if self._crosses(order.side, order.px, px):
                 self._fill(order, order.px, order.sz - order.acc_fill_sz, ts, taker=False)
+        position = self.ledger.position(inst_id).pos
+        if position != 0 and not self.protected(inst_id, position):
+            self.unprotected.append((inst_id, ts, position))
+
+    def protected(self, inst_id: str, position: Decimal) -> bool:
+        """True when a stop-type algo order on the closing side rests for the position (SL, stop trigger, or trailing)."""
+        closing = "sell" if position > 0 else "buy"
+        for algo in self.algos.values():
+            if not algo.is_open or algo.inst_id != inst_id or algo.side != closing:
+                continue
+            if algo.ord_type in ("conditional", "oco") and algo.sl_trigger_px is not None:
+                return True
+            if algo.ord_type == "trigger" and algo.trigger_above == (position < 0):  # a stop, not a take-profit
+                return True
+            if algo.ord_type == "move_order_stop" and algo.activated:
+                return True
+        return False
 
     def _check_algo(self, algo: AlgoOrder, px: Decimal, ts: int) -> None:
         sell = algo.side == "sell"

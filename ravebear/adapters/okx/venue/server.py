@@ -79,6 +79,7 @@ class OKXVenue:
         self.faults = FaultQueue()
         self.connections: list[Connection] = []
         self.requests: list[dict] = []  # every REST call and WS op received (method/op, path, status), for the operator
+        self.pushed: list[tuple[str, str, dict]] = []  # (socket kind, channel, row) of every order / algo / account push sent
         self.now_ms = path.steps[0].ts  # venue time: the price path's
         self.paused = False
         self.started = asyncio.Event()
@@ -515,6 +516,8 @@ class OKXVenue:
             if arg is None:
                 continue
             frame = json.dumps({"arg": arg, "data": [row]})
+            if channel not in ("trades",) and not channel.startswith("candle"):
+                self.pushed.append((kind, channel, row))
             hold = conn.held.get(channel)
             if hold is None and (fault := self.faults.take("push", channel)) is not None:
                 hold = conn.held[channel] = (fault.count, [])
