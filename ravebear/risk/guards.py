@@ -45,7 +45,7 @@ class GuardEvent:
 
     ts: int  # UNIX ns
     guard: str  # max_open_positions, instrument_exposure, total_exposure, daily_loss, kill_switch,
-    # order_rate, order_notional, or an alert's name (exit_flip, no_stop, ...)
+    # order_rate, order_notional, feed_stalled, or an alert's name (exit_flip, no_stop, ...)
     action: str  # blocked, halted, flattened, resumed or alert
     instrument_id: str
     strategy_id: str
@@ -90,6 +90,7 @@ class RiskGuards:
         self._day_start_ts = 0
         self._halt_detail = ""
         self._daily_detail = ""
+        self._entry_blocks: dict[str, str] = {}  # guard -> why it blocks entries (block_entries .. resume_entries)
         self._orders: deque[int] = deque()
         # the limits check_entry reads, as plain attributes (it runs on every entry signal)
         self._max_notional_per_order = limits.max_notional_per_order
@@ -102,6 +103,11 @@ class RiskGuards:
     def daily_loss_blocked(self) -> bool:
         """True while the daily loss limit blocks entries (until the next UTC day)."""
         return bool(self._daily_detail)
+
+    @property
+    def entries_blocked(self) -> str:
+        """Why entries are blocked by `block_entries` (e.g. a stalled feed), else ""."""
+        return "; ".join(self._entry_blocks.values())
 
     # -- equity ---------------------------------------------------------------------------
 
@@ -158,13 +164,16 @@ class RiskGuards:
     ) -> GuardDecision:
         """Allow or block an entry of `notional`, given the account's open positions and exposures now.
 
-        Checks, first failure wins: kill switch, daily loss, order notional, open positions,
-        instrument exposure (open + this order), total exposure (open + this order), order rate.
+        Checks, first failure wins: kill switch, daily loss, entry blocks (`block_entries`), order
+        notional, open positions, instrument exposure (open + this order), total exposure (open +
+        this order), order rate.
         """
         if self.halted:
             return self._block(ts, "kill_switch", instrument_id, f"trading halted: {self._halt_detail}")
         if self._daily_detail and ts // NS_PER_DAY == self._day:  # a later day lifts it even before on_equity
             return self._block(ts, "daily_loss", instrument_id, self._daily_detail)
+        if self._entry_blocks:
+            return self.check_blocks(ts, instrument_id)
         if not notional >= 0:  # also NaN
             detail = f"order notional {notional} is not a non-negative number"
             return self._block(ts, "order_notional", instrument_id, detail)
@@ -203,6 +212,28 @@ class RiskGuards:
             detail = f"{len(orders)} orders in the last 60 s >= limit {limit} per minute"
             return self._block(ts, "order_rate", instrument_id, detail)
         return ALLOWED
+
+    def check_blocks(self, ts: int, instrument_id: str) -> GuardDecision:
+        """Allow or block an entry by the blocks `block_entries` set (the first one set wins)."""
+        if not self._entry_blocks:
+            return ALLOWED
+        guard, detail = next(iter(self._entry_blocks.items()))
+        return self._block(ts, guard, instrument_id, detail)
+
+    def block_entries(self, ts: int, guard: str, instrument_id: str, detail: str) -> GuardEvent:
+        """Block new entries until `resume_entries(guard)` (exits are never blocked); record why.
+
+        Blocking again under the same guard adds `detail` to the reason entries are refused with.
+        """
+        previous = self._entry_blocks.get(guard)
+        self._entry_blocks[guard] = f"{previous}; {detail}" if previous else detail
+        return self._record(ts, guard, "blocked", instrument_id, detail)
+
+    def resume_entries(self, ts: int, guard: str, instrument_id: str, detail: str) -> GuardEvent | None:
+        """Lift the entry block of `guard` and record it; None when it was not blocking."""
+        if self._entry_blocks.pop(guard, None) is None:
+            return None
+        return self._record(ts, guard, "resumed", instrument_id, detail)
 
     def record_order(self, ts: int) -> None:
         """Count a submitted order (entry or exit) in the rolling order rate."""
