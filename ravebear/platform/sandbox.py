@@ -37,7 +37,9 @@ class BarSandboxExecutionClient(SandboxExecutionClient):
         if account is not None:
             config = msgspec.structs.replace(config, starting_balances=[str(balance.total) for balance in account.balances().values()])
         super().__init__(loop=loop, portfolio=portfolio, msgbus=msgbus, cache=cache, clock=clock, config=config)
-        self.submit_hook = None  # called with each submit command as it reaches the venue (latency benchmark)
+        # called with each submit command as it reaches the venue (latency benchmark); returning False
+        # drops the command: the venue never answers (tests of the stalled-feed watchdog)
+        self.submit_hook = None
 
     def connect(self) -> None:
         """Connect, take the venue's bars, and re-arm open orders restored from the cache."""
@@ -61,15 +63,15 @@ class BarSandboxExecutionClient(SandboxExecutionClient):
         self._msgbus.register("ExecEngine.process", exec_engine._handle_event_with_tracking)  # noqa: SLF001 - the engine's own handler
 
     def submit_order(self, command: Any) -> None:
-        """Submit to the simulated venue (and tell the benchmark hook)."""
-        if self.submit_hook is not None:
-            self.submit_hook(command)
+        """Submit to the simulated venue (and tell the hook, which may drop the command)."""
+        if self.submit_hook is not None and self.submit_hook(command) is False:
+            return
         super().submit_order(command)
 
     def submit_order_list(self, command: Any) -> None:
-        """Submit an order list (a bracket) to the simulated venue (and tell the benchmark hook)."""
-        if self.submit_hook is not None:
-            self.submit_hook(command)
+        """Submit an order list (a bracket) to the simulated venue (and tell the hook, which may drop the command)."""
+        if self.submit_hook is not None and self.submit_hook(command) is False:
+            return
         super().submit_order_list(command)
 
     def _on_bar(self, bar: Bar) -> None:
