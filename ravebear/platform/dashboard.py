@@ -314,6 +314,9 @@ def _guard_row(strategy: Any) -> GuardRow:
         event = next((e for e in reversed(guards.events) if e.guard == guard and e.action == action), None)
         if event is not None:
             detail = f"{detail}; {event.detail}" if detail else event.detail
+    blocked = guards.entries_blocked  # e.g. a stalled feed (feed_stalled)
+    if blocked:
+        detail = f"{detail}; {blocked}" if detail else blocked
     last = guards.events[-1] if guards.events else None
     last_text = f"{_clock(last.ts)} {last.guard} {last.action}: {last.detail}" if last is not None else ""
     return GuardRow(

@@ -21,27 +21,46 @@ wrong. The base does the rest, identically in backtest, paper and live nodes:
   flip caused by an exit is flattened at once and reported (`exit_flip`), because nautilus does
   not send `reduceOnly` for SWAP market/limit orders over OKX's WebSocket;
 - trips the kill switch on the drawdown limit: cancels working orders, optionally flattens, and
-  takes no new entries.
+  takes no new entries;
+- on a live clock (paper and live nodes, never in a backtest) halts new entries while its market
+  data or the venue's order updates stall (`FeedWatchdog`), and resumes them when the feed is healthy.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import msgspec
 
+from nautilus_trader.common.component import LiveClock
 from nautilus_trader.config import StrategyConfig
 from nautilus_trader.indicators import AverageTrueRange
 from nautilus_trader.model.data import Bar, BarType, DataType
 from nautilus_trader.model.enums import OrderSide, OrderType, PriceType, TimeInForce, TrailingOffsetType, TriggerType
-from nautilus_trader.model.events import OrderDenied, OrderFilled, OrderRejected, PositionChanged, PositionClosed, PositionOpened
+from nautilus_trader.model.events import (
+    OrderDenied,
+    OrderEmulated,
+    OrderFilled,
+    OrderInitialized,
+    OrderPendingCancel,
+    OrderPendingUpdate,
+    OrderRejected,
+    OrderReleased,
+    OrderSubmitted,
+    PositionChanged,
+    PositionClosed,
+    PositionOpened,
+)
 from nautilus_trader.model.identifiers import ClientId, ClientOrderId, InstrumentId
 from nautilus_trader.model.objects import Price
 from nautilus_trader.trading.strategy import Strategy
 
 from ravebear.risk.exits import ExitPlan, ExitSettings, exit_plan, reached, stop_price, trailing_offset
+from ravebear.risk.feed_watchdog import FeedWatchdog, FeedWatchdogSettings
 from ravebear.risk.guards import GuardEvent, GuardLimits, RiskGuards
 from ravebear.risk.sizing import fixed_fractional_contracts
 from ravebear.risk.topics import GUARD_TOPIC
@@ -53,6 +72,9 @@ from ravebear.strategies.levels.timeframes import Candle, StreamingAggregator, t
 LONG, SHORT = 1, -1
 ONE_MINUTE_NS = 60_000_000_000
 NS_PER_DAY = 86_400_000_000_000
+FEED_TIMER = "ravebear-feed-watchdog"
+FEED_STALLED = "feed_stalled"
+_LOCAL_ORDER_EVENTS = (OrderInitialized, OrderDenied, OrderEmulated, OrderReleased)  # not answers of the venue
 _SIDE_NAMES = {"long": LONG, "short": SHORT}
 _ALT_TYPES = {
     "usdt_dominance": ("Dominance",),
@@ -79,6 +101,7 @@ class LevelStrategyConfig(StrategyConfig, frozen=True, kw_only=True):
     entry_filter: EntryFilterConfig = EntryFilterConfig()
     alt_data_client: str | None = None  # client id serving alternative data (backtest: the data config's client_id)
     cooldown_bars: int = 0  # base candles to wait after a position closes
+    feed_watchdog: FeedWatchdogSettings = FeedWatchdogSettings()  # live clock only: halt entries on stalled data / order updates (seconds)
     stop_action: str = "flatten"  # when the node stops: "flatten" (cancel orders, close positions), "cancel" (cancel orders only), "keep" (leave both at the venue)
 
 
@@ -134,6 +157,8 @@ class LevelStrategy(Strategy):
         self._seen_equity = float("nan")  # the guards are fed only when equity moved or a UTC day began
         self._next_day_ns = 0
         self._persist_state = False  # set at start when the node keeps state in a database
+        self.feed_watchdog: FeedWatchdog | None = None  # only on a live clock (paper and live nodes)
+        self._feed_loop: asyncio.AbstractEventLoop | None = None  # the node's loop, where the checks run
         self._reset_position_state()
         self._cooldown = 0
         self.skipped: dict[str, int] = {}  # reason -> count, for tests and the report
@@ -161,6 +186,7 @@ class LevelStrategy(Strategy):
             self._adopt(position)
         elif self._entry_id is not None:
             self._forget_lost_entry()
+        self._start_feed_watchdog()
 
     def _subscribe_alt_data(self, client_id: ClientId) -> None:
         from ravebear.catalog.alt_data import types
@@ -175,6 +201,7 @@ class LevelStrategy(Strategy):
 
     def on_stop(self) -> None:
         """Per `stop_action`: flatten (backtests end flat), cancel working orders, or keep everything at the venue."""
+        self._stop_feed_watchdog()
         if self.instrument is None or self.config.stop_action == "keep":
             return
         self.cancel_all_orders(self.config.instrument_id)
@@ -228,6 +255,8 @@ class LevelStrategy(Strategy):
 
     def on_bar(self, bar: Bar) -> None:
         """Feed the 1m candle and the higher-timeframe candles it completes, each in the node's order."""
+        if self.feed_watchdog is not None:
+            self.feed_watchdog.on_market_data(self.clock.timestamp_ns())  # arrival (wall) time: a replayed bar's ts is history
         close_ns = bar.ts_event
         open_ns = close_ns - ONE_MINUTE_NS
         o, h, l, c, v = bar.open.as_double(), bar.high.as_double(), bar.low.as_double(), bar.close.as_double(), bar.volume.as_double()  # noqa: E741
@@ -283,6 +312,11 @@ class LevelStrategy(Strategy):
     def _try_enter(self, signal: Signal, entry: float, ts: int) -> None:
         instrument = self.instrument
         side_name = "long" if signal.side > 0 else "short"
+        blocked = self.guards.check_blocks(ts, self._instrument_key)  # a stalled feed: do not trade blind
+        if not blocked.allowed:
+            self._skip(blocked.event.guard, f"{side_name} {signal.reason}: {blocked.event.detail}")
+            self._publish_guard(blocked.event)
+            return
         verdict = self.entry_filter.check(ts, self._instrument_key, side_name, entry)
         if not verdict.allowed:
             self._skip("entry_filter", f"{side_name} {signal.reason}: {verdict.detail}")
@@ -497,6 +531,83 @@ class LevelStrategy(Strategy):
             self._close_at_market("kill_switch")
             detail = f"closing {position.side.name} {position.quantity} at market"
             self._publish_guard(self.guards.record_flatten(self.clock.timestamp_ns(), self._instrument_key, detail))
+
+    # -- stalled feeds (live clock only) -----------------------------------------------------
+
+    def _start_feed_watchdog(self) -> None:
+        """Watch this instrument's bars and every order on the venue; off in backtests, where a data gap is not a stall."""
+        settings = self.config.feed_watchdog
+        if not isinstance(self.clock, LiveClock) or not settings.enabled or self.feed_watchdog is not None:
+            return
+        self.feed_watchdog = FeedWatchdog(settings, self._instrument_key, self.clock.timestamp_ns())
+        try:
+            self._feed_loop = asyncio.get_running_loop()
+        except RuntimeError:  # started outside the node's loop: check on the timer's thread
+            self._feed_loop = None
+        if settings.order_update_stall_s > 0:
+            # every strategy's orders on the venue: one stalled execution feed blinds all of them, and a
+            # strategy with an order of its own in flight is not entering anyway
+            self.msgbus.subscribe("events.order.*", self._on_venue_order_event)
+        self.clock.set_timer(FEED_TIMER, timedelta(seconds=settings.check_interval_s), callback=self._on_feed_timer)
+
+    def _stop_feed_watchdog(self) -> None:
+        if self.feed_watchdog is None:
+            return
+        if FEED_TIMER in self.clock.timer_names:
+            self.clock.cancel_timer(FEED_TIMER)
+        if self.msgbus.is_subscribed("events.order.*", self._on_venue_order_event):
+            self.msgbus.unsubscribe("events.order.*", self._on_venue_order_event)
+        if self.feed_watchdog.stalled:  # a strategy started again gets a new watchdog: no block without one to lift it
+            detail = f"feed watchdog stopped with the strategy while halted ({self.feed_watchdog.reason}): block lifted"
+            event = self.guards.resume_entries(self.clock.timestamp_ns(), FEED_STALLED, self._instrument_key, detail)
+            if event is not None:
+                self._publish_guard(event)
+        self.feed_watchdog = None
+
+    def _on_venue_order_event(self, event: Any) -> None:
+        """An order event of any strategy: does the order now wait for the venue, or did the venue answer?"""
+        watchdog = self.feed_watchdog
+        if watchdog is None or event.instrument_id.venue != self._venue or isinstance(event, _LOCAL_ORDER_EVENTS):
+            return
+        now = self.clock.timestamp_ns()  # wall time: a sandbox's events carry the replayed data's time
+        order_id = event.client_order_id.value
+        if isinstance(event, OrderSubmitted):
+            order = self.cache.order(event.client_order_id)
+            if order is None or order.parent_order_id is None:  # a bracket's stop/target is placed by the venue once the entry fills
+                watchdog.on_order_waiting(order_id, now, "submitted")
+        elif isinstance(event, OrderPendingCancel):
+            watchdog.on_order_waiting(order_id, now, "pending cancel")
+        elif isinstance(event, OrderPendingUpdate):
+            watchdog.on_order_waiting(order_id, now, "pending modify")
+        else:
+            watchdog.on_order_update(order_id, now)
+
+    def _on_feed_timer(self, _event: Any) -> None:
+        # nautilus 1.231's LiveClock calls timer callbacks on its own (Rust) threads, not the node's event
+        # loop: hand the check to the loop, where bars, order events and entries are handled
+        loop = self._feed_loop
+        if loop is None:
+            self._check_feed()
+            return
+        try:
+            loop.call_soon_threadsafe(self._check_feed)
+        except RuntimeError:  # the loop is closed: the node is gone
+            pass
+
+    def _check_feed(self) -> None:
+        """Timer: halt new entries when a feed stalled, resume them when every feed is healthy again."""
+        watchdog = self.feed_watchdog
+        if watchdog is None:
+            return
+        now = self.clock.timestamp_ns()
+        for change in watchdog.check(now):
+            if change.stalled:
+                self.log.error(f"FEED STALLED: {change.detail} (open positions keep their stops at the venue; nothing is flattened)")
+                self._publish_guard(self.guards.block_entries(now, FEED_STALLED, self._instrument_key, change.detail))
+            else:
+                event = self.guards.resume_entries(now, FEED_STALLED, self._instrument_key, change.detail)
+                if event is not None:
+                    self._publish_guard(event)
 
     # -- state helpers -----------------------------------------------------------------------
 
