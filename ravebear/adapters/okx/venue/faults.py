@@ -3,7 +3,7 @@
 A fault is queued by the operator (tests, or `POST /sim/faults`) and consumed by the next matching
 request, op or push:
 
-- `rest`: the next REST call whose path contains `match` answers HTTP 429 (`{"code":"50011","msg":"Too Many
+- `rest`: the next REST call to the path `match` (or containing a fragment without a leading /) answers HTTP 429 (`{"code":"50011","msg":"Too Many
   Requests"}`), HTTP 500/503, code 50011 with HTTP 200, code 50001 ("Service temporarily unavailable"),
   or the right answer after `delay_s` (a slow venue).
 - `ws_op`: the next WebSocket `op` (order, cancel-order, amend-order, ...) is answered late (`delay_s`,
@@ -11,7 +11,9 @@ request, op or push:
   never answered and the order not placed ("drop").
 - `push`: the next `count` pushes on a channel are held back and sent in reverse order (out of order).
 - `socket`: drop every WebSocket of a kind (public / private / business), send one malformed frame
-  on it, or stall it (socket stays open, nothing is sent on it any more) until `resume`.
+  on it, or stall it (socket stays open, nothing is sent on it any more) until `resume`; `refuse` drops
+  them and answers every new WebSocket upgrade of that kind with HTTP 503 for `delay_s` (or until
+  `resume`): the venue goes on trading, and nothing it pushes meanwhile reaches the node.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass, field
 
 REST_KINDS = ("429", "500", "503", "50011", "50001", "slow")
 WS_OP_KINDS = ("slow", "50011", "drop")
-SOCKET_KINDS = ("drop", "malformed", "stall", "resume")
+SOCKET_KINDS = ("drop", "malformed", "stall", "resume", "refuse")
 SOCKETS = ("public", "private", "business")
 
 
@@ -67,8 +69,16 @@ class FaultQueue:
     def take(self, target: str, name: str) -> Fault | None:
         """The first queued fault of `target` matching `name` (a path, op or channel), removed from the queue."""
         for i, fault in enumerate(self.pending):
-            if fault.target == target and (not fault.match or fault.match in name if target == "rest" else fault.match in ("", name)):
+            if fault.target == target and self._matches(fault, name):
                 del self.pending[i]
                 self.fired.append((fault, name))
                 return fault
         return None
+
+    @staticmethod
+    def _matches(fault: Fault, name: str) -> bool:
+        if not fault.match:
+            return True
+        if fault.target == "rest" and not fault.match.startswith("/"):
+            return fault.match in name  # a fragment such as "order-algo"
+        return fault.match == name  # a full path, an op or a channel
