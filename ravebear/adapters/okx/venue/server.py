@@ -89,6 +89,7 @@ class OKXVenue:
         self._trade_ids = 1_000_000_001
         self._player_task: asyncio.Task | None = None
         self._subscribed = asyncio.Event()
+        self.refused_until: dict[str, float] = {}  # socket kind -> monotonic time until which upgrades get HTTP 503 (injected)
         for inst_id, px in path.first_prices().items():
             engine.last[inst_id] = Decimal(str(px))
         engine.clock_ms = lambda: self.now_ms
@@ -280,11 +281,11 @@ class OKXVenue:
     def _algo_query(self, request: web.Request, open_only: bool) -> list[dict]:
         q = request.query
         algos = [a for a in reversed(list(self.engine.algos.values())) if a.is_open == open_only or (not open_only and not a.is_open)]
+        ord_types = [t for t in q.get("ordType", "").split(",") if t]  # OKX takes "conditional,oco"
         algos = [
             a for a in algos
             if q.get("instId") in (None, "", a.inst_id) and q.get("algoId") in (None, "", a.algo_id)
-            and q.get("algoClOrdId") in (None, "", a.algo_cl_ord_id) and q.get("ordType") in (None, "", a.ord_type) or
-            (q.get("ordType") and a.ord_type in q["ordType"].split(",") and q.get("instId") in (None, "", a.inst_id))
+            and q.get("algoClOrdId") in (None, "", a.algo_cl_ord_id) and (not ord_types or a.ord_type in ord_types)
         ]
         return [m.algo_row(a) for a in algos][: int(q.get("limit", 100))]
 
@@ -371,13 +372,17 @@ class OKXVenue:
 
     # -- WebSockets ---------------------------------------------------------------------------
 
-    def _ws_handler(self, kind: str) -> Callable[[web.Request], Awaitable[web.WebSocketResponse]]:
-        async def handler(request: web.Request) -> web.WebSocketResponse:
+    def _ws_handler(self, kind: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        async def handler(request: web.Request) -> web.StreamResponse:
+            if time.monotonic() < self.refused_until.get(kind, 0.0):
+                self.requests.append({"ws": kind, "op": "connect", "status": 503})
+                return web.Response(status=503, text="injected: WebSocket upgrades refused")
             ws = web.WebSocketResponse(autoping=True)
             await ws.prepare(request)
             self._conn_numbers += 1
             conn = Connection(kind, ws, self._conn_numbers)
             self.connections.append(conn)
+            self.requests.append({"ws": kind, "op": "connect", "conn": conn.number})
             logger.info(f"okx-sim: {kind} WebSocket c{conn.number} connected")
             try:
                 async for msg in ws:
@@ -411,7 +416,7 @@ class OKXVenue:
         except (json.JSONDecodeError, KeyError, TypeError):
             await self._send(conn, {"event": "error", "code": "60012", "msg": f"Invalid request: {text[:200]}", "connId": f"c{conn.number}"})
             return
-        self.requests.append({"ws": conn.kind, "op": op})
+        self.requests.append({"ws": conn.kind, "op": op, "conn": conn.number})
         if op == "login":
             args = (frame.get("args") or [{}])[0]
             failure = check_login(self.creds, args, time.time())
@@ -634,14 +639,18 @@ class OKXVenue:
         return web.json_response(self.status())
 
     async def inject(self, fault: Fault) -> None:
-        """Queue a fault; socket faults (drop, malformed, stall, resume) act now."""
+        """Queue a fault; socket faults (drop, malformed, stall, refuse, resume) act now."""
         if fault.target != "socket":
             self.faults.add(fault)
             return
         self.faults.fired.append((fault, fault.match))
+        if fault.kind == "refuse":
+            self.refused_until[fault.match] = time.monotonic() + fault.delay_s
+        elif fault.kind == "resume":
+            self.refused_until.pop(fault.match, None)
         for conn in [c for c in self.connections if c.kind == fault.match]:
             logger.warning(f"okx-sim: injected socket {fault.kind} on {conn.kind} c{conn.number}")
-            if fault.kind == "drop":
+            if fault.kind in ("drop", "refuse"):
                 await conn.ws.close(code=1011, message=b"injected drop")
             elif fault.kind == "malformed":
                 await self._send(conn, '{"arg":{"channel":"orders","instType":"SWAP"},"data":[{"instId":')
