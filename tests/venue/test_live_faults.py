@@ -6,7 +6,7 @@ from collections import Counter
 
 from ravebear.adapters.okx.venue.faults import Fault
 from tests.venue.checks import assert_books_match, assert_no_exit_opened_a_position
-from tests.venue.harness import run_session, start_venue, write_config
+from tests.venue.harness import run_session, start_venue, wait_for, write_config
 
 
 def unique_ids(ledger: dict) -> None:
@@ -65,3 +65,41 @@ def test_insufficient_margin_rejection_reaches_the_log_and_the_guards(tmp_path):
     rejected = guards[guards["guard"] == "order_rejected"]
     assert len(rejected) >= 1 and rejected["detail"].str.contains("Insufficient USDT margin").all()
     assert "Insufficient USDT margin" in run.output  # the node's log names the venue's reason
+
+
+def holding(venue) -> bool:  # noqa: ANN001
+    """The venue holds the position with its OCO stop and the trailing exit resting."""
+    engine = venue.engine
+    return any(p.pos != 0 for p in engine.ledger.positions.values()) and {a.ord_type for a in engine.open_algos()} >= {"oco", "move_order_stop"}
+
+
+def test_reordered_pushes_and_a_malformed_frame_do_not_derail_the_node(tmp_path):
+    venue = start_venue()
+    try:
+        # the entry's `live` and `filled` pushes arrive filled-first; the trailing exit's `live` and `effective` likewise
+        venue.call_async(venue.venue.inject(Fault("push", "reorder", "orders", count=2)))
+        venue.call_async(venue.venue.inject(Fault("push", "reorder", "algo-advance", count=2)))
+
+        def mid_trade(proc) -> None:  # noqa: ANN001
+            assert wait_for(venue, holding, 120, proc)
+            for kind in ("private", "business", "public"):  # one truncated JSON frame on every socket
+                venue.call_async(venue.venue.inject(Fault("socket", "malformed", kind)))
+
+        run = run_session(tmp_path, venue, write_config(tmp_path, venue), during=mid_trade)
+        fired = venue.call(lambda: [(f.target, f.kind, f.match) for f, _ in venue.venue.faults.fired])
+        pushed = venue.call(lambda: list(venue.venue.pushed))
+    finally:
+        venue.stop()
+    assert run.returncode == 0, run.output[-4000:]
+    assert ("push", "reorder", "orders") in fired and ("push", "reorder", "algo-advance") in fired
+    assert [k for t, _, k in fired if t == "socket"] == ["private", "business", "public"]
+    entry_pushes = [row["state"] for kind, channel, row in pushed if channel == "orders"][:2]
+    assert entry_pushes == ["live", "filled"]  # as the venue produced them; the node got them in reverse
+    orders = run.csv("orders.csv")
+    assert orders["status"].value_counts().to_dict() == {"FILLED": 3, "CANCELED": 2}
+    # 1.231 skips a frame it cannot parse and goes on (nothing shows in the node's log): the fills after it still arrived
+    after_malformed = [row for kind, channel, row in pushed if channel == "orders" and row["state"] == "filled"][1:]
+    assert len(after_malformed) == 2 and all(str(row["tradeId"]) in set(run.csv("fills.csv")["trade_id"].astype(str)) for row in after_malformed)
+    unique_ids(run.ledger)
+    assert assert_books_match(run)["fills"] == 3
+    assert assert_no_exit_opened_a_position(run) == 2
