@@ -168,6 +168,9 @@ class NodeSection(_Section):
     stop_action: Literal["flatten", "cancel", "keep"] = "cancel"  # Ctrl-C: close positions, cancel orders, or leave both at the venue
     dashboard: bool = True  # the in-place terminal view while the node runs
     reconciliation: bool = True  # reconcile orders and positions with the venue at start
+    # live: compare the venue's positions with the node's every N s and reconcile again when they differ twice
+    # in a row (nautilus 1.231 does not reconcile after a WebSocket reconnect: a fill pushed meanwhile is lost); 0 = off
+    venue_check_s: float = Field(5.0, ge=0)
 
     @field_validator("trader_id")
     @classmethod

@@ -43,6 +43,7 @@ class NodeHandles:
     dashboard: Any = None
     balances: Any = None  # BalanceRecorder
     guards: Any = None  # GuardRecorder
+    venue_sync: Any = None  # VenueSync (live): re-reconciles when the node's positions drift from the venue's
 
 
 def check_redis(host: str, port: int, timeout_s: float = 2.0) -> None:
@@ -187,6 +188,10 @@ def build_trading_node(config: BacktestFile, mode: Mode, catalog_path: Path | No
     if mode == "paper":
         handles.sandbox = node.kernel.exec_engine._clients[ClientId(venue.name)]  # noqa: SLF001
         handles.sandbox.make_events_synchronous(node.kernel.exec_engine)
+    if mode == "live" and node_settings.venue_check_s > 0:
+        from ravebear.platform.venue_sync import VenueSync
+
+        handles.venue_sync = VenueSync(node, node_settings.venue_check_s)
     if show_dashboard:
         handles.dashboard = _add_dashboard(node, config)
     return handles
@@ -275,6 +280,7 @@ def run_trading_node(handles: NodeHandles, config: BacktestFile, config_text: st
     async def session() -> float:
         started = time.perf_counter()
         runner = asyncio.ensure_future(node.run_async())
+        sync = asyncio.ensure_future(handles.venue_sync.run()) if handles.venue_sync is not None else None
         waits = [asyncio.ensure_future(stop.wait())]
         if handles.replay is not None:
             waits.append(asyncio.ensure_future(handles.replay.finished.wait()))
@@ -282,6 +288,8 @@ def run_trading_node(handles: NodeHandles, config: BacktestFile, config_text: st
         elapsed = time.perf_counter() - started
         for wait in waits:
             wait.cancel()
+        if sync is not None:
+            sync.cancel()
         await node.stop_async()
         await asyncio.sleep(0.2)
         runner.cancel()

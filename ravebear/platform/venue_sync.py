@@ -1,0 +1,141 @@
+"""Live nodes: notice when the node's positions drift from the venue's and reconcile again.
+
+nautilus 1.231's OKX clients reconnect a dropped WebSocket, log in and resubscribe, but nothing is
+reconciled after a reconnect: a fill the venue pushed while the socket was down is lost, the node
+keeps a position the venue no longer has, and the orders behind it look working (docs/NOTES.md,
+docs/OKX_1231_ORDERS.md §4). nautilus's own periodic checks do not repair that case on OKX:
+- the open-order check (`open_check_interval_secs`) never sees algo orders (stops, targets, trailing
+  exits are not in `orders-pending`/`orders-history`); with `open_check_open_only=False` it marks them
+  REJECTED after `open_check_missing_retries` (no client id cached for the single-order query);
+- the position check (`position_check_interval_secs`) finds the missing fill but cannot place it: the
+  fill of a triggered algo order carries the child's `ordId`, which the node never learned, so it
+  falls back to a synthetic reconciliation order.
+
+`VenueSync` asks the venue for its positions every `interval_s`. When the venue's and the node's net
+position of an instrument differ in two checks in a row (a fill in flight is not a difference), it
+fetches the venue's orders and fills (the mass status a start reconciles) and hands the node every fill
+of a working order that the node never got, as the OKX client would have from the push: the venue's
+trade id, price, size and fee, on the order the fill belongs to (after an `OrderUpdated` to the
+triggered child's `ordId`, which nautilus's own reconciliation skips and then fails on, falling back to
+a synthetic EXTERNAL order). Only when there is no such fill does it run nautilus's full reconciliation
+(`reconcile_execution_state`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+from ravebear.risk.guards import GuardEvent
+from ravebear.risk.topics import GUARD_TOPIC
+
+
+class VenueSync:
+    """Compare the venue's positions with the node's; reconcile again on a lasting difference."""
+
+    def __init__(self, node: Any, interval_s: float, confirmations: int = 2) -> None:
+        from nautilus_trader.common.component import Logger
+
+        self.node = node
+        self.interval_s = interval_s
+        self.confirmations = confirmations
+        self.resyncs = 0
+        self._seen: dict[str, tuple[Decimal, Decimal]] = {}
+        self._count = 0
+        self._log = Logger("VenueSync")
+
+    async def run(self) -> None:
+        """Check until cancelled (start it once the node runs)."""
+        trader = self.node.kernel.trader
+        while not trader.is_running:
+            await asyncio.sleep(0.2)
+        while True:
+            await asyncio.sleep(self.interval_s)
+            try:
+                await self.check()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a failed query is retried at the next check
+                self._log.warning(f"venue position check failed: {exc!r}")
+
+    async def check(self) -> bool:
+        """One check; True when it reconciled."""
+        differences = await self.differences()
+        if not differences:
+            self._seen, self._count = {}, 0
+            return False
+        self._count = self._count + 1 if differences == self._seen else 1
+        self._seen = differences
+        if self._count < self.confirmations:
+            return False
+        detail = "; ".join(f"{inst}: venue {venue}, node {node}" for inst, (venue, node) in sorted(differences.items()))
+        self._log.warning(f"positions differ from the venue's ({detail}): reconciling with the venue again")
+        kernel = self.node.kernel
+        for instrument_id in differences:
+            event = GuardEvent(kernel.clock.timestamp_ns(), "venue_sync", "alert", instrument_id, "", f"venue {differences[instrument_id][0]}, node {differences[instrument_id][1]}: reconciling")
+            kernel.msgbus.publish(GUARD_TOPIC, event)
+        self._seen, self._count = {}, 0
+        self.resyncs += 1
+        replayed = await self.replay_missed_fills()
+        if replayed:
+            self._log.warning(f"applied {replayed} fill(s) the node had missed")
+        else:
+            self._log.warning("no missed fill of a working order found: running nautilus's full reconciliation")
+            await kernel.exec_engine.reconcile_execution_state()
+        return True
+
+    async def replay_missed_fills(self) -> int:
+        """Send the node each venue fill of a still-working order that it does not have; the number sent."""
+        kernel = self.node.kernel
+        cache = kernel.cache
+        sent = 0
+        for client in kernel.exec_engine._clients.values():  # noqa: SLF001
+            mass = await client.generate_mass_status(None)
+            if mass is None:
+                continue
+            for venue_order_id, report in mass.order_reports.items():
+                client_order_id = report.client_order_id or cache.client_order_id(venue_order_id)
+                order = cache.order(client_order_id) if client_order_id is not None else None
+                if order is None or order.is_closed:
+                    continue
+                known = set(order.trade_ids)
+                missed = sorted((f for f in mass.fill_reports.get(venue_order_id, []) if f.trade_id not in known), key=lambda f: f.ts_event)
+                if not missed:
+                    continue
+                instrument = cache.instrument(order.instrument_id)
+                if order.venue_order_id != venue_order_id:  # a triggered algo order: its fills carry the child's ordId
+                    cache.add_venue_order_id(order.client_order_id, venue_order_id, overwrite=True)
+                    client.generate_order_updated(
+                        strategy_id=order.strategy_id, instrument_id=order.instrument_id, client_order_id=order.client_order_id,
+                        venue_order_id=venue_order_id, quantity=order.quantity, price=order.price if order.has_price else None,
+                        trigger_price=order.trigger_price if order.has_trigger_price else None, ts_event=report.ts_last, venue_order_id_modified=True,
+                    )  # fmt: skip
+                for fill in missed:
+                    self._log.warning(f"missed fill {fill.trade_id} of {order.client_order_id}: {order.side_string()} {fill.last_qty} @ {fill.last_px}")
+                    client.generate_order_filled(
+                        strategy_id=order.strategy_id, instrument_id=order.instrument_id, client_order_id=order.client_order_id,
+                        venue_order_id=venue_order_id, venue_position_id=None, trade_id=fill.trade_id, order_side=order.side,
+                        order_type=order.order_type, last_qty=fill.last_qty, last_px=fill.last_px, quote_currency=instrument.quote_currency,
+                        commission=fill.commission, liquidity_side=fill.liquidity_side, ts_event=fill.ts_event,
+                    )  # fmt: skip
+                    sent += 1
+        return sent
+
+    async def differences(self) -> dict[str, tuple[Decimal, Decimal]]:
+        """Instrument -> (venue's net position, node's) where they differ."""
+        from nautilus_trader.core.uuid import UUID4
+        from nautilus_trader.execution.messages import GeneratePositionStatusReports
+
+        kernel = self.node.kernel
+        venue: dict[str, Decimal] = {}
+        for client in kernel.exec_engine._clients.values():  # noqa: SLF001 - no public accessor for the clients
+            command = GeneratePositionStatusReports(instrument_id=None, start=None, end=None, command_id=UUID4(), ts_init=kernel.clock.timestamp_ns())
+            for report in await client.generate_position_status_reports(command):
+                key = str(report.instrument_id)
+                venue[key] = venue.get(key, Decimal(0)) + report.signed_decimal_qty
+        node: dict[str, Decimal] = {}
+        for position in kernel.cache.positions_open():
+            key = str(position.instrument_id)
+            node[key] = node.get(key, Decimal(0)) + position.signed_decimal_qty()
+        return {key: (venue.get(key, Decimal(0)), node.get(key, Decimal(0))) for key in venue.keys() | node.keys() if venue.get(key, Decimal(0)) != node.get(key, Decimal(0))}
