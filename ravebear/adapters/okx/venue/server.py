@@ -312,6 +312,8 @@ class OKXVenue:
             try:
                 outcome = action(args)
             except RequestError as error:
+                if len(items) == 1:
+                    raise  # OKX answers a malformed single request with the top-level code, e.g. 51000 "Parameter sz error"
                 outcome = Outcome(error.code, error.msg, cl_ord_id=str(args.get("clOrdId", "")), algo_cl_ord_id=str(args.get("algoClOrdId", "")))
             results.append(outcome)
         await self.flush()
