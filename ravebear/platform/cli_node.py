@@ -96,6 +96,8 @@ def _run(config: Any, text: str, mode: str, catalog_path: Path | None, output_di
         report = outcome.run_dir / "risk_report.html"
         if report.exists():
             click.echo(f"risk report: {report.resolve()}")
+    if outcome.failure:
+        fail(outcome.failure)
 
 
 @click.command()

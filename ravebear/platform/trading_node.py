@@ -160,7 +160,7 @@ def build_trading_node(config: BacktestFile, mode: Mode, catalog_path: Path | No
         exec_clients=exec_clients,
         strategies=strategies,
         actors=actors,
-        timeout_connection=20.0, timeout_reconciliation=10.0, timeout_portfolio=5.0, timeout_disconnection=5.0,
+        timeout_connection=CONNECT_TIMEOUT_S, timeout_reconciliation=10.0, timeout_portfolio=5.0, timeout_disconnection=5.0,
         timeout_post_stop=2.0 if mode == "paper" else 5.0, timeout_shutdown=5.0,
     )  # fmt: skip
     if mode == "paper" and cache is not None:
@@ -253,6 +253,13 @@ def okx_exec_config(config: BacktestFile) -> Any:
     )  # fmt: skip
 
 
+CONNECT_TIMEOUT_S = 20.0  # nautilus waits this long for its clients to connect, then runs without the missing ones
+CONNECT_HINT = (
+    "see the client's error above: OKX 50113 'Invalid Sign' = wrong OKX_API_SECRET, 50111 = wrong OKX_API_KEY, "
+    "50105 = wrong OKX_API_PASSPHRASE, 50102 = this machine's clock is off; a connection error = check node.okx.base_url_http / base_url_ws"
+)
+
+
 @dataclass
 class NodeOutcome:
     """A finished paper or live session."""
@@ -260,6 +267,23 @@ class NodeOutcome:
     elapsed_s: float
     items: int  # data items replayed (0 for live data)
     run_dir: Path | None
+    failure: str | None = None  # why the session stopped by itself (e.g. a client that never connected)
+
+
+async def _watch_connections(node: Any) -> str:
+    """Return why the session cannot trade once the connect timeout passed with a client down; wait forever otherwise.
+
+    nautilus 1.231 logs a client's failed connect (e.g. OKX refusing the keys) and then runs on without it:
+    a live node with no execution client would watch the market and trade nothing, silently.
+    """
+    deadline = time.monotonic() + CONNECT_TIMEOUT_S + 3.0
+    kernel = node.kernel
+    while time.monotonic() < deadline:
+        if kernel.data_engine.check_connected() and kernel.exec_engine.check_connected():
+            await asyncio.Event().wait()
+        await asyncio.sleep(0.25)
+    down = [name for name, engine in (("market data", kernel.data_engine), ("execution", kernel.exec_engine)) if not engine.check_connected()]
+    return f"the {' and '.join(down)} client{'s' if len(down) > 1 else ''} did not connect within {CONNECT_TIMEOUT_S:g} s; stopping ({CONNECT_HINT})"
 
 
 def run_trading_node(handles: NodeHandles, config: BacktestFile, config_text: str, output_dir: Path | None = None, timeout_s: float | None = None) -> NodeOutcome:
@@ -281,11 +305,14 @@ def run_trading_node(handles: NodeHandles, config: BacktestFile, config_text: st
         started = time.perf_counter()
         runner = asyncio.ensure_future(node.run_async())
         sync = asyncio.ensure_future(handles.venue_sync.run()) if handles.venue_sync is not None else None
-        waits = [asyncio.ensure_future(stop.wait())]
+        watch = asyncio.ensure_future(_watch_connections(node))
+        waits = [asyncio.ensure_future(stop.wait()), watch]
         if handles.replay is not None:
             waits.append(asyncio.ensure_future(handles.replay.finished.wait()))
         await asyncio.wait([*waits, runner], timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
         elapsed = time.perf_counter() - started
+        if watch.done() and not watch.cancelled():
+            failure.append(watch.result())
         for wait in waits:
             wait.cancel()
         if sync is not None:
@@ -295,12 +322,13 @@ def run_trading_node(handles: NodeHandles, config: BacktestFile, config_text: st
         runner.cancel()
         return elapsed
 
+    failure: list[str] = []
     elapsed = loop.run_until_complete(session())
     run_dir = write_node_run_folder(handles, config, config_text, output_dir, elapsed)
     items = handles.replay.handed if handles.replay is not None else 0
     node.dispose()
     loop.close()
-    return NodeOutcome(elapsed_s=elapsed, items=items, run_dir=run_dir)
+    return NodeOutcome(elapsed_s=elapsed, items=items, run_dir=run_dir, failure=failure[0] if failure else None)
 
 
 def write_node_run_folder(handles: NodeHandles, config: BacktestFile, config_text: str, output_dir: Path | None, elapsed_s: float) -> Path:

@@ -1,0 +1,53 @@
+"""What a user sees when `ravebear live` or `ravebear venue okx-sim` cannot work: wrong keys, no keys."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from tests.venue.harness import CREDS, KEYS_ENV, REPO, start_venue, write_config
+
+
+def test_live_with_a_wrong_secret_stops_with_the_reason_instead_of_running_blind(tmp_path):
+    venue = start_venue(minutes=30)
+    try:
+        config = write_config(tmp_path, venue)
+        env = {**os.environ, **KEYS_ENV, "OKX_API_SECRET": "not-the-secret-0000", "PYTHONPATH": str(REPO)}
+        started = time.monotonic()
+        done = subprocess.run([sys.executable, "-m", "ravebear.platform.cli", "live", str(config), "--arm", "--no-dashboard"],
+                              cwd=REPO, env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+        took = time.monotonic() - started
+        refused = venue.call(lambda: [r for r in venue.venue.requests if r.get("status") == 401])
+    finally:
+        venue.stop()
+    assert done.returncode == 1, done.stdout[-3000:]
+    assert took < 60
+    assert "OKX error 50113: Invalid Sign." in done.stdout + done.stderr  # nautilus's own log line of the refused call
+    assert "error: the execution client did not connect within 20 s; stopping" in done.stderr
+    assert "50113 'Invalid Sign' = wrong OKX_API_SECRET" in done.stderr
+    assert refused and all(r["path"].startswith("/api/v5/account/") for r in refused)
+    for secret in ("not-the-secret-0000", CREDS.passphrase):
+        assert secret not in done.stdout + done.stderr
+
+
+def test_the_venue_needs_the_keys_it_checks_signatures_with(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OKX_")}
+    done = subprocess.run([sys.executable, "-m", "ravebear.platform.cli", "venue", "okx-sim", "--port", "0"],
+                          cwd=tmp_path, env={**env, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "error: set OKX_API_KEY, OKX_API_SECRET, OKX_API_PASSPHRASE (environment or .env): "
+        "the venue checks every signature with the keys the node will use"
+    )
+
+
+def test_the_venue_names_a_window_without_candles(tmp_path):
+    env = {**os.environ, **KEYS_ENV, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-m", "ravebear.platform.cli", "venue", "okx-sim", "--port", "0", "--start", "2030-01-01"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert (done.returncode, done.stderr.strip()) == (2, "error: no candles in the chosen window")
+    done = subprocess.run([sys.executable, "-m", "ravebear.platform.cli", "venue", "okx-sim", "--start", "yesterday-ish"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert (done.returncode, done.stderr.strip()) == (2, "error: --start: not a date/time: 'yesterday-ish' (e.g. 2026-07-27 or '2026-07-27 12:20')")
