@@ -138,7 +138,10 @@ def build_trading_node(config: BacktestFile, mode: Mode, catalog_path: Path | No
             database=DatabaseConfig(type="redis", host=redis.host, port=redis.port, connection_timeout=5, response_timeout=5),
             encoding="msgpack", buffer_interval_ms=None, flush_on_start=redis.flush_on_start,
         )  # fmt: skip
-    strategies, actors = component_configs(config, {"stop_action": node_settings.stop_action})
+    # flatten on Ctrl-C as nautilus's managed market exit: the strategy stays running until flat and re-sends a
+    # close the venue refused (e.g. rate-limited); a one-shot close left the position at OKX with its stops canceled
+    flatten = node_settings.stop_action == "flatten"
+    strategies, actors = component_configs(config, {"stop_action": node_settings.stop_action, "manage_stop": flatten})
     show_dashboard = node_settings.dashboard if dashboard is None else dashboard
     level = log_level or config.run.log_level
     if show_dashboard:  # nautilus writes logs to stdout, which would tear the in-place view: errors only there, the rest to a file

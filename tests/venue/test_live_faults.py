@@ -6,7 +6,7 @@ from collections import Counter
 
 from ravebear.adapters.okx.venue.faults import Fault
 from tests.venue.checks import assert_books_match, assert_no_exit_opened_a_position
-from tests.venue.harness import run_session, start_venue, wait_for, write_config
+from tests.venue.harness import finish, run_session, start_live, start_venue, wait_for, write_config
 
 
 def unique_ids(ledger: dict) -> None:
@@ -103,3 +103,30 @@ def test_reordered_pushes_and_a_malformed_frame_do_not_derail_the_node(tmp_path)
     unique_ids(run.ledger)
     assert assert_books_match(run)["fills"] == 3
     assert assert_no_exit_opened_a_position(run) == 2
+
+
+def test_ctrl_c_flatten_survives_a_rate_limited_and_a_slow_close(tmp_path):
+    """stop_action flatten closes through the private WebSocket: the first close is refused (50011), the second acked late."""
+    venue = start_venue()
+    try:
+        log = tmp_path / "live.log"
+        proc = start_live(write_config(tmp_path, venue, stop_action="flatten"), log)
+        assert wait_for(venue, holding, 120, proc)
+        venue.call(lambda: setattr(venue.venue, "paused", True))  # nothing trades while the node stops
+        venue.call_async(venue.venue.inject(Fault("ws_op", "50011", "order")))
+        venue.call_async(venue.venue.inject(Fault("ws_op", "slow", "order", delay_s=2.0)))
+        run = finish(venue, proc, log)
+        ops = venue.call(lambda: [r for r in venue.venue.requests if r.get("op") == "order"])
+    finally:
+        venue.stop()
+    assert run.returncode == 0, run.output[-4000:]
+    assert len(ops) == 2  # the refused close, then the one that went through
+    assert run.ledger["positions"] == []  # flat at the venue: no position left without its stops
+    assert all(a["state"] == "canceled" for a in run.ledger["algo_orders"])
+    orders = run.csv("orders.csv")
+    closes = orders[orders["tags"].fillna("").str.contains("MARKET_EXIT")]
+    assert list(closes["status"]) == ["REJECTED", "FILLED"]
+    guards = run.csv("guard_events.csv")
+    assert "Too Many Requests" in guards[guards["guard"] == "order_rejected"]["detail"].iloc[0]
+    assert_books_match(run)
+    assert assert_no_exit_opened_a_position(run) == 1
