@@ -12,7 +12,9 @@ docs/OKX_1231_ORDERS.md §4). nautilus's own periodic checks do not repair that 
   falls back to a synthetic reconciliation order.
 
 `VenueSync` asks the venue for its positions every `interval_s`. When the venue's and the node's net
-position of an instrument differ in two checks in a row (a fill in flight is not a difference), it
+position of an instrument differ in two checks in a row, with no order in flight (nautilus's in-flight check
+queries those) and the client's sockets up (a strategy reacting to a fill while its sockets reconnect
+would lose the acks of its reaction too), it
 fetches the venue's orders and fills (the mass status a start reconciles) and hands the node every fill
 of a working order that the node never got, as the OKX client would have from the push: the venue's
 trade id, price, size and fee, on the order the fill belongs to (after an `OrderUpdated` to the
@@ -61,6 +63,12 @@ class VenueSync:
 
     async def check(self) -> bool:
         """One check; True when it reconciled."""
+        kernel = self.node.kernel
+        if kernel.cache.orders_inflight() or not all(sockets_up(c) for c in kernel.exec_engine._clients.values()):  # noqa: SLF001
+            # an order in flight is nautilus's in-flight check's (it queries the venue); and while a socket reconnects,
+            # the strategy's reaction to a fill (amending its exits) would lose its acks too
+            self._seen, self._count = {}, 0
+            return False
         differences = await self.differences()
         if not differences:
             self._seen, self._count = {}, 0
@@ -71,7 +79,6 @@ class VenueSync:
             return False
         detail = "; ".join(f"{inst}: venue {venue}, node {node}" for inst, (venue, node) in sorted(differences.items()))
         self._log.warning(f"positions differ from the venue's ({detail}): reconciling with the venue again")
-        kernel = self.node.kernel
         for instrument_id in differences:
             event = GuardEvent(kernel.clock.timestamp_ns(), "venue_sync", "alert", instrument_id, "", f"venue {differences[instrument_id][0]}, node {differences[instrument_id][1]}: reconciling")
             kernel.msgbus.publish(GUARD_TOPIC, event)
@@ -139,3 +146,12 @@ class VenueSync:
             key = str(position.instrument_id)
             node[key] = node.get(key, Decimal(0)) + position.signed_decimal_qty()
         return {key: (venue.get(key, Decimal(0)), node.get(key, Decimal(0))) for key in venue.keys() | node.keys() if venue.get(key, Decimal(0)) != node.get(key, Decimal(0))}
+
+
+def sockets_up(client: Any) -> bool:
+    """False while one of an OKX execution client's WebSockets (private, business) is down or reconnecting."""
+    for name in ("_ws_client", "_ws_business_client"):
+        ws = getattr(client, name, None)
+        if ws is not None and hasattr(ws, "is_active") and not ws.is_active():
+            return False
+    return True
