@@ -43,7 +43,7 @@ class NodeHandles:
     dashboard: Any = None
     balances: Any = None  # BalanceRecorder
     guards: Any = None  # GuardRecorder
-    venue_sync: Any = None  # VenueSync (live): re-reconciles when the node's positions drift from the venue's
+    venue_sync: Any = None  # VenueSync (live): restores OKX algo ids after a restart; re-reconciles when positions drift from the venue's
 
 
 def check_redis(host: str, port: int, timeout_s: float = 2.0) -> None:
@@ -191,7 +191,7 @@ def build_trading_node(config: BacktestFile, mode: Mode, catalog_path: Path | No
     if mode == "paper":
         handles.sandbox = node.kernel.exec_engine._clients[ClientId(venue.name)]  # noqa: SLF001
         handles.sandbox.make_events_synchronous(node.kernel.exec_engine)
-    if mode == "live" and node_settings.venue_check_s > 0:
+    if mode == "live":
         from ravebear.platform.venue_sync import VenueSync
 
         handles.venue_sync = VenueSync(node, node_settings.venue_check_s)

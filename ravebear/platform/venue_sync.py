@@ -48,10 +48,15 @@ class VenueSync:
         self._log = Logger("VenueSync")
 
     async def run(self) -> None:
-        """Check until cancelled (start it once the node runs)."""
+        """Once the node runs (after its start reconciliation): teach the clients their algo ids back, then check until cancelled."""
         trader = self.node.kernel.trader
         while not trader.is_running:
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.05)
+        restored = restore_okx_algo_ids(self.node.kernel)
+        if restored:
+            self._log.info(f"restored the OKX algo ids of {restored} working order(s) from the cache")
+        if self.interval_s <= 0:
+            return
         while True:
             await asyncio.sleep(self.interval_s)
             try:
@@ -155,3 +160,33 @@ def sockets_up(client: Any) -> bool:
         if ws is not None and hasattr(ws, "is_active") and not ws.is_active():
             return False
     return True
+
+
+def restore_okx_algo_ids(kernel: Any) -> int:
+    """Give each OKX execution client the algo id of every working conditional order it does not know (a restart).
+
+    nautilus 1.231's OKX client keeps algo ids only in memory: it learns them from the REST answer of a new
+    algo order or from a `live` algo push, and amends and cancels algo orders only by them. After a restart
+    with the orders restored from Redis it knows none, so the strategy could neither resize nor cancel its
+    stop, target or trailing exit ("no algo_id available for pending conditional order"); the bracket's OCO
+    stayed at the venue after the position closed. An untriggered algo order's venue order id in the cache
+    is its algo id (a triggered one's fill is applied by the start reconciliation first, which closes it).
+    """
+    from nautilus_trader.model.enums import OrderStatus, OrderType
+
+    conditional = {OrderType.STOP_MARKET, OrderType.STOP_LIMIT, OrderType.MARKET_IF_TOUCHED, OrderType.LIMIT_IF_TOUCHED, OrderType.TRAILING_STOP_MARKET}
+    restored = 0
+    for client in kernel.exec_engine._clients.values():  # noqa: SLF001
+        algo_ids = getattr(client, "_algo_order_ids", None)
+        instruments = getattr(client, "_algo_order_instruments", None)
+        if algo_ids is None:
+            continue
+        for order in kernel.cache.orders_open(venue=getattr(client, "venue", None)):
+            if order.order_type not in conditional or order.venue_order_id is None or order.status == OrderStatus.TRIGGERED or order.filled_qty.as_decimal() > 0:
+                continue
+            if order.client_order_id not in algo_ids:
+                algo_ids[order.client_order_id] = order.venue_order_id.value
+                if instruments is not None:
+                    instruments[order.client_order_id] = order.instrument_id
+                restored += 1
+    return restored

@@ -8,7 +8,7 @@ VenueSync (ravebear/platform/venue_sync.py) notices the position difference and 
 
 from __future__ import annotations
 
-import time
+import signal
 from collections import Counter
 from pathlib import Path
 
@@ -150,3 +150,53 @@ def test_without_venue_sync_nautilus_loses_a_fill_pushed_while_disconnected(tmp_
     # the node's Ctrl-C flatten closed the half it believed open: with no reduceOnly on OKX SWAP WebSocket orders,
     # the venue opened a short with it
     assert [p["pos"] for p in run.ledger["positions"]] == [f"-{target['quantity'].iloc[0]}"]
+
+
+def test_killed_while_holding_and_restarted_on_redis_the_node_adopts_the_trade_and_finishes_it(tmp_path, redis_server):
+    redis_server.flush()
+    venue = start_venue()
+    first_log, second_log = tmp_path / "live-1.log", tmp_path / "live-2.log"
+    proc = start_live(write_config(tmp_path, venue, trader_id="RECOVER-001", redis_port=redis_server.port), first_log)
+    try:
+        assert wait_for(venue, lambda v: holding(v, 40), 60, proc), first_log.read_text()[-3000:]
+        venue.call(lambda: setattr(venue.venue, "paused", True))  # nothing trades while the node is down
+        at_venue = venue.call(lambda: sorted((a.algo_cl_ord_id, a.ord_type) for a in venue.venue.engine.open_algos()))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        assert proc.returncode == -signal.SIGKILL and "run folder:" not in first_log.read_text()
+        before = venue.call(lambda: venue.venue._conn_numbers)  # noqa: SLF001
+        killed_at = venue.call(lambda: len(venue.venue.requests))
+        # the same trader id, no scripted entry (the restarted strategy counts bars from 1 again)
+        proc = start_live(write_config(tmp_path, venue, trader_id="RECOVER-001", redis_port=redis_server.port, entries=[]), second_log)
+        assert wait_for(venue, lambda v: any(c.number > before and c.wants("candle1m", "BTC-USDT-SWAP") for c in v.connections), 60, proc), second_log.read_text()[-3000:]
+        wait_for(venue, lambda v: False, 1.0)
+        venue.call(lambda: setattr(venue.venue, "paused", False))
+        wait_for(venue, lambda v: v.finished.is_set(), 90, proc)
+        wait_for(venue, lambda v: False, 1.0)
+        requests = venue.call(lambda: list(venue.venue.requests))
+        run = finish(venue, proc, second_log)
+    finally:
+        venue.stop()
+    assert run.returncode == 0, run.output[-4000:]
+    assert "Cached 5 orders from database" in run.output and "Cached 1 position from database" in run.output
+    assert "Reconciliation for OKX succeeded" in run.output
+    # the restarted strategy adopted the position with its working stop, target and trailing exit and its saved plan
+    restart = run.csv("guard_events.csv").query("guard == 'restart'")["detail"].tolist()
+    assert restart == ["adopted LONG 16.63 with stop, trailing exit, targets; exit plan restored"]
+    assert "restored the OKX algo ids of 4 working order(s)" in run.output  # stop + OCO target leg, partial target, trailing
+    # nothing placed again: the venue has the one entry and the three algo orders of the first session
+    assert [a for a in run.ledger["algo_orders"] if (a["algoClOrdId"], a["ordType"]) not in at_venue] == []
+    assert [o["clOrdId"] for o in run.ledger["orders"] if not o["algoId"]] == [run.ledger["fills"][0]["clOrdId"]]
+    assert not [r for r in requests[killed_at:] if r.get("path") in ("/api/v5/trade/order", "/api/v5/trade/order-algo") or r.get("op") == "order"]
+    unique_ids(run.ledger)
+    orders = node_orders_match_venue(run)
+    assert set(orders["status"]) <= {"FILLED", "CANCELED"}
+    # after the restart the partial target and the trailing exit filled, the stop was resized and then canceled
+    assert orders[orders["type"] == "TRAILING_STOP_MARKET"]["status"].tolist() == ["FILLED"]
+    oco = next(a for a in run.ledger["algo_orders"] if a["ordType"] == "oco")
+    assert oco["state"] == "canceled" and oco["sz"] == "8.32"
+    assert [r["path"] for r in requests if r.get("path") == "/api/v5/trade/cancel-algos" and r.get("status") == 200]
+    # the books over both sessions: the second run folder holds the first session's orders and fills from Redis
+    assert assert_books_match(run)["fills"] == 3
+    assert assert_no_exit_opened_a_position(run) == 2
+    assert run.ledger["positions"] == []
