@@ -192,8 +192,9 @@ def build_trading_node(config: BacktestFile, mode: Mode, catalog_path: Path | No
         handles.sandbox = node.kernel.exec_engine._clients[ClientId(venue.name)]  # noqa: SLF001
         handles.sandbox.make_events_synchronous(node.kernel.exec_engine)
     if mode == "live":
-        from ravebear.platform.venue_sync import VenueSync
+        from ravebear.platform.venue_sync import VenueSync, install_reconciliation_fixes
 
+        install_reconciliation_fixes(node.kernel)
         handles.venue_sync = VenueSync(node, node_settings.venue_check_s)
     if show_dashboard:
         handles.dashboard = _add_dashboard(node, config)

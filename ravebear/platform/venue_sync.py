@@ -48,7 +48,7 @@ class VenueSync:
         self._log = Logger("VenueSync")
 
     async def run(self) -> None:
-        """Once the node runs (after its start reconciliation): teach the clients their algo ids back, then check until cancelled."""
+        """Once the node runs: check until cancelled (and give the clients their algo ids back if no start reconciliation did)."""
         trader = self.node.kernel.trader
         while not trader.is_running:
             await asyncio.sleep(0.05)
@@ -190,3 +190,51 @@ def restore_okx_algo_ids(kernel: Any) -> int:
                     instruments[order.client_order_id] = order.instrument_id
                 restored += 1
     return restored
+
+
+def install_reconciliation_fixes(kernel: Any) -> None:
+    """Before the node starts: make nautilus's reconciliation apply the fills of triggered algo orders, and give the
+    OKX clients their algo ids back after it (`restore_okx_algo_ids`, before the strategies start and adopt their exits).
+
+    A stop, target or trailing exit that fired at OKX fills through a child order with its own `ordId`; its
+    fills carry that id, while the node has the algo id as the order's venue order id. Live, the OKX client
+    sends `OrderUpdated` with the child's id before the fill. nautilus 1.231's reconciliation (at start, after a
+    restart that missed the fill) does not: `Order.apply` refuses the fill (venue order id mismatch), then an
+    inferred fill fails the same way, and the position is "aligned" with a synthetic EXTERNAL order, leaving the
+    strategy's position open. This wrapper sends that `OrderUpdated` first, as the client would have.
+    """
+    from nautilus_trader.core.uuid import UUID4
+    from nautilus_trader.model.events import OrderUpdated
+
+    engine = kernel.exec_engine
+    cache = kernel.cache
+    original = engine._reconcile_order_report  # noqa: SLF001
+
+    def reconcile(report: Any, trades: list, is_external: bool = True) -> bool:
+        order = cache.order(report.client_order_id) if report.client_order_id is not None else None
+        if (
+            order is not None and not order.is_closed and trades and report.venue_order_id is not None
+            and order.venue_order_id is not None and order.venue_order_id != report.venue_order_id
+            and all(fill.venue_order_id == report.venue_order_id for fill in trades)
+        ):  # fmt: skip
+            cache.add_venue_order_id(order.client_order_id, report.venue_order_id, overwrite=True)
+            updated = OrderUpdated(
+                trader_id=order.trader_id, strategy_id=order.strategy_id, instrument_id=order.instrument_id, client_order_id=order.client_order_id,
+                venue_order_id=report.venue_order_id, account_id=order.account_id or report.account_id, quantity=order.quantity,
+                price=order.price if order.has_price else None, trigger_price=order.trigger_price if order.has_trigger_price else None,
+                event_id=UUID4(), ts_event=report.ts_last, ts_init=kernel.clock.timestamp_ns(),
+            )  # fmt: skip
+            engine._handle_event_with_tracking(updated)  # noqa: SLF001
+        return original(report, trades, is_external)
+
+    engine._reconcile_order_report = reconcile  # noqa: SLF001
+    reconcile_state = engine.reconcile_execution_state
+
+    async def reconcile_then_restore(*args: Any, **kwargs: Any) -> bool:
+        result = await reconcile_state(*args, **kwargs)
+        restored = restore_okx_algo_ids(kernel)
+        if restored:
+            engine._log.info(f"restored the OKX algo ids of {restored} working order(s) from the cache")  # noqa: SLF001
+        return result
+
+    engine.reconcile_execution_state = reconcile_then_restore

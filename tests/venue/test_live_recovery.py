@@ -152,22 +152,26 @@ def test_without_venue_sync_nautilus_loses_a_fill_pushed_while_disconnected(tmp_
     assert [p["pos"] for p in run.ledger["positions"]] == [f"-{target['quantity'].iloc[0]}"]
 
 
-def test_killed_while_holding_and_restarted_on_redis_the_node_adopts_the_trade_and_finishes_it(tmp_path, redis_server):
+def kill_and_restart(tmp_path: Path, redis_server, trader_id: str, kill_from_minute: int, fill_while_down: bool) -> tuple:
+    """kill -9 the node while it holds the position with its exits at the venue (paused, or trading the partial target
+    while the node is down), restart it on the same Redis and trader id with no scripted entry, resume, run to the end."""
     redis_server.flush()
     venue = start_venue()
     first_log, second_log = tmp_path / "live-1.log", tmp_path / "live-2.log"
-    proc = start_live(write_config(tmp_path, venue, trader_id="RECOVER-001", redis_port=redis_server.port), first_log)
+    proc = start_live(write_config(tmp_path, venue, trader_id=trader_id, redis_port=redis_server.port), first_log)
     try:
-        assert wait_for(venue, lambda v: holding(v, 40), 60, proc), first_log.read_text()[-3000:]
-        venue.call(lambda: setattr(venue.venue, "paused", True))  # nothing trades while the node is down
+        assert wait_for(venue, lambda v: holding(v, kill_from_minute), 60, proc), first_log.read_text()[-3000:]
+        venue.call(lambda: setattr(venue.venue, "paused", True))
         at_venue = venue.call(lambda: sorted((a.algo_cl_ord_id, a.ord_type) for a in venue.venue.engine.open_algos()))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
         assert proc.returncode == -signal.SIGKILL and "run folder:" not in first_log.read_text()
+        while fill_while_down and not venue.call(lambda: any(a.ord_type == "trigger" and not a.is_open for a in venue.venue.engine.algos.values())):
+            assert venue.call_async(venue.venue.step())
         before = venue.call(lambda: venue.venue._conn_numbers)  # noqa: SLF001
         killed_at = venue.call(lambda: len(venue.venue.requests))
         # the same trader id, no scripted entry (the restarted strategy counts bars from 1 again)
-        proc = start_live(write_config(tmp_path, venue, trader_id="RECOVER-001", redis_port=redis_server.port, entries=[]), second_log)
+        proc = start_live(write_config(tmp_path, venue, trader_id=trader_id, redis_port=redis_server.port, entries=[]), second_log)
         assert wait_for(venue, lambda v: any(c.number > before and c.wants("candle1m", "BTC-USDT-SWAP") for c in v.connections), 60, proc), second_log.read_text()[-3000:]
         wait_for(venue, lambda v: False, 1.0)
         venue.call(lambda: setattr(venue.venue, "paused", False))
@@ -180,10 +184,6 @@ def test_killed_while_holding_and_restarted_on_redis_the_node_adopts_the_trade_a
     assert run.returncode == 0, run.output[-4000:]
     assert "Cached 5 orders from database" in run.output and "Cached 1 position from database" in run.output
     assert "Reconciliation for OKX succeeded" in run.output
-    # the restarted strategy adopted the position with its working stop, target and trailing exit and its saved plan
-    restart = run.csv("guard_events.csv").query("guard == 'restart'")["detail"].tolist()
-    assert restart == ["adopted LONG 16.63 with stop, trailing exit, targets; exit plan restored"]
-    assert "restored the OKX algo ids of 4 working order(s)" in run.output  # stop + OCO target leg, partial target, trailing
     # nothing placed again: the venue has the one entry and the three algo orders of the first session
     assert [a for a in run.ledger["algo_orders"] if (a["algoClOrdId"], a["ordType"]) not in at_venue] == []
     assert [o["clOrdId"] for o in run.ledger["orders"] if not o["algoId"]] == [run.ledger["fills"][0]["clOrdId"]]
@@ -191,12 +191,32 @@ def test_killed_while_holding_and_restarted_on_redis_the_node_adopts_the_trade_a
     unique_ids(run.ledger)
     orders = node_orders_match_venue(run)
     assert set(orders["status"]) <= {"FILLED", "CANCELED"}
-    # after the restart the partial target and the trailing exit filled, the stop was resized and then canceled
-    assert orders[orders["type"] == "TRAILING_STOP_MARKET"]["status"].tolist() == ["FILLED"]
+    assert orders[orders["type"] == "TRAILING_STOP_MARKET"]["status"].tolist() == ["FILLED"]  # the trailing exit closed the trade
+    assert (orders[orders["type"] == "MARKET_IF_TOUCHED"]["status"] == "FILLED").sum() == 1  # the partial target, once
+    # the stop was resized to the half left and canceled once flat, at the venue too
     oco = next(a for a in run.ledger["algo_orders"] if a["ordType"] == "oco")
     assert oco["state"] == "canceled" and oco["sz"] == "8.32"
-    assert [r["path"] for r in requests if r.get("path") == "/api/v5/trade/cancel-algos" and r.get("status") == 200]
     # the books over both sessions: the second run folder holds the first session's orders and fills from Redis
     assert assert_books_match(run)["fills"] == 3
     assert assert_no_exit_opened_a_position(run) == 2
     assert run.ledger["positions"] == []
+    assert "ExecEngine: Error on applying" not in run.output
+    return run, run.csv("guard_events.csv").query("guard == 'restart'")["detail"].tolist()
+
+
+def test_killed_while_holding_and_restarted_on_redis_the_node_adopts_the_trade_and_finishes_it(tmp_path, redis_server):
+    run, restart = kill_and_restart(tmp_path, redis_server, "RECOVER-001", kill_from_minute=40, fill_while_down=False)
+    # the restarted strategy adopted the position with its working stop, target and trailing exit and its saved plan
+    assert restart == ["adopted LONG 16.63 with stop, trailing exit, targets; exit plan restored"]
+    assert "restored the OKX algo ids of 4 working order(s)" in run.output  # stop + OCO target leg, partial target, trailing
+
+
+def test_a_partial_target_filled_while_the_node_was_down_is_reconciled_at_restart(tmp_path, redis_server):
+    run, restart = kill_and_restart(tmp_path, redis_server, "RECOVER-002", kill_from_minute=TARGET_MINUTE - 6, fill_while_down=True)
+    # the start reconciliation applied the target's fill (the venue's trade id and fee) to the target order itself:
+    # the strategy adopted the half left, not the whole position, and no EXTERNAL position was made up
+    assert restart == ["adopted LONG 8.32 with stop, trailing exit, targets; exit plan restored"]
+    assert "restored the OKX algo ids of 3 working order(s)" in run.output
+    positions = run.csv("positions.csv")
+    assert positions["strategy_id"].tolist() == ["ScriptedEntries-000"]
+    assert "RECONCILIATION" not in run.csv("orders.csv")["tags"].fillna("").str.cat()
