@@ -646,6 +646,8 @@ class LevelStrategy(Strategy):
             self._close_at_market("no_stop")
         elif self._entry_id is not None and self._entry_filled:
             self._maybe_place_follow_ups(ts)  # stopped between the entry's fill and its follow-up exits
+        else:
+            self._resize_exits(position.quantity)  # an exit filled while the node was down: the rest still has the old size
 
     def _persist(self) -> None:
         """Store the strategy's state now (a node with a database cache), not only at a clean stop: kill -9 skips that."""
