@@ -138,10 +138,7 @@ def build_trading_node(config: BacktestFile, mode: Mode, catalog_path: Path | No
             database=DatabaseConfig(type="redis", host=redis.host, port=redis.port, connection_timeout=5, response_timeout=5),
             encoding="msgpack", buffer_interval_ms=None, flush_on_start=redis.flush_on_start,
         )  # fmt: skip
-    # flatten on Ctrl-C as nautilus's managed market exit: the strategy stays running until flat and re-sends a
-    # close the venue refused (e.g. rate-limited); a one-shot close left the position at OKX with its stops canceled
-    flatten = node_settings.stop_action == "flatten"
-    strategies, actors = component_configs(config, {"stop_action": node_settings.stop_action, "manage_stop": flatten})
+    strategies, actors = component_configs(config, {"stop_action": node_settings.stop_action})
     show_dashboard = node_settings.dashboard if dashboard is None else dashboard
     level = log_level or config.run.log_level
     if show_dashboard:  # nautilus writes logs to stdout, which would tear the in-place view: errors only there, the rest to a file
@@ -274,6 +271,25 @@ class NodeOutcome:
     failure: str | None = None  # why the session stopped by itself (e.g. a client that never connected)
 
 
+MARKET_EXIT_WAIT_S = 12.0  # nautilus's market exit gives up after 100 checks 100 ms apart
+
+
+async def _flatten_before_stop(node: Any) -> None:
+    """Run nautilus's market exit for every running strategy whose stop_action is flatten, and wait until done.
+
+    The strategies stay running while they exit, so a close the venue refused (e.g. rate-limited) is sent
+    again until flat; a one-shot cancel-and-close at stop left the position at OKX with its stops already
+    canceled. The node waits here because a strategy still exiting when the node disposes keeps a timer on
+    nautilus's Rust threads that fires after the loop closed and aborts the process.
+    """
+    exiting = [s for s in node.trader.strategies() if s.is_running and getattr(s.config, "stop_action", "") == "flatten"]
+    for strategy in exiting:
+        strategy.market_exit()
+    deadline = time.monotonic() + MARKET_EXIT_WAIT_S
+    while any(s.is_exiting() for s in exiting) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+
+
 async def _watch_connections(node: Any) -> str:
     """Return why the session cannot trade once the connect timeout passed with a client down; wait forever otherwise.
 
@@ -321,6 +337,7 @@ def run_trading_node(handles: NodeHandles, config: BacktestFile, config_text: st
             wait.cancel()
         if sync is not None:
             sync.cancel()
+        await _flatten_before_stop(node)
         await node.stop_async()
         await asyncio.sleep(0.2)
         runner.cancel()
