@@ -87,7 +87,7 @@ def test_an_algo_order_round_trip_over_rest(venue):
     cancel = json.dumps([{"instId": "BTC-USDT-SWAP", "algoId": placed["data"][0]["algoId"]}])
     assert call(base, "POST", "/api/v5/trade/cancel-algos", cancel, signed("POST", "/api/v5/trade/cancel-algos", cancel))[1]["code"] == "0"
     again = call(base, "POST", "/api/v5/trade/cancel-algos", cancel, signed("POST", "/api/v5/trade/cancel-algos", cancel))[1]
-    assert again["code"] == "1" and again["data"][0]["sCode"] == "51603"
+    assert again["code"] == "1" and (again["data"][0]["sCode"], again["data"][0]["sMsg"]) == ("51401", "Cancellation failed as the order is already canceled.")
 
 
 def test_websocket_login_and_private_channels(venue):

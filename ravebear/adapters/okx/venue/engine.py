@@ -25,6 +25,9 @@ NO_POSITION = ("51169", "Order failed because you don't have any positions in th
 ORDER_NOT_FOUND = ("51603", "Order does not exist")
 ALGO_NOT_FOUND = ("51603", "Order does not exist")
 DUPLICATE_CL_ORD_ID = ("51016", "Duplicated clOrdId")
+# OKX's cancel refusals: 51400 (filled, triggered or gone), 51401 (canceled before)
+CANCEL_DONE = ("51400", "Cancellation failed as the order has been filled, canceled or does not exist.")
+CANCEL_CANCELED = ("51401", "Cancellation failed as the order is already canceled.")
 
 
 @dataclass(frozen=True)
@@ -208,7 +211,8 @@ class MatchingEngine:
         if order is None:
             return Outcome(*ORDER_NOT_FOUND, cl_ord_id=str(args.get("clOrdId", "")), ts=now)
         if not order.is_open:
-            return Outcome("51400", "Order cancellation failed as the order has been filled, canceled or does not exist", ord_id=order.ord_id, cl_ord_id=order.cl_ord_id, ts=now)
+            refusal = CANCEL_CANCELED if order.state == "canceled" else CANCEL_DONE
+            return Outcome(*refusal, ord_id=order.ord_id, cl_ord_id=order.cl_ord_id, ts=now)
         self._cancel(order, now, source="user")
         return Outcome("0", "Cancellation succeeded", ord_id=order.ord_id, cl_ord_id=order.cl_ord_id, ts=now)
 
@@ -294,8 +298,11 @@ class MatchingEngine:
         self.instrument(args)
         now = self.clock_ms()
         algo = self.find_algo(str(args.get("algoId", "")), str(args.get("algoClOrdId", "")))
-        if algo is None or not algo.is_open:
+        if algo is None:
             return Outcome(*ALGO_NOT_FOUND, algo_id=str(args.get("algoId", "")), ts=now)
+        if not algo.is_open:
+            refusal = CANCEL_CANCELED if algo.state == "canceled" else CANCEL_DONE
+            return Outcome(*refusal, algo_id=algo.algo_id, algo_cl_ord_id=algo.algo_cl_ord_id, ts=now)
         algo.state, algo.u_time = "canceled", now
         self._push_algo(algo)
         return Outcome("0", "", algo_id=algo.algo_id, algo_cl_ord_id=algo.algo_cl_ord_id, ts=now)
