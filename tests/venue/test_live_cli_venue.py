@@ -51,3 +51,32 @@ def test_the_venue_names_a_window_without_candles(tmp_path):
     done = subprocess.run([sys.executable, "-m", "ravebear.platform.cli", "venue", "okx-sim", "--start", "yesterday-ish"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
     assert (done.returncode, done.stderr.strip()) == (2, "error: --start: not a date/time: 'yesterday-ish' (e.g. 2026-07-27 or '2026-07-27 12:20')")
+
+
+def test_okx_sim_serves_and_answers_its_operator(tmp_path):
+    import json
+    import signal
+    import urllib.request
+
+    from ravebear.adapters.okx.venue.runner import free_port
+
+    port = free_port()
+    env = {**os.environ, **KEYS_ENV, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "ravebear.platform.cli", "venue", "okx-sim", "--port", str(port), "--instruments", "BTC-USDT-SWAP",
+                             "--start", "2026-07-27 12:20", "--end", "2026-07-27 13:20", "--step", "0.05", "--start-now"],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        banner = [proc.stdout.readline() for _ in range(3)]
+        assert banner[0].startswith(f"OKX sim venue on 127.0.0.1:{port}: BTC-USDT-SWAP, 60 minutes of real candles (2026-07-27 12:20 .. 2026-07-27 13:19)")
+        assert f"base_url_http: 'http://127.0.0.1:{port}'" in banner[2]
+        time.sleep(1.5)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/sim/status", timeout=5) as response:
+            status = json.loads(response.read())
+        assert status["started"] and status["minutes_played"] > 5 and status["minutes_total"] == 60
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v5/public/instruments?instType=SWAP", timeout=5) as response:
+            listed = json.loads(response.read())["data"]
+        assert [(i["instId"], i["ctVal"], i["tickSz"], i["instIdCode"]) for i in listed] == [("BTC-USDT-SWAP", "0.01", "0.1", 10459)]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    assert proc.returncode == 0
