@@ -41,8 +41,9 @@ def _utc_ms(text: str | None, name: str) -> int | None:
 @click.option("--step", "step_s", type=click.FloatRange(0), default=60.0, show_default=True, help="Wall seconds per minute of the path (60: real time).")
 @click.option("--settle", "settle_s", type=click.FloatRange(0), default=0.0, help="Also wait until clients were quiet this long before the next minute.")
 @click.option("--start-now", is_flag=True, help="Play at once instead of waiting for a client to subscribe to candles or trades.")
+@click.option("--historical-time", is_flag=True, help="Stamp candles, orders and fills with the data's own times (default: replayed from the current minute).")
 def okx_sim(data_dir: str | None, instruments: str, start: str | None, end: str | None, balance: str, leverage: int, port: int, step_s: float,
-            settle_s: float, start_now: bool) -> None:
+            settle_s: float, start_now: bool, historical_time: bool) -> None:
     """Serve a local OKX v5 venue (REST + WebSockets) that fills orders on real candles.
 
     It checks signatures with OKX_API_KEY / OKX_API_SECRET / OKX_API_PASSPHRASE (environment or .env):
@@ -63,16 +64,18 @@ def okx_sim(data_dir: str | None, instruments: str, start: str | None, end: str 
     settings = VenueSettings(
         inst_ids=tuple(i.strip() for i in instruments.split(",") if i.strip()),
         start_ms=_utc_ms(start, "start"), end_ms=_utc_ms(end, "end"), balance=cash, leverage=leverage, port=port,
-        creds=Credentials(*(os.environ[name] for name in OKX_KEYS)),
+        creds=Credentials(*(os.environ[name] for name in OKX_KEYS)), rebase=not historical_time,
         player=PlayerSettings(step_s=step_s, settle_s=settle_s, start_on_subscribe=not start_now),
     )  # fmt: skip
     if data_dir:
         settings.data_dir = Path(data_dir)
 
     def ready(venue, bound: int) -> None:  # noqa: ANN001
-        steps = venue.path.steps
-        click.echo(f"OKX sim venue on 127.0.0.1:{bound}: {', '.join(settings.inst_ids)}, {len(steps):,} minutes of real candles "
-                   f"({_iso(steps[0].ts)} .. {_iso(steps[-1].ts)}), {cash} USDT at {leverage}x")  # fmt: skip
+        path = venue.path
+        first, last = path.data_window
+        when = f", replayed from {_iso(path.steps[0].ts)}" if path.shift_ms else ""
+        click.echo(f"OKX sim venue on 127.0.0.1:{bound}: {', '.join(settings.inst_ids)}, {len(path.steps):,} minutes of real candles "
+                   f"({_iso(first)} .. {_iso(last)}{when}), {cash} USDT at {leverage}x")  # fmt: skip
         click.echo("in the run config:")
         click.echo(f"  node: {{data: okx, okx: {{base_url_http: 'http://127.0.0.1:{bound}', base_url_ws: 'ws://127.0.0.1:{bound}/ws/v5/public'}}}}")
         click.echo(f"operator: GET /sim/status, GET /sim/ledger, POST /sim/pause|resume|step?n=N, POST /sim/faults {{target, kind, match}}")

@@ -67,12 +67,14 @@ def test_okx_sim_serves_and_answers_its_operator(tmp_path):
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
         banner = [proc.stdout.readline() for _ in range(3)]
-        assert banner[0].startswith(f"OKX sim venue on 127.0.0.1:{port}: BTC-USDT-SWAP, 60 minutes of real candles (2026-07-27 12:20 .. 2026-07-27 13:19)")
+        assert banner[0].startswith(f"OKX sim venue on 127.0.0.1:{port}: BTC-USDT-SWAP, 60 minutes of real candles (2026-07-27 12:20 .. 2026-07-27 13:19, replayed from ")
         assert f"base_url_http: 'http://127.0.0.1:{port}'" in banner[2]
         time.sleep(1.5)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/sim/status", timeout=5) as response:
             status = json.loads(response.read())
         assert status["started"] and status["minutes_played"] > 5 and status["minutes_total"] == 60
+        assert status["data_window"] == ["2026-07-27 12:20:00 UTC", "2026-07-27 13:19:00 UTC"]
+        assert abs(status["time_shift_ms"] + 1785154800000 - time.time() * 1000) < 120_000  # replayed from the current minute
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v5/public/instruments?instType=SWAP", timeout=5) as response:
             listed = json.loads(response.read())["data"]
         assert [(i["instId"], i["ctVal"], i["tickSz"], i["instIdCode"]) for i in listed] == [("BTC-USDT-SWAP", "0.01", "0.1", 10459)]

@@ -10,7 +10,7 @@ when its minute closes.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -87,6 +87,8 @@ class PricePath:
         self.steps = [Step(ts, tuple(by_ts[ts])) for ts in sorted(by_ts)]
         self.inst_ids = tuple(candles)
         self.position = 0  # steps already played
+        self.shift_ms = 0  # added to the data's timestamps (see `rebase`)
+        self.data_window = (self.steps[0].ts, self.steps[-1].ts)  # the candles' own open times, first and last
 
     @classmethod
     def from_dir(cls, data_dir: str | Path, inst_ids: list[str], start_ms: int | None = None, end_ms: int | None = None) -> PricePath:
@@ -95,6 +97,16 @@ class PricePath:
         if not folder.is_dir():
             raise PricePathError(f"candle folder {folder} does not exist")
         return cls({i: load_candles(find_candle_file(folder, i), i) for i in inst_ids}, start_ms, end_ms)
+
+    def rebase(self, first_open_ms: int) -> None:
+        """Move the whole path in time so its first minute opens at `first_open_ms` (prices and gaps unchanged).
+
+        A venue replaying July's candles in November would stamp orders, fills and candles months before
+        the node's clock; rebased to the start of the session they read like a live market's.
+        """
+        shift = first_open_ms - self.steps[0].ts
+        self.shift_ms += shift
+        self.steps = [Step(step.ts + shift, tuple(replace(c, ts=c.ts + shift) for c in step.candles)) for step in self.steps]
 
     @property
     def done(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -40,6 +41,7 @@ class VenueSettings:
     host: str = "127.0.0.1"
     port: int = 0  # 0 = a free port
     creds: Credentials = field(default_factory=lambda: Credentials("", "", ""))
+    rebase: bool = True  # replay the candles from the current minute on (False: at their own historical times)
     player: PlayerSettings = field(default_factory=PlayerSettings)
 
 
@@ -64,6 +66,8 @@ def build_venue(settings: VenueSettings) -> OKXVenue:
     if not (settings.creds.api_key and settings.creds.secret and settings.creds.passphrase):
         raise ValueError("the venue needs an API key, secret and passphrase to check signatures (OKX_API_KEY, OKX_API_SECRET, OKX_API_PASSPHRASE)")
     path = PricePath.from_dir(settings.data_dir, list(settings.inst_ids), settings.start_ms, settings.end_ms)
+    if settings.rebase:
+        path.rebase(int(time.time() // 60) * 60_000)
     engine = MatchingEngine(venue_instruments(settings.inst_ids), Ledger(cash=settings.balance, leverage=settings.leverage), clock_ms=lambda: 0)
     return OKXVenue(engine, path, settings.creds, settings.player)
 

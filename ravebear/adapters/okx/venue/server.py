@@ -587,6 +587,7 @@ class OKXVenue:
         """What the venue is doing, for `/sim/status`."""
         return {
             "now": _iso(self.now_ms), "now_ms": self.now_ms, "minutes_played": self.path.position, "minutes_total": len(self.path.steps),
+            "data_window": [_iso(t) for t in self.path.data_window], "time_shift_ms": self.path.shift_ms,
             "started": self.started.is_set(), "finished": self.finished.is_set(), "paused": self.paused,
             "connections": [{"kind": c.kind, "id": f"c{c.number}", "logged_in": c.logged_in, "subscriptions": c.subscriptions, "stalled": c.stalled} for c in self.connections],
             "open_orders": len(self.engine.open_orders()), "open_algo_orders": len(self.engine.open_algos()),
