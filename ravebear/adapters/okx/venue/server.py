@@ -116,15 +116,21 @@ class OKXVenue:
         for path in ("orders-algo-history", "order-algo-history"):
             r.add_get(f"/api/v5/trade/{path}", self.signed(self.algos_history))
         r.add_get("/api/v5/trade/order-algo", self.signed(self.algo_details))
-        r.add_post("/api/v5/trade/order", self.signed(self.post_order))
-        r.add_post("/api/v5/trade/batch-orders", self.signed(self.post_batch_orders))
-        r.add_post("/api/v5/trade/cancel-order", self.signed(self.post_cancel_order))
-        r.add_post("/api/v5/trade/cancel-batch-orders", self.signed(self.post_cancel_batch))
-        r.add_post("/api/v5/trade/amend-order", self.signed(self.post_amend_order))
-        r.add_post("/api/v5/trade/order-algo", self.signed(self.post_order_algo))
-        r.add_post("/api/v5/trade/cancel-algos", self.signed(self.post_cancel_algos))
-        r.add_post("/api/v5/trade/cancel-advance-algos", self.signed(self.post_cancel_algos))
-        r.add_post("/api/v5/trade/amend-algos", self.signed(self.post_amend_algos))
+        e, order_ack, algo_ack = self.engine, self._order_ack, self._algo_ack
+        amend_order_ack, amend_algo_ack = (lambda o: {**order_ack(o), "reqId": ""}), (lambda o: {**algo_ack(o), "reqId": ""})
+        actions = {  # path: (engine action, ack row, batch: many items in one call)
+            "order": (e.place_order, order_ack, False),  # a bracket's attachAlgoOrds ride on it
+            "batch-orders": (e.place_order, order_ack, True),
+            "cancel-order": (e.cancel_order, order_ack, False),
+            "cancel-batch-orders": (e.cancel_order, order_ack, True),
+            "amend-order": (e.amend_order, amend_order_ack, False),
+            "order-algo": (e.place_algo, algo_ack, False),  # trigger, conditional, oco, move_order_stop
+            "cancel-algos": (e.cancel_algo, algo_ack, True),  # a JSON array
+            "cancel-advance-algos": (e.cancel_algo, algo_ack, True),  # trailing (move_order_stop) orders
+            "amend-algos": (e.amend_algo, amend_algo_ack, False),
+        }
+        for path, (action, ack, batch) in actions.items():
+            r.add_post(f"/api/v5/trade/{path}", self.signed(self._order_action(action, ack, batch)))
         for kind in ("public", "private", "business"):
             r.add_get(f"/ws/v5/{kind}", self._ws_handler(kind))
         r.add_get("/sim/status", self.sim_status)
@@ -278,9 +284,9 @@ class OKXVenue:
         rows = [m.fill_row(f) for f in reversed(self.engine.ledger.fills) if inst_id in (None, "", f.inst_id) and ord_id in (None, "", f.ord_id)]
         return web.json_response(m.envelope(rows[: int(request.query.get("limit", 100))]))
 
-    def _algo_query(self, request: web.Request, open_only: bool) -> list[dict]:
+    def _algo_query(self, request: web.Request, working: bool) -> list[dict]:
         q = request.query
-        algos = [a for a in reversed(list(self.engine.algos.values())) if a.is_open == open_only or (not open_only and not a.is_open)]
+        algos = [a for a in reversed(list(self.engine.algos.values())) if a.is_open == working]  # pending: working; history: the rest
         ord_types = [t for t in q.get("ordType", "").split(",") if t]  # OKX takes "conditional,oco"
         algos = [
             a for a in algos
@@ -291,11 +297,11 @@ class OKXVenue:
 
     async def algos_pending(self, request: web.Request, _: Any) -> web.Response:
         """GET /trade/orders-algo-pending."""
-        return web.json_response(m.envelope(self._algo_query(request, open_only=True)))
+        return web.json_response(m.envelope(self._algo_query(request, working=True)))
 
     async def algos_history(self, request: web.Request, _: Any) -> web.Response:
         """GET /trade/orders-algo-history."""
-        return web.json_response(m.envelope(self._algo_query(request, open_only=False)))
+        return web.json_response(m.envelope(self._algo_query(request, working=False)))
 
     async def algo_details(self, request: web.Request, _: Any) -> web.Response:
         """GET /trade/order-algo?algoId|algoClOrdId."""
@@ -340,37 +346,14 @@ class OKXVenue:
             return payload
         raise RequestError("50002", "Json data format error")
 
-    async def post_order(self, request: web.Request, payload: Any) -> web.Response:
-        """POST /trade/order (with attachAlgoOrds for a bracket)."""
-        return await self._act(self._items(payload)[:1], self.engine.place_order, self._order_ack)
+    def _order_action(self, action: Callable[[dict], Outcome], ack: Callable[[Outcome], dict], batch: bool) -> Callable[[web.Request, Any], Awaitable[web.Response]]:
+        """A POST /trade/... handler: the body's item (or items, for a batch endpoint) through one engine action."""
 
-    async def post_batch_orders(self, request: web.Request, payload: Any) -> web.Response:
-        """POST /trade/batch-orders."""
-        return await self._act(self._items(payload), self.engine.place_order, self._order_ack)
+        async def handler(request: web.Request, payload: Any) -> web.Response:
+            items = self._items(payload)
+            return await self._act(items if batch else items[:1], action, ack)
 
-    async def post_cancel_order(self, request: web.Request, payload: Any) -> web.Response:
-        """POST /trade/cancel-order."""
-        return await self._act(self._items(payload)[:1], self.engine.cancel_order, self._order_ack)
-
-    async def post_cancel_batch(self, request: web.Request, payload: Any) -> web.Response:
-        """POST /trade/cancel-batch-orders."""
-        return await self._act(self._items(payload), self.engine.cancel_order, self._order_ack)
-
-    async def post_amend_order(self, request: web.Request, payload: Any) -> web.Response:
-        """POST /trade/amend-order."""
-        return await self._act(self._items(payload)[:1], self.engine.amend_order, lambda o: {**self._order_ack(o), "reqId": ""})
-
-    async def post_order_algo(self, request: web.Request, payload: Any) -> web.Response:
-        """POST /trade/order-algo: trigger, conditional, oco, move_order_stop."""
-        return await self._act(self._items(payload)[:1], self.engine.place_algo, self._algo_ack)
-
-    async def post_cancel_algos(self, request: web.Request, payload: Any) -> web.Response:
-        """POST /trade/cancel-algos (a JSON array)."""
-        return await self._act(self._items(payload), self.engine.cancel_algo, self._algo_ack)
-
-    async def post_amend_algos(self, request: web.Request, payload: Any) -> web.Response:
-        """POST /trade/amend-algos."""
-        return await self._act(self._items(payload)[:1], self.engine.amend_algo, lambda o: {**self._algo_ack(o), "reqId": ""})
+        return handler
 
     # -- WebSockets ---------------------------------------------------------------------------
 
