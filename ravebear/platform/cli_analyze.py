@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from ravebear.platform.cli_common import catalog_option, fail
+from ravebear.platform.cli_common import catalog_option, fail, utc_ms
 
 from ravebear.research import ANALYSES
 
@@ -21,15 +21,12 @@ DEFAULT_OUT_ROOT = Path("var") / "analysis"
 
 
 def _ms(value: str | None, option: str) -> int | None:
-    import pandas as pd
-
     if value is None:
         return None
     try:
-        stamp = pd.Timestamp(value)
+        return utc_ms(value)
     except ValueError:
         fail(f"{option} {value!r} is not a date/time (use e.g. 2024-08-01 or 2024-08-01T12:00)", code=2)
-    return int((stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")).value // 1_000_000)
 
 
 @click.command(short_help="Analyse catalog candles: tables, report.html, results.json.", epilog=f"ANALYSES (default: all): {' '.join(ANALYSES)}")

@@ -17,3 +17,11 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """Print `error: <message>` in red on stderr and exit with `code` (1 failure, 2 bad input)."""
     click.secho(f"error: {message}", fg="red", err=True)
     sys.exit(code)
+
+
+def utc_ms(text: str) -> int:
+    """UNIX ms of a date/time given on the command line (naive = UTC); raises ValueError when it is not one."""
+    import pandas as pd
+
+    stamp = pd.Timestamp(text)
+    return int((stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")).value // 1_000_000)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ravebear.platform.cli_common import fail
+from ravebear.platform.cli_common import fail, utc_ms
 from ravebear.platform.trading_node import OKX_KEYS, missing_okx_keys
 
 
@@ -20,14 +20,10 @@ def venue() -> None:
 def _utc_ms(text: str | None, name: str) -> int | None:
     if text is None:
         return None
-    import pandas as pd
-
     try:
-        stamp = pd.Timestamp(text)
+        return utc_ms(text)
     except ValueError:
         fail(f"--{name}: not a date/time: {text!r} (e.g. 2026-07-27 or '2026-07-27 12:20')", 2)
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    return int(stamp.timestamp() * 1000)
 
 
 @venue.command("okx-sim")
