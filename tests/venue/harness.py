@@ -130,7 +130,7 @@ def run_session(tmp_path: Path, venue: VenueThread, config: Path, until: Callabl
         if during is not None:
             during(proc)
         wait_for(venue, until or (lambda v: v.finished.is_set()), timeout_s, proc)
-        wait_for(venue, lambda v: False, 1.0)  # let the last pushes land
+        time.sleep(1.0)  # let the last pushes land
     finally:
         result = finish(venue, proc, log)
     return result
