@@ -12,6 +12,7 @@ import re
 import time
 from dataclasses import replace
 from decimal import Decimal
+from typing import Any
 
 import msgspec
 import numpy as np
@@ -243,14 +244,20 @@ def test_a_tripped_guard_shows_with_its_reason(btc_bars, guards, halted, blocked
     engine.dispose()
 
 
+def dashboard_engine(refresh_secs: int, terminal: bool) -> tuple[Console, DashboardActor, Any, Any]:
+    """A backtest engine with the dashboard drawing to a captured console (a terminal or a plain file)."""
+    console = Console(file=io.StringIO(), width=160, force_terminal=terminal)
+    actor = DashboardActor(DashboardConfig(refresh_secs=refresh_secs), console=console)
+    engine, strategy = new_engine(actor)
+    return console, actor, engine, strategy
+
+
 def frames(out: str) -> list[str]:
     return out.split(FRAME_START)[1:]
 
 
 def test_actor_redraws_in_place_on_its_timer_not_once_per_event(btc_bars):
-    console = Console(file=io.StringIO(), width=160, force_terminal=True)
-    actor = DashboardActor(DashboardConfig(refresh_secs=600), console=console)
-    engine, strategy = new_engine(actor)
+    console, actor, engine, strategy = dashboard_engine(refresh_secs=600, terminal=True)
     actor.attach(engine.trader.strategies)
     engine.add_data(btc_bars)
     engine.run()
@@ -271,9 +278,7 @@ def test_actor_redraws_in_place_on_its_timer_not_once_per_event(btc_bars):
 
 
 def test_actor_on_a_console_that_is_not_a_terminal_prints_one_final_frame(btc_bars):
-    console = Console(file=io.StringIO(), width=160, force_terminal=False)
-    actor = DashboardActor(DashboardConfig(refresh_secs=60), console=console)
-    engine, _ = new_engine(actor)
+    console, actor, engine, _ = dashboard_engine(refresh_secs=60, terminal=False)
     actor.attach(engine.trader.strategies)
     engine.add_data(btc_bars)
     engine.run()
@@ -285,9 +290,7 @@ def test_actor_on_a_console_that_is_not_a_terminal_prints_one_final_frame(btc_ba
 
 
 def test_actor_refresh_failure_is_recorded_and_the_node_trades_on(btc_bars):
-    console = Console(file=io.StringIO(), width=160, force_terminal=True)
-    actor = DashboardActor(DashboardConfig(refresh_secs=60), console=console)
-    engine, _ = new_engine(actor)
+    console, actor, engine, _ = dashboard_engine(refresh_secs=60, terminal=True)
 
     def broken() -> list:
         raise RuntimeError("strategies unavailable")
@@ -301,9 +304,7 @@ def test_actor_refresh_failure_is_recorded_and_the_node_trades_on(btc_bars):
 
 
 def test_without_attach_the_actor_shows_the_account_and_says_no_strategies_attached(btc_bars):
-    console = Console(file=io.StringIO(), width=160, force_terminal=False)
-    actor = DashboardActor(DashboardConfig(refresh_secs=3600), console=console)
-    engine, _ = new_engine(actor)
+    console, actor, engine, _ = dashboard_engine(refresh_secs=3600, terminal=False)
     engine.add_data(btc_bars[:30])
     engine.run()
     out = console.file.getvalue()
