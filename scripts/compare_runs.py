@@ -17,7 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 TIMINGS = ("elapsed_s", "bars_per_s", "run_dir", "created")
-WALL_CLOCK_OR_RANDOM = {"venue_order_id", "trade_id", "ts_init", "ts_last", "ts_accepted", "ts_submitted"}
+WALL_CLOCK_OR_RANDOM = {"venue_order_id", "trade_id", "ts_init", "ts_last", "ts_accepted", "ts_submitted", "duration_ns"}
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # event ids, init ids, snapshot position ids
 
 
 def keep(run: Path, dest: Path) -> None:
@@ -55,12 +56,22 @@ def compare(before: Path, after: Path) -> int:
     return 1 if problems else 0
 
 
+def _normalised(path: Path, paper: bool) -> pd.DataFrame:
+    frame = pd.read_csv(path, dtype=str).fillna("").replace(UUID, "<uuid>", regex=True)
+    if not paper:
+        return frame
+    # a live clock stamps order ids with the wall time (O-YYYYMMDD-HHMMSS-...) and orders rows by it
+    frame = frame.replace(r"(O|OL)-\d{8}-\d{6}-", r"\1-<time>-", regex=True)
+    key = [c for c in frame.columns if c not in WALL_CLOCK_OR_RANDOM and not c.startswith("ts")]
+    return frame.sort_values(key, ignore_index=True)
+
+
 def _compare_csv(label: str, a: Path, b: Path, paper: bool) -> int:
-    left, right = pd.read_csv(a, dtype=str), pd.read_csv(b, dtype=str)
+    left, right = (_normalised(path, paper) for path in (a, b))
     if list(left.columns) != list(right.columns) or len(left) != len(right):
         print(f"{label}: shape {left.shape} {list(left.columns)} -> {right.shape} {list(right.columns)}")
         return 1
-    differing = [c for c in left.columns if not left[c].fillna("").equals(right[c].fillna(""))]
+    differing = [c for c in left.columns if not left[c].equals(right[c])]
     ignored = [c for c in differing if paper and (c in WALL_CLOCK_OR_RANDOM or c.startswith("ts_"))]
     real = [c for c in differing if c not in ignored]
     if ignored:
