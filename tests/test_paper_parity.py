@@ -14,9 +14,9 @@ import yaml
 
 from ravebear.catalog.instruments import instrument_for
 from ravebear.catalog.store import RaveCatalog
-from ravebear.platform.backtest import run_backtest
-from ravebear.platform.config import parse_backtest_config
-from ravebear.platform.trading_node import build_trading_node, run_trading_node
+from ravebear.platform.nodes.backtest import run_backtest
+from ravebear.platform.nodes.run_file import parse_run_file
+from ravebear.platform.nodes.trading import build_trading_node, run_trading_node
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample"
@@ -44,7 +44,7 @@ def runs(tmp_path_factory) -> tuple[Path, Path]:
     raw["strategies"][0]["config"]["exits"].update(take_profits=[{"r": 1.0, "fraction": 0.5}, {"r": 4.0}], breakeven_after_r=1.2)
     raw["node"] = {"dashboard": False, "stop_action": "flatten"}
     text = yaml.safe_dump(raw)
-    config = parse_backtest_config(text, "parity.yaml")
+    config = parse_run_file(text, "parity.yaml")
     backtest = run_backtest(config, text, catalog, root / "runs").run.path
     handles = build_trading_node(config, "paper", catalog.path, log_level="ERROR")
     paper = run_trading_node(handles, config, text, root / "runs").run_dir

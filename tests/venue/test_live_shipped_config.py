@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import yaml
 
-from ravebear.adapters.okx.venue.runner import VenueSettings, VenueThread
-from ravebear.adapters.okx.venue.server import PlayerSettings
+from ravebear.simulators.okx_venue.runner import VenueSettings, VenueThread
+from ravebear.simulators.okx_venue.server import PlayerSettings
 from tests.venue.checks import assert_books_match, assert_no_exit_opened_a_position
 from tests.venue.harness import CREDS, REPO, WINDOW_START, finish, start_live, wait_for
 

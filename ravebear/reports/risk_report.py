@@ -1,6 +1,6 @@
 """Build the risk report of a backtest run from its run folder (every number, no formatting).
 
-Inputs (written by `ravebear.platform.results` and the strategies):
+Inputs (written by `ravebear.reports.run_folder` and the strategies):
 * `summary.json`, `positions.csv`, `fills.csv`: required.
 * `account.csv`: the balance series (the equity curve); without it the curve is rebuilt
   from the closed trades.
@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from ravebear.risk import stats
+from ravebear.reports import stats
 
 REQUIRED_FILES = ("summary.json", "positions.csv", "fills.csv")
 BRACKET_TAG_EXITS = {"STOP_LOSS": "stop", "TAKE_PROFIT": "take_profit"}  # nautilus bracket order tags

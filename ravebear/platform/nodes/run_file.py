@@ -1,4 +1,5 @@
-"""Backtest YAML files, validated into frozen typed models that reject unknown keys by name."""
+"""The run file: one YAML that a backtest, a paper node and a live node all run, validated into frozen typed
+models that reject unknown keys by name."""
 
 from __future__ import annotations
 
@@ -107,11 +108,6 @@ def _deep_merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, An
         merged[key] = _deep_merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
     return merged
 
-    @property
-    def component_path(self) -> str:
-        """The class's import path."""
-        return self.strategy_path
-
 
 class ActorSection(_Section):
     """An actor (e.g. the LevelActor) by import path, with its own config."""
@@ -180,8 +176,8 @@ class NodeSection(_Section):
         return value
 
 
-class BacktestFile(_Section):
-    """A whole run config file (backtest; the `node` section adds what paper and live nodes need)."""
+class RunFile(_Section):
+    """A whole run file: what a backtest runs; `node` and `sources` add what paper and live nodes need."""
 
     run: RunSection = RunSection()
     venue: VenueSection = VenueSection()
@@ -206,7 +202,7 @@ def _suggest(key: str, model: type[BaseModel] | None) -> str:
 
 
 def _section_model(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    model: type[BaseModel] | None = BacktestFile
+    model: type[BaseModel] | None = RunFile
     for part in loc[:-1]:
         if isinstance(part, int) or model is None:
             continue
@@ -233,7 +229,7 @@ def _format_errors(source: str, error: ValidationError) -> str:
     return f"{source}: " + "; ".join(lines)
 
 
-def parse_backtest_config(text: str, source: str = "config") -> BacktestFile:
+def parse_run_file(text: str, source: str = "config") -> RunFile:
     """Parse and validate YAML text; raise ConfigError naming each bad key."""
     try:
         raw = yaml.safe_load(text)
@@ -242,7 +238,7 @@ def parse_backtest_config(text: str, source: str = "config") -> BacktestFile:
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping with 'run', 'venue', 'data' and 'strategies'")
     try:
-        config = BacktestFile.model_validate(raw)
+        config = RunFile.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_format_errors(source, exc)) from None
     if not config.strategies and not config.actors:
@@ -308,13 +304,13 @@ def _msgspec_message(exc: Exception, struct: type) -> str:
     return f"unknown key '{at + '.' if at else ''}{key}'{hint}"
 
 
-def load_backtest_config(path: str | Path) -> tuple[BacktestFile, str]:
-    """Read and validate a backtest YAML file; return the model and the file's text."""
+def load_run_file(path: str | Path) -> tuple[RunFile, str]:
+    """Read and validate a run file; return the model and the file's text."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: no such config file")
     text = path.read_text()
-    return parse_backtest_config(text, str(path)), text
+    return parse_run_file(text, str(path)), text
 
 
 def component_config_path(component: StrategySection | ActorSection) -> str:

@@ -11,8 +11,8 @@ import pandas as pd
 
 from ravebear.catalog.store import RaveCatalog, one_minute_bar_type
 from ravebear.risk.topics import GUARD_TOPIC
-from ravebear.platform.config import BacktestFile, ConfigError, component_config_path, component_fields, with_account_risk
-from ravebear.platform.results import BalanceRecorder, GuardRecorder, RunFolder, new_run_dir, write_run_folder
+from ravebear.platform.nodes.run_file import RunFile, ConfigError, component_config_path, component_fields, with_account_risk
+from ravebear.reports.run_folder import BalanceRecorder, GuardRecorder, RunFolder, new_run_dir, write_run_folder
 
 if TYPE_CHECKING:
     from nautilus_trader.config import BacktestRunConfig
@@ -45,7 +45,7 @@ def prepare_backtest_process() -> None:
             pass
 
 
-def check_data_available(config: BacktestFile, catalog: RaveCatalog) -> None:
+def check_data_available(config: RunFile, catalog: RaveCatalog) -> None:
     """Fail with a clear message when a configured series or funding file is missing."""
     for instrument_id, path in config.funding.rates.items():
         if not Path(path).is_file():
@@ -61,7 +61,7 @@ def check_data_available(config: BacktestFile, catalog: RaveCatalog) -> None:
             )
 
 
-def build_run_config(config: BacktestFile, catalog_path: Path, log_level: str | None = None) -> BacktestRunConfig:
+def build_run_config(config: RunFile, catalog_path: Path, log_level: str | None = None) -> BacktestRunConfig:
     """Translate a RaveBear backtest config into a nautilus BacktestRunConfig."""
     from nautilus_trader.backtest.config import ImportableFeeModelConfig, ImportableFillModelConfig
     from nautilus_trader.config import (
@@ -78,13 +78,13 @@ def build_run_config(config: BacktestFile, catalog_path: Path, log_level: str | 
     fee_model = None
     if venue.maker_fee_bps is not None or venue.taker_fee_bps is not None:
         fee_model = ImportableFeeModelConfig(
-            fee_model_path="ravebear.platform.fees:BpsFeeModel",
-            config_path="ravebear.platform.fees:BpsFeeModelConfig",
+            fee_model_path="ravebear.platform.simulated_venue.fees:BpsFeeModel",
+            config_path="ravebear.platform.simulated_venue.fees:BpsFeeModelConfig",
             config={"maker_bps": venue.maker_fee_bps or 0.0, "taker_bps": venue.taker_fee_bps or 0.0},
         )
     modules = []
     if config.funding.rates or config.funding.from_catalog:
-        from ravebear.platform.funding import funding_module_config
+        from ravebear.platform.simulated_venue.funding import funding_module_config
 
         modules.append(
             funding_module_config(
@@ -141,16 +141,16 @@ def build_run_config(config: BacktestFile, catalog_path: Path, log_level: str | 
     )
 
 
-def _funding(engine, config: BacktestFile) -> pd.DataFrame | None:  # noqa: ANN001 - BacktestEngine
+def _funding(engine, config: RunFile) -> pd.DataFrame | None:  # noqa: ANN001 - BacktestEngine
     """The funding the simulation module charged, or None when funding was not simulated."""
     if not (config.funding.rates or config.funding.from_catalog):
         return None
-    from ravebear.platform.funding import funding_frame
+    from ravebear.platform.simulated_venue.funding import funding_frame
 
     return funding_frame(engine)
 
 
-def risk_engine_for(config: BacktestFile):  # noqa: ANN201 - nautilus RiskEngineConfig, imported lazily
+def risk_engine_for(config: RunFile):  # noqa: ANN201 - nautilus RiskEngineConfig, imported lazily
     """nautilus's RiskEngine settings from the same account-wide limits the strategies' guards use."""
     import msgspec
 
@@ -161,7 +161,7 @@ def risk_engine_for(config: BacktestFile):  # noqa: ANN201 - nautilus RiskEngine
     return risk_engine_config(msgspec.convert(config.risk, GuardLimits), [data.instrument_id for data in config.data], strategies)
 
 
-def alt_data_configs(config: BacktestFile, catalog_path: Path) -> list:
+def alt_data_configs(config: RunFile, catalog_path: Path) -> list:
     """One BacktestDataConfig per configured alternative-data type (per instrument where the type has one)."""
     from nautilus_trader.config import BacktestDataConfig
 
@@ -183,7 +183,7 @@ def alt_data_configs(config: BacktestFile, catalog_path: Path) -> list:
     return configs
 
 
-def component_configs(config: BacktestFile, overrides: dict | None = None) -> tuple[list, list]:
+def component_configs(config: RunFile, overrides: dict | None = None) -> tuple[list, list]:
     """The nautilus strategy and actor configs of a run file (shared by the backtest and the paper/live nodes).
 
     `overrides` are merged into every strategy config whose class has those fields (e.g. the live
@@ -219,7 +219,7 @@ class BacktestOutcome:
     bars: int
 
 
-def run_backtest(config: BacktestFile, config_text: str, catalog: RaveCatalog, output_dir: Path | None = None) -> BacktestOutcome:
+def run_backtest(config: RunFile, config_text: str, catalog: RaveCatalog, output_dir: Path | None = None) -> BacktestOutcome:
     """Run a backtest and write its run folder; return the outcome."""
     from decimal import Decimal
 
@@ -258,7 +258,7 @@ def run_backtest(config: BacktestFile, config_text: str, catalog: RaveCatalog, o
             funding=_funding(engine, config),
         )
         if config.run.risk_report:
-            from ravebear.risk.report_html import write_risk_report
+            from ravebear.reports.risk_report_html import write_risk_report
 
             write_risk_report(run.path)
     finally:

@@ -3,7 +3,7 @@
 `build_trading_node(config, mode, ...)` turns the same run file a backtest uses (plus its `node:`
 section) into a TradingNode:
 - data: a catalog replay (`ravebear.adapters.replay`, offline, at a chosen speed) or OKX market data;
-- execution: the sandbox (paper, `ravebear.platform.sandbox`) or OKX (live, demo or real);
+- execution: the sandbox (paper, `ravebear.platform.simulated_venue.sandbox`) or OKX (live, demo or real);
 - cache: in memory, or Redis (`node.redis`) so a restart finds orders, positions, the account and
   the strategies' state again (same `trader_id`);
 - the RiskEngine limits and every strategy's guards from the file's `risk:` section.
@@ -24,8 +24,8 @@ from typing import Any, Literal
 
 import msgspec
 
-from ravebear.platform.backtest import _ns, component_configs, prepare_backtest_process, risk_engine_for
-from ravebear.platform.config import BacktestFile, ConfigError
+from ravebear.platform.nodes.backtest import _ns, component_configs, prepare_backtest_process, risk_engine_for
+from ravebear.platform.nodes.run_file import RunFile, ConfigError
 
 REPLAY_CLIENT = "REPLAY"
 OKX_KEYS = ("OKX_API_KEY", "OKX_API_SECRET", "OKX_API_PASSPHRASE")
@@ -63,7 +63,7 @@ def missing_okx_keys(environ: dict[str, str] | None = None) -> list[str]:
     return [name for name in OKX_KEYS if not environ.get(name)]
 
 
-def build_trading_node(config: BacktestFile, mode: Mode, catalog_path: Path | None = None, log_level: str | None = None, dashboard: bool | None = None) -> NodeHandles:
+def build_trading_node(config: RunFile, mode: Mode, catalog_path: Path | None = None, log_level: str | None = None, dashboard: bool | None = None) -> NodeHandles:
     """Build (not run) the paper or live TradingNode of a run file."""
     from nautilus_trader.config import (
         CacheConfig,
@@ -86,7 +86,7 @@ def build_trading_node(config: BacktestFile, mode: Mode, catalog_path: Path | No
         check_redis(node_settings.redis.host, node_settings.redis.port)
     if node_settings.data == "replay" and catalog_path is not None:
         from ravebear.catalog.store import RaveCatalog
-        from ravebear.platform.backtest import check_data_available
+        from ravebear.platform.nodes.backtest import check_data_available
 
         check_data_available(config, RaveCatalog(catalog_path))
     data_clients: dict[str, Any] = {}
@@ -117,7 +117,7 @@ def build_trading_node(config: BacktestFile, mode: Mode, catalog_path: Path | No
     if mode == "paper":
         from nautilus_trader.adapters.sandbox.config import SandboxExecutionClientConfig
 
-        from ravebear.platform.sandbox import SandboxLiveExecClientFactory
+        from ravebear.platform.simulated_venue.sandbox import SandboxLiveExecClientFactory
 
         exec_clients[venue.name] = SandboxExecutionClientConfig(
             venue=venue.name, starting_balances=[venue.starting_balance], base_currency=None, oms_type="NETTING",
@@ -176,7 +176,7 @@ def build_trading_node(config: BacktestFile, mode: Mode, catalog_path: Path | No
     for name, factory in factories_exec.items():
         node.add_exec_client_factory(name, factory)
     node.build()
-    from ravebear.platform.results import BalanceRecorder, GuardRecorder
+    from ravebear.reports.run_folder import BalanceRecorder, GuardRecorder
     from ravebear.risk.topics import GUARD_TOPIC
 
     handles = NodeHandles(node=node, mode=mode, balances=BalanceRecorder(), guards=GuardRecorder())
@@ -189,7 +189,7 @@ def build_trading_node(config: BacktestFile, mode: Mode, catalog_path: Path | No
         handles.sandbox = node.kernel.exec_engine._clients[ClientId(venue.name)]  # noqa: SLF001
         handles.sandbox.make_events_synchronous(node.kernel.exec_engine)
     if mode == "live":
-        from ravebear.platform.venue_sync import VenueSync, install_reconciliation_fixes
+        from ravebear.platform.live_fixes.venue_sync import VenueSync, install_reconciliation_fixes
 
         install_reconciliation_fixes(node.kernel)
         handles.venue_sync = VenueSync(node, node_settings.venue_check_s)
@@ -198,7 +198,7 @@ def build_trading_node(config: BacktestFile, mode: Mode, catalog_path: Path | No
     return handles
 
 
-def _add_dashboard(node: Any, config: BacktestFile) -> Any:
+def _add_dashboard(node: Any, config: RunFile) -> Any:
     from ravebear.platform.dashboard import DashboardActor, DashboardConfig
 
     actor = DashboardActor(DashboardConfig(instrument_ids=[d.instrument_id for d in config.data]))
@@ -207,7 +207,7 @@ def _add_dashboard(node: Any, config: BacktestFile) -> Any:
     return actor
 
 
-def _instruments(config: BacktestFile) -> Any:
+def _instruments(config: RunFile) -> Any:
     """Load the file's instruments at connect: without it nautilus 1.231's OKX clients connect, load nothing
     and silently drop every push for an instrument not in the cache (docs/OKX_1231_CAPTURE.md)."""
     from nautilus_trader.config import InstrumentProviderConfig
@@ -215,7 +215,7 @@ def _instruments(config: BacktestFile) -> Any:
     return InstrumentProviderConfig(load_ids=frozenset(d.instrument_id for d in config.data))
 
 
-def _ws_url(config: BacktestFile, channel: str) -> str | None:
+def _ws_url(config: RunFile, channel: str) -> str | None:
     """The public (data) or private (execution) WebSocket URL from `node.okx.base_url_ws` (either form given)."""
     url = config.node.okx.base_url_ws
     if url is None:
@@ -225,7 +225,7 @@ def _ws_url(config: BacktestFile, channel: str) -> str | None:
     return nautilus_pyo3.derive_okx_ws_url(url, channel)
 
 
-def okx_data_config(config: BacktestFile) -> Any:
+def okx_data_config(config: RunFile) -> Any:
     """OKX market data for the file's instruments (keys from the environment)."""
     from nautilus_trader.adapters.okx.config import OKXDataClientConfig
     from nautilus_trader.core.nautilus_pyo3 import OKXEnvironment, OKXInstrumentType
@@ -239,7 +239,7 @@ def okx_data_config(config: BacktestFile) -> Any:
     )  # fmt: skip
 
 
-def okx_exec_config(config: BacktestFile) -> Any:
+def okx_exec_config(config: RunFile) -> Any:
     """OKX execution (demo or live) in the file's margin mode (keys from the environment)."""
     from nautilus_trader.adapters.okx.config import OKXExecClientConfig
     from nautilus_trader.core.nautilus_pyo3 import OKXEnvironment, OKXInstrumentType, OKXMarginMode
@@ -306,7 +306,7 @@ async def _watch_connections(node: Any) -> str:
     return f"the {' and '.join(down)} client{'s' if len(down) > 1 else ''} did not connect within {CONNECT_TIMEOUT_S:g} s; stopping ({CONNECT_HINT})"
 
 
-def run_trading_node(handles: NodeHandles, config: BacktestFile, config_text: str, output_dir: Path | None = None, timeout_s: float | None = None) -> NodeOutcome:
+def run_trading_node(handles: NodeHandles, config: RunFile, config_text: str, output_dir: Path | None = None, timeout_s: float | None = None) -> NodeOutcome:
     """Run until the replay ends, `timeout_s` passes or Ctrl-C; stop cleanly; write the run folder."""
     node = handles.node
     loop = node.get_event_loop()
@@ -352,9 +352,9 @@ def run_trading_node(handles: NodeHandles, config: BacktestFile, config_text: st
     return NodeOutcome(elapsed_s=elapsed, items=items, run_dir=run_dir, failure=failure[0] if failure else None)
 
 
-def write_node_run_folder(handles: NodeHandles, config: BacktestFile, config_text: str, output_dir: Path | None, elapsed_s: float) -> Path:
+def write_node_run_folder(handles: NodeHandles, config: RunFile, config_text: str, output_dir: Path | None, elapsed_s: float) -> Path:
     """Orders, fills, positions, balances, guard events and the risk report of a session, like a backtest's run folder."""
-    from ravebear.platform.results import new_run_dir, write_run_folder
+    from ravebear.reports.run_folder import new_run_dir, write_run_folder
 
     run_dir = new_run_dir(output_dir or Path(config.run.output_dir), f"{handles.mode}-{config.run.name}")
     items = handles.replay.handed if handles.replay is not None else 0
@@ -365,7 +365,7 @@ def write_node_run_folder(handles: NodeHandles, config: BacktestFile, config_tex
         tearsheet=False, guard_events=handles.guards.frame(),
     )  # fmt: skip
     if config.run.risk_report:
-        from ravebear.risk.report_html import write_risk_report
+        from ravebear.reports.risk_report_html import write_risk_report
 
         write_risk_report(run_dir)
     return run_dir
