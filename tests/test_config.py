@@ -109,7 +109,7 @@ def test_bad_values_and_missing_sections_are_explained():
         parse_run_file("run: [unclosed")
 
 
-RUN_FILES = [p for p in sorted(DEFAULT.parent.glob("*.yaml")) if p.name != "paper_altdata.yaml"]  # that one is the alt-data node's own format
+RUN_FILES = sorted(DEFAULT.parent.glob("*.yaml"))
 RUN_FILES += sorted((DEFAULT.parent / "backtests").glob("*.yaml"))
 
 

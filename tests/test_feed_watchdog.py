@@ -112,7 +112,7 @@ def test_feed_watchdog_settings_reject_bad_values_by_name(raw, message):
 
 
 def test_live_yaml_sets_the_watchdog_explicitly_and_bad_values_fail_by_key():
-    from ravebear.platform.nodes.backtest import component_configs
+    from ravebear.platform.nodes.composer import component_configs
     from ravebear.platform.nodes.run_file import ConfigError, load_run_file, parse_run_file
 
     config, _ = load_run_file(REPO / "config" / "live.yaml")

@@ -109,7 +109,7 @@ def test_paper_options_are_validated_like_the_file(tmp_path):
 
 def test_okx_clients_load_the_files_instruments_and_get_their_own_websocket_paths():
     from ravebear.platform.nodes.run_file import load_run_file
-    from ravebear.platform.nodes.trading import okx_data_config, okx_exec_config
+    from ravebear.platform.nodes.composer import okx_data_config, okx_exec_config
 
     config, _ = load_run_file(REPO / "config" / "live.yaml")
     node = config.node.model_copy(update={"okx": config.node.okx.model_copy(update={"base_url_http": "http://127.0.0.1:9", "base_url_ws": "ws://127.0.0.1:9/ws/v5/public"})})

@@ -22,6 +22,7 @@ def test_the_shipped_live_config_trades_at_the_venue_with_matching_books(tmp_pat
         raw = yaml.safe_load((REPO / "config" / "live.yaml").read_text())
         raw["run"]["output_dir"] = str(tmp_path / "runs")
         raw["node"].pop("redis")
+        raw.pop("sources")  # tests reach no outside service; tests/venue/test_live_altdata.py serves them locally
         raw["node"].update(dashboard=False, stop_action="flatten", okx={"environment": "live", "base_url_http": venue.base_url_http, "base_url_ws": venue.base_url_ws})
         config = tmp_path / "live.yaml"
         config.write_text(yaml.safe_dump(raw))

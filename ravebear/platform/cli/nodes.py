@@ -47,6 +47,8 @@ def describe(config: Any, mode: str) -> list[str]:
         "execution: " + ("sandbox (simulated fills)" if mode == "paper" else f"OKX {node.okx.environment.upper()} account, {node.okx.margin_mode} margin"),
         "cache: " + (f"Redis {node.redis.host}:{node.redis.port}" if node.redis else "in memory (a restart starts over)"),
         "instruments: " + ", ".join(d.instrument_id for d in config.data),
+        "alternative data: " + (", ".join(config.sources.configured()) + " (live)" if config.sources.configured() else "none live")
+        + (f"; {', '.join(config.alt_data.types)} from the catalog" if config.alt_data.types and node.data == "replay" else ""),
     ]
     for strategy in config.strategies:
         for expanded in strategy.expanded():
@@ -89,6 +91,8 @@ def _run(config: Any, text: str, mode: str, catalog_path: Path | None, output_di
         handles = build_trading_node(config, mode, catalog_path, dashboard=dashboard)
     except ConfigError as exc:
         fail(str(exc), code=2)
+    for warning in handles.warnings:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
     outcome = run_trading_node(handles, config, text, Path(output_dir) if output_dir else None, timeout_s=timeout)
     click.echo(f"{mode} session ended after {outcome.elapsed_s:.1f}s" + (f"; {outcome.items:,} items replayed" if outcome.items else ""))
     if outcome.run_dir is not None:

@@ -1,29 +1,19 @@
-"""Build a nautilus BacktestNode from a validated backtest config and run it."""
+"""Run a BacktestNode from a run file (its config comes from the composer) and write the run folder."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+
 
 import pandas as pd
 
 from ravebear.catalog.store import RaveCatalog, one_minute_bar_type
-from ravebear.risk.topics import GUARD_TOPIC
-from ravebear.platform.nodes.run_file import RunFile, ConfigError, component_config_path, component_fields, with_account_risk
+from ravebear.platform.nodes.composer import backtest_run_config
+from ravebear.platform.nodes.run_file import ConfigError, RunFile
 from ravebear.reports.run_folder import BalanceRecorder, GuardRecorder, RunFolder, new_run_dir, write_run_folder
-
-if TYPE_CHECKING:
-    from nautilus_trader.config import BacktestRunConfig
-
-
-def _ns(value: str | None) -> int | None:
-    if value is None:
-        return None
-    stamp = pd.Timestamp(value)
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    return stamp.value
+from ravebear.risk.topics import GUARD_TOPIC
 
 
 def prepare_backtest_process() -> None:
@@ -61,86 +51,6 @@ def check_data_available(config: RunFile, catalog: RaveCatalog) -> None:
             )
 
 
-def build_run_config(config: RunFile, catalog_path: Path, log_level: str | None = None) -> BacktestRunConfig:
-    """Translate a RaveBear backtest config into a nautilus BacktestRunConfig."""
-    from nautilus_trader.backtest.config import ImportableFeeModelConfig, ImportableFillModelConfig
-    from nautilus_trader.config import (
-        BacktestDataConfig,
-        BacktestEngineConfig,
-        BacktestRunConfig,
-        BacktestVenueConfig,
-        DataEngineConfig,
-        LoggingConfig,
-    )
-    from nautilus_trader.model.identifiers import TraderId
-
-    venue = config.venue
-    fee_model = None
-    if venue.maker_fee_bps is not None or venue.taker_fee_bps is not None:
-        fee_model = ImportableFeeModelConfig(
-            fee_model_path="ravebear.platform.simulated_venue.fees:BpsFeeModel",
-            config_path="ravebear.platform.simulated_venue.fees:BpsFeeModelConfig",
-            config={"maker_bps": venue.maker_fee_bps or 0.0, "taker_bps": venue.taker_fee_bps or 0.0},
-        )
-    modules = []
-    if config.funding.rates or config.funding.from_catalog:
-        from ravebear.platform.simulated_venue.funding import funding_module_config
-
-        modules.append(
-            funding_module_config(
-                rates={instrument_id: str(Path(path).resolve()) for instrument_id, path in config.funding.rates.items()},
-                catalog_path=str(catalog_path) if config.funding.from_catalog else None,
-                catalog_instruments=[data.instrument_id for data in config.data] if config.funding.from_catalog else None,
-            ),
-        )
-    venue_config = BacktestVenueConfig(
-        name=venue.name,
-        oms_type=venue.oms_type,
-        account_type=venue.account_type,
-        base_currency=None,
-        starting_balances=[venue.starting_balance],
-        default_leverage=venue.default_leverage,
-        leverages=dict(venue.leverages) or None,
-        fee_model=fee_model,
-        fill_model=ImportableFillModelConfig(
-            fill_model_path="nautilus_trader.backtest.models:FillModel",
-            config_path="nautilus_trader.backtest.config:FillModelConfig",
-            config=venue.fill_model.model_dump(),
-        ),
-        bar_execution=True,
-        modules=modules or None,
-    )
-    data_configs = [
-        BacktestDataConfig(
-            catalog_path=str(catalog_path),
-            data_cls="nautilus_trader.model.data:Bar",
-            instrument_id=data.instrument_id,
-            bar_types=[data.bar_type or one_minute_bar_type(data.instrument_id)],
-            start_time=_ns(data.start),
-            end_time=_ns(data.end),
-        )
-        for data in config.data
-    ]
-    data_configs.extend(alt_data_configs(config, catalog_path))
-    strategies, actors = component_configs(config)
-    engine = BacktestEngineConfig(
-        trader_id=TraderId("RAVEBEAR-001"),
-        strategies=strategies,
-        actors=actors,
-        # a gap in the data is no trading: build no flat, volume-less bars for it (research does the same)
-        data_engine=DataEngineConfig(time_bars_build_with_no_updates=False),
-        risk_engine=risk_engine_for(config),
-        logging=LoggingConfig(log_level=log_level or config.run.log_level, log_colors=False),
-    )
-    return BacktestRunConfig(
-        engine=engine,
-        venues=[venue_config],
-        data=data_configs,
-        dispose_on_completion=False,
-        raise_exception=True,
-    )
-
-
 def _funding(engine, config: RunFile) -> pd.DataFrame | None:  # noqa: ANN001 - BacktestEngine
     """The funding the simulation module charged, or None when funding was not simulated."""
     if not (config.funding.rates or config.funding.from_catalog):
@@ -148,66 +58,6 @@ def _funding(engine, config: RunFile) -> pd.DataFrame | None:  # noqa: ANN001 - 
     from ravebear.platform.simulated_venue.funding import funding_frame
 
     return funding_frame(engine)
-
-
-def risk_engine_for(config: RunFile):  # noqa: ANN201 - nautilus RiskEngineConfig, imported lazily
-    """nautilus's RiskEngine settings from the same account-wide limits the strategies' guards use."""
-    import msgspec
-
-    from ravebear.risk.engine_config import risk_engine_config
-    from ravebear.risk.guards import GuardLimits
-
-    strategies = sum(len(strategy.expanded()) for strategy in config.strategies)
-    return risk_engine_config(msgspec.convert(config.risk, GuardLimits), [data.instrument_id for data in config.data], strategies)
-
-
-def alt_data_configs(config: RunFile, catalog_path: Path) -> list:
-    """One BacktestDataConfig per configured alternative-data type (per instrument where the type has one)."""
-    from nautilus_trader.config import BacktestDataConfig
-
-    from ravebear.catalog.alt_data import types
-
-    configs = []
-    start = min((_ns(d.start) for d in config.data if d.start), default=None)
-    end = max((_ns(d.end) for d in config.data if d.end), default=None)
-    for name in config.alt_data.types:
-        cls = getattr(types, name)
-        per_instrument = "instrument_id" in getattr(cls, "__annotations__", {})
-        for instrument_id in [d.instrument_id for d in config.data] if per_instrument else [None]:
-            configs.append(
-                BacktestDataConfig(
-                    catalog_path=str(catalog_path), data_cls=f"{cls.__module__}:{name}", instrument_id=instrument_id,
-                    client_id=config.alt_data.client_id, start_time=start, end_time=end,
-                ),
-            )  # fmt: skip
-    return configs
-
-
-def component_configs(config: RunFile, overrides: dict | None = None) -> tuple[list, list]:
-    """The nautilus strategy and actor configs of a run file (shared by the backtest and the paper/live nodes).
-
-    `overrides` are merged into every strategy config whose class has those fields (e.g. the live
-    node's `stop_action`).
-    """
-    from nautilus_trader.config import ImportableActorConfig, ImportableStrategyConfig
-
-    strategies = []
-    for strategy in config.strategies:
-        fields = component_fields(strategy)
-        extra = {key: value for key, value in (overrides or {}).items() if key in fields}
-        strategies.extend(
-            ImportableStrategyConfig(
-                strategy_path=strategy.strategy_path,
-                config_path=component_config_path(strategy),
-                config={**with_account_risk(expanded, fields, config.risk), **extra},
-            )
-            for expanded in strategy.expanded()
-        )
-    actors = [
-        ImportableActorConfig(actor_path=actor.actor_path, config_path=component_config_path(actor), config=dict(actor.config))
-        for actor in config.actors
-    ]
-    return strategies, actors
 
 
 @dataclass
@@ -228,7 +78,7 @@ def run_backtest(config: RunFile, config_text: str, catalog: RaveCatalog, output
 
     check_data_available(config, catalog)
     prepare_backtest_process()
-    run_config = build_run_config(config, catalog.path.resolve())
+    run_config = backtest_run_config(config, catalog.path.resolve())
     node = BacktestNode(configs=[run_config])
     try:
         node.build()

@@ -129,6 +129,23 @@ class AltDataSection(_Section):
     client_id: str = "ALTDATA"  # the strategies' alt_data_client
 
 
+class SourcesSection(_Section):
+    """Live alternative-data sources of paper and live nodes (backtests replay `alt_data` from the catalog instead).
+
+    Each holds the fields of that adapter's config class (`ravebear.adapters.sources`); leave one out to run
+    without it. API keys come from the environment or .env only: a source whose key is missing is left out
+    with a warning, and the entry filter's `missing_data` policy decides for the data it would have served.
+    """
+
+    coinalyze: dict[str, Any] | None = None  # OI, funding, long/short ratio, liquidations (COINALYZE_API_KEY)
+    whale_alert: dict[str, Any] | None = None  # whale transfers (WHALE_ALERT_API_KEY)
+    stablecoins: dict[str, Any] | None = None  # stablecoin supply, USDT dominance (COINGECKO_API_KEY optional)
+
+    def configured(self) -> dict[str, dict[str, Any]]:
+        """The sources the file names, with their settings."""
+        return {name: dict(values) for name, values in self.model_dump().items() if values is not None}
+
+
 class FundingSection(_Section):
     """Perpetual funding charged in the backtest (nautilus's simulated venue charges none)."""
 
@@ -186,8 +203,20 @@ class RunFile(_Section):
     alt_data: AltDataSection = AltDataSection()
     data: list[DataSection] = Field(min_length=1)
     node: NodeSection = NodeSection()
+    sources: SourcesSection = SourcesSection()
     actors: list[ActorSection] = Field(default_factory=list)
     strategies: list[StrategySection] = Field(default_factory=list)
+
+
+def utc_ns(value: str | None) -> int | None:
+    """UNIX ns of an ISO date/time of a run file (naive = UTC); None stays None."""
+    if value is None:
+        return None
+    import pandas as pd
+
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return stamp.value
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:
@@ -244,6 +273,8 @@ def parse_run_file(text: str, source: str = "config") -> RunFile:
     if not config.strategies and not config.actors:
         raise ConfigError(f"{source}: nothing to run: add 'strategies' or 'actors'")
     check_risk(config.risk, f"{source}: risk")
+    for name, values in config.sources.configured().items():
+        source_config(name, values, f"{source}: sources.{name}")
     for section, components in (("actors", config.actors), ("strategies", config.strategies)):
         for index, component in enumerate(components):
             check_component_config(component, f"{source}: {section}[{index}]", config.risk)
@@ -278,6 +309,19 @@ def check_risk(risk: dict[str, Any], where: str) -> None:
         msgspec.convert(risk, GuardLimits)
     except msgspec.ValidationError as exc:
         raise ConfigError(f"{where}: {_msgspec_message(exc, GuardLimits)}") from None
+
+
+def source_config(name: str, values: dict[str, Any], where: str) -> Any:
+    """Validate one `sources:` entry into its adapter's frozen config class; unknown keys named, with a suggestion."""
+    import msgspec
+
+    from ravebear.adapters.sources import LIVE_SOURCES
+
+    config_cls = LIVE_SOURCES[name].config_class()
+    try:
+        return msgspec.convert(values, config_cls)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"{where}: {_msgspec_message(exc, config_cls)}") from None
 
 
 def _msgspec_message(exc: Exception, struct: type) -> str:

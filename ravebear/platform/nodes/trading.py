@@ -1,8 +1,9 @@
 """Paper and live nodes: the backtest's strategies in a nautilus TradingNode.
 
-`build_trading_node(config, mode, ...)` turns the same run file a backtest uses (plus its `node:`
-section) into a TradingNode:
-- data: a catalog replay (`ravebear.adapters.replay`, offline, at a chosen speed) or OKX market data;
+`build_trading_node(config, mode, ...)` builds the TradingNode the composer (`composer.trading_node_plan`)
+makes of the same run file a backtest uses (plus its `node:` and `sources:` sections):
+- data: a catalog replay (`ravebear.adapters.replay`, offline, at a chosen speed) or OKX market data,
+  plus the live alternative-data sources the file names (Coinalyze, Whale Alert, stablecoins);
 - execution: the sandbox (paper, `ravebear.platform.simulated_venue.sandbox`) or OKX (live, demo or real);
 - cache: in memory, or Redis (`node.redis`) so a restart finds orders, positions, the account and
   the strategies' state again (same `trader_id`);
@@ -20,16 +21,13 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import msgspec
+from ravebear.platform.nodes.backtest import prepare_backtest_process
+from ravebear.platform.nodes.composer import CONNECT_TIMEOUT_S, Mode, trading_node_plan
+from ravebear.platform.nodes.run_file import ConfigError, RunFile
 
-from ravebear.platform.nodes.backtest import _ns, component_configs, prepare_backtest_process, risk_engine_for
-from ravebear.platform.nodes.run_file import RunFile, ConfigError
-
-REPLAY_CLIENT = "REPLAY"
 OKX_KEYS = ("OKX_API_KEY", "OKX_API_SECRET", "OKX_API_PASSPHRASE")
-Mode = Literal["paper", "live"]
 
 
 @dataclass
@@ -44,6 +42,8 @@ class NodeHandles:
     balances: Any = None  # BalanceRecorder
     guards: Any = None  # GuardRecorder
     venue_sync: Any = None  # VenueSync (live): restores OKX algo ids after a restart; re-reconciles when positions drift from the venue's
+    sources: tuple[str, ...] = ()  # client ids of the live alternative-data sources that run
+    warnings: tuple[str, ...] = ()  # sources left out (a missing API key), as the user is told
 
 
 def check_redis(host: str, port: int, timeout_s: float = 2.0) -> None:
@@ -63,25 +63,16 @@ def missing_okx_keys(environ: dict[str, str] | None = None) -> list[str]:
     return [name for name in OKX_KEYS if not environ.get(name)]
 
 
-def build_trading_node(config: RunFile, mode: Mode, catalog_path: Path | None = None, log_level: str | None = None, dashboard: bool | None = None) -> NodeHandles:
-    """Build (not run) the paper or live TradingNode of a run file."""
-    from nautilus_trader.config import (
-        CacheConfig,
-        DatabaseConfig,
-        LiveDataEngineConfig,
-        LiveExecEngineConfig,
-        LiveRiskEngineConfig,
-        LoggingConfig,
-        TradingNodeConfig,
-    )
+def build_trading_node(
+    config: RunFile, mode: Mode, catalog_path: Path | None = None, log_level: str | None = None, dashboard: bool | None = None,
+    environ: dict[str, str] | None = None,
+) -> NodeHandles:  # fmt: skip
+    """Build (not run) the paper or live TradingNode of a run file (its config comes from the composer)."""
     from nautilus_trader.live.node import TradingNode
     from nautilus_trader.model.identifiers import ClientId
 
     prepare_backtest_process()
     node_settings = config.node
-    venue = config.venue
-    if venue.name != "OKX":
-        raise ConfigError(f"venue.name: paper and live nodes trade OKX, got {venue.name!r}")
     if node_settings.redis is not None:
         check_redis(node_settings.redis.host, node_settings.redis.port)
     if node_settings.data == "replay" and catalog_path is not None:
@@ -89,111 +80,38 @@ def build_trading_node(config: RunFile, mode: Mode, catalog_path: Path | None = 
         from ravebear.platform.nodes.backtest import check_data_available
 
         check_data_available(config, RaveCatalog(catalog_path))
-    data_clients: dict[str, Any] = {}
-    exec_clients: dict[str, Any] = {}
-    factories_data: dict[str, Any] = {}
-    factories_exec: dict[str, Any] = {}
-    if node_settings.data == "replay":
-        if catalog_path is None:
-            raise ConfigError("node.data is 'replay' but no catalog was given")
-        from ravebear.adapters.replay.config import ReplayDataClientConfig
-        from ravebear.adapters.replay.factories import ReplayDataClientFactory
-        from ravebear.catalog.alt_data import types as alt_types
-
-        client_name = config.alt_data.client_id if config.alt_data.types else REPLAY_CLIENT
-        starts = [_ns(d.start) for d in config.data if d.start]
-        ends = [_ns(d.end) for d in config.data if d.end]
-        data_clients[client_name] = ReplayDataClientConfig(
-            catalog_path=str(catalog_path), venue=venue.name, instrument_ids=tuple(d.instrument_id for d in config.data),
-            start_ns=min(starts) if starts else None, end_ns=max(ends) if ends else None, speed=node_settings.speed,
-            custom_data=tuple(f"{alt_types.__name__}:{name}" for name in config.alt_data.types),
-        )  # fmt: skip
-        factories_data[client_name] = ReplayDataClientFactory
-    else:
-        data_clients["OKX"] = okx_data_config(config)
-        from nautilus_trader.adapters.okx.factories import OKXLiveDataClientFactory
-
-        factories_data["OKX"] = OKXLiveDataClientFactory
-    if mode == "paper":
-        from nautilus_trader.adapters.sandbox.config import SandboxExecutionClientConfig
-
-        from ravebear.platform.simulated_venue.sandbox import SandboxLiveExecClientFactory
-
-        exec_clients[venue.name] = SandboxExecutionClientConfig(
-            venue=venue.name, starting_balances=[venue.starting_balance], base_currency=None, oms_type="NETTING",
-            account_type="MARGIN", default_leverage=Decimal(str(venue.default_leverage)),
-            leverages={key: Decimal(str(value)) for key, value in venue.leverages.items()} or None,
-            use_random_ids=True,  # venue order ids must not repeat across restarts
-        )  # fmt: skip
-        factories_exec[venue.name] = SandboxLiveExecClientFactory
-    else:
-        exec_clients["OKX"] = okx_exec_config(config)
-        from nautilus_trader.adapters.okx.factories import OKXLiveExecClientFactory
-
-        factories_exec["OKX"] = OKXLiveExecClientFactory
-    cache = None
-    if node_settings.redis is not None:
-        redis = node_settings.redis
-        cache = CacheConfig(
-            database=DatabaseConfig(type="redis", host=redis.host, port=redis.port, connection_timeout=5, response_timeout=5),
-            encoding="msgpack", buffer_interval_ms=None, flush_on_start=redis.flush_on_start,
-        )  # fmt: skip
-    strategies, actors = component_configs(config, {"stop_action": node_settings.stop_action})
-    show_dashboard = node_settings.dashboard if dashboard is None else dashboard
-    level = log_level or config.run.log_level
-    if show_dashboard:  # nautilus writes logs to stdout, which would tear the in-place view: errors only there, the rest to a file
-        log_dir = Path(config.run.output_dir) / "logs"
-        log_dir.mkdir(parents=True, exist_ok=True)
-        logging = LoggingConfig(log_level="ERROR", log_level_file=level, log_directory=str(log_dir), log_colors=False)
-    else:
-        logging = LoggingConfig(log_level=level, log_colors=False)
-    node_config = TradingNodeConfig(
-        trader_id=node_settings.trader_id,
-        logging=logging,
-        cache=cache,
-        load_state=cache is not None,
-        save_state=cache is not None,
-        data_engine=LiveDataEngineConfig(time_bars_build_with_no_updates=False),
-        risk_engine=LiveRiskEngineConfig(**msgspec.structs.asdict(risk_engine_for(config))),
-        exec_engine=LiveExecEngineConfig(reconciliation=node_settings.reconciliation, reconciliation_startup_delay_secs=1.0),
-        data_clients=data_clients,
-        exec_clients=exec_clients,
-        strategies=strategies,
-        actors=actors,
-        timeout_connection=CONNECT_TIMEOUT_S, timeout_reconciliation=10.0, timeout_portfolio=5.0, timeout_disconnection=5.0,
-        timeout_post_stop=2.0 if mode == "paper" else 5.0, timeout_shutdown=5.0,
-    )  # fmt: skip
-    if mode == "paper" and cache is not None:
+    plan = trading_node_plan(config, mode, catalog_path, log_level, dashboard, environ)
+    if mode == "paper" and plan.config.cache is not None:
         # the restored sandbox account must be one nautilus recalculates on fills (never a real OKX account)
         from nautilus_trader.accounting.factory import AccountFactory
 
-        AccountFactory.register_calculated_account(venue.name)
+        AccountFactory.register_calculated_account(config.venue.name)
     loop = asyncio.new_event_loop()  # the node's own loop: the caller's thread may have none (or a closed one)
     asyncio.set_event_loop(loop)
-    node = TradingNode(config=node_config, loop=loop)
-    for name, factory in factories_data.items():
+    node = TradingNode(config=plan.config, loop=loop)
+    for name, factory in plan.data_factories.items():
         node.add_data_client_factory(name, factory)
-    for name, factory in factories_exec.items():
+    for name, factory in plan.exec_factories.items():
         node.add_exec_client_factory(name, factory)
     node.build()
     from ravebear.reports.run_folder import BalanceRecorder, GuardRecorder
     from ravebear.risk.topics import GUARD_TOPIC
 
-    handles = NodeHandles(node=node, mode=mode, balances=BalanceRecorder(), guards=GuardRecorder())
+    handles = NodeHandles(node=node, mode=mode, balances=BalanceRecorder(), guards=GuardRecorder(), sources=plan.sources, warnings=plan.warnings)
     node.kernel.msgbus.subscribe(topic="events.account.*", handler=handles.balances)
     node.kernel.msgbus.subscribe(topic=GUARD_TOPIC, handler=handles.guards)
-    if node_settings.data == "replay":
-        handles.replay = node.kernel.data_engine._clients[ClientId(next(iter(data_clients)))]  # noqa: SLF001 - no public accessor
+    if plan.replay_client is not None:
+        handles.replay = node.kernel.data_engine._clients[ClientId(plan.replay_client)]  # noqa: SLF001 - no public accessor
         handles.replay.bind(node.kernel)
     if mode == "paper":
-        handles.sandbox = node.kernel.exec_engine._clients[ClientId(venue.name)]  # noqa: SLF001
+        handles.sandbox = node.kernel.exec_engine._clients[ClientId(config.venue.name)]  # noqa: SLF001
         handles.sandbox.make_events_synchronous(node.kernel.exec_engine)
     if mode == "live":
         from ravebear.platform.live_fixes.venue_sync import VenueSync, install_reconciliation_fixes
 
         install_reconciliation_fixes(node.kernel)
         handles.venue_sync = VenueSync(node, node_settings.venue_check_s)
-    if show_dashboard:
+    if plan.show_dashboard:
         handles.dashboard = _add_dashboard(node, config)
     return handles
 
@@ -207,54 +125,6 @@ def _add_dashboard(node: Any, config: RunFile) -> Any:
     return actor
 
 
-def _instruments(config: RunFile) -> Any:
-    """Load the file's instruments at connect: without it nautilus 1.231's OKX clients connect, load nothing
-    and silently drop every push for an instrument not in the cache (docs/OKX_1231_CAPTURE.md)."""
-    from nautilus_trader.config import InstrumentProviderConfig
-
-    return InstrumentProviderConfig(load_ids=frozenset(d.instrument_id for d in config.data))
-
-
-def _ws_url(config: RunFile, channel: str) -> str | None:
-    """The public (data) or private (execution) WebSocket URL from `node.okx.base_url_ws` (either form given)."""
-    url = config.node.okx.base_url_ws
-    if url is None:
-        return None
-    from nautilus_trader.core import nautilus_pyo3
-
-    return nautilus_pyo3.derive_okx_ws_url(url, channel)
-
-
-def okx_data_config(config: RunFile) -> Any:
-    """OKX market data for the file's instruments (keys from the environment)."""
-    from nautilus_trader.adapters.okx.config import OKXDataClientConfig
-    from nautilus_trader.core.nautilus_pyo3 import OKXEnvironment, OKXInstrumentType
-
-    okx = config.node.okx
-    return OKXDataClientConfig(
-        instrument_types=(OKXInstrumentType.SWAP,),
-        instrument_provider=_instruments(config),
-        environment=OKXEnvironment.DEMO if okx.environment == "demo" else OKXEnvironment.LIVE,
-        base_url_http=okx.base_url_http, base_url_ws=_ws_url(config, "public"),
-    )  # fmt: skip
-
-
-def okx_exec_config(config: RunFile) -> Any:
-    """OKX execution (demo or live) in the file's margin mode (keys from the environment)."""
-    from nautilus_trader.adapters.okx.config import OKXExecClientConfig
-    from nautilus_trader.core.nautilus_pyo3 import OKXEnvironment, OKXInstrumentType, OKXMarginMode
-
-    okx = config.node.okx
-    return OKXExecClientConfig(
-        instrument_types=(OKXInstrumentType.SWAP,),
-        environment=OKXEnvironment.DEMO if okx.environment == "demo" else OKXEnvironment.LIVE,
-        margin_mode=OKXMarginMode.CROSS if okx.margin_mode == "cross" else OKXMarginMode.ISOLATED,
-        instrument_provider=_instruments(config),
-        base_url_http=okx.base_url_http, base_url_ws=_ws_url(config, "private"),
-    )  # fmt: skip
-
-
-CONNECT_TIMEOUT_S = 20.0  # nautilus waits this long for its clients to connect, then runs without the missing ones
 CONNECT_HINT = (
     "see the client's error above: OKX 50113 'Invalid Sign' = wrong OKX_API_SECRET, 50111 = wrong OKX_API_KEY, "
     "50105 = wrong OKX_API_PASSPHRASE, 50102 = this machine's clock is off; a connection error = check node.okx.base_url_http / base_url_ws"
