@@ -10,6 +10,7 @@ Columns that hold wall-clock time or random ids in a paper node (the sandbox's v
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -30,6 +31,12 @@ def keep(run: Path, dest: Path) -> None:
         if any(part in key for part in TIMINGS):
             summary.pop(key)
     (dest / "summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True, default=str))
+    report = run / "risk_report.json"
+    if report.is_file():  # every figure of the risk report, minus when and where it was written
+        figures = json.loads(report.read_text())
+        for key in ("generated_utc", "run_dir", "name"):
+            figures.get("run", {}).pop(key, None)
+        (dest / "risk_report.json").write_text(json.dumps(figures, indent=1, sort_keys=True, default=str))
 
 
 def compare(before: Path, after: Path) -> int:
@@ -47,13 +54,17 @@ def compare(before: Path, after: Path) -> int:
                 print(f"{run.name}/{name}: only {'before' if a.exists() else 'after'}")
                 problems += 1
             elif name.endswith(".json"):
-                if json.loads(a.read_text()) != json.loads(b.read_text()):
+                if _json(a) != _json(b):
                     print(f"{run.name}/{name}: differs\n  before {a.read_text()}\n  after  {b.read_text()}")
                     problems += 1
             else:
                 problems += _compare_csv(f"{run.name}/{name}", a, b, paper="paper" in run.name)
     print("identical" if problems == 0 else f"{problems} differences")
     return 1 if problems else 0
+
+
+def _json(path: Path) -> object:
+    return json.loads(re.sub(UUID, "<uuid>", path.read_text()))
 
 
 def _normalised(path: Path, paper: bool) -> pd.DataFrame:

@@ -45,7 +45,7 @@ def backtest(config_file: str | None, catalog_path: str | None, output_dir: str 
 @click.argument("run_dir", type=click.Path(file_okay=False))
 def report(run_dir: str) -> None:
     """Write the risk report (risk_report.html and .json) of a backtest run folder."""
-    from ravebear.reports.risk_report import RunFolderError
+    from ravebear.reports.run_tables import RunFolderError
     from ravebear.reports.risk_report_html import summary_lines, write_risk_report
 
     try:
