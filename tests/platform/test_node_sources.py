@@ -171,3 +171,51 @@ def test_paper_replay_filter_refuses_then_allows_on_served_funding(tmp_path, cat
     bar = bars[SECOND_ENTRY - 1]
     # filled on that bar (replay time) at its close
     assert int(entries["ts_last"].iloc[0]) == bar.ts_event and entries["avg_px"].iloc[0] == bar.close.as_double()
+
+
+def paper_cli(run_file_path: Path, catalog: Path, cwd: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess:
+    """`ravebear paper` as a user runs it (cwd: a folder without .env, so only `env` holds keys)."""
+    return subprocess.run(
+        [sys.executable, "-m", "ravebear.platform.cli", "paper", str(run_file_path), "--catalog", str(catalog), "--no-dashboard", *extra],
+        capture_output=True, text=True, cwd=cwd, timeout=300, env={**env, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+
+
+def test_missing_coinalyze_key_leaves_it_out_and_missing_data_block_refuses_every_entry(tmp_path, catalog, bars):
+    env = {k: v for k, v in os.environ.items() if k not in KEYS}
+    env.update(WHALE_ALERT_API_KEY=KEYS["WHALE_ALERT_API_KEY"], COINGECKO_API_KEY=KEYS["COINGECKO_API_KEY"])
+    with CoinalyzeServer(api_key=KEYS["COINALYZE_API_KEY"]) as coinalyze, WhaleAlertServer(api_key=KEYS["WHALE_ALERT_API_KEY"]) as whale, \
+            StablecoinServer(api_key=KEYS["COINGECKO_API_KEY"]) as stable:  # fmt: skip
+        raw = run_file(tmp_path, bars, sources_section(coinalyze.url, whale.url, stable.url), missing_data="block", speed=0.0)
+        raw["run"]["log_level"] = "INFO"  # the most output a key could leak into
+        path = tmp_path / "sources.yaml"
+        path.write_text(yaml.safe_dump(raw))
+        done = paper_cli(path, catalog, tmp_path, env, "--timeout", "120")
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+    warning = (
+        "warning: sources.coinalyze: COINALYZE_API_KEY is not set (environment or .env), so Coinalyze is left out; "
+        "the entry filter's missing_data policy applies to OpenInterest, FundingRate, LongShortRatio, Liquidation"
+    )
+    assert [line for line in done.stderr.splitlines() if line.startswith("warning:")] == [warning]
+    assert coinalyze.hits == []  # no client was built for it: not one request
+    # the node built the two sources whose keys are set, and no Coinalyze client
+    built = sorted(line.rsplit(" ", 1)[1] for line in done.stdout.splitlines() if "TradingNode: Building data client for " in line)
+    assert built == ["REPLAY", "STABLECOINS", "WHALE_ALERT"]
+
+    folder = Path(done.stdout.split("run folder:")[1].split()[0])
+    assert folder.is_dir() and folder.parent == tmp_path / "runs"
+    # missing_data: block: the funding condition had no rate, so both scripted longs were refused as missing
+    events = pd.read_csv(folder / "guard_events.csv")
+    refused = events[events["guard"] == "entry_filter"]
+    assert refused["detail"].tolist() == [
+        f"scripted at bar {n}: blocked long (0/1 agree, need all): funding: no rate for {INSTRUMENT}" for n in (FIRST_ENTRY, SECOND_ENTRY)
+    ]
+    assert [pd.Timestamp(ts).value for ts in refused["ts"]] == [bars[n - 1].ts_event for n in (FIRST_ENTRY, SECOND_ENTRY)]
+    assert pd.read_csv(folder / "orders.csv").empty
+    # no key value in any output or file of the run folder
+    files = {p.name: p.read_text(errors="replace") for p in folder.rglob("*") if p.is_file()}
+    assert "config.yaml" in files and "guard_events.csv" in files
+    for secret in KEYS.values():
+        assert secret not in output
+        assert not [name for name, text in files.items() if secret in text]
