@@ -9,129 +9,53 @@ The replay is paced (1 h of bars per second) so each poll lands long before the 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
-from aiohttp import web
 from nautilus_trader.model.data import Bar
 
-from ravebear.catalog.instruments import instrument_for
-from ravebear.catalog.store import RaveCatalog
 from ravebear.platform.nodes.run_file import parse_run_file
 from ravebear.platform.nodes.trading import build_trading_node, run_trading_node
 from tests.adapters import recorder
-from tests.adapters.coinalyze_server import CURRENT, CoinalyzeServer
+from tests.adapters.coinalyze_server import CoinalyzeServer
 from tests.adapters.stablecoins_server import StablecoinServer
 from tests.adapters.whale_alert_server import WhaleAlertServer
-
-REPO = Path(__file__).resolve().parents[2]
-SAMPLE = REPO / "data" / "sample" / "okx_swap_BTC-USDT-SWAP_1m_20260727_20260822_gappy.parquet"
-INSTRUMENT = "BTC-USDT-SWAP.OKX"
-BAR_TYPE = f"{INSTRUMENT}-1-MINUTE-LAST-EXTERNAL"
-START, END = "2026-07-27T12:00:00+00:00", "2026-07-27T18:00:00+00:00"
-FIRST_ENTRY, SECOND_ENTRY = 150, 330  # base bar numbers of the two scripted longs (2.5 h and 5.5 h into the window)
-HIGH_AT, LOW_AT = 30, 240  # bar numbers whose close time stamps the served rates: 0.12 % before the first entry, 0.01 % before the second
-HIGH_RATE, LOW_RATE, LIMIT = 0.0012, 0.0001, 0.0005
-KEYS = {"COINALYZE_API_KEY": "rb-coinalyze-Zx81Qm3Tq", "WHALE_ALERT_API_KEY": "rb-whale-Pp20Lk7Wd", "COINGECKO_API_KEY": "rb-gecko-Hh55Rt0Ys"}
-ALT_TYPES = {
-    "OpenInterest": "COINALYZE", "FundingRate": "COINALYZE", "LongShortRatio": "COINALYZE", "Liquidation": "COINALYZE",
-    "WhaleTransaction": "WHALE_ALERT", "StablecoinSupply": "STABLECOINS", "Dominance": "STABLECOINS",
-}  # fmt: skip
-EXITS = {"min_stop_bps": 30.0, "max_stop_bps": 500.0, "take_profits": [{"r": 2.0}]}
-
-
-@dataclass
-class ReplayClockFunding(CoinalyzeServer):
-    """Coinalyze whose current funding rate (`/funding-rate`) follows a schedule in replay time.
-
-    `schedule`: (update ms, rate) rows; a request answers the latest row at or before `replay_ms()` (the
-    newest bar the node has seen), with that row's time as `update`, or an empty list before the first.
-    """
-
-    schedule: list[tuple[int, float]] = field(default_factory=list)
-    replay_ms: Callable[[], int | None] = lambda: None
-
-    async def _current(self, request: web.Request) -> web.Response:
-        if CURRENT[request.path] != "funding_rate":
-            return await super()._current(request)
-        now = self.replay_ms()
-        rows = [row for row in self.schedule if now is not None and row[0] <= now]
-        symbols = request.query.get("symbols", "").split(",")
-        return await self.reply(request, [{"symbol": s, "value": rows[-1][1], "update": rows[-1][0]} for s in symbols] if rows else [])
+from tests.platform.node_sources import (
+    ALT_TYPES,
+    FIRST_ENTRY,
+    HIGH_AT,
+    HIGH_RATE,
+    INSTRUMENT,
+    KEYS,
+    LOW_AT,
+    LOW_RATE,
+    REPO,
+    SECOND_ENTRY,
+    ReplayClockFunding,
+    entries_of,
+    import_sample,
+    latest_bar_ms,
+    replay_bars,
+    run_file,
+    sources_section,
+)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory) -> Path:
-    store = RaveCatalog(tmp_path_factory.mktemp("catalog"))
-    store.import_file(SAMPLE, instrument_for("BTC-USDT-SWAP"))
-    return store.path
+    return import_sample(tmp_path_factory.mktemp("catalog"))
 
 
 @pytest.fixture(scope="module")
 def bars(catalog) -> list[Bar]:
-    """The bars the replay hands the strategy, in order (bar number n is bars[n - 1])."""
-    return RaveCatalog(catalog).bars(BAR_TYPE, pd.Timestamp(START).value, pd.Timestamp(END).value)
-
-
-def sources_section(coinalyze: str | None, whale: str, stablecoins: str) -> dict:
-    fast = {"timeout_s": 2.0, "backoff_s": 0.05, "max_retries": 2, "rate_limit_calls": 1000, "rate_limit_period_s": 1.0}
-    section = {
-        "whale_alert": {"base_url": whale, "ws_url": whale.replace("http", "ws") + "/ws", "reconnect_delay_s": 0.1, **fast},
-        "stablecoins": {"base_url": stablecoins, "coingecko_url": stablecoins, "poll_interval_s": 0.2, **fast},
-    }
-    if coinalyze is not None:
-        section["coinalyze"] = {"base_url": coinalyze, "instrument_ids": [INSTRUMENT], "poll_interval_s": 0.2, "live_interval": "1min", **fast}
-    return section
-
-
-def run_file(folder: Path, bars: list[Bar], sources: dict, missing_data: str = "pass", speed: float = 3600.0, record: str | None = None) -> dict:
-    """A paper replay of BTC 12:00-18:00 with the scripted strategy: longs at FIRST_ENTRY and SECOND_ENTRY, funding filter on."""
-    entries = [[n, 1, round(bars[n - 1].close.as_double() * 0.99, 1)] for n in (FIRST_ENTRY, SECOND_ENTRY)]
-    raw = {
-        "run": {"name": "sources", "output_dir": str(folder / "runs"), "log_level": "ERROR", "tearsheet": False, "risk_report": False},
-        "venue": {"name": "OKX", "starting_balance": "10000 USDT", "default_leverage": 10},
-        "data": [{"instrument_id": INSTRUMENT, "start": START, "end": END}],
-        "strategies": [{
-            "strategy_path": "tests.scripted_strategy:ScriptedEntries",
-            "config": {
-                "instrument_id": INSTRUMENT, "timeframes": ["1m"], "entries": entries, "risk_per_trade_pct": 0.5, "max_leverage": 3.0,
-                "exits": EXITS, "entry_filter": {"conditions": ["funding"], "funding_max_abs": LIMIT, "missing_data": missing_data},
-            },
-        }],
-        "node": {"data": "replay", "speed": speed, "dashboard": False, "stop_action": "flatten"},
-        "sources": sources,
-    }  # fmt: skip
-    if record is not None:
-        paths = {f"ravebear.catalog.alt_data.types:{name}": client for name, client in ALT_TYPES.items()}
-        raw["actors"] = [{
-            "actor_path": "tests.adapters.recorder:Recorder", "config_path": "tests.adapters.recorder:RecorderConfig",
-            "config": {"data_types": list(paths), "client_id": "COINALYZE", "client_ids": paths, "key": record, "bar_types": [BAR_TYPE]},
-        }]  # fmt: skip
-    return raw
-
-
-def latest_bar_ms(key: str) -> Callable[[], int | None]:
-    def now() -> int | None:
-        received = recorder.RECEIVED.get(key, [])
-        for item in reversed(received[-50:]):
-            if isinstance(item, Bar):
-                return item.ts_event // 1_000_000
-        return None
-
-    return now
-
-
-def entries_of(folder: Path) -> pd.DataFrame:
-    orders = pd.read_csv(folder / "orders.csv")
-    return orders[orders["tags"].fillna("").str.contains("risk=")]
+    return replay_bars(catalog)
 
 
 def test_paper_replay_filter_refuses_then_allows_on_served_funding(tmp_path, catalog, bars, monkeypatch):
@@ -177,7 +101,7 @@ def paper_cli(run_file_path: Path, catalog: Path, cwd: Path, env: dict[str, str]
     """`ravebear paper` as a user runs it (cwd: a folder without .env, so only `env` holds keys)."""
     return subprocess.run(
         [sys.executable, "-m", "ravebear.platform.cli", "paper", str(run_file_path), "--catalog", str(catalog), "--no-dashboard", *extra],
-        capture_output=True, text=True, cwd=cwd, timeout=300, env={**env, "PYTHONPATH": str(REPO)},
+        check=False, capture_output=True, text=True, cwd=cwd, timeout=300, env={**env, "PYTHONPATH": str(REPO)},
     )  # fmt: skip
 
 
@@ -217,5 +141,40 @@ def test_missing_coinalyze_key_leaves_it_out_and_missing_data_block_refuses_ever
     files = {p.name: p.read_text(errors="replace") for p in folder.rglob("*") if p.is_file()}
     assert "config.yaml" in files and "guard_events.csv" in files
     for secret in KEYS.values():
+        assert secret not in output
+        assert not [name for name, text in files.items() if secret in text]
+
+
+def test_refused_coinalyze_key_one_error_node_runs_on_and_the_other_sources_publish(tmp_path, catalog):
+    """tests/adapters/node_probe.py in a child process: Coinalyze answers 401 to the key it is given."""
+    from tests.adapters.node_probe import REFUSED_SERVER_KEY
+
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.adapters.node_probe", str(catalog)],
+        check=False, capture_output=True, text=True, cwd=tmp_path, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+    summary = json.loads(done.stdout.split("NODE-PROBE ", 1)[1].splitlines()[0])
+    # exactly one ERROR, naming the variable to fix; the client stops asking (one request in the whole run)
+    errors = [line.split("] ", 1)[1] for line in output.splitlines() if "[ERROR]" in line]
+    assert errors == [
+        'RAVEBEAR-001.DataClient-COINALYZE: Coinalyze rejected the API key (HTTP 401: {"message": "Unauthorized"}); '
+        "set COINALYZE_API_KEY to a valid key; Coinalyze polling stopped, the node keeps running"
+    ]
+    assert summary["coinalyze_requests"] == 1 and summary["coinalyze_statuses"] == [401]
+    # the node kept running: the whole replay, no failure, a run folder; missing funding passed, so the first long filled
+    assert summary["sources"] == ["COINALYZE", "WHALE_ALERT", "STABLECOINS"]
+    assert summary["items"] == 355 and summary["failure"] is None
+    folder = Path(summary["run_dir"])
+    assert "entry_filter" not in set(pd.read_csv(folder / "guard_events.csv")["guard"])
+    entries = entries_of(folder)
+    assert entries["tags"].str.contains(f"signal=scripted at bar {FIRST_ENTRY}'").tolist() == [True] and entries["status"].tolist() == ["FILLED"]
+    # Coinalyze published nothing; Whale Alert and the stablecoin sources published after the refusal
+    assert [summary["received"][name] for name in ("OpenInterest", "FundingRate", "LongShortRatio", "Liquidation")] == [0, 0, 0, 0]
+    assert min(summary["after_refusal"][name] for name in ("WhaleTransaction", "StablecoinSupply", "Dominance")) >= 1, summary
+    # no key value (the one refused included) in the output or the run folder
+    files = {p.name: p.read_text(errors="replace") for p in folder.rglob("*") if p.is_file()}
+    for secret in [*KEYS.values(), REFUSED_SERVER_KEY]:
         assert secret not in output
         assert not [name for name, text in files.items() if secret in text]
