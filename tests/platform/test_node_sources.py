@@ -158,10 +158,11 @@ def test_refused_coinalyze_key_one_error_node_runs_on_and_the_other_sources_publ
     summary = json.loads(done.stdout.split("NODE-PROBE ", 1)[1].splitlines()[0])
     # exactly one ERROR, naming the variable to fix; the client stops asking (one request in the whole run)
     errors = [line.split("] ", 1)[1] for line in output.splitlines() if "[ERROR]" in line]
-    assert errors == [
+    refusal = (
         'RAVEBEAR-001.DataClient-COINALYZE: Coinalyze rejected the API key (HTTP 401: {"message": "Unauthorized"}); '
         "set COINALYZE_API_KEY to a valid key; Coinalyze polling stopped, the node keeps running"
-    ]
+    )
+    assert errors == [refusal]
     assert summary["coinalyze_requests"] == 1 and summary["coinalyze_statuses"] == [401]
     # the node kept running: the whole replay, no failure, a run folder; missing funding passed, so the first long filled
     assert summary["sources"] == ["COINALYZE", "WHALE_ALERT", "STABLECOINS"]
