@@ -31,12 +31,11 @@ from nautilus_trader.config import ActorConfig
 from nautilus_trader.model.enums import PriceType
 from nautilus_trader.model.identifiers import Venue
 
-from ravebear.risk.guards import NS_PER_DAY, NS_PER_SECOND
-from ravebear.strategies.levels.model import LevelKind, LevelSide, freshness
+from ravebear.strategies.levels.model import LevelSide
+from ravebear.time_units import NS_PER_SECOND
 
 NO_STRATEGIES = "no strategies attached"
 TIMER_NAME = "dashboard_refresh"
-_DETECTOR_CONFIG = {LevelKind.WICK: "wicks", LevelKind.POOR: "poor", LevelKind.BOX: "boxes", LevelKind.ORIGIN: "origins"}
 
 
 class DashboardConfig(ActorConfig, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -289,14 +288,12 @@ def _order_row(order: Any) -> OrderRow:
 
 def _day_start_equities(strategies: Sequence[Any], now_ns: int) -> dict[tuple[str, str], Decimal]:
     # The first equity the guards saw this UTC day, per (venue, settlement currency): what their
-    # daily loss limit measures from (account-wide, fed every base candle). RiskGuards has no
-    # public accessor for it, so it is read from their state.
+    # daily loss limit measures from (account-wide, fed every base candle).
     out: dict[tuple[str, str], float] = {}
-    today = now_ns // NS_PER_DAY
     for strategy in strategies:
-        guards, instrument = strategy.guards, getattr(strategy, "instrument", None)
-        start = getattr(guards, "_day_start_equity", None)
-        if instrument is None or getattr(guards, "_day", None) != today or start is None or start != start:
+        instrument = getattr(strategy, "instrument", None)
+        start = strategy.guards.day_start_equity(now_ns)
+        if instrument is None or start is None:
             continue
         out.setdefault((strategy.config.instrument_id.venue.value, instrument.settlement_currency.code), start)
     return {key: Decimal(repr(value)) for key, value in out.items()}
@@ -333,11 +330,11 @@ def _guard_row(strategy: Any) -> GuardRow:
 def _instrument_levels(strategy: Any, last: Any, per_side: int) -> InstrumentLevels:
     engine = strategy.engine
     price = last.as_double() if last is not None else engine.last_close
-    config = engine.config
     supports: list[LevelRow] = []
     resistances: list[LevelRow] = []
-    active = engine.book.active()
-    for level in active:
+    active = engine.scored_levels()
+    for scored in active:
+        level = scored.level
         if level.side is LevelSide.RESISTANCE or (level.side is LevelSide.RANGE and level.low > price):
             side, distance, rows = "resistance", (level.low - price) / price * 1e4, resistances
         elif level.side is LevelSide.SUPPORT or (level.side is LevelSide.RANGE and level.high < price):
@@ -346,11 +343,7 @@ def _instrument_levels(strategy: Any, last: Any, per_side: int) -> InstrumentLev
             continue  # price is inside a box
         if distance < 0:
             continue  # being traded through
-        name = _DETECTOR_CONFIG.get(level.kind)
-        half_life = getattr(config, name).half_life_bars if name else config.pressure.half_life_bars
-        age = engine.index.get(level.timeframe, level.created_index) - level.created_index
-        score = level.quality * freshness(age, half_life)
-        rows.append(LevelRow(level.kind.value, side, level.timeframe, level.low, level.high, distance, score))
+        rows.append(LevelRow(level.kind.value, side, level.timeframe, level.low, level.high, distance, scored.score))
     supports.sort(key=lambda row: row.distance_bps)
     resistances.sort(key=lambda row: row.distance_bps)
     pressure = engine.pressure(price)
