@@ -104,6 +104,11 @@ class RiskGuards:
         """True while the daily loss limit blocks entries (until the next UTC day)."""
         return bool(self._daily_detail)
 
+    @property
+    def daily_loss_detail(self) -> str:
+        """Why the daily loss limit blocks entries (the figures and until when), else ""."""
+        return self._daily_detail
+
     def day_start_equity(self, now_ns: int) -> float | None:
         """The first equity of the UTC day of `now_ns` (what the daily loss limit measures from), or None when none was seen that day."""
         start = self._day_start_equity
