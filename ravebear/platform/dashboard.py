@@ -175,11 +175,11 @@ def snapshot(
 ) -> DashboardSnapshot:
     """Read the cache, the portfolio and the level strategies into a snapshot of plain values.
 
-    Strategies without a level engine and guards (not `LevelStrategy`) are ignored.
+    Strategies without a status, a level engine and guards (not `LevelStrategy`) are ignored.
     """
     wanted = frozenset(instrument_ids)
-    level_strategies = [s for s in strategies if hasattr(s, "engine") and hasattr(s, "guards")]
-    shown = [s for s in level_strategies if not wanted or s.config.instrument_id.value in wanted]
+    level_strategies = [s for s in strategies if hasattr(s, "status") and hasattr(s, "engine") and hasattr(s, "guards")]
+    shown = [s for s in level_strategies if not wanted or s.status.instrument_id in wanted]
     prices: dict[Any, Any] = {}
 
     def last_price(instrument_id: Any) -> Any:
@@ -291,16 +291,16 @@ def _day_start_equities(strategies: Sequence[Any], now_ns: int) -> dict[tuple[st
     # daily loss limit measures from (account-wide, fed every base candle).
     out: dict[tuple[str, str], float] = {}
     for strategy in strategies:
-        instrument = getattr(strategy, "instrument", None)
+        currency = strategy.status.settlement_currency
         start = strategy.guards.day_start_equity(now_ns)
-        if instrument is None or start is None:
+        if currency is None or start is None:
             continue
-        out.setdefault((strategy.config.instrument_id.venue.value, instrument.settlement_currency.code), start)
+        out.setdefault((strategy.config.instrument_id.venue.value, currency), start)
     return {key: Decimal(repr(value)) for key, value in out.items()}
 
 
 def _guard_row(strategy: Any) -> GuardRow:
-    guards = strategy.guards
+    guards, status = strategy.guards, strategy.status
     detail = ""
     reasons = []
     if guards.halted:
@@ -317,8 +317,8 @@ def _guard_row(strategy: Any) -> GuardRow:
     last = guards.events[-1] if guards.events else None
     last_text = f"{_clock(last.ts)} {last.guard} {last.action}: {last.detail}" if last is not None else ""
     return GuardRow(
-        strategy_id=str(strategy.id),
-        instrument_id=strategy.config.instrument_id.value,
+        strategy_id=status.strategy_id,
+        instrument_id=status.instrument_id,
         halted=guards.halted,
         daily_loss_blocked=guards.daily_loss_blocked,
         detail=detail,
@@ -347,12 +347,12 @@ def _instrument_levels(strategy: Any, last: Any, per_side: int) -> InstrumentLev
     supports.sort(key=lambda row: row.distance_bps)
     resistances.sort(key=lambda row: row.distance_bps)
     pressure = engine.pressure(price)
-    instrument = getattr(strategy, "instrument", None)
+    status = strategy.status
     return InstrumentLevels(
-        instrument_id=strategy.config.instrument_id.value,
-        strategy_id=str(strategy.id),
+        instrument_id=status.instrument_id,
+        strategy_id=status.strategy_id,
         price=price,
-        price_precision=instrument.price_precision if instrument is not None else 2,
+        price_precision=status.price_precision if status.price_precision is not None else 2,
         supports=tuple(supports[:per_side]),
         resistances=tuple(resistances[:per_side]),
         active_levels=len(active),
