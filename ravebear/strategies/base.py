@@ -237,9 +237,12 @@ class LevelStrategy(Strategy):
         if self.position_manager.busy or self.guards.halted or timeframe not in self._signal_timeframes:
             return
         signal = self.signal(timeframe, candle, events)
-        if signal is None or signal.side not in self.sides:
-            return
-        self.signals += 1
+        if signal is not None and signal.side in self.sides:
+            self.signals += 1
+            self._enter(signal, candle)
+
+    def _enter(self, signal: Signal, candle: Candle) -> None:
+        """Enter at the candle's close with the gate's plan, or log and publish why not."""
         verdict = self.gate.decide(candle.ts, signal.side, signal.invalidation, signal.reason, candle.close, self.instrument, self.account)
         if isinstance(verdict, EntryRefusal):
             self.skipped[verdict.guard] = self.skipped.get(verdict.guard, 0) + 1
