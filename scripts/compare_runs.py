@@ -10,6 +10,7 @@ Columns that hold wall-clock time or random ids in a paper node (the sandbox's v
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -17,7 +18,8 @@ from pathlib import Path
 import pandas as pd
 
 TIMINGS = ("elapsed_s", "bars_per_s", "run_dir", "created")
-WALL_CLOCK_OR_RANDOM = {"venue_order_id", "trade_id", "ts_init", "ts_last", "ts_accepted", "ts_submitted"}
+WALL_CLOCK_OR_RANDOM = {"venue_order_id", "trade_id", "ts_init", "ts_last", "ts_accepted", "ts_submitted", "duration_ns"}
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # event ids, init ids, snapshot position ids
 
 
 def keep(run: Path, dest: Path) -> None:
@@ -29,6 +31,12 @@ def keep(run: Path, dest: Path) -> None:
         if any(part in key for part in TIMINGS):
             summary.pop(key)
     (dest / "summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True, default=str))
+    report = run / "risk_report.json"
+    if report.is_file():  # every figure of the risk report, minus when and where it was written
+        figures = json.loads(report.read_text())
+        for key in ("generated_utc", "run_dir", "name"):
+            figures.get("run", {}).pop(key, None)
+        (dest / "risk_report.json").write_text(json.dumps(figures, indent=1, sort_keys=True, default=str))
 
 
 def compare(before: Path, after: Path) -> int:
@@ -46,7 +54,7 @@ def compare(before: Path, after: Path) -> int:
                 print(f"{run.name}/{name}: only {'before' if a.exists() else 'after'}")
                 problems += 1
             elif name.endswith(".json"):
-                if json.loads(a.read_text()) != json.loads(b.read_text()):
+                if _json(a) != _json(b):
                     print(f"{run.name}/{name}: differs\n  before {a.read_text()}\n  after  {b.read_text()}")
                     problems += 1
             else:
@@ -55,12 +63,26 @@ def compare(before: Path, after: Path) -> int:
     return 1 if problems else 0
 
 
+def _json(path: Path) -> object:
+    return json.loads(re.sub(UUID, "<uuid>", path.read_text()))
+
+
+def _normalised(path: Path, paper: bool) -> pd.DataFrame:
+    frame = pd.read_csv(path, dtype=str).fillna("").replace(UUID, "<uuid>", regex=True)
+    if not paper:
+        return frame
+    # a live clock stamps order ids with the wall time (O-YYYYMMDD-HHMMSS-...) and orders rows by it
+    frame = frame.replace(r"(O|OL)-\d{8}-\d{6}-", r"\1-<time>-", regex=True)
+    key = [c for c in frame.columns if c not in WALL_CLOCK_OR_RANDOM and not c.startswith("ts")]
+    return frame.sort_values(key, ignore_index=True)
+
+
 def _compare_csv(label: str, a: Path, b: Path, paper: bool) -> int:
-    left, right = pd.read_csv(a, dtype=str), pd.read_csv(b, dtype=str)
+    left, right = (_normalised(path, paper) for path in (a, b))
     if list(left.columns) != list(right.columns) or len(left) != len(right):
         print(f"{label}: shape {left.shape} {list(left.columns)} -> {right.shape} {list(right.columns)}")
         return 1
-    differing = [c for c in left.columns if not left[c].fillna("").equals(right[c].fillna(""))]
+    differing = [c for c in left.columns if not left[c].equals(right[c])]
     ignored = [c for c in differing if paper and (c in WALL_CLOCK_OR_RANDOM or c.startswith("ts_"))]
     real = [c for c in differing if c not in ignored]
     if ignored:
