@@ -12,7 +12,7 @@ What is measured, in one invocation
    the import's own work.
    Target: under 10 s for 500k bars.
 2. **Backtest throughput**: a nautilus `BacktestNode` built with the project's own
-   `parse_backtest_config` + `build_run_config` over all bars of that catalog, run with
+   `parse_run_file` + `backtest_run_config` over all bars of that catalog, run with
    (a) `bench.noop_strategy:NoopStrategy` (subscribes to the bars, does nothing per bar; the
    engine's floor) and
    (b) the default strategy exactly as in `config/backtest.yaml` (its first strategy, `UntouchedWick`, on BTC alone; same venue,
@@ -131,12 +131,13 @@ def child_backtest(kind: str, catalog_path: Path, log_level: str) -> dict[str, A
     """Run one backtest over every bar of the catalog; return the figures."""
     from nautilus_trader.backtest.node import BacktestNode
 
-    from ravebear.platform.backtest import build_run_config, prepare_backtest_process
-    from ravebear.platform.config import parse_backtest_config
+    from ravebear.platform.nodes.backtest import prepare_backtest_process
+    from ravebear.platform.nodes.composer import backtest_run_config
+    from ravebear.platform.nodes.run_file import parse_run_file
 
     prepare_backtest_process()  # as `ravebear backtest` does, for both kinds alike
-    config = parse_backtest_config(bench_config_text(kind, log_level), f"bench-{kind}")
-    run_config = build_run_config(config, catalog_path.resolve())
+    config = parse_run_file(bench_config_text(kind, log_level), f"bench-{kind}")
+    run_config = backtest_run_config(config, catalog_path.resolve())
     node = BacktestNode(configs=[run_config])
     try:
         node.build()

@@ -91,11 +91,12 @@ def child_node(kind: str, catalog_path: Path) -> dict[str, Any]:
     """Run one node over every bar of the catalog and return its figures."""
     from nautilus_trader.backtest.node import BacktestNode
 
-    from ravebear.platform.backtest import build_run_config, prepare_backtest_process
-    from ravebear.platform.config import parse_backtest_config
+    from ravebear.platform.nodes.backtest import prepare_backtest_process
+    from ravebear.platform.nodes.composer import backtest_run_config
+    from ravebear.platform.nodes.run_file import parse_run_file
 
     prepare_backtest_process()
-    run_config = build_run_config(parse_backtest_config(node_config_text(kind)), catalog_path.resolve())
+    run_config = backtest_run_config(parse_run_file(node_config_text(kind)), catalog_path.resolve())
     node = BacktestNode(configs=[run_config])
     node.build()
     engine = node.get_engine(run_config.id)

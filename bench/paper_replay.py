@@ -45,16 +45,16 @@ def _config_text(days: int | None) -> str:
 def child(mode: str, catalog: str, days: int | None, output: str) -> dict:
     """Run one backtest or one paper session; return its figures."""
     from ravebear.catalog.store import RaveCatalog
-    from ravebear.platform.config import parse_backtest_config
+    from ravebear.platform.nodes.run_file import parse_run_file
 
     text = _config_text(days)
-    config = parse_backtest_config(text, "bench")
+    config = parse_run_file(text, "bench")
     if mode == "backtest":
-        from ravebear.platform.backtest import run_backtest
+        from ravebear.platform.nodes.backtest import run_backtest
 
         outcome = run_backtest(config, text, RaveCatalog(Path(catalog)), Path(output))
         return {"bars": outcome.bars, "seconds": outcome.elapsed_s, "orders": outcome.run.summary["orders"]}
-    from ravebear.platform.trading_node import build_trading_node, run_trading_node
+    from ravebear.platform.nodes.trading import build_trading_node, run_trading_node
 
     handles = build_trading_node(config, "paper", Path(catalog), log_level="ERROR")
     last_hand = [0]

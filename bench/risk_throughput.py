@@ -19,7 +19,7 @@ the strategy's `instruments:` map name the Binance USD-M perpetuals `BTCUSDT-PER
 over from the OKX id of the same coin), the run writes no tearsheet or risk report, and the
 levels/timeframes/entry-filter settings above are set explicitly. Anything keyed by OKX ids that
 cannot apply (venue `leverages`, `funding`, `alt_data`) is dropped. It runs through the normal
-path: `parse_backtest_config` + `build_run_config` + `BacktestNode`, as `ravebear backtest` does.
+path: `parse_run_file` + `backtest_run_config` + `BacktestNode`, as `ravebear backtest` does.
 
 1. Throughput (default): `--bars` real 1-minute bars of BTCUSDT-PERP, chained from the Binance
    USD-M BTCUSDT files as `bench.backtest_throughput` does (`bench.common.chain_segments`), are
@@ -184,13 +184,14 @@ def child_backtest(kind: str, catalog_path: Path, symbols: list[str], log_level:
     from nautilus_trader.backtest.node import BacktestNode
     from nautilus_trader.model.identifiers import Venue
 
-    from ravebear.platform.backtest import build_run_config, prepare_backtest_process
-    from ravebear.platform.config import parse_backtest_config
+    from ravebear.platform.nodes.backtest import prepare_backtest_process
+    from ravebear.platform.nodes.composer import backtest_run_config
+    from ravebear.platform.nodes.run_file import parse_run_file
 
     prepare_backtest_process()  # as `ravebear backtest` does, for both kinds alike
     ids = [instrument_id(symbol) for symbol in symbols]
-    config = parse_backtest_config(config_text("noop" if kind == "noop" else "full", ids, log_level, kill_switch), f"bench-risk-{kind}")
-    run_config = build_run_config(config, catalog_path.resolve())
+    config = parse_run_file(config_text("noop" if kind == "noop" else "full", ids, log_level, kill_switch), f"bench-risk-{kind}")
+    run_config = backtest_run_config(config, catalog_path.resolve())
     if chunk_size:
         run_config = msgspec.structs.replace(run_config, chunk_size=chunk_size)
     node = BacktestNode(configs=[run_config])

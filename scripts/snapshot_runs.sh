@@ -29,17 +29,7 @@ run() {  # name config [command]
 }
 run default config/backtest.yaml
 for config in config/backtests/*.yaml; do run "$(basename "$config" .yaml)" "$config"; done
-.venv/bin/python - "$work/parity.yaml" <<'EOF'
-import sys, yaml
-raw = yaml.safe_load(open("config/backtest.yaml"))
-raw["run"].update(name="parity", tearsheet=False, risk_report=False, log_level="ERROR")
-raw["venue"]["fill_model"]["prob_slippage"] = 0.0
-for data in raw["data"]:
-    data.update(start="2026-07-27", end="2026-08-02")
-raw["strategies"][0]["config"]["exits"].update(take_profits=[{"r": 1.0, "fraction": 0.5}, {"r": 4.0}], breakeven_after_r=1.2)
-raw["node"] = {"dashboard": False, "stop_action": "flatten"}
-yaml.safe_dump(raw, open(sys.argv[1], "w"))
-EOF
+.venv/bin/python -c "from tests.test_paper_parity import parity_run_file; print(parity_run_file())" >"$work/parity.yaml"
 run parity-backtest "$work/parity.yaml"
 run parity-paper "$work/parity.yaml" paper
 rm -rf "$work"

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ravebear.platform.config import ConfigError, load_backtest_config, parse_backtest_config
+from ravebear.platform.nodes.run_file import ConfigError, load_run_file, parse_run_file
 
 DEFAULT = Path(__file__).resolve().parents[1] / "config" / "backtest.yaml"
 
@@ -17,19 +17,19 @@ def with_changes(mutate) -> str:
 
 
 def test_default_config_is_valid():
-    config, text = load_backtest_config(DEFAULT)
+    config, text = load_run_file(DEFAULT)
     assert config.venue.name == "OKX" and config.venue.taker_fee_bps == 5.0
     assert [d.instrument_id for d in config.data] == ["BTC-USDT-SWAP.OKX", "ETH-USDT-SWAP.OKX", "SOL-USDT-SWAP.OKX"]
     assert config.strategies[0].strategy_path.endswith("untouched_wick:UntouchedWick")
 
 
 def test_a_yaml_date_stays_iso_text():
-    config = parse_backtest_config(with_changes(lambda raw: raw["data"][0].update(start=__import__("datetime").date(2026, 7, 27))))
+    config = parse_run_file(with_changes(lambda raw: raw["data"][0].update(start=__import__("datetime").date(2026, 7, 27))))
     assert config.data[0].start == "2026-07-27"
 
 
 def test_instruments_map_expands_to_one_strategy_per_instrument_with_merged_overrides():
-    config, _ = load_backtest_config(DEFAULT)
+    config, _ = load_run_file(DEFAULT)
     expanded = config.strategies[0].expanded()
     assert [(c["instrument_id"], c["order_id_tag"]) for c in expanded] == [
         ("BTC-USDT-SWAP.OKX", "001"), ("ETH-USDT-SWAP.OKX", "002"), ("SOL-USDT-SWAP.OKX", "003"),
@@ -64,14 +64,14 @@ def test_instruments_map_expands_to_one_strategy_per_instrument_with_merged_over
 )  # fmt: skip
 def test_strategy_risk_and_exit_mistakes_are_named(mutate, message):
     with pytest.raises(ConfigError) as error:
-        parse_backtest_config(with_changes(mutate), "c.yaml")
+        parse_run_file(with_changes(mutate), "c.yaml")
     assert str(error.value) == message
 
 
 def test_mistyped_venue_key_is_named_with_a_suggestion():
     text = with_changes(lambda raw: raw["venue"].update(taker_fe_bps=4.0))
     with pytest.raises(ConfigError) as error:
-        parse_backtest_config(text, "my.yaml")
+        parse_run_file(text, "my.yaml")
     assert str(error.value) == "my.yaml: unknown key 'venue.taker_fe_bps' (did you mean 'taker_fee_bps'?)"
 
 
@@ -82,7 +82,7 @@ def test_unknown_top_level_and_nested_keys_are_all_named():
         raw["venue"]["fill_model"]["prob_slipage"] = 0.1
 
     with pytest.raises(ConfigError) as error:
-        parse_backtest_config(with_changes(mutate), "c.yaml")
+        parse_run_file(with_changes(mutate), "c.yaml")
     message = str(error.value)
     assert "unknown key 'risks'" in message
     assert "unknown key 'data[0].instrument' (did you mean 'instrument_id'?)" in message
@@ -92,28 +92,28 @@ def test_unknown_top_level_and_nested_keys_are_all_named():
 def test_unknown_strategy_config_key_is_named_with_the_strategy_config_class():
     text = with_changes(lambda raw: raw["strategies"][0]["config"].update(max_touch_depth=3))
     with pytest.raises(ConfigError, match=r"strategies\[0\]: unknown key 'config.max_touch_depth' for UntouchedWickConfig \(did you mean 'max_touch_depth_bps'\?\)"):
-        parse_backtest_config(text, "c.yaml")
+        parse_run_file(text, "c.yaml")
 
 
 def test_bad_values_and_missing_sections_are_explained():
     text = with_changes(lambda raw: raw["venue"].update(starting_balance="lots"))
     with pytest.raises(ConfigError, match=r"'venue.starting_balance': Value error, expected '<amount> <CURRENCY>'"):
-        parse_backtest_config(text)
+        parse_run_file(text)
     text = with_changes(lambda raw: raw.pop("strategies"))
     with pytest.raises(ConfigError, match="nothing to run: add 'strategies' or 'actors'"):
-        parse_backtest_config(text)
+        parse_run_file(text)
     text = with_changes(lambda raw: raw["strategies"][0].update(strategy_path="ravebear.strategies.nope:Nope"))
     with pytest.raises(ConfigError, match="cannot import strategy config 'ravebear.strategies.nope:NopeConfig'"):
-        parse_backtest_config(text)
+        parse_run_file(text)
     with pytest.raises(ConfigError, match="not valid YAML"):
-        parse_backtest_config("run: [unclosed")
+        parse_run_file("run: [unclosed")
 
 
-RUN_FILES = [p for p in sorted(DEFAULT.parent.glob("*.yaml")) if p.name != "paper_altdata.yaml"]  # that one is the alt-data node's own format
+RUN_FILES = sorted(DEFAULT.parent.glob("*.yaml"))
 RUN_FILES += sorted((DEFAULT.parent / "backtests").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", RUN_FILES, ids=lambda p: p.name)
 def test_every_shipped_run_file_is_valid(path):
-    config, _ = load_backtest_config(path)
+    config, _ = load_run_file(path)
     assert config.strategies and config.data

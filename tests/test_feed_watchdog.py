@@ -112,16 +112,16 @@ def test_feed_watchdog_settings_reject_bad_values_by_name(raw, message):
 
 
 def test_live_yaml_sets_the_watchdog_explicitly_and_bad_values_fail_by_key():
-    from ravebear.platform.backtest import component_configs
-    from ravebear.platform.config import ConfigError, load_backtest_config, parse_backtest_config
+    from ravebear.platform.nodes.composer import component_configs
+    from ravebear.platform.nodes.run_file import ConfigError, load_run_file, parse_run_file
 
-    config, _ = load_backtest_config(REPO / "config" / "live.yaml")
+    config, _ = load_run_file(REPO / "config" / "live.yaml")
     strategies, _ = component_configs(config)
     assert [s.config["feed_watchdog"] for s in strategies] == [{"market_data_stall_s": 150, "order_update_stall_s": 15, "check_interval_s": 1}] * 2
     raw = yaml.safe_load((REPO / "config" / "live.yaml").read_text())
     raw["strategies"][0]["config"]["feed_watchdog"]["order_update_stall_s"] = -1
     with pytest.raises(ConfigError) as error:
-        parse_backtest_config(yaml.safe_dump(raw), "live.yaml")
+        parse_run_file(yaml.safe_dump(raw), "live.yaml")
     assert str(error.value) == (
         "live.yaml: strategies[0]: config for BTC-USDT-SWAP.OKX: feed_watchdog.order_update_stall_s must be a finite number >= 0 "
         "(0 = off), got -1.0 - at `feed_watchdog` for UntouchedWickConfig"
@@ -175,7 +175,7 @@ def long_entry(instrument: str, start: pd.Timestamp, end: pd.Timestamp, close_ti
 
 
 def paper_config(tmp_path: Path, start: pd.Timestamp, end: pd.Timestamp, entries: dict[str, list], watchdog: dict) -> Any:
-    from ravebear.platform.config import parse_backtest_config
+    from ravebear.platform.nodes.run_file import parse_run_file
 
     raw = {
         "run": {"name": "watchdog", "output_dir": str(tmp_path / "runs"), "tearsheet": False, "risk_report": False, "log_level": "ERROR"},
@@ -189,7 +189,7 @@ def paper_config(tmp_path: Path, start: pd.Timestamp, end: pd.Timestamp, entries
         }],
         "node": {"trader_id": "WATCHDOG-001", "data": "replay", "speed": 600, "dashboard": False, "stop_action": "cancel", "reconciliation": False},
     }  # fmt: skip
-    return parse_backtest_config(yaml.safe_dump(raw), "watchdog.yaml")
+    return parse_run_file(yaml.safe_dump(raw), "watchdog.yaml")
 
 
 def run_node(handles: Any, timeout_s: float = 30.0) -> None:
@@ -227,7 +227,7 @@ def entries_in_cache(handles: Any, strategy: Any) -> list[Any]:
 
 
 def test_paper_node_halts_entries_while_market_data_stalls_and_resumes_after(catalog, tmp_path):
-    from ravebear.platform.trading_node import build_trading_node
+    from ravebear.platform.nodes.trading import build_trading_node
 
     start, end = GAP_LAST - pd.Timedelta(minutes=14), GAP_FIRST + pd.Timedelta(minutes=19)
     refused = long_entry(BTC, start, end, GAP_FIRST)  # the first bar after the gap: the feed is still marked stalled
@@ -264,7 +264,7 @@ def test_paper_node_halts_entries_while_market_data_stalls_and_resumes_after(cat
 
 
 def test_paper_node_halts_entries_when_an_order_never_gets_its_ack(catalog, tmp_path):
-    from ravebear.platform.trading_node import build_trading_node
+    from ravebear.platform.nodes.trading import build_trading_node
 
     start, end = pd.Timestamp("2026-07-28 06:00", tz="UTC"), pd.Timestamp("2026-07-28 06:40", tz="UTC")
     btc_entry = long_entry(BTC, start, end, start + pd.Timedelta(minutes=5))

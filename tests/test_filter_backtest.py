@@ -18,8 +18,8 @@ from ravebear.catalog.alt_data.store import AltDataStore
 from ravebear.catalog.alt_data.types import FundingRate
 from ravebear.catalog.instruments import instrument_for
 from ravebear.catalog.store import RaveCatalog
-from ravebear.platform.backtest import run_backtest
-from ravebear.platform.config import parse_backtest_config
+from ravebear.platform.nodes.backtest import run_backtest
+from ravebear.platform.nodes.run_file import parse_run_file
 from tests.shared_data import SHARED
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,7 +63,7 @@ def run(tmp_path_factory) -> Path:
         entry_filter={"conditions": ["funding"], "funding_max_abs": THRESHOLD, "missing_data": "block", "max_data_age_h": 9},
     )
     text = yaml.safe_dump(raw)
-    return run_backtest(parse_backtest_config(text, "filter.yaml"), text, catalog, root / "runs").run.path
+    return run_backtest(parse_run_file(text, "filter.yaml"), text, catalog, root / "runs").run.path
 
 
 def latest_rate(rates: pd.DataFrame, ts_ns: int) -> float:

@@ -23,7 +23,7 @@ from nautilus_trader.trading.strategy import Strategy
 from ravebear.catalog.alt_data.store import AltDataStore
 from ravebear.catalog.alt_data.types import FundingRate
 from ravebear.catalog.instruments import instrument_for
-from ravebear.platform.funding import FundingModule, FundingModuleConfig, funding_frame, funding_module_config, round_to_second
+from ravebear.platform.simulated_venue.funding import FundingModule, FundingModuleConfig, funding_frame, funding_module_config, round_to_second
 from tests.shared_data import SHARED
 
 REPO = Path(__file__).resolve().parents[1]

@@ -5,8 +5,9 @@ from collections import Counter
 import pytest
 import yaml
 
-from ravebear.platform.backtest import build_run_config, prepare_backtest_process
-from ravebear.platform.config import parse_backtest_config
+from ravebear.platform.nodes.backtest import prepare_backtest_process
+from ravebear.platform.nodes.composer import backtest_run_config
+from ravebear.platform.nodes.run_file import parse_run_file
 from ravebear.strategies.levels.engine import LevelEngineConfig
 from ravebear.strategies.levels.replay import replay_levels
 
@@ -58,7 +59,7 @@ def node_events(catalog_with_bars):
         ],
     }
     prepare_backtest_process()
-    run_config = build_run_config(parse_backtest_config(yaml.safe_dump(config)), catalog_with_bars.path.resolve())
+    run_config = backtest_run_config(parse_run_file(yaml.safe_dump(config)), catalog_with_bars.path.resolve())
     node = BacktestNode(configs=[run_config])
     node.build()
     engine = node.get_engine(run_config.id)

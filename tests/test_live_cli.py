@@ -60,10 +60,10 @@ def test_armed_but_unguarded_or_on_a_replay_is_refused(tmp_path):
 
 
 def test_the_plan_is_described_before_a_start(tmp_path):
-    from ravebear.platform.cli_node import describe, live_refusals
-    from ravebear.platform.config import load_backtest_config
+    from ravebear.platform.cli.nodes import describe, live_refusals
+    from ravebear.platform.nodes.run_file import load_run_file
 
-    config, _ = load_backtest_config(live_config(tmp_path, stop_action="keep"))
+    config, _ = load_run_file(live_config(tmp_path, stop_action="keep"))
     assert live_refusals(config, armed=True, environ=KEYS) == []
     lines = describe(config, "live")
     assert lines[1] == "execution: OKX DEMO account, cross margin"
@@ -73,10 +73,10 @@ def test_the_plan_is_described_before_a_start(tmp_path):
 
 
 def test_the_shipped_live_config_is_ready_once_armed_and_keyed():
-    from ravebear.platform.cli_node import live_refusals
-    from ravebear.platform.config import load_backtest_config
+    from ravebear.platform.cli.nodes import live_refusals
+    from ravebear.platform.nodes.run_file import load_run_file
 
-    config, _ = load_backtest_config(REPO / "config" / "live.yaml")
+    config, _ = load_run_file(REPO / "config" / "live.yaml")
     assert live_refusals(config, armed=True, environ=KEYS) == []
     assert live_refusals(config, armed=False, environ={})[0].startswith("live trading is not armed")
 
@@ -108,10 +108,10 @@ def test_paper_options_are_validated_like_the_file(tmp_path):
 
 
 def test_okx_clients_load_the_files_instruments_and_get_their_own_websocket_paths():
-    from ravebear.platform.config import load_backtest_config
-    from ravebear.platform.trading_node import okx_data_config, okx_exec_config
+    from ravebear.platform.nodes.run_file import load_run_file
+    from ravebear.platform.nodes.composer import okx_data_config, okx_exec_config
 
-    config, _ = load_backtest_config(REPO / "config" / "live.yaml")
+    config, _ = load_run_file(REPO / "config" / "live.yaml")
     node = config.node.model_copy(update={"okx": config.node.okx.model_copy(update={"base_url_http": "http://127.0.0.1:9", "base_url_ws": "ws://127.0.0.1:9/ws/v5/public"})})
     config = config.model_copy(update={"node": node})
     data, execution = okx_data_config(config), okx_exec_config(config)

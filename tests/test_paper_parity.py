@@ -14,9 +14,9 @@ import yaml
 
 from ravebear.catalog.instruments import instrument_for
 from ravebear.catalog.store import RaveCatalog
-from ravebear.platform.backtest import run_backtest
-from ravebear.platform.config import parse_backtest_config
-from ravebear.platform.trading_node import build_trading_node, run_trading_node
+from ravebear.platform.nodes.backtest import run_backtest
+from ravebear.platform.nodes.run_file import parse_run_file
+from ravebear.platform.nodes.trading import build_trading_node, run_trading_node
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample"
@@ -30,12 +30,9 @@ def order_sequences(folder: Path) -> dict[str, pd.DataFrame]:
     return {strategy: group.sort_values("seq")[COLUMNS].reset_index(drop=True) for strategy, group in orders.groupby("strategy_id")}
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("parity")
-    catalog = RaveCatalog(root / "catalog")
-    for path in sorted(SAMPLE.glob("okx_swap_*.parquet")):
-        catalog.import_file(path, instrument_for(path.name.split("_")[2]))
+def parity_run_file() -> str:
+    """The default run file over six days, without slippage (the sandbox has none), with partial targets and a
+    break-even move; scripts/snapshot_runs.sh records this run too."""
     raw = yaml.safe_load((REPO / "config" / "backtest.yaml").read_text())
     raw["run"].update(name="parity", tearsheet=False, risk_report=False, log_level="ERROR")
     raw["venue"]["fill_model"]["prob_slippage"] = 0.0
@@ -43,8 +40,17 @@ def runs(tmp_path_factory) -> tuple[Path, Path]:
         data.update(start="2026-07-27", end="2026-08-02")
     raw["strategies"][0]["config"]["exits"].update(take_profits=[{"r": 1.0, "fraction": 0.5}, {"r": 4.0}], breakeven_after_r=1.2)
     raw["node"] = {"dashboard": False, "stop_action": "flatten"}
-    text = yaml.safe_dump(raw)
-    config = parse_backtest_config(text, "parity.yaml")
+    return yaml.safe_dump(raw)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("parity")
+    catalog = RaveCatalog(root / "catalog")
+    for path in sorted(SAMPLE.glob("okx_swap_*.parquet")):
+        catalog.import_file(path, instrument_for(path.name.split("_")[2]))
+    text = parity_run_file()
+    config = parse_run_file(text, "parity.yaml")
     backtest = run_backtest(config, text, catalog, root / "runs").run.path
     handles = build_trading_node(config, "paper", catalog.path, log_level="ERROR")
     paper = run_trading_node(handles, config, text, root / "runs").run_dir

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from ravebear.catalog.store import RaveCatalog
-from ravebear.risk.report import parse_tags
+from ravebear.reports.trades import parse_tags
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample"

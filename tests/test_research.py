@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from ravebear.catalog.store import RaveCatalog
-from ravebear.platform.cli_analyze import analyze
+from ravebear.platform.cli.analyze import analyze
 from ravebear.research import big_moves, candle_stats, clusters, consolidations, sessions, touch_times, volume_spikes
 from ravebear.research.data import decode_fixed, from_frame, load_candles
 from ravebear.research.runner import AnalysisConfig, apply_overrides, resolve

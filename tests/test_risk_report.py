@@ -24,8 +24,10 @@ import pytest
 import yaml
 
 from ravebear.catalog.instruments import swap_spec
-from ravebear.risk.report import RunFolderError, build_risk_report, parse_tags
-from ravebear.risk.report_html import write_risk_report
+from ravebear.reports.risk_report import build_risk_report
+from ravebear.reports.run_tables import RunFolderError
+from ravebear.reports.trades import parse_tags
+from ravebear.reports.risk_report_html import write_risk_report
 
 REPO = Path(__file__).resolve().parents[1]
 EXIT_TYPES = {"STOP_MARKET": "stop", "MARKET_IF_TOUCHED": "take_profit", "TRAILING_STOP_MARKET": "trailing", "MARKET": "market"}

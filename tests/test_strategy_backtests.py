@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from ravebear.catalog.store import RaveCatalog
-from ravebear.platform.backtest import run_backtest
-from ravebear.platform.config import load_backtest_config
+from ravebear.platform.nodes.backtest import run_backtest
+from ravebear.platform.nodes.run_file import load_run_file
 from tests.run_checks import check_never_without_a_stop, check_no_exit_flipped, money
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,7 +43,7 @@ def runs(catalog, tmp_path_factory) -> dict:
 
 def run_of(name: str, catalog: RaveCatalog, runs: dict, tmp_path_factory) -> Path:
     if name not in runs:
-        config, text = load_backtest_config(CONFIGS[name])
+        config, text = load_run_file(CONFIGS[name])
         config = config.model_copy(update={"run": config.run.model_copy(update={"tearsheet": False})})
         runs[name] = run_backtest(config, text, catalog, tmp_path_factory.mktemp(name)).run.path
     return runs[name]

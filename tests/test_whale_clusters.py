@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ravebear.strategies.whale_clusters import WhaleClusterConfig, WhaleClusterDetector
+from ravebear.strategies.levels.whale_clusters import WhaleClusterConfig, WhaleClusterDetector
 
 CONFIG = WhaleClusterConfig(volume_lookback=5, min_relative_volume=4.0, min_candles=2, window_bars=3, band_bps=30.0, leave_bps=15.0, max_age_bars=50)
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "okx_swap_BTC-USDT-SWAP_1m_20260727_20260822_gappy.parquet"

@@ -1,1 +1,2 @@
-"""Config loading, node builders, the CLI and run output."""
+"""Everything that composes the layers below: the CLI (cli/), node composition (nodes/), simulated-venue models
+(simulated_venue/), nautilus live-node fixes (live_fixes/) and the terminal dashboard."""

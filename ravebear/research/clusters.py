@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ravebear.research.tables import Table, num
+from ravebear.reports.tables import Table, num
 from ravebear.research.touch_times import RESEARCH_WICKS
 from ravebear.strategies.levels.model import LevelSide
 from ravebear.strategies.levels.timeframes import timeframe_minutes

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ravebear.research.data import contiguous_runs, window_complete
-from ravebear.research.tables import Table, num, pct
+from ravebear.reports.tables import Table, num, pct
 from ravebear.strategies.levels.boxes import BoxConfig, BoxDetector
 from ravebear.strategies.levels.model import EventKind
 from ravebear.strategies.levels.timeframes import ONE_MINUTE_MS, timeframe_minutes

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ravebear.research.data import window_complete
-from ravebear.research.tables import Table, num, pct
+from ravebear.reports.tables import Table, num, pct
 
 HORIZON_NOTE = "continuation: close N candles later beyond the event close in its direction; reversal: on the other side."
 

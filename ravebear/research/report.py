@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ravebear.research.runner import analysis_module
-from ravebear.research.tables import Table, num, pct
+from ravebear.reports.tables import Table, num, pct
 
 TRADER = {  # the trader's published findings on ~43k BTC 1-minute candles
     "median_touch_min": "3 min",

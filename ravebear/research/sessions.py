@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ravebear.research.tables import Table, num
+from ravebear.reports.tables import Table, num
 
 if TYPE_CHECKING:
     from ravebear.research.data import Candles

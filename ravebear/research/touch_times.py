@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ravebear.research.tables import Table, num, pct
+from ravebear.reports.tables import Table, num, pct
 from ravebear.strategies.levels.model import LevelSide
 from ravebear.strategies.levels.timeframes import timeframe_minutes
 from ravebear.strategies.levels.wicks import WickConfig

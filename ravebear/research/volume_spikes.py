@@ -16,7 +16,7 @@ import numpy as np
 
 from ravebear.research import followthrough
 from ravebear.research.data import window_complete
-from ravebear.research.tables import Table, num
+from ravebear.reports.tables import Table, num
 from ravebear.strategies.levels.timeframes import ONE_MINUTE_MS, timeframe_minutes
 
 if TYPE_CHECKING:

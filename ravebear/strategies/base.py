@@ -61,6 +61,7 @@ class LevelStrategyConfig(StrategyConfig, frozen=True, kw_only=True):
     guards: GuardLimits = GuardLimits()
     entry_filter: EntryFilterConfig = EntryFilterConfig()
     alt_data_client: str | None = None  # client id serving alternative data (backtest: the data config's client_id)
+    alt_data_clients: dict[str, str] = msgspec.field(default_factory=dict)  # type name -> client id; set by the node composer, wins over alt_data_client
     cooldown_bars: int = 0  # base candles to wait after a position closes
     feed_watchdog: FeedWatchdogSettings = FeedWatchdogSettings()  # live clock only: halt entries on stalled data / order updates (seconds)
     stop_action: str = "flatten"  # when the node stops: "flatten" (cancel orders, close positions), "cancel" (cancel orders only), "keep" (leave both at the venue)
@@ -161,17 +162,19 @@ class LevelStrategy(Strategy):
         bar_type = bar_type_for(self._instrument_key, self._base)
         self.register_indicator_for_bars(bar_type, self.position_manager.atr)
         self.subscribe_bars(bar_type)  # higher timeframes are built here from it (StreamingAggregator)
-        if self.config.alt_data_client:
-            self._subscribe_alt_data(ClientId(self.config.alt_data_client))
+        self._subscribe_alt_data()
         self.position_manager.start(self.instrument, persist_state=self.cache.has_backing)
         if self.feed_watch is None:
             self.feed_watch = FeedWatch.start(self.config.feed_watchdog, self, self.guards, self._publish_guard)
 
-    def _subscribe_alt_data(self, client_id: ClientId) -> None:
+    def _subscribe_alt_data(self) -> None:
+        """Subscribe to what the entry filter needs, each type at the client that serves it in this node."""
         from ravebear.catalog.alt_data import types
 
         for name in self.config.entry_filter.required_data_types():
-            self.subscribe_data(DataType(getattr(types, name)), client_id=client_id)
+            client = self.config.alt_data_clients.get(name, self.config.alt_data_client)
+            if client:
+                self.subscribe_data(DataType(getattr(types, name)), client_id=ClientId(client))
 
     def on_data(self, data: Any) -> None:
         """Alternative data goes to the entry filter."""

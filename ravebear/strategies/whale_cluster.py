@@ -1,7 +1,7 @@
 """Whale-cluster trade: join the side of a whale cluster when price returns to it and it holds.
 
 Clusters come from `WhaleClusterDetector` (outsized candles trading at one price, see
-`whale_clusters.py`) on the base timeframe. A retest that HELD enters in the cluster's
+`levels/whale_clusters.py`) on the base timeframe. A retest that HELD enters in the cluster's
 direction, stop beyond the zone's far edge or the retest candle's extreme. On-chain whale
 flow (Whale Alert exchange in/outflows) confirms through the entry filter's `whale_flow`
 condition when that data is configured; the level engine (`levels`, wicks by default) feeds
@@ -15,7 +15,7 @@ from typing import Any
 from ravebear.strategies.base import LONG, SHORT, LevelStrategy, LevelStrategyConfig, Signal
 from ravebear.strategies.levels.model import LevelEvent
 from ravebear.strategies.levels.timeframes import Candle
-from ravebear.strategies.whale_clusters import ClusterEvent, WhaleClusterConfig, WhaleClusterDetector
+from ravebear.strategies.levels.whale_clusters import ClusterEvent, WhaleClusterConfig, WhaleClusterDetector
 
 
 class WhaleClusterTradeConfig(LevelStrategyConfig, frozen=True, kw_only=True):

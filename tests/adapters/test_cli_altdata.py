@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from ravebear.adapters.common.rate_limit import reset_shared_rate_limiters
 from ravebear.catalog.alt_data import AltDataStore, Dominance, FundingRate, OpenInterest, StablecoinSupply, WhaleTransaction
-from ravebear.platform.cli_altdata import coinalyze_download, stablecoins_download, whale_alert_download
+from ravebear.platform.cli.altdata import coinalyze_download, stablecoins_download, whale_alert_download
 from tests.adapters.coinalyze_server import CoinalyzeServer
 from tests.adapters.stablecoins_server import StablecoinServer
 from tests.adapters.whale_alert_server import WhaleAlertServer

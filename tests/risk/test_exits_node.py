@@ -226,8 +226,8 @@ def test_exits_through_the_backtest_node_and_its_run_folder(tmp_path):
     import yaml
 
     from ravebear.catalog.store import RaveCatalog
-    from ravebear.platform.backtest import run_backtest
-    from ravebear.platform.config import parse_backtest_config
+    from ravebear.platform.nodes.backtest import run_backtest
+    from ravebear.platform.nodes.run_file import parse_run_file
 
     path = FLAT + [
         (60_000.0, 60_350.0, 59_990.0, 60_320.0),  # 1R: half off at 60,300; the trailing exit arms (activation 1R)
@@ -256,7 +256,7 @@ def test_exits_through_the_backtest_node_and_its_run_folder(tmp_path):
         }],
     }  # fmt: skip
     text = yaml.safe_dump(config)
-    folder = run_backtest(parse_backtest_config(text, "crafted.yaml"), text, catalog, tmp_path / "runs").run.path
+    folder = run_backtest(parse_run_file(text, "crafted.yaml"), text, catalog, tmp_path / "runs").run.path
     orders = pd.read_csv(folder / "orders.csv")
     filled = orders[orders["filled_qty"] > 0].sort_values("ts_last", kind="stable")
     assert list(filled["type"]) == ["MARKET", "MARKET_IF_TOUCHED", "TRAILING_STOP_MARKET"]

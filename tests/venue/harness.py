@@ -15,9 +15,9 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from ravebear.adapters.okx.venue.auth import Credentials
-from ravebear.adapters.okx.venue.runner import VenueSettings, VenueThread
-from ravebear.adapters.okx.venue.server import OKXVenue, PlayerSettings
+from ravebear.simulators.okx_venue.auth import Credentials
+from ravebear.simulators.okx_venue.runner import VenueSettings, VenueThread
+from ravebear.simulators.okx_venue.server import OKXVenue, PlayerSettings
 
 REPO = Path(__file__).resolve().parents[2]
 CREDS = Credentials("rb-test-key-7f3a", "rb-test-secret-91c2e4", "rb-test-pass-55d0")

@@ -6,9 +6,9 @@ from decimal import Decimal as D
 
 import pytest
 
-from ravebear.adapters.okx.venue.engine import MatchingEngine, RequestError
-from ravebear.adapters.okx.venue.ledger import Ledger
-from ravebear.adapters.okx.venue.runner import venue_instruments
+from ravebear.simulators.okx_venue.engine import MatchingEngine, RequestError
+from ravebear.simulators.okx_venue.ledger import Ledger
+from ravebear.simulators.okx_venue.runner import venue_instruments
 
 BTC = "BTC-USDT-SWAP"
 

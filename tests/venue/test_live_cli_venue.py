@@ -58,7 +58,7 @@ def test_okx_sim_serves_and_answers_its_operator(tmp_path):
     import signal
     import urllib.request
 
-    from ravebear.adapters.okx.venue.runner import free_port
+    from ravebear.simulators.okx_venue.runner import free_port
 
     port = free_port()
     env = {**os.environ, **KEYS_ENV, "PYTHONPATH": str(REPO)}

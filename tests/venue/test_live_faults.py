@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ravebear.adapters.okx.venue.faults import Fault
+from ravebear.simulators.okx_venue.faults import Fault
 from tests.venue.checks import assert_books_match, assert_no_exit_opened_a_position
 from tests.venue.harness import finish, run_session, start_live, start_venue, wait_for, write_config
 

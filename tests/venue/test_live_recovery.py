@@ -3,7 +3,7 @@
 The trade: a long at the 24th minute with the bracket's stop (an OKX OCO), a partial target at the 78th minute and the
 trailing exit at the 93rd. nautilus 1.231 reconnects a dropped socket, logs in and resubscribes, but reconciles
 nothing after a reconnect: a fill the venue pushes while the private socket is down never reaches the node. RaveBear's
-VenueSync (ravebear/platform/venue_sync.py) notices the position difference and applies the missed fill.
+VenueSync (ravebear/platform/live_fixes/venue_sync.py) notices the position difference and applies the missed fill.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from ravebear.adapters.okx.venue.faults import Fault
-from ravebear.adapters.okx.venue.server import OKXVenue
+from ravebear.simulators.okx_venue.faults import Fault
+from ravebear.simulators.okx_venue.server import OKXVenue
 from tests.venue.checks import assert_books_match, assert_no_exit_opened_a_position
 from tests.venue.harness import finish, start_live, start_venue, wait_for, write_config
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import yaml
 
-from ravebear.adapters.okx.venue.runner import VenueSettings, VenueThread
-from ravebear.adapters.okx.venue.server import PlayerSettings
+from ravebear.simulators.okx_venue.runner import VenueSettings, VenueThread
+from ravebear.simulators.okx_venue.server import PlayerSettings
 from tests.venue.checks import assert_books_match, assert_no_exit_opened_a_position
 from tests.venue.harness import CREDS, REPO, WINDOW_START, finish, start_live, wait_for
 
@@ -22,6 +22,7 @@ def test_the_shipped_live_config_trades_at_the_venue_with_matching_books(tmp_pat
         raw = yaml.safe_load((REPO / "config" / "live.yaml").read_text())
         raw["run"]["output_dir"] = str(tmp_path / "runs")
         raw["node"].pop("redis")
+        raw.pop("sources")  # tests reach no outside service; tests/venue/test_live_altdata.py serves them locally
         raw["node"].update(dashboard=False, stop_action="flatten", okx={"environment": "live", "base_url_http": venue.base_url_http, "base_url_ws": venue.base_url_ws})
         config = tmp_path / "live.yaml"
         config.write_text(yaml.safe_dump(raw))

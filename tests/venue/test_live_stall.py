@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
-from ravebear.adapters.okx.venue.faults import Fault
+from ravebear.simulators.okx_venue.faults import Fault
 from tests.venue.checks import assert_books_match, assert_no_exit_opened_a_position
 from tests.venue.harness import run_session, start_venue, wait_for, write_config
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import aiohttp
 import pytest
 
-from ravebear.adapters.okx.venue.auth import Credentials, check_login, check_rest, sign
+from ravebear.simulators.okx_venue.auth import Credentials, check_login, check_rest, sign
 from tests.venue.harness import CREDS, start_venue
 
 # Captured from nautilus 1.231's OKX clients with secret test-secret-456 (docs/OKX_1231_CAPTURE.md): independent references

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
-from ravebear.platform.cli_common import catalog_option, fail
+from ravebear.platform.cli.common import catalog_option, fail
 
 T = TypeVar("T")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from ravebear.platform.cli_common import catalog_option, fail, utc_ms
+from ravebear.platform.cli.common import catalog_option, fail, utc_ms
 
 from ravebear.research import ANALYSES
 

@@ -14,8 +14,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ravebear.research.tables import Table, num, pct
-from ravebear.risk.report import build_risk_report
+from ravebear.reports.tables import Table, num, pct
+from ravebear.reports.risk_report import build_risk_report
 
 HTML_NAME = "risk_report.html"
 JSON_NAME = "risk_report.json"

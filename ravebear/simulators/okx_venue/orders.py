@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from ravebear.adapters.okx.venue.ledger import ZERO, Fill
+from ravebear.simulators.okx_venue.ledger import ZERO, Fill
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The `ravebear` command. Heavy libraries (nautilus, pandas) load inside commands so --help stays fast."""
+"""`ravebear catalog ...`: import, download and list market data in the Parquet catalog."""
 
 from __future__ import annotations
 
@@ -6,30 +6,21 @@ from pathlib import Path
 
 import click
 
-from ravebear.platform.cli_common import catalog_option, fail
+from ravebear.platform.cli.common import catalog_option, fail
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 SAMPLE_DIR = REPO_ROOT / "data" / "sample"
-DEFAULT_CONFIG = Path("config") / "backtest.yaml"
 SHOWN_PROBLEMS = 20  # rejected rows and gaps printed in full; the rest are counted
 
 
-def _catalog(path: str | None):  # noqa: ANN202 - RaveCatalog, imported lazily
+def open_catalog(path: str | None):  # noqa: ANN201 - RaveCatalog, imported lazily
+    """The catalog at `path` (default: $RAVEBEAR_CATALOG or ./var/catalog)."""
     from ravebear.catalog.store import RaveCatalog
 
     return RaveCatalog(path)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="ravebear")
-def main() -> None:
-    """RaveBear: backtest, paper-trade and live-trade crypto derivatives on nautilus_trader."""
-    from dotenv import load_dotenv
-
-    load_dotenv(Path.cwd() / ".env", override=False)  # secrets from ./.env; the environment wins
-
-
-@main.group()
+@click.group()
 def catalog() -> None:
     """Import, download and list market data in the Parquet catalog."""
 
@@ -64,7 +55,7 @@ def catalog_import(files: tuple[str, ...], instrument: str, catalog_path: str | 
     from ravebear.catalog.candles import CandleFormatError
     from ravebear.catalog.instruments import instrument_for
 
-    store = _catalog(catalog_path)
+    store = open_catalog(catalog_path)
     try:
         target = instrument_for(instrument)
         for file in files:
@@ -82,7 +73,7 @@ def _sample_files() -> list[tuple[Path, str]]:
 @catalog_option
 def catalog_import_sample(if_empty: bool, catalog_path: str | None) -> None:
     """Import the bundled OKX sample (BTC, ETH, SOL swaps; see data/sample/SOURCE.md)."""
-    store = _catalog(catalog_path)
+    store = open_catalog(catalog_path)
     if if_empty and store.summary():
         click.echo(f"catalog {store.path} already holds bars; sample not imported")
         return
@@ -100,7 +91,7 @@ def catalog_list(show_gaps: bool, catalog_path: str | None) -> None:
     """Show instruments and bar series: time ranges, row counts and gaps."""
     import pandas as pd
 
-    store = _catalog(catalog_path)
+    store = open_catalog(catalog_path)
     instruments = store.instrument_ids()
     series = store.summary()
     click.echo(f"catalog: {store.path.resolve()}")
@@ -163,7 +154,7 @@ def catalog_download(
         stamp = pd.Timestamp(value)
         return int((stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).value // 1_000_000)
 
-    store = _catalog(catalog_path)
+    store = open_catalog(catalog_path)
     try:
         result = download_candles(
             store, symbol, exchange_id=exchange, since_ms=ms(since), until_ms=ms(until), rest_url=rest_url,
@@ -177,90 +168,3 @@ def catalog_download(
     )
 
 
-@main.command()
-@click.argument("config_file", required=False, type=click.Path(dir_okay=False))
-@catalog_option
-@click.option("--output", "output_dir", type=click.Path(file_okay=False), default=None, help="Runs folder (default: run.output_dir).")
-def backtest(config_file: str | None, catalog_path: str | None, output_dir: str | None) -> None:
-    """Run a backtest from a YAML config (default: config/backtest.yaml) and write its run folder."""
-    from ravebear.platform.config import ConfigError, load_backtest_config
-
-    path = Path(config_file) if config_file else DEFAULT_CONFIG
-    try:
-        config, text = load_backtest_config(path)
-    except ConfigError as exc:
-        fail(str(exc), code=2)
-    from ravebear.platform.backtest import run_backtest
-
-    store = _catalog(catalog_path or config.run.catalog_path)
-    click.echo(f"backtest {config.run.name}: {path} on catalog {store.path}")
-    try:
-        outcome = run_backtest(config, text, store, Path(output_dir) if output_dir else None)
-    except ConfigError as exc:
-        fail(str(exc), code=2)
-    _print_summary(outcome.run.summary)
-    click.echo(f"run folder: {outcome.run.path.resolve()}")
-    folder = outcome.run.path
-    for label, name in (("risk report", "risk_report.html"), ("tearsheet", "report.html")):
-        if (folder / name).exists():
-            click.echo(f"{label + ':':<13}{(folder / name).resolve()}")
-
-
-@main.command()
-@click.argument("run_dir", type=click.Path(file_okay=False))
-def report(run_dir: str) -> None:
-    """Write the risk report (risk_report.html and .json) of a backtest run folder."""
-    from ravebear.risk.report import RunFolderError
-    from ravebear.risk.report_html import summary_lines, write_risk_report
-
-    try:
-        html_path, json_path = write_risk_report(Path(run_dir))
-    except RunFolderError as exc:
-        fail(str(exc))
-    import json
-
-    for line in summary_lines(json.loads(json_path.read_text())):
-        click.echo(line)
-    click.echo(f"html: {html_path.resolve()}")
-    click.echo(f"json: {json_path.resolve()}")
-
-
-def _print_summary(summary: dict) -> None:
-    def number(key: str, fmt: str = "{:,.2f}") -> str:
-        value = summary.get(key)
-        return "n/a" if value is None else fmt.format(value)
-
-    click.echo(
-        f"bars {summary['bars']:,} in {summary['elapsed_s']:.1f}s ({summary['bars_per_s'] or 0:,} bars/s); "
-        f"orders {summary['orders']}, fills {summary['fills']}",
-    )
-    rows = [
-        ("trades", str(summary["trades"])),
-        ("win rate", number("win_rate", "{:.1%}")),
-        ("PnL (USDT)", number("pnl")),
-        ("return", number("return_pct", "{:.2f} %")),
-        ("max drawdown", number("max_drawdown_pct", "{:.2f} %")),
-        ("Sharpe (daily, 252)", number("sharpe")),
-        ("Sortino (daily, 252)", number("sortino")),
-        ("profit factor", number("profit_factor")),
-        ("expectancy (USDT/trade)", number("expectancy")),
-        ("fees (USDT)", number("fees")),
-    ]
-    for label, value in rows:
-        click.echo(f"  {label:<24} {value:>14}")
-
-
-# commands that live in their own modules
-from ravebear.platform.cli_altdata import coinalyze_download, stablecoins_download, whale_alert_download  # noqa: E402
-from ravebear.platform.cli_analyze import analyze  # noqa: E402
-from ravebear.platform.cli_node import live, paper  # noqa: E402
-from ravebear.platform.cli_venue import venue  # noqa: E402
-
-for _command in (analyze, paper, live, venue):
-    main.add_command(_command)
-for _command in (coinalyze_download, whale_alert_download, stablecoins_download):
-    catalog_download_group.add_command(_command)
-
-
-if __name__ == "__main__":
-    main()

@@ -8,22 +8,22 @@ from typing import Any
 
 import click
 
-from ravebear.platform.cli_common import catalog_option, fail
+from ravebear.platform.cli.common import catalog_option, fail
 
 ARM_ENV = "RAVEBEAR_LIVE_ARMED"  # set to "yes" to arm live trading without --arm (e.g. a service unit)
 REQUIRED_GUARDS = ("max_drawdown_pct", "daily_loss_limit_pct", "max_open_positions")
 
 
 def _load(config_file: str, overrides: dict[str, Any]) -> tuple[Any, str]:
-    from ravebear.platform.config import ConfigError, load_backtest_config
+    from ravebear.platform.nodes.run_file import ConfigError, load_run_file
 
     try:
-        config, text = load_backtest_config(Path(config_file))
+        config, text = load_run_file(Path(config_file))
     except ConfigError as exc:
         fail(str(exc), code=2)
     from pydantic import ValidationError
 
-    from ravebear.platform.config import NodeSection
+    from ravebear.platform.nodes.run_file import NodeSection
 
     try:  # options go through the same validation as the file's node section
         node = NodeSection.model_validate({**config.node.model_dump(), **{k: v for k, v in overrides.items() if v is not None}})
@@ -47,6 +47,8 @@ def describe(config: Any, mode: str) -> list[str]:
         "execution: " + ("sandbox (simulated fills)" if mode == "paper" else f"OKX {node.okx.environment.upper()} account, {node.okx.margin_mode} margin"),
         "cache: " + (f"Redis {node.redis.host}:{node.redis.port}" if node.redis else "in memory (a restart starts over)"),
         "instruments: " + ", ".join(d.instrument_id for d in config.data),
+        "alternative data: " + (", ".join(config.sources.configured()) + " (live)" if config.sources.configured() else "none live")
+        + (f"; {', '.join(config.alt_data.types)} from the catalog" if config.alt_data.types and node.data == "replay" else ""),
     ]
     for strategy in config.strategies:
         for expanded in strategy.expanded():
@@ -62,7 +64,7 @@ def describe(config: Any, mode: str) -> list[str]:
 
 def live_refusals(config: Any, armed: bool, environ: dict[str, str] | None = None) -> list[str]:
     """Every reason `ravebear live` must not start; empty when it may."""
-    from ravebear.platform.trading_node import missing_okx_keys
+    from ravebear.platform.nodes.trading import missing_okx_keys
 
     environ = os.environ if environ is None else environ
     reasons = []
@@ -80,8 +82,8 @@ def live_refusals(config: Any, armed: bool, environ: dict[str, str] | None = Non
 
 
 def _run(config: Any, text: str, mode: str, catalog_path: Path | None, output_dir: str | None, timeout: float | None, dashboard: bool | None) -> None:
-    from ravebear.platform.config import ConfigError
-    from ravebear.platform.trading_node import build_trading_node, run_trading_node
+    from ravebear.platform.nodes.run_file import ConfigError
+    from ravebear.platform.nodes.trading import build_trading_node, run_trading_node
 
     for line in describe(config, mode):
         click.echo(line)
@@ -89,6 +91,8 @@ def _run(config: Any, text: str, mode: str, catalog_path: Path | None, output_di
         handles = build_trading_node(config, mode, catalog_path, dashboard=dashboard)
     except ConfigError as exc:
         fail(str(exc), code=2)
+    for warning in handles.warnings:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
     outcome = run_trading_node(handles, config, text, Path(output_dir) if output_dir else None, timeout_s=timeout)
     click.echo(f"{mode} session ended after {outcome.elapsed_s:.1f}s" + (f"; {outcome.items:,} items replayed" if outcome.items else ""))
     if outcome.run_dir is not None:

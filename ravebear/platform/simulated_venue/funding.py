@@ -48,12 +48,14 @@ from nautilus_trader.model.enums import PriceType
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.objects import Money
 
+from ravebear.time_units import NS_PER_HOUR, NS_PER_SECOND
+
 if TYPE_CHECKING:
     from nautilus_trader.backtest.engine import BacktestEngine
     from nautilus_trader.common.config import ImportableActorConfig
     from nautilus_trader.common.component import Logger
 
-NS_PER_SECOND = 1_000_000_000
+
 _NEVER = 2**63 - 1
 # every live module, found again by engine; keyed by id() because nautilus components compare equal by component id
 _MODULES: weakref.WeakValueDictionary[int, FundingModule] = weakref.WeakValueDictionary()
@@ -113,7 +115,7 @@ def read_catalog_rates(catalog_path: str | Path, instrument_ids: list[str] | Non
         tables = [store.read_table(FundingRate, path.name) for path in sorted(folder.iterdir()) if path.is_dir()] if folder.exists() else []
     else:
         tables = [store.read_table(FundingRate, instrument_id) for instrument_id in instrument_ids]
-    period_ns = period_h * 3600 * NS_PER_SECOND
+    period_ns = period_h * NS_PER_HOUR
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for table in tables:
         frame = table.select(["instrument_id", "ts_event", "close", "predicted", "interval_s"]).to_pandas()

@@ -14,18 +14,18 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from ravebear.adapters.okx.venue.auth import Credentials
-from ravebear.adapters.okx.venue.engine import MatchingEngine
-from ravebear.adapters.okx.venue.ledger import Ledger, VenueInstrument
-from ravebear.adapters.okx.venue.price_path import PricePath
-from ravebear.adapters.okx.venue.server import OKXVenue, PlayerSettings
+from ravebear.simulators.okx_venue.auth import Credentials
+from ravebear.simulators.okx_venue.engine import MatchingEngine
+from ravebear.simulators.okx_venue.ledger import Ledger, VenueInstrument
+from ravebear.simulators.okx_venue.price_path import PricePath
+from ravebear.simulators.okx_venue.server import OKXVenue, PlayerSettings
 from ravebear.catalog.instruments import OKX_SWAPS
 
 T = TypeVar("T")
 
 # instIdCode: BTC's is the one OKX publishes (captured); the others are the venue's own, unique per instrument
 INST_ID_CODES = {"BTC-USDT-SWAP": 10459, "ETH-USDT-SWAP": 10461, "SOL-USDT-SWAP": 10467}
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[4] / "data" / "sample"
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[3] / "data" / "sample"
 
 
 @dataclass

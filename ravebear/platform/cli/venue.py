@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from ravebear.platform.cli_common import fail, utc_ms
-from ravebear.platform.trading_node import OKX_KEYS, missing_okx_keys
+from ravebear.platform.cli.common import fail, utc_ms
+from ravebear.platform.nodes.trading import OKX_KEYS, missing_okx_keys
 
 
 @click.group()
@@ -45,10 +45,10 @@ def okx_sim(data_dir: str | None, instruments: str, start: str | None, end: str 
     It checks signatures with OKX_API_KEY / OKX_API_SECRET / OKX_API_PASSPHRASE (environment or .env):
     run `ravebear live` with the same keys and node.okx.base_url_http / base_url_ws pointing here.
     """  # fmt: skip
-    from ravebear.adapters.okx.venue.auth import Credentials
-    from ravebear.adapters.okx.venue.price_path import PricePathError
-    from ravebear.adapters.okx.venue.runner import VenueSettings, serve_forever
-    from ravebear.adapters.okx.venue.server import PlayerSettings
+    from ravebear.simulators.okx_venue.auth import Credentials
+    from ravebear.simulators.okx_venue.price_path import PricePathError
+    from ravebear.simulators.okx_venue.runner import VenueSettings, serve_forever
+    from ravebear.simulators.okx_venue.server import PlayerSettings
 
     missing = missing_okx_keys()
     if missing:

@@ -1,4 +1,5 @@
-"""Backtest YAML files, validated into frozen typed models that reject unknown keys by name."""
+"""The run file: one YAML that a backtest, a paper node and a live node all run, validated into frozen typed
+models that reject unknown keys by name."""
 
 from __future__ import annotations
 
@@ -107,11 +108,6 @@ def _deep_merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, An
         merged[key] = _deep_merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
     return merged
 
-    @property
-    def component_path(self) -> str:
-        """The class's import path."""
-        return self.strategy_path
-
 
 class ActorSection(_Section):
     """An actor (e.g. the LevelActor) by import path, with its own config."""
@@ -131,6 +127,23 @@ class AltDataSection(_Section):
 
     types: list[Literal["OpenInterest", "FundingRate", "LongShortRatio", "Liquidation", "WhaleTransaction", "StablecoinSupply", "Dominance"]] = Field(default_factory=list)
     client_id: str = "ALTDATA"  # the strategies' alt_data_client
+
+
+class SourcesSection(_Section):
+    """Live alternative-data sources of paper and live nodes (backtests replay `alt_data` from the catalog instead).
+
+    Each holds the fields of that adapter's config class (`ravebear.adapters.sources`); leave one out to run
+    without it. API keys come from the environment or .env only: a source whose key is missing is left out
+    with a warning, and the entry filter's `missing_data` policy decides for the data it would have served.
+    """
+
+    coinalyze: dict[str, Any] | None = None  # OI, funding, long/short ratio, liquidations (COINALYZE_API_KEY)
+    whale_alert: dict[str, Any] | None = None  # whale transfers (WHALE_ALERT_API_KEY)
+    stablecoins: dict[str, Any] | None = None  # stablecoin supply, USDT dominance (COINGECKO_API_KEY optional)
+
+    def configured(self) -> dict[str, dict[str, Any]]:
+        """The sources the file names, with their settings."""
+        return {name: dict(values) for name, values in self.model_dump().items() if values is not None}
 
 
 class FundingSection(_Section):
@@ -180,8 +193,8 @@ class NodeSection(_Section):
         return value
 
 
-class BacktestFile(_Section):
-    """A whole run config file (backtest; the `node` section adds what paper and live nodes need)."""
+class RunFile(_Section):
+    """A whole run file: what a backtest runs; `node` and `sources` add what paper and live nodes need."""
 
     run: RunSection = RunSection()
     venue: VenueSection = VenueSection()
@@ -190,8 +203,20 @@ class BacktestFile(_Section):
     alt_data: AltDataSection = AltDataSection()
     data: list[DataSection] = Field(min_length=1)
     node: NodeSection = NodeSection()
+    sources: SourcesSection = SourcesSection()
     actors: list[ActorSection] = Field(default_factory=list)
     strategies: list[StrategySection] = Field(default_factory=list)
+
+
+def utc_ns(value: str | None) -> int | None:
+    """UNIX ns of an ISO date/time of a run file (naive = UTC); None stays None."""
+    if value is None:
+        return None
+    import pandas as pd
+
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return stamp.value
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:
@@ -206,7 +231,7 @@ def _suggest(key: str, model: type[BaseModel] | None) -> str:
 
 
 def _section_model(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    model: type[BaseModel] | None = BacktestFile
+    model: type[BaseModel] | None = RunFile
     for part in loc[:-1]:
         if isinstance(part, int) or model is None:
             continue
@@ -233,7 +258,7 @@ def _format_errors(source: str, error: ValidationError) -> str:
     return f"{source}: " + "; ".join(lines)
 
 
-def parse_backtest_config(text: str, source: str = "config") -> BacktestFile:
+def parse_run_file(text: str, source: str = "config") -> RunFile:
     """Parse and validate YAML text; raise ConfigError naming each bad key."""
     try:
         raw = yaml.safe_load(text)
@@ -242,12 +267,14 @@ def parse_backtest_config(text: str, source: str = "config") -> BacktestFile:
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping with 'run', 'venue', 'data' and 'strategies'")
     try:
-        config = BacktestFile.model_validate(raw)
+        config = RunFile.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_format_errors(source, exc)) from None
     if not config.strategies and not config.actors:
         raise ConfigError(f"{source}: nothing to run: add 'strategies' or 'actors'")
     check_risk(config.risk, f"{source}: risk")
+    for name, values in config.sources.configured().items():
+        source_config(name, values, f"{source}: sources.{name}")
     for section, components in (("actors", config.actors), ("strategies", config.strategies)):
         for index, component in enumerate(components):
             check_component_config(component, f"{source}: {section}[{index}]", config.risk)
@@ -284,6 +311,19 @@ def check_risk(risk: dict[str, Any], where: str) -> None:
         raise ConfigError(f"{where}: {_msgspec_message(exc, GuardLimits)}") from None
 
 
+def source_config(name: str, values: dict[str, Any], where: str) -> Any:
+    """Validate one `sources:` entry into its adapter's frozen config class; unknown keys named, with a suggestion."""
+    import msgspec
+
+    from ravebear.adapters.sources import LIVE_SOURCES
+
+    config_cls = LIVE_SOURCES[name].config_class()
+    try:
+        return msgspec.convert(values, config_cls)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"{where}: {_msgspec_message(exc, config_cls)}") from None
+
+
 def _msgspec_message(exc: Exception, struct: type) -> str:
     """Turn msgspec's 'Object contains unknown field `x` - at `$.exits`' into our wording, with a suggestion."""
     text = str(exc)
@@ -308,13 +348,13 @@ def _msgspec_message(exc: Exception, struct: type) -> str:
     return f"unknown key '{at + '.' if at else ''}{key}'{hint}"
 
 
-def load_backtest_config(path: str | Path) -> tuple[BacktestFile, str]:
-    """Read and validate a backtest YAML file; return the model and the file's text."""
+def load_run_file(path: str | Path) -> tuple[RunFile, str]:
+    """Read and validate a run file; return the model and the file's text."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: no such config file")
     text = path.read_text()
-    return parse_backtest_config(text, str(path)), text
+    return parse_run_file(text, str(path)), text
 
 
 def component_config_path(component: StrategySection | ActorSection) -> str:

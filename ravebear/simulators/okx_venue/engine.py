@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from ravebear.adapters.okx.venue.ledger import ZERO, Fill, Ledger, VenueInstrument
-from ravebear.adapters.okx.venue.orders import AlgoOrder, AttachedTpSl, Order
+from ravebear.simulators.okx_venue.ledger import ZERO, Fill, Ledger, VenueInstrument
+from ravebear.simulators.okx_venue.orders import AlgoOrder, AttachedTpSl, Order
 
 INSUFFICIENT_MARGIN = ("51008", "Order failed. Insufficient USDT margin in account")
 NO_POSITION = ("51169", "Order failed because you don't have any positions in this direction for this contract to reduce or close.")

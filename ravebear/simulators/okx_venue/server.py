@@ -20,12 +20,12 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from loguru import logger
 
-from ravebear.adapters.okx.venue import messages as m
-from ravebear.adapters.okx.venue.auth import Credentials, check_login, check_rest
-from ravebear.adapters.okx.venue.engine import MatchingEngine, Outcome, RequestError
-from ravebear.adapters.okx.venue.faults import Fault, FaultQueue
-from ravebear.adapters.okx.venue.ledger import ZERO
-from ravebear.adapters.okx.venue.price_path import MINUTE_MS, PricePath
+from ravebear.simulators.okx_venue import messages as m
+from ravebear.simulators.okx_venue.auth import Credentials, check_login, check_rest
+from ravebear.simulators.okx_venue.engine import MatchingEngine, Outcome, RequestError
+from ravebear.simulators.okx_venue.faults import Fault, FaultQueue
+from ravebear.simulators.okx_venue.ledger import ZERO
+from ravebear.simulators.okx_venue.price_path import MINUTE_MS, PricePath
 
 PUBLIC_CHANNELS = ("instruments", "trades", "bbo-tbt", "books", "books5", "mark-price", "index-tickers", "funding-rate", "tickers")
 PRIVATE_CHANNELS = ("orders", "account", "positions", "balance_and_position", "fills")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ravebear.adapters.okx.venue.ledger import ZERO, Fill, Position, VenueInstrument
-from ravebear.adapters.okx.venue.orders import AlgoOrder, Order
+from ravebear.simulators.okx_venue.ledger import ZERO, Fill, Position, VenueInstrument
+from ravebear.simulators.okx_venue.orders import AlgoOrder, Order
 
 
 def num(value: Decimal | int | float | None) -> str:

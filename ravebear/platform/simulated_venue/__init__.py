@@ -1,0 +1,1 @@
+"""What nautilus's simulated venues lack for OKX-like backtests and paper nodes: bps fees, perpetual funding, the bar sandbox."""
