@@ -349,3 +349,17 @@ def test_a_refresh_of_three_instruments_and_twenty_orders_takes_under_5_ms(held,
     lines = render(wide).plain.count("\n") + 1
     assert lines > 50 and sum("exit=" in line for line in render(wide).plain.splitlines()) == 20
     assert sorted(times)[15] < 0.005, f"median refresh {sorted(times)[15] * 1e3:.2f} ms"
+
+
+def test_the_strategy_status_shows_its_open_trade(held):
+    engine, strategy, last_bar = held
+    (position,) = engine.cache.positions_open()
+    status = strategy.status
+    assert (status.strategy_id, status.instrument_id) == (str(strategy.id), BTC)
+    assert status.side == (1 if position.side.name == "LONG" else -1)
+    assert not status.entry_pending and status.plan is not None and status.plan.side == status.side
+    entry_tags = dict(tag.split("=", 1) for tag in engine.cache.order(position.opening_order_id).tags)
+    assert status.plan.stop == float(entry_tags["stop"])  # the plan of the entry that opened the position
+    # one count per base candle closed after the candle whose close filled the entry
+    assert status.bars_held == (last_bar.ts_event - position.ts_opened) // 60_000_000_000
+    assert (status.halted, status.blocked_reason, status.price_precision, status.settlement_currency) == (False, "", 1, "USDT")

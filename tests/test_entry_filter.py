@@ -360,3 +360,12 @@ def test_funding_blocks_as_often_as_the_real_rates_exceed_the_limit():
     assert blocked == {"long": int((current > limit).sum()), "short": int((current < -limit).sum())}
     assert missing == int((~known).sum())
     assert blocked["long"] > 100 and blocked["short"] > 10 and missing > 100  # the history has both signs and gaps
+
+
+def test_the_filter_config_names_the_alt_data_types_its_conditions_read():
+    from ravebear.catalog.alt_data import types
+
+    config = EntryFilterConfig(conditions=("wick_alignment", "funding", "whale_flow", "crowding"))
+    assert config.required_data_types() == ("FundingRate", "LongShortRatio", "WhaleTransaction")
+    assert all(isinstance(getattr(types, name), type) for name in config.required_data_types())
+    assert EntryFilterConfig().required_data_types() == ()

@@ -257,7 +257,7 @@ def test_paper_node_halts_entries_while_market_data_stalls_and_resumes_after(cat
         (entry,) = entries_in_cache(handles, strategy)
         assert entry.status.name == "FILLED" and entry.ts_init > resume.ts
         assert f"signal=scripted at bar {taken[0]}" in entry.tags
-        assert strategy.signals == 2 and strategy.feed_watchdog is None  # stopped with the node: timer cancelled
+        assert strategy.signals == 2 and strategy.feed_watch is None  # stopped with the node: timer cancelled
         assert "ravebear-feed-watchdog" not in strategy.clock.timer_names
     finally:
         dispose(handles)

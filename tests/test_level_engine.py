@@ -58,3 +58,20 @@ def test_resampling_drops_the_unfinished_trailing_bucket(okx_btc):
     assert list(pd.to_datetime(five["ts"], unit="ms").dt.strftime("%H:%M")) == ["11:20", "11:25"]
     assert five["high"].iloc[0] == okx_btc["high"].iloc[:5].max()
     assert five["volume"].iloc[1] == pytest.approx(okx_btc["volume"].iloc[5:10].sum())
+
+
+def test_scored_levels_decay_each_level_with_its_own_detectors_half_life():
+    from ravebear.strategies.levels.engine import LevelEngine, LevelEngineConfig
+
+    engine = LevelEngine(LevelEngineConfig.from_dict({
+        "timeframes": ["1m", "5m"], "wicks": {"half_life_bars": 10.0}, "boxes": {"half_life_bars": 40.0}, "pressure": {"half_life_bars": 5.0},
+    }))  # fmt: skip
+    wick = level(LevelKind.WICK, LevelSide.SUPPORT, 99.0, created=0, quality=0.8)
+    box = level(LevelKind.BOX, LevelSide.RANGE, 101.0, high=101.5, timeframe="5m", created=2, quality=0.6)
+    stack = level(LevelKind.CONFLUENCE, LevelSide.SUPPORT, 98.0, created=0, quality=1.0)
+    engine.book.apply_all(created(lv) for lv in (wick, box, stack))
+    engine.index.update({"1m": 20, "5m": 22})  # 20 candles of each timeframe since the levels were made
+    scores = {scored.level.kind: scored.score for scored in engine.scored_levels()}
+    assert scores[LevelKind.WICK] == pytest.approx(0.8 * 0.25)  # two half-lives of 10
+    assert scores[LevelKind.BOX] == pytest.approx(0.6 * 0.5 ** 0.5)  # half a half-life of 40
+    assert scores[LevelKind.CONFLUENCE] == pytest.approx(1.0 * 0.5 ** 4)  # stacks decay with the pressure half-life

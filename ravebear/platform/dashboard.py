@@ -31,12 +31,11 @@ from nautilus_trader.config import ActorConfig
 from nautilus_trader.model.enums import PriceType
 from nautilus_trader.model.identifiers import Venue
 
-from ravebear.risk.guards import NS_PER_DAY, NS_PER_SECOND
-from ravebear.strategies.levels.model import LevelKind, LevelSide, freshness
+from ravebear.strategies.levels.model import LevelSide
+from ravebear.time_units import NS_PER_SECOND
 
 NO_STRATEGIES = "no strategies attached"
 TIMER_NAME = "dashboard_refresh"
-_DETECTOR_CONFIG = {LevelKind.WICK: "wicks", LevelKind.POOR: "poor", LevelKind.BOX: "boxes", LevelKind.ORIGIN: "origins"}
 
 
 class DashboardConfig(ActorConfig, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -176,11 +175,11 @@ def snapshot(
 ) -> DashboardSnapshot:
     """Read the cache, the portfolio and the level strategies into a snapshot of plain values.
 
-    Strategies without a level engine and guards (not `LevelStrategy`) are ignored.
+    Strategies without a status, a level engine and guards (not `LevelStrategy`) are ignored.
     """
     wanted = frozenset(instrument_ids)
-    level_strategies = [s for s in strategies if hasattr(s, "engine") and hasattr(s, "guards")]
-    shown = [s for s in level_strategies if not wanted or s.config.instrument_id.value in wanted]
+    level_strategies = [s for s in strategies if hasattr(s, "status") and hasattr(s, "engine") and hasattr(s, "guards")]
+    shown = [s for s in level_strategies if not wanted or s.status.instrument_id in wanted]
     prices: dict[Any, Any] = {}
 
     def last_price(instrument_id: Any) -> Any:
@@ -289,21 +288,19 @@ def _order_row(order: Any) -> OrderRow:
 
 def _day_start_equities(strategies: Sequence[Any], now_ns: int) -> dict[tuple[str, str], Decimal]:
     # The first equity the guards saw this UTC day, per (venue, settlement currency): what their
-    # daily loss limit measures from (account-wide, fed every base candle). RiskGuards has no
-    # public accessor for it, so it is read from their state.
+    # daily loss limit measures from (account-wide, fed every base candle).
     out: dict[tuple[str, str], float] = {}
-    today = now_ns // NS_PER_DAY
     for strategy in strategies:
-        guards, instrument = strategy.guards, getattr(strategy, "instrument", None)
-        start = getattr(guards, "_day_start_equity", None)
-        if instrument is None or getattr(guards, "_day", None) != today or start is None or start != start:
+        currency = strategy.status.settlement_currency
+        start = strategy.guards.day_start_equity(now_ns)
+        if currency is None or start is None:
             continue
-        out.setdefault((strategy.config.instrument_id.venue.value, instrument.settlement_currency.code), start)
+        out.setdefault((strategy.config.instrument_id.venue.value, currency), start)
     return {key: Decimal(repr(value)) for key, value in out.items()}
 
 
 def _guard_row(strategy: Any) -> GuardRow:
-    guards = strategy.guards
+    guards, status = strategy.guards, strategy.status
     detail = ""
     reasons = []
     if guards.halted:
@@ -320,8 +317,8 @@ def _guard_row(strategy: Any) -> GuardRow:
     last = guards.events[-1] if guards.events else None
     last_text = f"{_clock(last.ts)} {last.guard} {last.action}: {last.detail}" if last is not None else ""
     return GuardRow(
-        strategy_id=str(strategy.id),
-        instrument_id=strategy.config.instrument_id.value,
+        strategy_id=status.strategy_id,
+        instrument_id=status.instrument_id,
         halted=guards.halted,
         daily_loss_blocked=guards.daily_loss_blocked,
         detail=detail,
@@ -333,11 +330,11 @@ def _guard_row(strategy: Any) -> GuardRow:
 def _instrument_levels(strategy: Any, last: Any, per_side: int) -> InstrumentLevels:
     engine = strategy.engine
     price = last.as_double() if last is not None else engine.last_close
-    config = engine.config
     supports: list[LevelRow] = []
     resistances: list[LevelRow] = []
-    active = engine.book.active()
-    for level in active:
+    active = engine.scored_levels()
+    for scored in active:
+        level = scored.level
         if level.side is LevelSide.RESISTANCE or (level.side is LevelSide.RANGE and level.low > price):
             side, distance, rows = "resistance", (level.low - price) / price * 1e4, resistances
         elif level.side is LevelSide.SUPPORT or (level.side is LevelSide.RANGE and level.high < price):
@@ -346,20 +343,16 @@ def _instrument_levels(strategy: Any, last: Any, per_side: int) -> InstrumentLev
             continue  # price is inside a box
         if distance < 0:
             continue  # being traded through
-        name = _DETECTOR_CONFIG.get(level.kind)
-        half_life = getattr(config, name).half_life_bars if name else config.pressure.half_life_bars
-        age = engine.index.get(level.timeframe, level.created_index) - level.created_index
-        score = level.quality * freshness(age, half_life)
-        rows.append(LevelRow(level.kind.value, side, level.timeframe, level.low, level.high, distance, score))
+        rows.append(LevelRow(level.kind.value, side, level.timeframe, level.low, level.high, distance, scored.score))
     supports.sort(key=lambda row: row.distance_bps)
     resistances.sort(key=lambda row: row.distance_bps)
     pressure = engine.pressure(price)
-    instrument = getattr(strategy, "instrument", None)
+    status = strategy.status
     return InstrumentLevels(
-        instrument_id=strategy.config.instrument_id.value,
-        strategy_id=str(strategy.id),
+        instrument_id=status.instrument_id,
+        strategy_id=status.strategy_id,
         price=price,
-        price_precision=instrument.price_precision if instrument is not None else 2,
+        price_precision=status.price_precision if status.price_precision is not None else 2,
         supports=tuple(supports[:per_side]),
         resistances=tuple(resistances[:per_side]),
         active_levels=len(active),

@@ -1,7 +1,7 @@
 """Exit plans: where the protective stop, the take-profits, the break-even move and the trailing exit go.
 
 Pure price arithmetic shared by every strategy; the orders themselves are placed by
-`ravebear.strategies.base.LevelStrategy`. Distances are in basis points of the entry price
+`ravebear.strategies.position_manager.PositionManager`. Distances are in basis points of the entry price
 or in R (multiples of the entry-to-stop distance). Sides are +1 (long) and -1 (short).
 """
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import msgspec
 
-NS_PER_SECOND = 1_000_000_000
+from ravebear.time_units import NS_PER_SECOND
 MARKET_DATA = "market_data"
 
 

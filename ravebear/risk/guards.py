@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 
 import msgspec
 
-NS_PER_SECOND = 1_000_000_000
-NS_PER_DAY = 86_400 * NS_PER_SECOND
-ORDER_RATE_WINDOW_NS = 60 * NS_PER_SECOND
+from ravebear.time_units import NS_PER_DAY, NS_PER_MINUTE, NS_PER_SECOND
+
+ORDER_RATE_WINDOW_NS = NS_PER_MINUTE
 
 
 class GuardLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -103,6 +103,18 @@ class RiskGuards:
     def daily_loss_blocked(self) -> bool:
         """True while the daily loss limit blocks entries (until the next UTC day)."""
         return bool(self._daily_detail)
+
+    @property
+    def daily_loss_detail(self) -> str:
+        """Why the daily loss limit blocks entries (the figures and until when), else ""."""
+        return self._daily_detail
+
+    def day_start_equity(self, now_ns: int) -> float | None:
+        """The first equity of the UTC day of `now_ns` (what the daily loss limit measures from), or None when none was seen that day."""
+        start = self._day_start_equity
+        if self._day != now_ns // NS_PER_DAY or start is None or start != start:  # None: NaN restored from JSON
+            return None
+        return start
 
     @property
     def entries_blocked(self) -> str:

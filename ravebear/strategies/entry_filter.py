@@ -79,12 +79,21 @@ from nautilus_trader.model.data import Bar
 
 from ravebear.catalog.alt_data.types import Dominance, FundingRate, LongShortRatio, OpenInterest, WhaleTransaction
 from ravebear.strategies.levels.model import EventKind, LevelEvent, LevelKind, LevelSide
+from ravebear.time_units import NS_PER_HOUR
 
 CONDITIONS: tuple[str, ...] = ("usdt_dominance", "whale_flow", "oi_change", "funding", "crowding", "wick_alignment")
 MISSING_DATA_POLICIES: tuple[str, ...] = ("pass", "block")
 SIDES: tuple[str, ...] = ("long", "short")
+# the `ravebear.catalog.alt_data.types` classes each condition reads (wick_alignment reads level events)
+CONDITION_DATA_TYPES: dict[str, tuple[str, ...]] = {
+    "usdt_dominance": ("Dominance",),
+    "whale_flow": ("WhaleTransaction",),
+    "oi_change": ("OpenInterest",),
+    "funding": ("FundingRate",),
+    "crowding": ("LongShortRatio",),
+    "wick_alignment": (),
+}
 
-_NS_PER_HOUR = 3_600_000_000_000
 _AGREE, _DISAGREE, _MISSING = 1, -1, 0
 _ENDING = (EventKind.TOUCHED, EventKind.INVALIDATED, EventKind.EXPIRED)
 
@@ -137,6 +146,10 @@ class EntryFilterConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
                 f"(the number of wick_alignment_timeframes), got {self.wick_alignment_min}",
             )
 
+    def required_data_types(self) -> tuple[str, ...]:
+        """Names of the `ravebear.catalog.alt_data.types` classes the ON conditions read, sorted (a live source must serve each)."""
+        return tuple(sorted({name for condition in self.conditions for name in CONDITION_DATA_TYPES[condition]}))
+
 
 @dataclass(frozen=True)
 class FilterVerdict:
@@ -184,10 +197,10 @@ class EntryFilter:
     def __init__(self, config: EntryFilterConfig) -> None:
         self.config = config
         on = set(config.conditions)
-        self._dominance_window = int(config.dominance_lookback_h * _NS_PER_HOUR)
-        self._whale_window = int(config.whale_window_h * _NS_PER_HOUR)
-        self._oi_window = int(config.oi_lookback_h * _NS_PER_HOUR)
-        self._max_age = int(config.max_data_age_h * _NS_PER_HOUR) if config.max_data_age_h > 0 else 0
+        self._dominance_window = int(config.dominance_lookback_h * NS_PER_HOUR)
+        self._whale_window = int(config.whale_window_h * NS_PER_HOUR)
+        self._oi_window = int(config.oi_lookback_h * NS_PER_HOUR)
+        self._max_age = int(config.max_data_age_h * NS_PER_HOUR) if config.max_data_age_h > 0 else 0
         self._stablecoins = frozenset(symbol.lower() for symbol in config.whale_stablecoins)
         self._wick_timeframes = frozenset(config.wick_alignment_timeframes) if "wick_alignment" in on else frozenset()
 

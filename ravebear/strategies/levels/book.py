@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ravebear.strategies.levels.model import EventKind, Level, LevelEvent, LevelKind, LevelSide, freshness
+from ravebear.strategies.levels.model import EventKind, Level, LevelEvent, LevelKind, LevelSide
 
 ENDING_EVENTS = (EventKind.TOUCHED, EventKind.INVALIDATED, EventKind.EXPIRED)
 
@@ -101,7 +101,7 @@ class LevelBook:
                 continue  # a support above price (or resistance below) is being traded through
             weight = level.quality
             if now_index is not None and level.timeframe in now_index:
-                weight *= freshness(now_index[level.timeframe] - level.created_index, config.half_life_bars)
+                weight = level.score(now_index[level.timeframe] - level.created_index, config.half_life_bars)
             for band, upper in enumerate(config.band_edges_bps):
                 if distance <= upper:
                     counts[band][column] += 1

@@ -37,7 +37,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import islice
 
-from ravebear.strategies.levels.model import EventKind, Level, LevelEvent, LevelKind, LevelSide, freshness
+from ravebear.strategies.levels.model import EventKind, Level, LevelEvent, LevelKind, LevelSide
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,7 @@ class BoxDetector:
         direction = 1 if close > self._up_break else -1
         depth = (close - box.high) / box.high * 1e4 if direction > 0 else (box.low - close) / box.low * 1e4
         age = index - box.created_index
-        score = box.quality * freshness(age, self._half_life)
+        score = box.score(age, self._half_life)
         events.append(LevelEvent(EventKind.BREAKOUT, box, ts, depth, age, score, direction))
         book = self.supports if direction > 0 else self.resistances
         if len(book) >= self.config.max_levels:
@@ -239,4 +239,4 @@ class BoxDetector:
     def _event(self, kind: EventKind, level: Level, ts: int, depth_bps: float, index: int, direction: int = 0,
                ) -> LevelEvent:  # fmt: skip
         age = index - level.created_index
-        return LevelEvent(kind, level, ts, depth_bps, age, level.quality * freshness(age, self._half_life), direction)
+        return LevelEvent(kind, level, ts, depth_bps, age, level.score(age, self._half_life), direction)

@@ -16,7 +16,7 @@ from typing import Any
 from ravebear.strategies.levels.book import LevelBook, PressureConfig, PressureMap
 from ravebear.strategies.levels.boxes import BoxConfig, BoxDetector
 from ravebear.strategies.levels.confluence import ConfluenceConfig, ConfluenceTracker
-from ravebear.strategies.levels.model import Detector, EventKind, LevelEvent
+from ravebear.strategies.levels.model import Detector, EventKind, Level, LevelEvent, LevelKind
 from ravebear.strategies.levels.origins import OriginConfig, OriginDetector
 from ravebear.strategies.levels.poor_levels import PoorLevelConfig, PoorLevelDetector
 from ravebear.strategies.levels.timeframes import timeframe_minutes
@@ -29,6 +29,15 @@ DETECTORS: dict[str, tuple[type, Callable[..., Detector]]] = {
     "origins": (OriginConfig, OriginDetector),
 }
 _CHANGES = (EventKind.CREATED, EventKind.TOUCHED, EventKind.INVALIDATED, EventKind.EXPIRED)
+_DETECTOR_OF = {LevelKind.WICK: "wicks", LevelKind.POOR: "poor", LevelKind.BOX: "boxes", LevelKind.ORIGIN: "origins"}
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredLevel:
+    """A live level and its score now."""
+
+    level: Level
+    score: float  # quality x freshness at the level's age, with its detector's half-life
 
 
 @dataclass(frozen=True)
@@ -116,6 +125,19 @@ class LevelEngine:
                 if touched:
                     events.extend(touched)
         return events
+
+    def half_life(self, kind: LevelKind) -> float:
+        """Return the half-life (candles) a level of `kind` decays with: its detector's, or the pressure map's for stacks."""
+        name = _DETECTOR_OF.get(kind)
+        return getattr(self.config, name).half_life_bars if name else self.config.pressure.half_life_bars
+
+    def scored_levels(self) -> list[ScoredLevel]:
+        """Return every live level, oldest first, with its score now (age counted on the level's timeframe)."""
+        index = self.index
+        return [
+            ScoredLevel(level, level.score(index.get(level.timeframe, level.created_index) - level.created_index, self.half_life(level.kind)))
+            for level in self.book.active()
+        ]
 
     def pressure(self, price: float | None = None) -> PressureMap:
         """Return the pressure map around `price` (default: the last base-timeframe close)."""

@@ -67,6 +67,10 @@ class Level:
         """The level's reference price: the line, or the middle of a zone."""
         return (self.low + self.high) * 0.5
 
+    def score(self, age_bars: int, half_life_bars: float) -> float:
+        """Return the level's score `age_bars` after its creation: quality x freshness."""
+        return self.quality * freshness(age_bars, half_life_bars)
+
 
 @dataclass(slots=True, unsafe_hash=True)  # not frozen: frozen init costs ~5x (2.4 vs 0.4 us); treat as immutable
 class LevelEvent:

@@ -45,7 +45,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import islice
 
-from ravebear.strategies.levels.model import EventKind, Level, LevelEvent, LevelKind, LevelSide, freshness
+from ravebear.strategies.levels.model import EventKind, Level, LevelEvent, LevelKind, LevelSide
 
 
 @dataclass(frozen=True)
@@ -230,4 +230,4 @@ class OriginDetector:
     def _event(self, kind: EventKind, level: Level, ts: int, depth_bps: float, index: int) -> LevelEvent:
         age = index - level.created_index
         direction = 1 if level.side is LevelSide.SUPPORT else -1
-        return LevelEvent(kind, level, ts, depth_bps, age, level.quality * freshness(age, self._half_life), direction)
+        return LevelEvent(kind, level, ts, depth_bps, age, level.score(age, self._half_life), direction)

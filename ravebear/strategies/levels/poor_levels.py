@@ -47,7 +47,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import islice
 
-from ravebear.strategies.levels.model import EventKind, Level, LevelEvent, LevelKind, LevelSide, freshness
+from ravebear.strategies.levels.model import EventKind, Level, LevelEvent, LevelKind, LevelSide
 
 
 @dataclass(frozen=True)
@@ -258,7 +258,7 @@ class PoorLevelDetector:
 
     def _event(self, kind: EventKind, level: Level, ts: int, depth_bps: float, index: int) -> LevelEvent:
         age = index - level.created_index
-        return LevelEvent(kind, level, ts, depth_bps, age, level.quality * freshness(age, self._half_life))
+        return LevelEvent(kind, level, ts, depth_bps, age, level.score(age, self._half_life))
 
 
 def _nearest(book: list[Level], run: Level | None, none: float) -> float:

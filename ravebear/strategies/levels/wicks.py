@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ravebear.strategies.levels.model import EventKind, Level, LevelEvent, LevelKind, LevelSide, freshness
+from ravebear.strategies.levels.model import EventKind, Level, LevelEvent, LevelKind, LevelSide
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ class UntouchedWickDetector:
 
     def _event(self, kind: EventKind, level: Level, ts: int, depth_bps: float, index: int) -> LevelEvent:
         age = index - level.created_index
-        return LevelEvent(kind, level, ts, depth_bps, age, level.quality * freshness(age, self._half_life))
+        return LevelEvent(kind, level, ts, depth_bps, age, level.score(age, self._half_life))
 
     def _add(self, book: deque[Level], level: Level, events: list[LevelEvent]) -> None:
         if len(book) >= self.config.max_levels:
