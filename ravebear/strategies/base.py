@@ -114,6 +114,7 @@ class LevelStrategy(Strategy):
         self.engine = LevelEngine(LevelEngineConfig.from_dict(levels))
         self.entry_filter = EntryFilter(config.entry_filter)
         self._filter_levels = "wick_alignment" in config.entry_filter.conditions
+        self._filter_prices = "oi_change" in config.entry_filter.conditions  # OI against the price move
         self.guards = RiskGuards(config.guards, strategy_id=str(self.id))
         self.gate = EntryGate(self.guards, self.entry_filter, config.exits, config.risk_per_trade_pct, config.max_leverage, config.max_notional)
         self.position_manager = PositionManager(self, self.guards, self._publish_guard, config.exits, config.cooldown_bars, config.guards.flatten_on_kill)
@@ -234,6 +235,8 @@ class LevelStrategy(Strategy):
             for event in events:
                 self.entry_filter.on_level_event(self._instrument_key, event)
         if timeframe == self._base:
+            if self._filter_prices:
+                self.entry_filter.on_price(self._instrument_key, candle.ts, candle.close)
             guard_events = self.gate.on_equity(candle.ts, self.account.equity())
             self.position_manager.on_base_candle(candle, guard_events)
         self.observe(timeframe, candle, events)
