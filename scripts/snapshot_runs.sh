@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Record what the shipped configs do, to prove a refactor changed nothing.
-# Runs the five shipped backtest configs and a paper replay of the parity config (tests/test_paper_parity.py's
+# Runs the five shipped backtest configs and a paper replay of the parity config (tests/platform/test_paper_parity.py's
 # settings) through the CLI, then keeps each run folder's orders, fills, positions, account, guard events,
 # funding and summary (minus wall-clock timings and run ids) under OUT.
 # Usage: scripts/snapshot_runs.sh OUT            then: scripts/compare_runs.py BEFORE AFTER
@@ -29,7 +29,7 @@ run() {  # name config [command]
 }
 run default config/backtest.yaml
 for config in config/backtests/*.yaml; do run "$(basename "$config" .yaml)" "$config"; done
-.venv/bin/python -c "from tests.test_paper_parity import parity_run_file; print(parity_run_file())" >"$work/parity.yaml"
+.venv/bin/python -c "from tests.platform.test_paper_parity import parity_run_file; print(parity_run_file())" >"$work/parity.yaml"
 run parity-backtest "$work/parity.yaml"
 run parity-paper "$work/parity.yaml" paper
 rm -rf "$work"
