@@ -1,1 +1,1 @@
-"""Outside services (OKX, Coinalyze, Whale Alert, stablecoins, ...), one sub-package each."""
+"""Outside services (Coinalyze, Whale Alert, stablecoins, the catalog replay), one sub-package each; `sources.py` lists the live ones a node can run."""

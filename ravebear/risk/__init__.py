@@ -1,1 +1,1 @@
-"""Position sizing, stops and exits, guards and risk reports."""
+"""Risk controls: position sizing, exit plans, account guards, the entry gate, the feed watchdog, RiskEngine settings."""

@@ -1,1 +1,1 @@
-"""Trading logic: pure detectors plus the nautilus Actors and Strategies that wrap them."""
+"""Trading logic: pure detectors (levels/), the strategy template and its parts, the strategies and actors that wrap them."""
