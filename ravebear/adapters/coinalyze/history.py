@@ -20,8 +20,8 @@ from ravebear.adapters.coinalyze.http import CoinalyzeHttpClient
 from ravebear.adapters.common.redact import LogSink
 from ravebear.catalog.alt_data.store import AltDataStore
 from ravebear.catalog.alt_data.types import FundingRate, Liquidation, LongShortRatio, OpenInterest
+from ravebear.time_units import NS_PER_SECOND
 
-NS = 1_000_000_000
 METRIC_TYPES: dict[str, type] = {
     "open_interest": OpenInterest,
     "funding_rate": FundingRate,
@@ -58,7 +58,7 @@ def _resume_from(store: AltDataStore, metric: str, instrument_id: str, interval_
     if cls is FundingRate:
         equal["predicted"] = metric == "predicted_funding_rate"
     last = store.last_ts_event(cls, instrument_id, **equal)
-    return None if last is None else last // NS  # the stored row's end = the next interval's start
+    return None if last is None else last // NS_PER_SECOND  # the stored row's end = the next interval's start
 
 
 async def download_coinalyze_history(
@@ -102,7 +102,7 @@ async def download_coinalyze_history(
     for metric, windows in plans:
         for lo, hi in windows:
             raw = await http.history(metric, list(symbols), interval, lo, hi, usd)
-            parsed = parsing.parse_history(raw, metric, symbols, interval, usd=usd, closed_before_ns=now_s * NS)
+            parsed = parsing.parse_history(raw, metric, symbols, interval, usd=usd, closed_before_ns=now_s * NS_PER_SECOND)
             for error in parsed.errors:
                 if log is not None:
                     log.error(f"Coinalyze skipped a record: {error}")

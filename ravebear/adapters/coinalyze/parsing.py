@@ -11,8 +11,7 @@ from nautilus_trader.model.identifiers import InstrumentId
 from ravebear.adapters.coinalyze.constants import HISTORY_ENDPOINTS, INTERVAL_SECONDS
 from ravebear.adapters.common.parsing import ParseResult, RecordError
 from ravebear.catalog.alt_data.types import FundingRate, Liquidation, LongShortRatio, OpenInterest
-
-NS = 1_000_000_000
+from ravebear.time_units import NS_PER_SECOND
 
 
 @dataclass(frozen=True)
@@ -157,7 +156,7 @@ def parse_history(
                 result.errors.append(f"{where}: unknown symbol {symbol!r}")
                 break
             try:
-                ts_event = (int(_number(row, "t")) + interval_s) * NS
+                ts_event = (int(_number(row, "t")) + interval_s) * NS_PER_SECOND
                 if closed_before_ns is not None and ts_event > closed_before_ns:
                     continue
                 result.records.append(_history_record(metric, row, instrument_id, symbol, interval_s, usd, ts_event, ts_init or ts_event))

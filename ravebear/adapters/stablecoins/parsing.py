@@ -8,8 +8,7 @@ from typing import Any
 from ravebear.adapters.common.parsing import ParseResult, RecordError
 from ravebear.adapters.stablecoins.constants import ALL_STABLECOINS, DAY_S
 from ravebear.catalog.alt_data.types import Dominance, StablecoinSupply
-
-NS = 1_000_000_000
+from ravebear.time_units import NS_PER_SECOND
 
 
 def _path(record: Any, path: str) -> Any:
@@ -115,10 +114,10 @@ def parse_supply_chart(raw: Any, asset: str, now_s: int | None = None) -> ParseR
             result.errors.append(f"stablecoincharts {asset} point {index}: {exc}")
             previous = None
             continue
-        ts_event = (day + DAY_S) * NS
+        ts_event = (day + DAY_S) * NS_PER_SECOND
         flow = math.nan if previous is None else circulating - previous
         previous = circulating
-        if now_s is not None and ts_event > now_s * NS:
+        if now_s is not None and ts_event > now_s * NS_PER_SECOND:
             continue
         result.records.append(_supply(asset, circulating, flow, ts_event))
     return result
@@ -138,5 +137,5 @@ def parse_global_dominance(raw: Any, assets: tuple[str, ...], ts_init: int | Non
         except RecordError as exc:
             result.errors.append(f"global {asset.upper()}: {exc}")
             continue
-        result.records.append(Dominance(asset=asset.upper(), percent=percent, source="coingecko", ts_event=updated * NS, ts_init=ts_init or updated * NS))
+        result.records.append(Dominance(asset=asset.upper(), percent=percent, source="coingecko", ts_event=updated * NS_PER_SECOND, ts_init=ts_init or updated * NS_PER_SECOND))
     return result

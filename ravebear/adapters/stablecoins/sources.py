@@ -27,11 +27,10 @@ from ravebear.adapters.stablecoins.constants import (
     DEFILLAMA,
 )
 from ravebear.catalog.alt_data.types import Dominance, StablecoinSupply
+from ravebear.time_units import NS_PER_SECOND
 
 if TYPE_CHECKING:
     from ravebear.adapters.stablecoins.config import StablecoinsDataClientConfig
-
-NS = 1_000_000_000
 
 
 class StablecoinSource:
@@ -97,7 +96,7 @@ class DefiLlamaSupplySource(StablecoinSource):
         for asset, params in charts:
             chart = parsing.parse_supply_chart(await self.http.get_json("/stablecoincharts/all", params), asset, now_s=now_s)
             out.errors.extend(chart.errors)
-            out.records.extend(r for r in chart.records if start_s * NS <= r.ts_event <= end_s * NS)
+            out.records.extend(r for r in chart.records if start_s * NS_PER_SECOND <= r.ts_event <= end_s * NS_PER_SECOND)
         return out
 
 

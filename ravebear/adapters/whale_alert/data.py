@@ -17,11 +17,11 @@ from ravebear.adapters.whale_alert import parsing
 from ravebear.adapters.whale_alert.constants import API_KEY_ENV, MAX_PAGE_LIMIT, SERVICE, WS_MIN_VALUE_USD
 from ravebear.adapters.whale_alert.http import WhaleAlertHttpClient
 from ravebear.catalog.alt_data.types import WhaleTransaction
+from ravebear.time_units import NS_PER_SECOND
 
 if TYPE_CHECKING:
     from ravebear.adapters.whale_alert.config import WhaleAlertDataClientConfig
 
-NS = 1_000_000_000
 SEEN_MEMORY = 10_000  # transaction ids remembered to drop repeats (REST overlap, WS replays)
 
 
@@ -78,7 +78,7 @@ class WhaleAlertDataClient(AltDataClient):
     # -- REST --------------------------------------------------------------------------------
 
     async def _poll_once(self, cls: type) -> list[Any]:
-        now_s = self._clock.timestamp_ns() // NS
+        now_s = self._clock.timestamp_ns() // NS_PER_SECOND
         start = self._last_ts_s if self._last_ts_s is not None else now_s - int(self._config.lookback_s)
         cursor: str | None = None
         out: list[WhaleTransaction] = []
@@ -89,7 +89,7 @@ class WhaleAlertDataClient(AltDataClient):
             for error in page.errors:
                 self.log.error(f"{SERVICE} skipped a record: {error}")
             for record in page.records:
-                self._last_ts_s = max(self._last_ts_s or 0, record.ts_event // NS)
+                self._last_ts_s = max(self._last_ts_s or 0, record.ts_event // NS_PER_SECOND)
                 if self._wanted(record):
                     out.append(record)
             if not page.cursor or page.cursor == cursor or page.count < limit:

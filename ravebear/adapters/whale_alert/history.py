@@ -17,8 +17,7 @@ from ravebear.adapters.whale_alert.constants import MAX_PAGE_LIMIT
 from ravebear.adapters.whale_alert.http import WhaleAlertHttpClient
 from ravebear.catalog.alt_data.store import AltDataStore
 from ravebear.catalog.alt_data.types import WhaleTransaction
-
-NS = 1_000_000_000
+from ravebear.time_units import NS_PER_SECOND
 
 
 @dataclass
@@ -51,7 +50,7 @@ async def download_whale_alert_history(
     """
     end_s = end_s or int(time.time())
     last = store.last_ts_event(WhaleTransaction)
-    first = max(start_s, last // NS) if last is not None else start_s
+    first = max(start_s, last // NS_PER_SECOND) if last is not None else start_s
     result = WhaleHistoryResult(start_s=first)
     wanted = {s.lower() for s in symbols}
     currency = next(iter(wanted)) if len(wanted) == 1 else None
@@ -64,7 +63,7 @@ async def download_whale_alert_history(
         for error in page.errors:
             if log is not None:
                 log.error(f"Whale Alert skipped a record: {error}")
-        records = [r for r in page.records if (not wanted or r.symbol in wanted) and r.amount_usd >= min_value_usd and r.ts_event <= end_s * NS]
+        records = [r for r in page.records if (not wanted or r.symbol in wanted) and r.amount_usd >= min_value_usd and r.ts_event <= end_s * NS_PER_SECOND]
         records.sort(key=lambda r: r.ts_event)
         written = store.write(records)
         result.pages += 1
@@ -73,7 +72,7 @@ async def download_whale_alert_history(
         result.written += written.written
         result.already_stored += written.already_stored
         if on_progress is not None:
-            newest = max((r.ts_event // NS for r in page.records), default=end_s)
+            newest = max((r.ts_event // NS_PER_SECOND for r in page.records), default=end_s)
             on_progress(min(newest, end_s) - start_s if page.count >= limit else total, total)
         if not page.cursor or page.cursor == cursor or page.count < limit:
             break

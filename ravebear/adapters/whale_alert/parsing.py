@@ -12,8 +12,8 @@ from ravebear.adapters.common.parsing import ParseResult as BaseParseResult
 from ravebear.adapters.common.parsing import RecordError
 from ravebear.adapters.whale_alert.constants import FLOW_INFLOW, FLOW_INTERNAL, FLOW_NONE, FLOW_OUTFLOW
 from ravebear.catalog.alt_data.types import WhaleTransaction
+from ravebear.time_units import NS_PER_SECOND
 
-NS = 1_000_000_000
 EXCHANGE = "exchange"
 UNKNOWN = "unknown"
 OTHER = "other"
@@ -83,7 +83,7 @@ def parse_transaction(tx: Any, tiers_usd: tuple[float, ...], ts_init: int | None
     to_type = str(_field(receiver, "owner_type", "to."))
     amount_usd = _number(tx, "amount_usd")
     tx_hash = str(_field(tx, "hash"))
-    ts_event = int(_number(tx, "timestamp")) * NS
+    ts_event = int(_number(tx, "timestamp")) * NS_PER_SECOND
     return WhaleTransaction(
         transaction_id=str(tx.get("id") or tx_hash),
         blockchain=str(_field(tx, "blockchain")),
@@ -174,8 +174,8 @@ def parse_alert(
                     tier=tier_of(amount_usd, tiers_usd),
                     flow=flow_of(from_type, to_type),
                     source="websocket",
-                    ts_event=timestamp * NS,
-                    ts_init=ts_init or timestamp * NS,
+                    ts_event=timestamp * NS_PER_SECOND,
+                    ts_init=ts_init or timestamp * NS_PER_SECOND,
                 ),
             )
         except RecordError as exc:
