@@ -64,7 +64,7 @@ def describe(config: Any, mode: str) -> list[str]:
 
 def live_refusals(config: Any, armed: bool, environ: dict[str, str] | None = None) -> list[str]:
     """Every reason `ravebear live` must not start; empty when it may."""
-    from ravebear.platform.nodes.trading import missing_okx_keys
+    from ravebear.platform.nodes.okx_keys import missing_okx_keys
 
     environ = os.environ if environ is None else environ
     reasons = []

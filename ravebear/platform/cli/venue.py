@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ravebear.platform.cli.common import fail, utc_ms
-from ravebear.platform.nodes.trading import OKX_KEYS, missing_okx_keys
+from ravebear.platform.nodes.okx_keys import OKX_KEYS, missing_okx_keys
 
 
 @click.group()
@@ -74,7 +74,7 @@ def okx_sim(data_dir: str | None, instruments: str, start: str | None, end: str 
                    f"({_iso(first)} .. {_iso(last)}{when}), {cash} USDT at {leverage}x")  # fmt: skip
         click.echo("in the run config:")
         click.echo(f"  node: {{data: okx, okx: {{base_url_http: 'http://127.0.0.1:{bound}', base_url_ws: 'ws://127.0.0.1:{bound}/ws/v5/public'}}}}")
-        click.echo(f"operator: GET /sim/status, GET /sim/ledger, POST /sim/pause|resume|step?n=N, POST /sim/faults {{target, kind, match}}")
+        click.echo("operator: GET /sim/status, GET /sim/ledger, POST /sim/pause|resume|step?n=N, POST /sim/faults {target, kind, match}")
         click.echo("waiting for a node to subscribe to candles..." if not start_now else "playing")
 
     try:

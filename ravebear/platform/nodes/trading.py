@@ -15,7 +15,6 @@ cleanly and writes a run folder with the risk report.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import time
 from dataclasses import dataclass
@@ -26,9 +25,6 @@ from typing import Any
 from ravebear.platform.nodes.backtest import prepare_backtest_process
 from ravebear.platform.nodes.composer import CONNECT_TIMEOUT_S, Mode, trading_node_plan
 from ravebear.platform.nodes.run_file import ConfigError, RunFile
-
-OKX_KEYS = ("OKX_API_KEY", "OKX_API_SECRET", "OKX_API_PASSPHRASE")
-
 
 @dataclass
 class NodeHandles:
@@ -55,12 +51,6 @@ def check_redis(host: str, port: int, timeout_s: float = 2.0) -> None:
             return
     except OSError as exc:
         raise ConfigError(f"node.redis: cannot reach Redis at {host}:{port} ({exc.strerror or exc}); start redis-server there or fix node.redis / --redis-port") from None
-
-
-def missing_okx_keys(environ: dict[str, str] | None = None) -> list[str]:
-    """Names of the OKX key variables that are unset or empty."""
-    environ = os.environ if environ is None else environ
-    return [name for name in OKX_KEYS if not environ.get(name)]
 
 
 def build_trading_node(
