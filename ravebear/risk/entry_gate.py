@@ -91,10 +91,10 @@ class EntryGate:
         self._seen_equity = float("nan")  # the guards are fed only when equity moved or a UTC day began
         self._next_day_ns = 0
 
-    def on_equity(self, ts: int, equity: float) -> list[GuardEvent]:
+    def on_equity(self, ts: int, equity: float) -> list[GuardEvent] | tuple[()]:
         """Feed the guards the account equity at ts (ns) when it changed or a UTC day began; return the events it caused."""
         if equity == self._seen_equity and ts < self._next_day_ns:  # flat and unchanged: nothing for the guards to see
-            return []
+            return ()  # every base candle comes here: no new list for nothing
         self._seen_equity = equity
         self._next_day_ns = (ts // NS_PER_DAY + 1) * NS_PER_DAY
         return self.guards.on_equity(ts, equity)

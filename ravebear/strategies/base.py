@@ -240,7 +240,7 @@ class LevelStrategy(Strategy):
             guard_events = self.gate.on_equity(candle.ts, self.account.equity())
             self.position_manager.on_base_candle(candle, guard_events)
         self.observe(timeframe, candle, events)
-        if self.position_manager.busy or self.guards.halted or timeframe not in self._signal_timeframes:
+        if timeframe not in self._signal_timeframes or self.position_manager.busy or self.guards.halted:
             return
         signal = self.signal(timeframe, candle, events)
         if signal is not None and signal.side in self.sides:

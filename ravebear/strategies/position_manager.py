@@ -22,7 +22,7 @@ It places orders through the strategy it serves (nautilus ties orders to a Strat
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -141,7 +141,7 @@ class PositionManager:
 
     # -- candles ------------------------------------------------------------------------------
 
-    def on_base_candle(self, candle: Candle, guard_events: list[GuardEvent]) -> None:
+    def on_base_candle(self, candle: Candle, guard_events: Sequence[GuardEvent]) -> None:
         """Count down the cooldown, publish the guards' equity events (the kill switch acts at once), then manage the position."""
         state = self.state
         if state.cooldown > 0:

@@ -122,7 +122,7 @@ def test_equity_reaches_the_guards_when_it_moves_or_a_utc_day_begins():
     assert guards.day_start_equity(TS) == 10_000.0
     (blocked,) = entry_gate.on_equity(TS + 60, 9_600.0)  # -4 %
     assert (blocked.guard, blocked.action) == ("daily_loss", "blocked")
-    assert entry_gate.on_equity(TS + 120, 9_600.0) == []  # unchanged: not fed again
+    assert list(entry_gate.on_equity(TS + 120, 9_600.0)) == []  # unchanged: not fed again
     next_day = (TS // NS_PER_DAY + 1) * NS_PER_DAY
     (resumed,) = entry_gate.on_equity(next_day, 9_600.0)  # unchanged, but a new UTC day
     assert (resumed.guard, resumed.action) == ("daily_loss", "resumed")
