@@ -21,6 +21,7 @@ from nautilus_trader.model.data import Bar, BarType, DataType
 from nautilus_trader.model.identifiers import InstrumentId
 
 from ravebear.catalog.level_data import LevelEventData
+from ravebear.strategies.bar_types import bar_type_for
 from ravebear.strategies.levels.engine import LevelEngine, LevelEngineConfig
 from ravebear.strategies.levels.model import EventKind, Level, LevelEvent, LevelKind, LevelSide
 from ravebear.strategies.levels.timeframes import timeframe_minutes
@@ -36,15 +37,6 @@ class LevelActorConfig(ActorConfig, frozen=True, kw_only=True):
     record: bool = False  # keep every (instrument, timeframe, event) in memory (tests, research parity)
     catalog_path: str | None = None  # write LevelEventData here, in batches and at stop
     flush_every: int = 50_000  # events buffered before a catalog write
-
-
-def bar_type_for(instrument_id: str, timeframe: str) -> str:
-    """Return the bar type string the actor subscribes to for a timeframe."""
-    minutes = timeframe_minutes(timeframe)
-    if minutes == 1:
-        return f"{instrument_id}-1-MINUTE-LAST-EXTERNAL"
-    step = f"{minutes // 60}-HOUR" if minutes % 60 == 0 else f"{minutes}-MINUTE"
-    return f"{instrument_id}-{step}-LAST-INTERNAL@1-MINUTE-EXTERNAL"
 
 
 def to_data(instrument_id: InstrumentId, event: LevelEvent) -> LevelEventData:
@@ -104,7 +96,7 @@ class LevelActor(Actor):
             identifier = InstrumentId.from_str(instrument_id)
             data_type = DataType(LevelEventData, metadata={"instrument_id": instrument_id})
             for timeframe in self.config.timeframes:
-                bar_type = BarType.from_str(bar_type_for(instrument_id, timeframe))
+                bar_type = bar_type_for(instrument_id, timeframe)
                 self._routes[bar_type.standard()] = (engine, timeframe, identifier, data_type)
                 self.subscribe_bars(bar_type)
 
