@@ -29,6 +29,10 @@ def backtest(config_file: str | None, catalog_path: str | None, output_dir: str 
 
     store = open_catalog(catalog_path or config.run.catalog_path)
     click.echo(f"backtest {config.run.name}: {path} on catalog {store.path}")
+    from ravebear.platform.nodes.composer import backtest_warnings
+
+    for warning in backtest_warnings(config):
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
     try:
         outcome = run_backtest(config, text, store, Path(output_dir) if output_dir else None)
     except ConfigError as exc:

@@ -178,6 +178,37 @@ def component_configs(config: RunFile, overrides: dict | None = None, alt_data_c
 
 
 
+def unserved_filter_data(strategies: list, serves: dict[str, str]) -> tuple[str, ...]:
+    """One warning per alternative-data type a strategy's entry filter reads that no client of the node serves.
+
+    Without it the filter's condition silently counts as missing on every entry (its `missing_data` policy
+    decides). A strategy with its own `alt_data_client` is taken at its word.
+    """
+    from ravebear.strategies.entry_filter import CONDITION_DATA_TYPES, EntryFilterConfig
+
+    unserved: dict[str, set[str]] = {}
+    for strategy in strategies:
+        raw = strategy.config.get("entry_filter")
+        if not raw or strategy.config.get("alt_data_client"):
+            continue
+        conditions = raw.conditions if isinstance(raw, EntryFilterConfig) else msgspec.convert(raw, EntryFilterConfig).conditions
+        for condition in conditions:
+            for name in CONDITION_DATA_TYPES.get(condition, ()):
+                if name not in serves:
+                    unserved.setdefault(name, set()).add(condition)
+    return tuple(
+        f"entry_filter: {', '.join(sorted(conditions))} reads {name}, which nothing in this node serves "
+        "(add a source under sources:, or alt_data.types for a backtest or replay); its missing_data policy decides every entry"
+        for name, conditions in sorted(unserved.items())
+    )
+
+
+def backtest_warnings(config: RunFile) -> tuple[str, ...]:
+    """What a backtest of this run file will silently lack: entry-filter data that `alt_data:` does not replay."""
+    strategies, _ = component_configs(config)
+    return unserved_filter_data(strategies, dict.fromkeys(config.alt_data.types, config.alt_data.client_id))
+
+
 @dataclass
 class TradingNodePlan:
     """What a paper or live TradingNode is built from."""
@@ -199,6 +230,7 @@ class LiveSources:
     factories: dict[str, type]  # client id -> factory
     serves: dict[str, str]  # alternative-data type name -> client id
     warnings: tuple[str, ...]
+    left_out: tuple[str, ...] = ()  # type names of the sources left out (their warning says so already)
 
 
 def live_sources(config: RunFile, environ: dict[str, str] | None = None) -> LiveSources:
@@ -210,6 +242,7 @@ def live_sources(config: RunFile, environ: dict[str, str] | None = None) -> Live
     factories: dict[str, type] = {}
     serves: dict[str, str] = {}
     warnings = []
+    left_out: list[str] = []
     for name, values in config.sources.configured().items():
         source = LIVE_SOURCES[name]
         if source.api_key_env and not (environ.get(source.api_key_env) or "").strip():
@@ -217,11 +250,12 @@ def live_sources(config: RunFile, environ: dict[str, str] | None = None) -> Live
                 f"sources.{name}: {source.api_key_env} is not set (environment or .env), so {source.service} is left out; "
                 f"the entry filter's missing_data policy applies to {', '.join(source.publishes)}",
             )
+            left_out.extend(source.publishes)
             continue
         clients[source.client_id] = source_config(name, values, f"sources.{name}")
         factories[source.client_id] = source.factory_class()
         serves.update(dict.fromkeys(source.publishes, source.client_id))
-    return LiveSources(clients, factories, serves, tuple(warnings))
+    return LiveSources(clients, factories, serves, tuple(warnings), tuple(left_out))
 
 
 def trading_node_plan(
@@ -300,6 +334,7 @@ def trading_node_plan(
             encoding="msgpack", buffer_interval_ms=None, flush_on_start=redis.flush_on_start,
         )  # fmt: skip
     strategies, actors = component_configs(config, {"stop_action": node_settings.stop_action}, serves)
+    plan.warnings += unserved_filter_data(strategies, {**dict.fromkeys(sources.left_out, ""), **serves})
     plan.show_dashboard = node_settings.dashboard if dashboard is None else dashboard
     level = log_level or config.run.log_level
     if plan.show_dashboard:  # nautilus writes logs to stdout, which would tear the in-place view: errors only there, the rest to a file
