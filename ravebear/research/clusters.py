@@ -26,6 +26,7 @@ from ravebear.research.touch_times import RESEARCH_WICKS
 from ravebear.strategies.levels.model import LevelSide
 from ravebear.strategies.levels.timeframes import timeframe_minutes
 from ravebear.strategies.levels.wicks import WickConfig
+from ravebear.time_units import NS_PER_MINUTE
 
 if TYPE_CHECKING:
     from ravebear.research.data import Candles
@@ -71,7 +72,7 @@ def run(candles: Candles, config: ClustersConfig) -> dict[str, Any]:
             prices.append(record.level.price)
             sides.append(record.level.side is LevelSide.SUPPORT)
             tfs.append(timeframe)
-            alive.append(record.outcome == "censored" and record.level.created_ts + record.observed_min * 60_000_000_000 == end_ns)
+            alive.append(record.outcome == "censored" and record.level.created_ts + record.observed_min * NS_PER_MINUTE == end_ns)
     out: dict[str, Any] = {"band_bps": config.band_bps, "min_wicks": config.min_wicks, "timeframes": list(config.timeframes), "wicks": len(prices), "zones": []}
     if not prices:
         return out

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ravebear.strategies.levels.timeframes import ONE_MINUTE_MS, resample_candles, timeframe_minutes
+from ravebear.time_units import NS_PER_MINUTE
 
 if TYPE_CHECKING:
     from ravebear.catalog.store import RaveCatalog
@@ -217,7 +218,7 @@ class Candles:
                     if kind is EventKind.CREATED:
                         continue
                     level = event.level
-                    observed = (event.ts - level.created_ts) // 60_000_000_000
+                    observed = (event.ts - level.created_ts) // NS_PER_MINUTE
                     if kind is EventKind.EXPIRED:
                         records.append(WickRecord(level, "expired", None, None, int(observed)))
                         continue
@@ -233,7 +234,7 @@ class Candles:
                     records.append(WickRecord(level, touched_kinds[kind], event.age_bars, int(touch_min), int(touch_min)))
             end_ns = int(close_ns[stop - 1])
             for level in detector.active():
-                records.append(WickRecord(level, "censored", None, None, int((end_ns - level.created_ts) // 60_000_000_000)))
+                records.append(WickRecord(level, "censored", None, None, int((end_ns - level.created_ts) // NS_PER_MINUTE)))
         records.sort(key=lambda record: record.level.created_ts)
         return records
 

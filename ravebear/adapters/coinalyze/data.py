@@ -10,6 +10,7 @@ from ravebear.adapters.coinalyze.constants import API_KEY_ENV, INTERVAL_SECONDS,
 from ravebear.adapters.coinalyze.http import CoinalyzeHttpClient
 from ravebear.adapters.common.live import AltDataClient
 from ravebear.catalog.alt_data.types import FundingRate, Liquidation, LongShortRatio, OpenInterest
+from ravebear.time_units import NS_PER_SECOND
 
 if TYPE_CHECKING:
     from ravebear.adapters.coinalyze.config import CoinalyzeDataClientConfig
@@ -65,7 +66,7 @@ class CoinalyzeDataClient(AltDataClient):
                 result = parsing.parse_current(raw, metric, symbols, usd=self._config.convert_to_usd, ts_init=now)
             else:
                 interval_s = INTERVAL_SECONDS[self._config.live_interval]
-                to_s = now // 1_000_000_000
+                to_s = now // NS_PER_SECOND
                 raw = await self._http.history(metric, list(symbols), self._config.live_interval, to_s - 3 * interval_s, to_s, self._config.convert_to_usd)
                 result = parsing.parse_history(
                     raw, metric, symbols, self._config.live_interval, usd=self._config.convert_to_usd, ts_init=now, closed_before_ns=now,
@@ -80,7 +81,7 @@ class CoinalyzeDataClient(AltDataClient):
         for record in sorted(records, key=lambda r: r.ts_event):
             key = (metric, record.symbol)
             # first poll of a history metric: only the latest closed interval(s), not the whole window
-            last = self._last.get(key, 0 if metric in _CURRENT else now - 2 * INTERVAL_SECONDS[self._config.live_interval] * 1_000_000_000)
+            last = self._last.get(key, 0 if metric in _CURRENT else now - 2 * INTERVAL_SECONDS[self._config.live_interval] * NS_PER_SECOND)
             if record.ts_event > last:
                 out.append(record)
                 self._last[key] = record.ts_event

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from ravebear.platform.cli.common import catalog_option, fail
+from ravebear.time_units import NS_PER_SECOND
 
 T = TypeVar("T")
 
@@ -40,7 +41,7 @@ def _seconds(value: str | None, default: int | None = None) -> int | None:
         stamp = pd.Timestamp(value)
     except ValueError:
         raise click.BadParameter(f"not a date/time: {value!r}") from None
-    return int((stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")).value // 1_000_000_000)
+    return int((stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")).value // NS_PER_SECOND)
 
 
 def _store(catalog_path: str | None) -> Any:
