@@ -13,7 +13,6 @@ limits (`risk_engine_for`), and each strategy learns which data client serves ea
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -22,7 +21,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import msgspec
 
 from ravebear.catalog.store import one_minute_bar_type
-from ravebear.platform.nodes.run_file import ConfigError, RunFile, component_config_path, component_fields, source_config, utc_ns, with_account_risk
+from ravebear.platform.nodes.alt_data_routing import live_sources, unserved_filter_data
+from ravebear.platform.nodes.run_file import ConfigError, RunFile, component_config_path, component_fields, utc_ns, with_account_risk
 
 if TYPE_CHECKING:
     from nautilus_trader.config import BacktestRunConfig
@@ -177,32 +177,6 @@ def component_configs(config: RunFile, overrides: dict | None = None, alt_data_c
     return strategies, actors
 
 
-
-def unserved_filter_data(strategies: list, serves: dict[str, str]) -> tuple[str, ...]:
-    """One warning per alternative-data type a strategy's entry filter reads that no client of the node serves.
-
-    Without it the filter's condition silently counts as missing on every entry (its `missing_data` policy
-    decides). A strategy with its own `alt_data_client` is taken at its word.
-    """
-    from ravebear.strategies.entry_filter import CONDITION_DATA_TYPES, EntryFilterConfig
-
-    unserved: dict[str, set[str]] = {}
-    for strategy in strategies:
-        raw = strategy.config.get("entry_filter")
-        if not raw or strategy.config.get("alt_data_client"):
-            continue
-        conditions = raw.conditions if isinstance(raw, EntryFilterConfig) else msgspec.convert(raw, EntryFilterConfig).conditions
-        for condition in conditions:
-            for name in CONDITION_DATA_TYPES.get(condition, ()):
-                if name not in serves:
-                    unserved.setdefault(name, set()).add(condition)
-    return tuple(
-        f"entry_filter: {', '.join(sorted(conditions))} reads {name}, which nothing in this node serves "
-        "(add a source under sources:, or alt_data.types for a backtest or replay); its missing_data policy decides every entry"
-        for name, conditions in sorted(unserved.items())
-    )
-
-
 def backtest_warnings(config: RunFile) -> tuple[str, ...]:
     """What a backtest of this run file will silently lack: entry-filter data that `alt_data:` does not replay."""
     strategies, _ = component_configs(config)
@@ -218,44 +192,8 @@ class TradingNodePlan:
     exec_factories: dict[str, type] = field(default_factory=dict)  # client name -> LiveExecClientFactory
     replay_client: str | None = None  # the catalog replay's client id, when data is a replay
     sources: tuple[str, ...] = ()  # the live alternative-data sources that run (client ids)
-    warnings: tuple[str, ...] = ()  # sources left out, and why: shown to the user before the node starts
+    warnings: tuple[str, ...] = ()  # sources left out and filter data nothing serves: shown before the node starts
     show_dashboard: bool = False
-
-
-@dataclass(frozen=True)
-class LiveSources:
-    """The live alternative-data clients of a node, and the sources left out."""
-
-    clients: dict[str, Any]  # client id -> adapter config
-    factories: dict[str, type]  # client id -> factory
-    serves: dict[str, str]  # alternative-data type name -> client id
-    warnings: tuple[str, ...]
-    left_out: tuple[str, ...] = ()  # type names of the sources left out (their warning says so already)
-
-
-def live_sources(config: RunFile, environ: dict[str, str] | None = None) -> LiveSources:
-    """The `sources:` of a run file as data clients; a source whose API key is not set is left out with a warning."""
-    from ravebear.adapters.sources import LIVE_SOURCES
-
-    environ = os.environ if environ is None else environ
-    clients: dict[str, Any] = {}
-    factories: dict[str, type] = {}
-    serves: dict[str, str] = {}
-    warnings = []
-    left_out: list[str] = []
-    for name, values in config.sources.configured().items():
-        source = LIVE_SOURCES[name]
-        if source.api_key_env and not (environ.get(source.api_key_env) or "").strip():
-            warnings.append(
-                f"sources.{name}: {source.api_key_env} is not set (environment or .env), so {source.service} is left out; "
-                f"the entry filter's missing_data policy applies to {', '.join(source.publishes)}",
-            )
-            left_out.extend(source.publishes)
-            continue
-        clients[source.client_id] = source_config(name, values, f"sources.{name}")
-        factories[source.client_id] = source.factory_class()
-        serves.update(dict.fromkeys(source.publishes, source.client_id))
-    return LiveSources(clients, factories, serves, tuple(warnings), tuple(left_out))
 
 
 def trading_node_plan(
