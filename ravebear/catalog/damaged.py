@@ -42,7 +42,7 @@ def parquet_damage(path: Path) -> str | None:
     except OSError as exc:
         return f"unreadable ({exc.strerror or exc})"
     if tail[4:] != _MAGIC:
-        return "Parquet magic bytes not found in footer (the file was cut short)"
+        return "Parquet magic bytes not found in footer: the file was cut short"
     if head != _MAGIC:
         return "Parquet magic bytes not found at the start"
     footer = int.from_bytes(tail[:4], "little")
