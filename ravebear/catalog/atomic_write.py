@@ -53,11 +53,11 @@ def check_writable(root: str | Path) -> Path:
     permission, read-only file system) before any work is done.
     """
     root = Path(root)
-    probe = root / STAGING_DIR / f"probe-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    probe = root / STAGING_DIR / f"{os.getpid()}-probe-{uuid.uuid4().hex[:8]}"
     try:
         probe.parent.mkdir(parents=True, exist_ok=True)
         probe.write_bytes(b"")
-        probe.unlink()
+        probe.unlink(missing_ok=True)
     except OSError as exc:
         raise CatalogNotWritable(f"cannot write to the catalog folder {root}: {_reason(root, exc)}") from None
     return root

@@ -64,10 +64,17 @@ def quarantine_damaged(root: str | Path) -> list[DamagedFile]:
             continue
         relative = path.relative_to(root)
         target = root / DAMAGED_DIR / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():
-            target = target.with_name(f"{target.name}.{os.getpid()}")
-        os.replace(path, target)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.exists():
+                target = target.with_name(f"{target.name}.{os.getpid()}")
+            os.replace(path, target)
+        except OSError as exc:
+            logger.warning(
+                "damaged catalog file {} ({}) could not be moved to {} ({}); delete it, then import or download that range again",
+                relative, reason, root / DAMAGED_DIR, exc.strerror or exc,
+            )  # fmt: skip
+            continue
         found.append(DamagedFile(relative, target, reason))
         logger.warning(
             "damaged catalog file {} ({}) moved to {}; its data is no longer in the catalog: import or download that range again",

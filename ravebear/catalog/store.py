@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 import pyarrow.dataset as pads
+from loguru import logger
 
-from ravebear.catalog.atomic_write import check_writable, recover, write_data
+from ravebear.catalog.atomic_write import STAGING_DIR, check_writable, recover, write_data
 from ravebear.catalog.damaged import DamagedFile, quarantine_damaged
 from ravebear.catalog.instruments import okx_swap
 from ravebear.catalog.validation import ONE_MINUTE_MS, Gap, ValidationReport, find_gaps, validate_candles
@@ -75,7 +76,10 @@ class RaveCatalog:
         self._instruments: dict[str, Instrument] = {}
         self.damaged: list[DamagedFile] = []
         if self.path.is_dir():
-            recover(self.path)
+            try:
+                recover(self.path)
+            except OSError as exc:  # e.g. a read-only catalog: its readers still never see a staged file
+                logger.warning("could not finish or clean up an interrupted write in {} ({})", self.path / STAGING_DIR, exc.strerror or exc)
             self.damaged = quarantine_damaged(self.path)
 
     def check_writable(self) -> None:
