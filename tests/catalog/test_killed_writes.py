@@ -256,16 +256,21 @@ def test_a_backtest_killed_while_the_level_actor_writes_leaves_whole_batches(tmp
     full = level_events(reference)
     assert len(full) > 1_000
 
-    seen_partial = False
-    for index, fraction in enumerate((0.3, 0.5, 0.65, 0.8, 0.95)):
+    level_dir = Path("data") / "custom_level_event_data" / "BTC-USDT-SWAP.OKX"
+    for index, (trigger, value) in enumerate((("files", 2), ("time", 0.5), ("files", 6), ("time", 0.8), ("time", 0.95))):
         catalog = tmp_path / f"killed-{index}"
         shutil.copytree(bars, catalog)
         run_file = level_run_file(tmp_path / f"run-{index}.yaml", catalog)
         process = start("backtest", str(run_file), "--catalog", str(catalog), "--output", str(tmp_path / "runs"), log=tmp_path / f"bt-{index}.log")
-        kill_after(process, duration * fraction)
+        if trigger == "files":  # right after the actor's value-th batch landed
+            while process.poll() is None and len(list((catalog / level_dir).glob("*.parquet"))) < value:
+                time.sleep(0.005)
+            assert kill(process), "the backtest ended before the kill"
+        else:
+            kill_after(process, duration * value)
         assert_catalog_reads(catalog)
         events = level_events(catalog)
         # whole batches, in order: exactly the reference run's events up to the last one stored
         assert events == [event for event in full if events and event[0] <= events[-1][0]]
-        seen_partial |= 0 < len(events) < len(full)
-    assert seen_partial, "no kill landed while the actor was writing its batches"
+        if trigger == "files":
+            assert 0 < len(events) < len(full)
