@@ -15,7 +15,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 import pyarrow.dataset as pads
+from loguru import logger
 
+from ravebear.catalog.atomic_write import STAGING_DIR, check_writable, recover, write_data
+from ravebear.catalog.damaged import DamagedFile, quarantine_damaged
 from ravebear.catalog.instruments import okx_swap
 from ravebear.catalog.validation import ONE_MINUTE_MS, Gap, ValidationReport, find_gaps, validate_candles
 
@@ -61,12 +64,27 @@ class SeriesSummary:
 
 
 class RaveCatalog:
-    """Validated, idempotent access to a nautilus Parquet catalog."""
+    """Validated, idempotent access to a nautilus Parquet catalog.
+
+    Every write is atomic (`atomic_write`). Opening a catalog finishes or drops the writes a killed
+    process left, and sets aside damaged files (`damaged`), naming each in a warning.
+    """
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_catalog_path()
         self._catalog: ParquetDataCatalog | None = None
         self._instruments: dict[str, Instrument] = {}
+        self.damaged: list[DamagedFile] = []
+        if self.path.is_dir():
+            try:
+                recover(self.path)
+            except OSError as exc:  # e.g. a read-only catalog: its readers still never see a staged file
+                logger.warning("could not finish or clean up an interrupted write in {} ({})", self.path / STAGING_DIR, exc.strerror or exc)
+            self.damaged = quarantine_damaged(self.path)
+
+    def check_writable(self) -> None:
+        """Create the catalog folder if needed and prove it is writable; raises CatalogNotWritable (one line) if not."""
+        check_writable(self.path)
 
     @property
     def nautilus(self) -> ParquetDataCatalog:
@@ -86,7 +104,7 @@ class RaveCatalog:
         if isinstance(instrument, str):
             instrument = okx_swap(instrument)
         if not self.nautilus.instruments(instrument_ids=[instrument.id.value]):
-            self.nautilus.write_data([instrument])
+            write_data(self.nautilus, [instrument])
         return instrument
 
     def instrument(self, instrument_id: str) -> Instrument:
@@ -142,7 +160,7 @@ class RaveCatalog:
         if len(overlapping) or self._overlaps_files(bar_type, first, last):
             self._merge_write(bar_type, new)
         else:
-            self.nautilus.write_data(self._bars(bar_type, new))
+            write_data(self.nautilus, self._bars(bar_type, new))
         return result
 
     def import_file(self, path: str | Path, instrument: Instrument | str) -> ImportResult:
@@ -208,30 +226,29 @@ class RaveCatalog:
             ts.copy(),
         )
 
+    def _files(self, bar_type: str) -> list[tuple[Path, tuple[int, int]]]:
+        """The stored files of a series with their (first, last) close times in ns, from their names."""
+        from nautilus_trader.persistence.catalog.parquet import _parse_filename_timestamps
+
+        directory = self._bar_dir(bar_type)
+        found = [(path, _parse_filename_timestamps(str(path))) for path in directory.glob("*.parquet")] if directory.is_dir() else []
+        return sorted(((path, interval) for path, interval in found if interval is not None), key=lambda item: item[1])
+
     def _overlaps_files(self, bar_type: str, first_open: int, last_open: int) -> bool:
         start_ns = (first_open + ONE_MINUTE_MS) * 1_000_000
         end_ns = (last_open + ONE_MINUTE_MS) * 1_000_000
-        intervals = self.nautilus.get_intervals(self._bar_cls(), bar_type)
-        return any(lo <= end_ns and start_ns <= hi for lo, hi in intervals)
-
-    @staticmethod
-    def _bar_cls() -> type:
-        from nautilus_trader.model.data import Bar
-
-        return Bar
+        return any(lo <= end_ns and start_ns <= hi for _, (lo, hi) in self._files(bar_type))
 
     def _merge_write(self, bar_type: str, new: pd.DataFrame) -> None:
-        """Merge new bars into the files they overlap: read those files, rewrite them as one."""
-        Bar = self._bar_cls()
+        """Merge new bars into the files they overlap: one new file replaces them in a single atomic commit."""
         start_ns = (int(new["ts"].iloc[0]) + ONE_MINUTE_MS) * 1_000_000
         end_ns = (int(new["ts"].iloc[-1]) + ONE_MINUTE_MS) * 1_000_000
-        touched = [(lo, hi) for lo, hi in self.nautilus.get_intervals(Bar, bar_type) if lo <= end_ns and start_ns <= hi]
-        lo = min([start_ns, *(i[0] for i in touched)])
-        hi = max([end_ns, *(i[1] for i in touched)])
+        touched = [(path, interval) for path, interval in self._files(bar_type) if interval[0] <= end_ns and start_ns <= interval[1]]
+        lo = min([start_ns, *(interval[0] for _, interval in touched)])
+        hi = max([end_ns, *(interval[1] for _, interval in touched)])
         existing = self.nautilus.bars(bar_types=[bar_type], start=lo, end=hi)
         merged = sorted([*existing, *self._bars(bar_type, new)], key=lambda bar: bar.ts_init)
-        self.nautilus.delete_data_range(Bar, bar_type, start=lo, end=hi)
-        self.nautilus.write_data(merged)
+        write_data(self.nautilus, merged, replaces=[path for path, _ in touched])
 
     def _conflicts(self, bar_type: str, rows: pd.DataFrame) -> list[int]:
         start_ns = (int(rows["ts"].iloc[0]) + ONE_MINUTE_MS) * 1_000_000

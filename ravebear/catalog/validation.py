@@ -10,6 +10,9 @@ import pandas as pd
 from ravebear.catalog.candles import OHLCV_COLUMNS, PRICE_COLUMNS
 
 ONE_MINUTE_MS = 60_000
+# Candle times outside these bounds (UTC epoch ms) are rejected: a ts in another unit than the rest of its file lands here.
+EARLIEST_CANDLE_MS = 946_684_800_000  # 2000-01-01
+LATEST_CANDLE_MS = 4_102_444_800_000  # 2100-01-01
 
 
 @dataclass(frozen=True)
@@ -21,7 +24,12 @@ class Rejection:
     reason: str
 
     def __str__(self) -> str:
-        when = pd.Timestamp(self.ts, unit="ms", tz="UTC").isoformat() if self.ts is not None else "no time"
+        if self.ts is None:
+            when = "no time"
+        elif EARLIEST_CANDLE_MS <= self.ts < LATEST_CANDLE_MS:
+            when = pd.Timestamp(self.ts, unit="ms", tz="UTC").isoformat()
+        else:
+            when = f"ts {self.ts}"
         return f"row {self.row} ({when}): {self.reason}"
 
 
@@ -47,6 +55,7 @@ class ValidationReport:
     valid: int
     rejections: list[Rejection] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # how the file was read (ts unit, sorting), for the user
 
 
 def find_gaps(open_times_ms: np.ndarray, interval_ms: int = ONE_MINUTE_MS) -> list[Gap]:
@@ -69,8 +78,9 @@ def validate_candles(frame: pd.DataFrame, interval_ms: int = ONE_MINUTE_MS) -> t
     """Split a normalized frame into valid rows (sorted by time) and a report of every rejected row.
 
     A row is rejected for: NaN or non-numeric values, a non-positive price, negative volume,
-    high < low, open or close outside [low, high], a time off the candle grid, a duplicate
-    time (the first one is kept) or a time earlier than a row before it (out of order).
+    high < low, open or close outside [low, high], a time off the candle grid or outside
+    2000..2100, or a duplicate time (the first one in the source is kept). Rows out of time
+    order (a newest-first file) are sorted, and the report says so.
     """
     reasons = pd.Series("", index=frame.index, dtype=object)
 
@@ -91,16 +101,20 @@ def validate_candles(frame: pd.DataFrame, interval_ms: int = ONE_MINUTE_MS) -> t
     for column in ("open", "close"):
         flag((frame[column] < frame["low"]) | (frame[column] > frame["high"]), f"{column} outside [low, high]")
     ts = frame["ts"]
-    flag(ts.notna() & (ts % interval_ms != 0), f"time not on the {interval_ms // 1000}s candle grid")
+    implausible = ts.notna() & ((ts < EARLIEST_CANDLE_MS) | (ts >= LATEST_CANDLE_MS))
+    flag(implausible, "time outside 2000..2100 (a ts in another unit than the rest of the file?)")
+    flag(ts.notna() & ~implausible & (ts % interval_ms != 0), f"time not on the {interval_ms // 1000}s candle grid")
 
-    # Order checks run over rows with a usable time, in source order.
-    timed = ts.notna() & (reasons == "")
-    timed_ts = ts[timed]
+    # Duplicates among rows with a usable time, in source order: the first copy is kept.
+    timed_ts = ts[ts.notna() & (reasons == "")]
     duplicate = timed_ts.duplicated(keep="first")
-    previous_max = timed_ts.cummax().shift(1)
-    out_of_order = (timed_ts < previous_max) & ~duplicate
     flag(duplicate.reindex(frame.index, fill_value=False), "duplicate time (an earlier row has it)")
-    flag(out_of_order.reindex(frame.index, fill_value=False), "out of order (earlier than a previous row)")
+    notes = list(frame.attrs.get("notes", []))
+    unique_ts = timed_ts[~duplicate]
+    earlier = int((unique_ts < unique_ts.cummax().shift(1)).sum())
+    if earlier:
+        order = "newest first" if unique_ts.is_monotonic_decreasing else f"{earlier} rows earlier than a row before them"
+        notes.append(f"rows were not in time order ({order}); sorted by time")
 
     bad = reasons != ""
     rejections = [
@@ -114,5 +128,6 @@ def validate_candles(frame: pd.DataFrame, interval_ms: int = ONE_MINUTE_MS) -> t
         valid=len(valid),
         rejections=rejections,
         gaps=find_gaps(valid["ts"].to_numpy(), interval_ms),
+        notes=notes,
     )
     return valid, report

@@ -82,6 +82,7 @@ class LevelActor(Actor):
         self._engines: dict[str, LevelEngine] = {}
         self._routes: dict[BarType, tuple[LevelEngine, str, InstrumentId, DataType]] = {}
         self._buffer: list[LevelEventData] = []
+        self._buffer_last_ts = 0  # latest ts_init in the buffer (ns)
         self.events: list[tuple[str, str, LevelEvent]] = []
         self.event_count = 0
 
@@ -115,14 +116,17 @@ class LevelActor(Actor):
             key = instrument_id.value
             self.events.extend((key, timeframe, event) for event in events)
         if config.publish or config.catalog_path:
-            for event in events:
-                data = to_data(instrument_id, event)
+            batch = [to_data(instrument_id, event) for event in events]
+            if config.catalog_path and len(self._buffer) >= config.flush_every and min(d.ts_init for d in batch) > self._buffer_last_ts:
+                # written only between instants: events of one instant (a 1m bar and the 5m bar closing with it)
+                # in two files would give the files overlapping intervals, which the catalog refuses
+                self._flush()
+            for data in batch:
                 if config.publish:
                     self.publish_data(data_type, data)
                 if config.catalog_path:
                     self._buffer.append(data)
-            if len(self._buffer) >= config.flush_every:
-                self._flush()
+                    self._buffer_last_ts = max(self._buffer_last_ts, data.ts_init)
 
     def on_stop(self) -> None:
         """Write buffered events to the catalog."""
@@ -131,9 +135,9 @@ class LevelActor(Actor):
     def _flush(self) -> None:
         if not self._buffer or not self.config.catalog_path:
             return
-        from nautilus_trader.persistence.catalog import ParquetDataCatalog
+        from ravebear.catalog.atomic_write import write_data
 
         batch, self._buffer = self._buffer, []
         batch.sort(key=lambda data: data.ts_init)
-        ParquetDataCatalog(self.config.catalog_path).write_data(batch)
+        write_data(self.config.catalog_path, batch)  # atomic: a killed node leaves whole batches only
         self.log.info(f"wrote {len(batch)} level events to {self.config.catalog_path}")

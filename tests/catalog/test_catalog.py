@@ -107,3 +107,14 @@ def test_default_catalog_path_follows_the_environment(monkeypatch, tmp_path):
     assert RaveCatalog().path == tmp_path / "elsewhere"
     monkeypatch.delenv("RAVEBEAR_CATALOG")
     assert RaveCatalog().path == Path("var/catalog")
+
+
+def test_filling_a_hole_inside_one_file_rewrites_it_under_the_same_name(catalog, okx_btc):
+    holed = okx_btc.drop(index=range(1_000, 1_200))
+    catalog.import_candles(holed, "BTC-USDT-SWAP")
+    (before,) = catalog._bar_dir(BAR_TYPE).glob("*.parquet")
+    result = catalog.import_candles(okx_btc.iloc[900:1_300], "BTC-USDT-SWAP")
+    assert result.written == 200 and result.already_stored == 200
+    assert list(catalog._bar_dir(BAR_TYPE).glob("*.parquet")) == [before]  # same interval, same name, replaced in place
+    assert (catalog.stored_open_times(BAR_TYPE) == okx_btc["ts"].to_numpy()).all()
+    assert not list((catalog.path / ".staging").iterdir())

@@ -36,20 +36,87 @@ def test_each_bad_value_is_rejected_by_row_and_reason(okx_btc, changes, reason):
     assert str(report.rejections[0]).startswith("row 250 (")
 
 
-def test_duplicate_and_out_of_order_rows_are_rejected_and_the_first_copy_kept(okx_btc):
+def test_a_duplicate_is_rejected_and_the_first_copy_kept_a_late_row_is_sorted_in(okx_btc):
     frame = okx_btc.iloc[:100].copy()
-    duplicate = frame.iloc[[10]].assign(row=101)
-    late = frame.iloc[[5]].assign(row=102, ts=frame["ts"].iloc[5] - 60_000 * 1000)  # far in the past
+    duplicate = frame.iloc[[10]].assign(row=101, close=frame["close"].iloc[10] + 1.0, high=frame["high"].iloc[10] + 1.0)
+    late = frame.iloc[[5]].assign(row=102, ts=frame["ts"].iloc[0] - 60_000 * 1000)  # far in the past, a real candle's values
     frame = pd.concat([frame, duplicate, late], ignore_index=True)
     valid, report = validate_candles(frame)
-    reasons = {r.row: r.reason for r in report.rejections}
-    assert reasons == {
-        101: "duplicate time (an earlier row has it)",
-        102: "out of order (earlier than a previous row)",
-    }
+    assert {r.row: r.reason for r in report.rejections} == {101: "duplicate time (an earlier row has it)"}
+    assert report.notes == ["rows were not in time order (1 rows earlier than a row before them); sorted by time"]
     assert valid["ts"].is_monotonic_increasing and valid["ts"].is_unique
-    assert len(valid) == 100
-    assert valid.iloc[10]["close"] == okx_btc.iloc[10]["close"]
+    assert len(valid) == 101
+    assert valid["row"].iloc[0] == 102  # the late row is first now
+    assert valid.iloc[11]["close"] == okx_btc.iloc[10]["close"]  # the first copy of the duplicate time
+
+
+def test_a_newest_first_file_is_sorted_not_rejected(tmp_path, okx_btc_raw):
+    path = tmp_path / "newest_first.csv"
+    source = okx_btc_raw.iloc[:20]
+    source.iloc[::-1].to_csv(path, index=False)
+    valid, report = validate_candles(read_ohlcv_file(path))
+    assert report.rejections == []
+    assert report.notes == ["rows were not in time order (newest first); sorted by time"]
+    assert valid["ts"].tolist() == source["ts"].tolist()
+    assert valid["close"].tolist() == source["close"].tolist()
+
+
+@pytest.mark.parametrize(("unit", "factor"), [("seconds", 1e-3), ("microseconds", 1e3), ("nanoseconds", 1e6)])
+def test_ts_in_other_epoch_units_is_detected_by_magnitude(tmp_path, okx_btc_raw, unit, factor):
+    source = okx_btc_raw.iloc[:200]
+    path = tmp_path / f"{unit}.parquet"
+    source.assign(ts=(source["ts"] * factor).astype("int64")).to_parquet(path)
+    valid, report = validate_candles(read_ohlcv_file(path))
+    assert report.rejections == []
+    assert report.notes == [f"ts read as epoch {unit} (by magnitude) and converted to milliseconds"]
+    assert valid["ts"].tolist() == source["ts"].tolist()
+
+
+def test_iso_text_ts_is_parsed_and_a_stray_unit_is_named(tmp_path, okx_btc_raw):
+    source = okx_btc_raw.iloc[:50].copy()
+    iso = pd.to_datetime(source["ts"], unit="ms", utc=True)
+    text = iso.dt.strftime("%Y-%m-%dT%H:%M:%SZ").astype(object)
+    text.iloc[3] = iso.iloc[3].tz_convert("Europe/Berlin").isoformat()  # an offset is honoured
+    text.iloc[4] = iso.iloc[4].strftime("%Y-%m-%d %H:%M")  # naive is UTC
+    text.iloc[7] = "soon"
+    path = tmp_path / "iso.csv"
+    source.assign(ts=text).to_csv(path, index=False)
+    valid, report = validate_candles(read_ohlcv_file(path))
+    assert [(r.row, r.reason) for r in report.rejections] == [(8, "ts is missing or not a number")]
+    assert report.notes == ["ts read as ISO-8601 text in 49 rows (UTC unless they carry an offset)"]
+    assert valid["ts"].tolist() == source["ts"].drop(index=7).tolist()
+
+    seconds = source.assign(ts=source["ts"] // 1000)
+    seconds.loc[9, "ts"] = source["ts"].iloc[9]  # one row in milliseconds among seconds
+    seconds.to_parquet(path := tmp_path / "mixed.parquet")
+    _, report = validate_candles(read_ohlcv_file(path))
+    assert [r.row for r in report.rejections] == [10]
+    assert report.rejections[0].reason == "time outside 2000..2100 (a ts in another unit than the rest of the file?)"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.csv", b"", "empty file (0 bytes)"),
+        ("empty.parquet", b"", "empty file (0 bytes)"),
+        ("binary.csv", bytes(range(256)) * 4, "not a text file (binary content); expected CSV text"),
+        ("binary.json", b"\x00\x01PK\x03\x04" * 50, "not a text file (binary content); expected JSON text"),
+        ("binary.parquet", b"PK\x03\x04" + bytes(range(256)) * 4, "not a readable Parquet file ("),
+        ("header_only.csv", b"", None),
+    ],
+)
+def test_unreadable_files_are_named_in_the_error(tmp_path, name, content, message):
+    path = tmp_path / name
+    if message is None:
+        path.write_text("ts,open,high,low,close,volume\n")
+        valid, report = validate_candles(read_ohlcv_file(path))
+        assert report.total == 0 and valid.empty
+        return
+    path.write_bytes(content)
+    with pytest.raises(CandleFormatError) as caught:
+        read_ohlcv_file(path)
+    assert str(caught.value).startswith(f"{path}: {message}")
+    assert "\n" not in str(caught.value)
 
 
 def test_a_row_with_several_faults_lists_them_all(okx_btc):

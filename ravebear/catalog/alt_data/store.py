@@ -8,12 +8,12 @@ the first and last `ts_init`), so `catalog.query` and a BacktestNode read it unc
 
 Idempotence: rows are identified by the key columns of their type (`DEDUP_KEYS`). Rows already
 stored are skipped; new rows that overlap stored files are merged into one file that replaces
-them (written under a temporary name first, so an interrupted merge loses nothing).
+them. Every file is written atomically (`ravebear.catalog.atomic_write`): a killed write leaves the
+stored files as they were, and a committed merge is finished by the next process if need be.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ravebear.catalog.atomic_write import write_table as write_table_atomic
 from ravebear.catalog.alt_data.types import (
     Dominance,
     FundingRate,
@@ -50,7 +51,6 @@ DEDUP_KEYS: dict[type, tuple[str, ...]] = {
     StablecoinSupply: ("ts_event", "asset", "source", "interval_s"),
     Dominance: ("ts_event", "asset", "source"),
 }
-_TMP_SUFFIX = ".parquet.tmp"
 
 
 @dataclass
@@ -215,15 +215,12 @@ class AltDataStore:
             return WriteResult()
         table = _dedupe(_sorted(table.cast(schema_of(cls))), DEDUP_KEYS.get(cls, ("ts_event",)))
         directory = self.directory(cls, identifier)
-        directory.mkdir(parents=True, exist_ok=True)
-        for stale in directory.glob(f"*{_TMP_SUFFIX}"):
-            stale.unlink()  # left by an interrupted merge; the files it was replacing are still there
         ts = table.column("ts_init").to_numpy()
         lo, hi = int(ts[0]), int(ts[-1])
         touched = [path for path, interval in self._files(directory) if interval[0] <= hi and lo <= interval[1]]
         key = DEDUP_KEYS.get(cls, ("ts_event",))
         if not touched:
-            pq.write_table(table, directory / _file_name(lo, hi))
+            write_table_atomic(self.path, table, directory / _file_name(lo, hi))
             return WriteResult(written=table.num_rows, files=1)
         stored = pa.concat_tables([pq.read_table(path, schema=schema_of(cls)) for path in touched])
         new = _anti_join(table, stored, key)
@@ -231,12 +228,7 @@ class AltDataStore:
             return WriteResult(already_stored=table.num_rows)
         merged = _sorted(pa.concat_tables([stored, new]))
         ts = merged.column("ts_init").to_numpy()
-        target = directory / _file_name(int(ts[0]), int(ts[-1]))
-        temporary = target.with_name(target.stem + _TMP_SUFFIX)
-        pq.write_table(merged, temporary)
-        for path in touched:
-            path.unlink()
-        os.replace(temporary, target)
+        write_table_atomic(self.path, merged, directory / _file_name(int(ts[0]), int(ts[-1])), replaces=touched)
         return WriteResult(written=new.num_rows, already_stored=table.num_rows - new.num_rows, files=1)
 
     def read(self, cls: type, identifier: str | None = None, start: int | None = None, end: int | None = None) -> list[Any]:

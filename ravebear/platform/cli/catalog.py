@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -31,6 +32,8 @@ def _print_import(result, source: str, shown_gaps: int = SHOWN_PROBLEMS) -> None
         f"{source}: {report.total} rows, {report.valid} valid, {len(report.rejections)} rejected; "
         f"{result.written} bars written, {result.already_stored} already stored -> {result.bar_type}",
     )
+    for note in report.notes:
+        click.echo(f"  {note}")
     for rejection in report.rejections[:SHOWN_PROBLEMS]:
         click.echo(f"  rejected {rejection}")
     if len(report.rejections) > SHOWN_PROBLEMS:
@@ -46,22 +49,54 @@ def _print_import(result, source: str, shown_gaps: int = SHOWN_PROBLEMS) -> None
             click.echo(f"    ... and {len(report.gaps) - shown_gaps} more gaps")
 
 
+def _require_writable(store) -> None:  # noqa: ANN001 - RaveCatalog, imported lazily
+    """Prove the catalog folder is writable before any work: else a one-line error, exit 2."""
+    from ravebear.catalog.atomic_write import CatalogNotWritable
+
+    try:
+        store.check_writable()
+    except CatalogNotWritable as exc:
+        fail(f"--catalog: {exc}", 2)
+
+
 @catalog.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--instrument", "-i", required=True, help="BTC-USDT-SWAP (OKX swap), BTCUSDT.BINANCE (spot) or BTCUSDT-PERP.BINANCE.")
 @catalog_option
 def catalog_import(files: tuple[str, ...], instrument: str, catalog_path: str | None) -> None:
-    """Import 1-minute candles (parquet/CSV in the ohlcv_1m format, or OKX v5 candle JSON)."""
+    """Import 1-minute candles (parquet/CSV in the ohlcv_1m format, or OKX v5 candle JSON).
+
+    Every file is tried; one that cannot be read or holds no valid candle is named and the next
+    one is imported. Exit 1 when any file gave nothing.
+    """
     from ravebear.catalog.candles import CandleFormatError
     from ravebear.catalog.instruments import instrument_for
 
-    store = open_catalog(catalog_path)
     try:
         target = instrument_for(instrument)
-        for file in files:
-            _print_import(store.import_file(file, target), file)
-    except (CandleFormatError, ValueError) as exc:
-        fail(str(exc))
+    except ValueError as exc:
+        fail(str(exc), 2)
+    store = open_catalog(catalog_path)
+    _require_writable(store)
+    empty: list[str] = []  # files that gave no valid candle
+    unreadable = False
+    for file in files:
+        try:
+            result = store.import_file(file, target)
+        except ValueError as exc:  # CandleFormatError names the file; anything else gets its name here
+            click.secho(f"error: {exc}" if isinstance(exc, CandleFormatError) else f"error: {file}: {exc}", fg="red", err=True)
+            empty.append(file)
+            unreadable = True
+            continue
+        _print_import(result, file)
+        if result.report.valid == 0:
+            empty.append(file)
+    if not empty:
+        return
+    if len(files) == 1 and unreadable:
+        sys.exit(1)  # its one error line is already out
+    imported = len(files) - len(empty)
+    fail(f"nothing valid imported from {', '.join(empty)}" + (f" ({imported} other file(s) imported)" if imported else ""))
 
 
 def _sample_files() -> list[tuple[Path, str]]:
@@ -77,6 +112,7 @@ def catalog_import_sample(if_empty: bool, catalog_path: str | None) -> None:
     if if_empty and store.summary():
         click.echo(f"catalog {store.path} already holds bars; sample not imported")
         return
+    _require_writable(store)
     files = _sample_files()
     if not files:
         fail(f"no sample files in {SAMPLE_DIR}")
