@@ -70,8 +70,9 @@ def backtest_run_config(config: RunFile, catalog_path: Path, log_level: str | No
         account_type=venue.account_type,
         base_currency=None,
         starting_balances=[venue.starting_balance],
-        default_leverage=venue.default_leverage,
-        leverages=dict(venue.leverages) or None,
+        # a CASH (spot) account has no leverage: nautilus refuses one above 1
+        default_leverage=venue.default_leverage if venue.account_type == "MARGIN" else 1.0,
+        leverages=(dict(venue.leverages) or None) if venue.account_type == "MARGIN" else None,
         fee_model=fee_model,
         fill_model=ImportableFillModelConfig(
             fill_model_path="nautilus_trader.backtest.models:FillModel",
