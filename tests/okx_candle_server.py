@@ -142,8 +142,9 @@ class RecordedRequest:
 class OkxCandleServer:
     """OKX v5 REST on 127.0.0.1 in a background thread; use it as a context manager."""
 
-    def __init__(self, candles: pd.DataFrame | None = None, now_ms: int | None = None, faults: Faults | None = None) -> None:
+    def __init__(self, candles: pd.DataFrame | None = None, now_ms: int | None = None, faults: Faults | None = None, candle_inst_id: str = "BTC-USDT-SWAP") -> None:
         self.candles = load_candles() if candles is None else candles
+        self.candle_inst_id = candle_inst_id  # the instrument whose candles these are
         self.ts = self.candles["ts"].to_numpy(dtype=np.int64)
         self.now_ms = int(self.ts[-1]) + MINUTE_MS if now_ms is None else now_ms
         self.faults = faults or Faults()
@@ -271,7 +272,7 @@ class OkxCandleServer:
         inst_id = query.get("instId", "")
         if not inst_id:
             return self._okx([], "51000", "Parameter instId can not be empty")
-        if inst_id not in _SWAPS:
+        if inst_id not in _SWAPS and inst_id != self.candle_inst_id:
             return self._okx([], "51001", "Instrument ID does not exist")
         if query.get("bar", "1m") != "1m":
             return self._okx([], "51000", "Parameter bar error")
@@ -281,7 +282,7 @@ class OkxCandleServer:
             before = int(query["before"]) if query.get("before") else None
         except ValueError:
             return self._okx([], "51000", "Parameter limit, after or before error")
-        if inst_id != "BTC-USDT-SWAP" or limit <= 0:
+        if inst_id != self.candle_inst_id or limit <= 0:
             return self._okx([])
         mask = self.ts <= self.now_ms
         if path == CANDLE_PATHS[0]:

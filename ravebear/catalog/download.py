@@ -96,7 +96,7 @@ def _make_exchange(exchange_id: str, rest_url: str | None) -> ccxt.Exchange:
         else:
             exchange.urls["api"] = {"rest": rest_url.rstrip("/")}
         if exchange_id == "okx":  # a local server only needs to serve what is used
-            exchange.options["fetchMarkets"] = {"types": ["swap"]}
+            exchange.options["fetchMarkets"] = {"types": ["spot", "swap"]}
     return exchange
 
 

@@ -204,6 +204,7 @@ def fetch_ccxt_instrument(exchange_id: str, symbol: str, rest_url: str | None = 
     exchange = getattr(ccxt, exchange_id)({"enableRateLimit": True})
     if rest_url is not None:
         exchange.urls["api"] = _redirect(exchange.urls.get("api"), rest_url.rstrip("/"))
+    exchange.enableLastJsonResponse = True  # ccxt takes a non-JSON answer as a market list with nothing in it
     try:
         exchange.load_markets()
     except ccxt.RateLimitExceeded as exc:
@@ -212,7 +213,11 @@ def fetch_ccxt_instrument(exchange_id: str, symbol: str, rest_url: str | None = 
         raise InstrumentFetchError(f"{exchange_id} markets: {type(exc).__name__}: {_short(exc)}") from None
     finally:
         exchange.close()
-    market = exchange.markets.get(symbol) if exchange.markets else None
+    if not exchange.markets:
+        if exchange.last_json_response is None:
+            raise InstrumentFetchError(f"{exchange_id} markets: the answer is not JSON ({str(exchange.last_http_response or '')[:60]!r})")
+        raise InstrumentFetchError(f"{exchange_id} markets: the exchange listed no markets")
+    market = exchange.markets.get(symbol)
     if market is None and exchange.markets_by_id:
         found = exchange.markets_by_id.get(symbol)
         market = found[0] if found else None
