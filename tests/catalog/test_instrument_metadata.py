@@ -285,3 +285,18 @@ def test_download_of_an_added_spot_pair_uses_its_stored_definition(tmp_path):
     bars = store.bars(result.bar_type)
     assert [round(b.close.as_double(), 1) for b in bars] == [round(c, 1) for c in served["close"]]
     assert {b.volume.precision for b in bars} == {kept.size_precision}
+
+
+def test_catalog_import_names_an_added_instrument(okx_ok, tmp_path):
+    catalog = str(tmp_path / "cat")
+    refused = ravebear("catalog", "import", str(tmp_path / "x.parquet"), "-i", "BTC-USDT.OKX", "--catalog", catalog)
+    assert refused.returncode != 0 and "add it with `ravebear catalog instrument add OKX:BTC-USDT`" in refused.stderr
+    assert ravebear("catalog", "instrument", "add", "OKX:BTC-USDT", "--url", okx_ok.url, "--catalog", catalog).returncode == 0
+    # a day of the real OKX BTC candles, volume in BTC (a spot pair counts base units, not contracts)
+    day = load_candles().iloc[:1440].drop(columns=["volume_contracts"])
+    day.to_parquet(tmp_path / "btc.parquet")
+    done = ravebear("catalog", "import", str(tmp_path / "btc.parquet"), "-i", "BTC-USDT.OKX", "--catalog", catalog)
+    assert done.returncode == 0, done.stderr
+    assert f"{len(day)} bars written" in done.stdout and "-> BTC-USDT.OKX-1-MINUTE-LAST-EXTERNAL" in done.stdout
+    bars = RaveCatalog(catalog).bars("BTC-USDT.OKX-1-MINUTE-LAST-EXTERNAL")
+    assert [round(b.volume.as_double(), 8) for b in bars] == [round(v, 8) for v in day["volume"]]

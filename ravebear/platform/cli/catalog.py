@@ -48,7 +48,7 @@ def _print_import(result, source: str, shown_gaps: int = SHOWN_PROBLEMS) -> None
 
 @catalog.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--instrument", "-i", required=True, help="BTC-USDT-SWAP (OKX swap), BTCUSDT.BINANCE (spot) or BTCUSDT-PERP.BINANCE.")
+@click.option("--instrument", "-i", required=True, help="BTC-USDT-SWAP (OKX swap), BTCUSDT.BINANCE (spot), BTCUSDT-PERP.BINANCE, or one added with `catalog instrument add`.")
 @catalog_option
 def catalog_import(files: tuple[str, ...], instrument: str, catalog_path: str | None) -> None:
     """Import 1-minute candles (parquet/CSV in the ohlcv_1m format, or OKX v5 candle JSON)."""
@@ -57,7 +57,7 @@ def catalog_import(files: tuple[str, ...], instrument: str, catalog_path: str | 
 
     store = open_catalog(catalog_path)
     try:
-        target = instrument_for(instrument)
+        target = instrument_for(instrument, store)  # bundled, else one `catalog instrument add` stored
         for file in files:
             _print_import(store.import_file(file, target), file)
     except (CandleFormatError, ValueError) as exc:
