@@ -109,6 +109,8 @@ class LevelStrategy(Strategy):
             raise ValueError(f"sides: unknown {unknown}; use 'long' and/or 'short'")
         if config.stop_action not in STOP_ACTIONS:
             raise ValueError(f"stop_action: {config.stop_action!r}; use 'flatten', 'cancel' or 'keep'")
+        if not 0.0 <= config.spot_cash_reserve_pct < 100.0:
+            raise ValueError(f"spot_cash_reserve_pct: {config.spot_cash_reserve_pct} % is outside 0 .. <100 % of the free quote balance")
         self.sides = frozenset(_SIDE_NAMES[s] for s in config.sides)
         self._signal_timeframes = frozenset(config.signal_timeframes)
         levels = {**self.default_levels, **config.levels, "timeframes": list(config.timeframes)}

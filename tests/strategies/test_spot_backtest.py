@@ -148,3 +148,14 @@ def test_the_cli_runs_a_spot_backtest(catalog, tmp_path):
     assert re.search(rf"^  trades +{summary['trades']}$", done.stdout, re.M)
     assert re.search(rf"^  fees \(USDT\) +{summary['fees']:,.2f}$", done.stdout, re.M)
     assert f"{SPOT} is a spot pair: on a cash account its short signals are skipped (spot_short), only longs trade" in done.stdout + done.stderr
+
+
+def test_the_spot_cash_reserve_is_range_checked_by_name(tmp_path):
+    from ravebear.platform.nodes.run_file import ConfigError
+
+    path = spot_run_file(CONFIGS["untouched-wick"], tmp_path)
+    raw = yaml.safe_load(path.read_text())
+    raw["strategies"][0]["config"]["spot_cash_reserve_pct"] = 150
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ConfigError, match=r"strategies\[0\]: config for BTCUSDT.BINANCE: spot_cash_reserve_pct: 150.0 % is outside 0 .. <100 % of the free quote balance"):
+        load_run_file(path)
