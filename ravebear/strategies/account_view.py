@@ -40,11 +40,6 @@ class AccountView:
         self._multipliers: dict[InstrumentId, float | None] = {}
         self._spot_ids: dict[InstrumentId, bool] = {}
 
-    @property
-    def currency_code(self) -> str:
-        """The currency equity and PnL are counted in (settlement currency; a spot pair's quote currency)."""
-        return self._currency.code
-
     def is_cash(self) -> bool | None:
         """Whether the venue account is a cash account (None until the account exists)."""
         return None if self._find_account() is None else self._cash
@@ -58,7 +53,8 @@ class AccountView:
         return account
 
     def equity(self) -> float:
-        """Account balance plus the unrealized PnL of every open position on the venue (all strategies)."""
+        """Account balance plus the unrealized PnL of every open position on the venue (all strategies);
+        on a cash account, plus the base balances (spot holdings) at their pairs' latest prices."""
         account = self._account or self._find_account()
         if account is None:
             return 0.0
