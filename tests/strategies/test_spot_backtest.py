@@ -93,9 +93,9 @@ def test_every_strategy_trades_a_spot_pair_long_only_under_a_stop(name, catalog,
     assert check_no_exit_flipped(folder) >= 2 * len(closed)
 
 
-@pytest.mark.parametrize("name", list(CONFIGS))
-def test_spot_fees_are_usdt_and_the_balance_is_the_pnl_of_the_fills(name, catalog, runs, tmp_path_factory):
-    folder = run_of(name, catalog, runs, tmp_path_factory)
+def check_spot_money(folder: Path, taker_fee: Decimal, base: str = "BTC") -> dict:
+    """Fees in USDT at the taker rate of every fill, the run ends flat, and the USDT balance, the positions and
+    the summary all equal the start plus the PnL the fills add up to; return the summary."""
     fills = pd.read_csv(folder / "fills.csv")
     positions = pd.read_csv(folder / "positions.csv")
     account = pd.read_csv(folder / "account.csv")
@@ -104,7 +104,7 @@ def test_spot_fees_are_usdt_and_the_balance_is_the_pnl_of_the_fills(name, catalo
     assert {str(c).split()[1] for c in fills["commission"]} == {"USDT"}
     fees = sum((money(c) for c in fills["commission"]), Decimal(0))
     notional = [Decimal(str(q)) * Decimal(str(p)) for q, p in zip(fills["last_qty"], fills["last_px"], strict=True)]
-    assert fees == pytest.approx(sum(notional, Decimal(0)) * Decimal("0.001"), rel=Decimal("1e-6"))  # 10 bps of every fill
+    assert fees == pytest.approx(sum(notional, Decimal(0)) * taker_fee, rel=Decimal("1e-6"))
 
     bought = sum((n for n, side in zip(notional, fills["order_side"], strict=True) if side == "BUY"), Decimal(0))
     sold = sum((n for n, side in zip(notional, fills["order_side"], strict=True) if side == "SELL"), Decimal(0))
@@ -113,7 +113,7 @@ def test_spot_fees_are_usdt_and_the_balance_is_the_pnl_of_the_fills(name, catalo
     assert pnl_of_positions == pytest.approx(pnl_of_fills, abs=Decimal("1e-6"))
 
     last = account.groupby("currency")["total"].last()
-    assert Decimal(str(last["BTC"])) == 0  # flat at the end: everything bought was sold
+    assert Decimal(str(last[base])) == 0  # flat at the end: everything bought was sold
     assert Decimal(str(last["USDT"])) == pytest.approx(Decimal(10_000) + pnl_of_fills, abs=Decimal("1e-6"))
     assert summary["pnl"] == pytest.approx(float(pnl_of_fills), abs=1e-6)
     assert summary["fees"] == pytest.approx(float(fees), abs=1e-6)
@@ -121,6 +121,13 @@ def test_spot_fees_are_usdt_and_the_balance_is_the_pnl_of_the_fills(name, catalo
     # equity while a position is held is USDT plus the BTC at its price, not the USDT left after the buy
     assert -20.0 < summary["max_drawdown_pct"] <= 0.0
     assert not (pd.read_csv(folder / "guard_events.csv")["guard"] == "kill_switch").any()
+    return summary
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_spot_fees_are_usdt_and_the_balance_is_the_pnl_of_the_fills(name, catalog, runs, tmp_path_factory):
+    folder = run_of(name, catalog, runs, tmp_path_factory)
+    check_spot_money(folder, Decimal("0.001"))  # 10 bps of every fill
 
 
 @pytest.mark.parametrize("name", ["untouched-wick", "whale-cluster"])
@@ -159,3 +166,37 @@ def test_the_spot_cash_reserve_is_range_checked_by_name(tmp_path):
     path.write_text(yaml.safe_dump(raw))
     with pytest.raises(ConfigError, match=r"strategies\[0\]: config for BTCUSDT.BINANCE: spot_cash_reserve_pct: 150.0 % is outside 0 .. <100 % of the free quote balance"):
         load_run_file(path)
+
+
+def test_a_paper_replay_trades_an_okx_spot_pair_added_from_okx_metadata(tmp_path):
+    """The two halves of the issue together: DOGE-style instrument from OKX's own metadata, traded on spot in a paper node."""
+    from tests.okx_candle_server import OkxCandleServer, load_candles
+
+    catalog = tmp_path / "cat"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cli = [sys.executable, "-m", "ravebear.platform.cli"]
+    with OkxCandleServer() as okx:
+        added = subprocess.run([*cli, "catalog", "instrument", "add", "OKX:BTC-USDT", "--url", okx.url, "--catalog", str(catalog)], capture_output=True, text=True, env=env, timeout=120)
+    assert added.returncode == 0, added.stderr
+    # the real OKX BTC candles as the spot pair's (volume in BTC: a pair counts base units)
+    load_candles().drop(columns=["volume_contracts"]).to_parquet(tmp_path / "btc.parquet")
+    imported = subprocess.run([*cli, "catalog", "import", str(tmp_path / "btc.parquet"), "-i", "BTC-USDT.OKX", "--catalog", str(catalog)], capture_output=True, text=True, env=env, timeout=120)
+    assert imported.returncode == 0, imported.stderr
+
+    raw = yaml.safe_load(CONFIGS["untouched-wick"].read_text())
+    raw["run"].update(tearsheet=False, output_dir=str(tmp_path / "runs"))
+    raw["venue"].update(account_type="CASH", maker_fee_bps=8.0, taker_fee_bps=10.0)  # OKX Lv1 spot
+    raw["data"] = [{"instrument_id": "BTC-USDT.OKX", "start": "2026-07-28", "end": "2026-08-04"}]
+    raw["strategies"][0]["instruments"] = {"BTC-USDT.OKX": {}}
+    (tmp_path / "paper.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    done = subprocess.run(
+        [*cli, "paper", str(tmp_path / "paper.yaml"), "--speed", "0", "--no-dashboard", "--timeout", "300", "--catalog", str(catalog)],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    (folder,) = (tmp_path / "runs").iterdir()
+    positions = pd.read_csv(folder / "positions.csv")
+    closed = positions[positions["ts_closed"].notna()]
+    assert len(closed) >= 3 and set(closed["entry"]) == {"BUY"}
+    summary = check_spot_money(folder, Decimal("0.001"))
+    assert summary["trades"] == len(closed)

@@ -255,8 +255,9 @@ def trading_node_plan(
 
         exec_clients[venue.name] = SandboxExecutionClientConfig(
             venue=venue.name, starting_balances=[venue.starting_balance], base_currency=None, oms_type="NETTING",
-            account_type="MARGIN", default_leverage=Decimal(str(venue.default_leverage)),
-            leverages={key: Decimal(str(value)) for key, value in venue.leverages.items()} or None,
+            account_type=venue.account_type,  # CASH for spot pairs: no leverage
+            default_leverage=Decimal(str(venue.default_leverage)) if venue.account_type == "MARGIN" else Decimal(1),
+            leverages=({key: Decimal(str(value)) for key, value in venue.leverages.items()} or None) if venue.account_type == "MARGIN" else None,
             use_random_ids=True,  # venue order ids must not repeat across restarts
         )  # fmt: skip
         plan.exec_factories[venue.name] = SandboxLiveExecClientFactory
