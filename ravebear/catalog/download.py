@@ -29,6 +29,7 @@ from loguru import logger
 
 from ravebear.catalog.candles import OHLCV_COLUMNS
 from ravebear.catalog.ccxt_instruments import ccxt_instrument, nautilus_symbol
+from ravebear.catalog.instrument_metadata import OKX_LV1_FEES, okx_instrument
 from ravebear.catalog.instruments import OKX_SWAPS, OKX_VENUE, okx_swap, stored_instrument
 from ravebear.catalog.store import one_minute_bar_type
 from ravebear.catalog.validation import ONE_MINUTE_MS
@@ -110,13 +111,16 @@ def _find_market(exchange: ccxt.Exchange, symbol: str) -> dict[str, Any]:
 
 
 def _instrument(exchange: ccxt.Exchange, market: dict[str, Any], catalog: RaveCatalog) -> Instrument:
-    """A bundled definition, else the one the catalog keeps (`catalog instrument add`), else one built from the ccxt market."""
+    """A bundled definition, else the one the catalog keeps (`catalog instrument add`), else one built from the
+    market: for OKX from its raw `public/instruments` row (ccxt's `info`), as `catalog instrument add` builds it."""
     if exchange.id == "okx" and market["id"] in OKX_SWAPS:
         return okx_swap(market["id"])
     venue = OKX_VENUE if exchange.id == "okx" else exchange.id.upper()
     stored = stored_instrument(catalog, f"{nautilus_symbol(market)}.{venue}")
     if stored is not None:
         return stored
+    if exchange.id == "okx" and isinstance(market.get("info"), dict) and market["info"].get("instType") in OKX_LV1_FEES:
+        return okx_instrument(market["info"])
     return ccxt_instrument(market, venue, exchange.precisionMode)
 
 

@@ -38,6 +38,11 @@ def ravebear(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
     )  # fmt: skip
 
 
+def terms(instrument) -> dict:
+    """Every field of a nautilus instrument (its `==` compares ids only)."""
+    return type(instrument).to_dict(instrument)
+
+
 def okx_row(inst_type: str, inst_id: str) -> dict[str, str]:
     return next(row for row in listed_instruments(inst_type) if row["instId"] == inst_id)
 
@@ -180,7 +185,7 @@ def test_cli_adds_okx_swap_and_spot_and_lists_them(okx_ok, tmp_path):
     assert lines[1].startswith(f"DOGE-USDT.OKX: added in {catalog} (CurrencyPair, tick 0.00001, lot 0.000001 DOGE, min 10 DOGE,")
     store = RaveCatalog(catalog)
     assert store.instrument_ids() == ["DOGE-USDT-SWAP.OKX", "DOGE-USDT.OKX"]
-    assert store.instrument("DOGE-USDT-SWAP.OKX") == fetch_okx_instrument("DOGE-USDT-SWAP", okx_ok.url)
+    assert terms(store.instrument("DOGE-USDT-SWAP.OKX")) == terms(fetch_okx_instrument("DOGE-USDT-SWAP", okx_ok.url))
 
     again = ravebear("catalog", "instrument", "add", "OKX:DOGE-USDT-SWAP", "--url", okx_ok.url, "--catalog", catalog)
     assert again.stdout.startswith("DOGE-USDT-SWAP.OKX: unchanged")
@@ -263,8 +268,8 @@ def test_lookups_consult_the_catalog_after_the_bundled_definitions(okx_ok, tmp_p
     assert ravebear("catalog", "instrument", "add", "OKX:DOGE-USDT-SWAP", "--url", okx_ok.url, "--catalog", str(store.path)).returncode == 0
     doge = instrument_for("DOGE-USDT-SWAP", store)
     assert doge.id.value == "DOGE-USDT-SWAP.OKX" and str(doge.multiplier) == "1000"
-    assert instrument_for("DOGE-USDT-SWAP.OKX", store.nautilus) == doge  # a nautilus catalog too (the paper replay's)
-    assert instrument_for("BTC-USDT-SWAP", store) == okx_swap("BTC-USDT-SWAP")  # bundled first
+    assert terms(instrument_for("DOGE-USDT-SWAP.OKX", store.nautilus)) == terms(doge)  # a nautilus catalog too (the paper replay's)
+    assert terms(instrument_for("BTC-USDT-SWAP", store)) == terms(okx_swap("BTC-USDT-SWAP"))  # bundled first
 
 
 def test_download_of_an_added_spot_pair_uses_its_stored_definition(tmp_path):
@@ -300,3 +305,16 @@ def test_catalog_import_names_an_added_instrument(okx_ok, tmp_path):
     assert f"{len(day)} bars written" in done.stdout and "-> BTC-USDT.OKX-1-MINUTE-LAST-EXTERNAL" in done.stdout
     bars = RaveCatalog(catalog).bars("BTC-USDT.OKX-1-MINUTE-LAST-EXTERNAL")
     assert [round(b.volume.as_double(), 8) for b in bars] == [round(v, 8) for v in day["volume"]]
+
+
+def test_a_download_of_an_okx_pair_nobody_added_keeps_the_definition_add_would_fetch(tmp_path):
+    candles = load_candles()
+    candles = candles.assign(volume_contracts=candles["volume"])
+    with OkxCandleServer(candles=candles, candle_inst_id="BTC-USDT") as okx:
+        store = RaveCatalog(tmp_path / "cat")
+        start = int(candles["ts"].iloc[0])
+        result = download_candles(store, "BTC-USDT", since_ms=start, until_ms=start + 60 * 60_000, rest_url=okx.url, progress=False, backoff_s=0.0)
+        expected = fetch_okx_instrument("BTC-USDT", okx.url)
+    assert result.written > 30
+    assert terms(store.instrument("BTC-USDT.OKX")) == terms(expected)  # OKX's own row, Lv1 spot fees: not ccxt's guesses
+    assert (expected.maker_fee, expected.taker_fee, str(expected.min_quantity)) == (Decimal("0.0008"), Decimal("0.0010"), okx_row("SPOT", "BTC-USDT")["minSz"])
