@@ -188,6 +188,14 @@ def okx_instrument(row: dict[str, Any], fees: FeeTier | None = None, ts_init: in
     )
 
 
+def okx_state_note(row: dict[str, Any]) -> str | None:
+    """A sentence when OKX does not list the instrument as `live` (`suspend`, `preopen`, `test`), else None."""
+    state = str(row.get("state", ""))
+    if state == "live":
+        return None
+    return f"OKX lists {row.get('instId')} as {state or 'of no state'!r}, not 'live': its definition is stored, but OKX will not trade it now"
+
+
 def fetch_okx_instrument(inst_id: str, rest_url: str | None = None, fees: FeeTier | None = None) -> Instrument:
     """The nautilus instrument of an OKX swap or spot pair, from OKX's own metadata."""
     return okx_instrument(fetch_okx_row(inst_id, rest_url), fees)

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from ravebear.catalog.download import download_candles
-from ravebear.catalog.instrument_metadata import fetch_ccxt_instrument, fetch_okx_instrument, okx_instrument
+from ravebear.catalog.instrument_metadata import fetch_ccxt_instrument, fetch_okx_instrument, okx_instrument, okx_state_note
 from ravebear.catalog.instruments import instrument_for, okx_swap
 from ravebear.catalog.store import RaveCatalog
 from tests.okx_candle_server import Faults, OkxCandleServer, listed_instruments, load_candles
@@ -160,6 +160,12 @@ def test_an_okx_spot_row_is_a_currency_pair_in_base_units():
     assert (str(pair.price_increment), str(pair.size_increment), str(pair.min_quantity)) == (row["tickSz"], row["lotSz"], row["minSz"])
     assert (pair.maker_fee, pair.taker_fee) == (Decimal("0.0008"), Decimal("0.0010"))  # OKX Lv1 spot tier
     assert str(pair.multiplier) == "1"
+
+
+def test_an_instrument_okx_does_not_list_as_live_is_named():
+    row = okx_row("SWAP", "DOGE-USDT-SWAP")
+    assert okx_state_note(row) is None
+    assert okx_state_note({**row, "state": "suspend"}) == "OKX lists DOGE-USDT-SWAP as 'suspend', not 'live': its definition is stored, but OKX will not trade it now"
 
 
 def test_a_ccxt_market_uses_the_exchanges_tick_size_precision(binance):

@@ -50,8 +50,10 @@ def instrument_add(specs: tuple[str, ...], rest_url: str | None, maker_fee_bps: 
         InstrumentFetchError,
         UnknownInstrumentError,
         fetch_ccxt_instrument,
-        fetch_okx_instrument,
+        fetch_okx_row,
         okx_inst_type,
+        okx_instrument,
+        okx_state_note,
         store_instrument,
     )
     from ravebear.catalog.instruments import bundled_ids
@@ -71,7 +73,11 @@ def instrument_add(specs: tuple[str, ...], rest_url: str | None, maker_fee_bps: 
                     continue
                 default = OKX_LV1_FEES[okx_inst_type(symbol)]
                 fees = FeeTier(default.maker_bps if maker_fee_bps is None else maker_fee_bps, default.taker_bps if taker_fee_bps is None else taker_fee_bps)
-                inst = fetch_okx_instrument(symbol, rest_url, fees)
+                row = fetch_okx_row(symbol, rest_url)
+                inst = okx_instrument(row, fees)
+                note = okx_state_note(row)
+                if note:
+                    click.secho(f"warning: {note}", fg="yellow", err=True)
             else:
                 fees = None
                 if maker_fee_bps is not None or taker_fee_bps is not None:
