@@ -80,7 +80,7 @@ def fetch_okx_row(inst_id: str, rest_url: str | None = None, timeout_s: float = 
     what = f"OKX {OKX_INSTRUMENTS_PATH} for {inst_id}"
     request = urllib.request.Request(url, headers={"Accept": "application/json", "User-Agent": "ravebear"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310 - http(s) URL built above
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
             body = response.read()
     except urllib.error.HTTPError as exc:
         body = exc.read()

@@ -22,10 +22,20 @@ from pathlib import Path
 import pytest
 
 from ravebear.catalog.download import download_candles
-from ravebear.catalog.instrument_metadata import fetch_ccxt_instrument, fetch_okx_instrument, okx_instrument, okx_state_note
+from ravebear.catalog.instrument_metadata import (
+    fetch_ccxt_instrument,
+    fetch_okx_instrument,
+    okx_instrument,
+    okx_state_note,
+)
 from ravebear.catalog.instruments import instrument_for, okx_swap
 from ravebear.catalog.store import RaveCatalog
-from tests.okx_candle_server import Faults, OkxCandleServer, listed_instruments, load_candles
+from tests.okx_candle_server import (
+    Faults,
+    OkxCandleServer,
+    listed_instruments,
+    load_candles,
+)
 from tests.redis_server import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,7 +44,7 @@ REPO = Path(__file__).resolve().parents[2]
 def ravebear(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "ravebear.platform.cli", *args],
-        capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+        check=False, capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
     )  # fmt: skip
 
 
@@ -95,7 +105,7 @@ class BinanceServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 path = self.path.split("?")[0]
                 owner.paths.append(path)
                 if not path.endswith("/exchangeInfo"):

@@ -26,7 +26,7 @@ def _split(spec: str) -> tuple[str, str]:
     return exchange.lower(), symbol
 
 
-def _describe(inst) -> str:  # noqa: ANN001 - a nautilus Instrument
+def _describe(inst) -> str:
     kind = type(inst).__name__
     unit = "contracts" if kind == "CryptoPerpetual" else inst.base_currency.code
     fees = f"maker {float(inst.maker_fee) * 10_000:g} bps, taker {float(inst.taker_fee) * 10_000:g} bps"
