@@ -3,7 +3,8 @@
 Responses follow the documented OKX v5 format (shared/data/API_FORMATS.md, the OKX v5 docs as
 quoted in ccxt's okx.py) and the candles of the real data file `DATA_FILE`; they are not a
 live capture. Instrument records use OKX's field names with the contract terms of
-`ravebear.catalog.instruments.OKX_SWAPS`; only BTC-USDT-SWAP has candles.
+`ravebear.catalog.instruments.OKX_SWAPS`, plus DOGE-USDT-SWAP and the spot pairs BTC-USDT and
+DOGE-USDT (`instId` filters; an unlisted one answers code 51001); only BTC-USDT-SWAP has candles.
 
 Candle endpoints (`/api/v5/market/candles`, `/api/v5/market/history-candles`): `instId`
 required, `bar` must be `1m`, `limit` default 100 and silently capped at 300 / 100, `after` =
@@ -49,10 +50,10 @@ _SWAPS = {
 }
 
 
-def swap_instruments() -> list[dict[str, str]]:
-    """Return OKX instrument records for BTC/ETH/SOL-USDT-SWAP."""
+def swap_instruments(extra: dict[str, tuple[str, ...]] | None = None) -> list[dict[str, str]]:
+    """Return OKX instrument records for BTC/ETH/SOL-USDT-SWAP (and `extra` swaps)."""
     out = []
-    for inst_id, (ct_val, ct_ccy, tick, lot, min_sz, lever, listed) in _SWAPS.items():
+    for inst_id, (ct_val, ct_ccy, tick, lot, min_sz, lever, listed) in {**_SWAPS, **(extra or {})}.items():
         family = inst_id.removesuffix("-SWAP")
         out.append(
             {
@@ -68,6 +69,41 @@ def swap_instruments() -> list[dict[str, str]]:
             },
         )
     return out
+
+
+# Instruments listed but without candles here: a swap and spot pairs beyond the bundled nine, in the
+# shape OKX documents for `public/instruments` (a SPOT row leaves the contract fields empty).
+_EXTRA_SWAPS = {"DOGE-USDT-SWAP": ("1000", "DOGE", "0.00001", "0.01", "0.01", "50", "1611916828000")}
+_SPOTS = {
+    # instId: (tickSz, lotSz, minSz, lever, listTime)
+    "BTC-USDT": ("0.1", "0.00000001", "0.00001", "10", "1548133413000"),
+    "DOGE-USDT": ("0.00001", "0.000001", "10", "10", "1548133413000"),
+}
+
+
+def spot_instruments() -> list[dict[str, str]]:
+    """Return OKX SPOT instrument records (BTC-USDT, DOGE-USDT)."""
+    out = []
+    for inst_id, (tick, lot, min_sz, lever, listed) in _SPOTS.items():
+        base, quote = inst_id.split("-")
+        out.append(
+            {
+                "instType": "SPOT", "instId": inst_id, "uly": "", "instFamily": "", "baseCcy": base, "quoteCcy": quote,
+                "settleCcy": "", "category": "1", "ctVal": "", "ctMult": "", "ctValCcy": "", "ctType": "",
+                "tickSz": tick, "lotSz": lot, "minSz": min_sz, "lever": lever, "listTime": listed, "contTdSwTime": "",
+                "expTime": "", "state": "live", "alias": "", "optType": "", "stk": "", "ruleType": "normal",
+                "maxLmtSz": "9999999999", "maxMktSz": "1000000", "maxLmtAmt": "20000000", "maxMktAmt": "1000000",
+                "maxTwapSz": "9999999999", "maxIcebergSz": "9999999999", "maxTriggerSz": "9999999999", "maxStopSz": "1000000",
+            },
+        )
+    return out
+
+
+def listed_instruments(inst_type: str) -> list[dict[str, str]]:
+    """Every record `public/instruments` lists for an instType (SWAP: the bundled three and DOGE)."""
+    if inst_type == "SPOT":
+        return spot_instruments()
+    return swap_instruments(_EXTRA_SWAPS) if inst_type == "SWAP" else []
 
 
 def _num(value: float) -> str:
@@ -90,6 +126,7 @@ class Faults:
     server_error: set[int] = field(default_factory=set)  # HTTP 500
     fail_from: int | None = None  # from this candle request on, every request answers HTTP 503
     always_garbage: bool = False  # every candle request answers garbage
+    instruments: str | None = None  # every `public/instruments` request: "rate_limited" (HTTP 429) or "garbage" (non-JSON)
 
 
 @dataclass(frozen=True)
@@ -105,8 +142,9 @@ class RecordedRequest:
 class OkxCandleServer:
     """OKX v5 REST on 127.0.0.1 in a background thread; use it as a context manager."""
 
-    def __init__(self, candles: pd.DataFrame | None = None, now_ms: int | None = None, faults: Faults | None = None) -> None:
+    def __init__(self, candles: pd.DataFrame | None = None, now_ms: int | None = None, faults: Faults | None = None, candle_inst_id: str = "BTC-USDT-SWAP") -> None:
         self.candles = load_candles() if candles is None else candles
+        self.candle_inst_id = candle_inst_id  # the instrument whose candles these are
         self.ts = self.candles["ts"].to_numpy(dtype=np.int64)
         self.now_ms = int(self.ts[-1]) + MINUTE_MS if now_ms is None else now_ms
         self.faults = faults or Faults()
@@ -190,10 +228,20 @@ class OkxCandleServer:
         with self._lock:
             if self._failing:
                 return self._record(request, self._unavailable())
+            if self.faults.instruments == "rate_limited":
+                return self._record(request, self._okx([], "50011", "Too Many Requests", status=429, headers={"Retry-After": "2"}))
+            if self.faults.instruments == "garbage":
+                return self._record(request, web.Response(text="<html>502 Bad Gateway</html>", status=200, content_type="text/html"))
             inst_type = request.query.get("instType", "")
-            if not inst_type:
+            if inst_type not in ("SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION"):
                 return self._record(request, self._okx([], "51000", "Parameter instType error"))
-            return self._record(request, self._okx(swap_instruments() if inst_type == "SWAP" else []))
+            rows = listed_instruments(inst_type)
+            inst_id = request.query.get("instId")
+            if inst_id is not None:  # OKX answers an instId it does not list with 51001
+                rows = [row for row in rows if row["instId"] == inst_id]
+                if not rows:
+                    return self._record(request, self._okx([], "51001", "Instrument ID does not exist"))
+            return self._record(request, self._okx(rows))
 
     async def _time(self, request: web.Request) -> web.Response:
         with self._lock:
@@ -224,7 +272,7 @@ class OkxCandleServer:
         inst_id = query.get("instId", "")
         if not inst_id:
             return self._okx([], "51000", "Parameter instId can not be empty")
-        if inst_id not in _SWAPS:
+        if inst_id not in _SWAPS and inst_id != self.candle_inst_id:
             return self._okx([], "51001", "Instrument ID does not exist")
         if query.get("bar", "1m") != "1m":
             return self._okx([], "51000", "Parameter bar error")
@@ -234,7 +282,7 @@ class OkxCandleServer:
             before = int(query["before"]) if query.get("before") else None
         except ValueError:
             return self._okx([], "51000", "Parameter limit, after or before error")
-        if inst_id != "BTC-USDT-SWAP" or limit <= 0:
+        if inst_id != self.candle_inst_id or limit <= 0:
             return self._okx([])
         mask = self.ts <= self.now_ms
         if path == CANDLE_PATHS[0]:

@@ -28,8 +28,9 @@ import pandas as pd
 from loguru import logger
 
 from ravebear.catalog.candles import OHLCV_COLUMNS
-from ravebear.catalog.ccxt_instruments import ccxt_instrument
-from ravebear.catalog.instruments import OKX_SWAPS, OKX_VENUE, okx_swap
+from ravebear.catalog.ccxt_instruments import ccxt_instrument, nautilus_symbol
+from ravebear.catalog.instrument_metadata import OKX_LV1_FEES, okx_instrument
+from ravebear.catalog.instruments import OKX_SWAPS, OKX_VENUE, okx_swap, stored_instrument
 from ravebear.catalog.store import one_minute_bar_type
 from ravebear.catalog.validation import ONE_MINUTE_MS
 
@@ -96,7 +97,7 @@ def _make_exchange(exchange_id: str, rest_url: str | None) -> ccxt.Exchange:
         else:
             exchange.urls["api"] = {"rest": rest_url.rstrip("/")}
         if exchange_id == "okx":  # a local server only needs to serve what is used
-            exchange.options["fetchMarkets"] = {"types": ["swap"]}
+            exchange.options["fetchMarkets"] = {"types": ["spot", "swap"]}
     return exchange
 
 
@@ -109,10 +110,18 @@ def _find_market(exchange: ccxt.Exchange, symbol: str) -> dict[str, Any]:
     raise ValueError(f"{exchange.id} has no market {symbol!r} (give an exchange id like BTC-USDT-SWAP or a ccxt symbol like BTC/USDT:USDT)")
 
 
-def _instrument(exchange: ccxt.Exchange, market: dict[str, Any]) -> Instrument:
+def _instrument(exchange: ccxt.Exchange, market: dict[str, Any], catalog: RaveCatalog) -> Instrument:
+    """A bundled definition, else the one the catalog keeps (`catalog instrument add`), else one built from the
+    market: for OKX from its raw `public/instruments` row (ccxt's `info`), as `catalog instrument add` builds it."""
     if exchange.id == "okx" and market["id"] in OKX_SWAPS:
         return okx_swap(market["id"])
-    return ccxt_instrument(market, OKX_VENUE if exchange.id == "okx" else exchange.id, exchange.precisionMode)
+    venue = OKX_VENUE if exchange.id == "okx" else exchange.id.upper()
+    stored = stored_instrument(catalog, f"{nautilus_symbol(market)}.{venue}")
+    if stored is not None:
+        return stored
+    if exchange.id == "okx" and isinstance(market.get("info"), dict) and market["info"].get("instType") in OKX_LV1_FEES:
+        return okx_instrument(market["info"])
+    return ccxt_instrument(market, venue, exchange.precisionMode)
 
 
 def _retry_after(exchange: ccxt.Exchange) -> float | None:
@@ -277,7 +286,7 @@ def download_candles(
     try:
         run.call("load markets", exchange.load_markets)
         market = _find_market(exchange, symbol)
-        instrument = _instrument(exchange, market)
+        instrument = _instrument(exchange, market, catalog)
         run.result.bar_type = one_minute_bar_type(instrument.id.value)
         now = run.now_ms()
         start = _start(catalog.stored_open_times(run.result.bar_type), since_ms, run.result.bar_type)

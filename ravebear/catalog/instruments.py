@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from nautilus_trader.model.instruments import CryptoPerpetual
+    from nautilus_trader.model.instruments import CryptoPerpetual, Instrument
 
 OKX_VENUE = "OKX"
 
@@ -46,7 +46,8 @@ OKX_SWAPS: dict[str, SwapSpec] = {
 }
 
 
-def _precision(step: str) -> int:
+def step_decimals(step: str) -> int:
+    """The number of decimals of an increment such as `0.01` (2) or `1` (0)."""
     exponent = Decimal(step).normalize().as_tuple().exponent
     return max(0, -int(exponent))
 
@@ -69,8 +70,8 @@ def okx_swap(symbol_or_id: str, ts_init: int = 0) -> CryptoPerpetual:
     from nautilus_trader.model.objects import Price, Quantity
 
     spec = swap_spec(symbol_or_id)
-    price_precision = _precision(spec.tick_size)
-    size_precision = _precision(spec.lot_size)
+    price_precision = step_decimals(spec.tick_size)
+    size_precision = step_decimals(spec.lot_size)
     return CryptoPerpetual(
         instrument_id=InstrumentId(Symbol(spec.symbol), Venue(OKX_VENUE)),
         raw_symbol=Symbol(spec.symbol),
@@ -152,8 +153,8 @@ def binance_spot(symbol_or_id: str, ts_init: int = 0):  # noqa: ANN201 - Currenc
         raw_symbol=Symbol(spec.symbol),
         base_currency=Currency.from_str(spec.base),
         quote_currency=Currency.from_str(spec.quote),
-        price_precision=_precision(spec.tick_size),
-        size_precision=_precision(spec.lot_size),
+        price_precision=step_decimals(spec.tick_size),
+        size_precision=step_decimals(spec.lot_size),
         price_increment=Price.from_str(spec.tick_size),
         size_increment=Quantity.from_str(spec.lot_size),
         maker_fee=Decimal("0.001"),
@@ -183,8 +184,8 @@ def binance_usdm(symbol_or_id: str, ts_init: int = 0) -> CryptoPerpetual:
         quote_currency=Currency.from_str(spec.quote),
         settlement_currency=Currency.from_str(spec.quote),
         is_inverse=False,
-        price_precision=_precision(spec.tick_size),
-        size_precision=_precision(spec.lot_size),
+        price_precision=step_decimals(spec.tick_size),
+        size_precision=step_decimals(spec.lot_size),
         price_increment=Price.from_str(spec.tick_size),
         size_increment=Quantity.from_str(spec.lot_size),
         multiplier=Quantity.from_str("1"),
@@ -195,13 +196,46 @@ def binance_usdm(symbol_or_id: str, ts_init: int = 0) -> CryptoPerpetual:
     )
 
 
-def instrument_for(identifier: str):  # noqa: ANN201 - a nautilus Instrument, imported lazily
-    """Return the instrument an import names: an OKX swap (`BTC-USDT-SWAP[.OKX]`), a Binance spot pair
-    (`BTCUSDT.BINANCE`) or a Binance USD-M perpetual (`BTCUSDT-PERP.BINANCE`)."""
+def bundled_ids() -> list[str]:
+    """The ids of the nine bundled definitions (the offline default)."""
+    return [*(f"{s}.{OKX_VENUE}" for s in OKX_SWAPS), *(f"{s}.{BINANCE_VENUE}" for s in BINANCE_SPOT), *(f"{s}-PERP.{BINANCE_VENUE}" for s in BINANCE_USDM)]
+
+
+def bundled_instrument(identifier: str):  # noqa: ANN201 - a nautilus Instrument, imported lazily
+    """Return a bundled definition: an OKX swap (`BTC-USDT-SWAP[.OKX]`), a Binance spot pair
+    (`BTCUSDT.BINANCE`) or a Binance USD-M perpetual (`BTCUSDT-PERP.BINANCE`); ValueError for others."""
     if identifier.endswith(f".{BINANCE_VENUE}"):
         return binance_usdm(identifier) if "-PERP" in identifier else binance_spot(identifier)
+    return okx_swap(identifier)
+
+
+def stored_instrument(catalog: Any, instrument_id: str) -> Instrument | None:
+    """The definition a catalog holds for `instrument_id`, or None (`catalog`: a RaveCatalog or a nautilus ParquetDataCatalog)."""
+    if catalog is None:
+        return None
     try:
-        return okx_swap(identifier)
+        if hasattr(catalog, "ensure_instrument"):  # RaveCatalog: `instrument` raises KeyError when absent
+            return catalog.instrument(instrument_id)
+        found = catalog.instruments(instrument_ids=[instrument_id])
+    except (KeyError, OSError):
+        return None
+    return found[0] if found else None
+
+
+def instrument_for(identifier: str, catalog: Any = None):  # noqa: ANN201 - a nautilus Instrument, imported lazily
+    """Return the instrument an id names: a bundled definition first, then one the catalog keeps
+    (`ravebear catalog instrument add`, or stored by an import or download). A bare OKX instId
+    (`DOGE-USDT-SWAP`) means `DOGE-USDT-SWAP.OKX`."""
+    try:
+        return bundled_instrument(identifier)
     except ValueError:
-        known = [*OKX_SWAPS, *(f"{s}.BINANCE" for s in BINANCE_SPOT), *(f"{s}-PERP.BINANCE" for s in BINANCE_USDM)]
-        raise ValueError(f"unknown instrument {identifier!r}; known: {', '.join(known)}") from None
+        pass
+    instrument_id = identifier if "." in identifier else f"{identifier}.{OKX_VENUE}"
+    found = stored_instrument(catalog, instrument_id)
+    if found is not None:
+        return found
+    where = f" or in the catalog at {catalog.path}" if getattr(catalog, "path", None) is not None else ""
+    raise ValueError(
+        f"unknown instrument {identifier!r}: not one of the bundled ({', '.join(bundled_ids())}){where}; "
+        f"add it with `ravebear catalog instrument add OKX:{identifier.split('.')[0]}` (or EXCHANGE:SYMBOL for a ccxt exchange)",
+    )

@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from ravebear.reports import stats
-from ravebear.reports.run_tables import REQUIRED_FILES, RunTables, iso, read_run_folder
+from ravebear.reports.run_tables import REQUIRED_FILES, RunTables, iso, read_run_folder, settled_balances
 from ravebear.reports.trades import closed_trades, contract_multipliers, money
 
 GUARD_COLUMNS = ("ts", "guard", "action", "instrument_id", "strategy_id", "detail")
@@ -130,7 +130,7 @@ def _equity(run: RunTables, trades: list[dict[str, Any]], starting: float, notes
         account = run.account
         if not currency or currency not in set(account["currency"]):
             currency = str(account["currency"].iloc[0])
-        rows = account[account["currency"] == currency]
+        rows = settled_balances(account, currency)
         return pd.Series(rows["total"].astype(float).to_numpy(), index=pd.to_datetime(rows["ts"], utc=True), name="balance"), currency
     notes.append("account.csv missing: the equity curve is the starting balance plus each closed trade's PnL")
     stamps = [pd.Timestamp(t["exit_ts"]) for t in trades]

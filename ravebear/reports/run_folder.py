@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ravebear.reports.run_tables import settled_balances
+
 if TYPE_CHECKING:
     from nautilus_trader.backtest.engine import BacktestEngine
 
@@ -111,8 +113,15 @@ def summarize(
     balances: pd.DataFrame,
     starting_balance: Decimal,
     analyzer_returns: dict[str, Any],
+    currency: str | None = None,
 ) -> dict[str, Any]:
-    """Compute the run summary from the run's own tables (so the folder always agrees with it)."""
+    """Compute the run summary from the run's own tables (so the folder always agrees with it).
+
+    `currency`: the starting balance's; on a multi-currency (spot cash) account the balance figures are
+    that currency's settled balances (`settled_balances`).
+    """
+    if currency is not None and not balances.empty:
+        balances = settled_balances(balances, currency)
     closed = positions[positions["ts_closed"].notna()] if not positions.empty else positions
     pnls = [_money(value) for value in closed.get("realized_pnl", [])]
     wins = [p for p in pnls if p > 0]
@@ -181,6 +190,7 @@ def write_run_folder(
     tearsheet: bool,
     guard_events: pd.DataFrame | None = None,
     funding: pd.DataFrame | None = None,
+    currency: str | None = None,
 ) -> RunFolder:
     """Write orders, fills, positions, balances, guard events, funding, config copy, summary JSON and the tearsheet."""
     trader = engine.trader
@@ -199,7 +209,7 @@ def write_run_folder(
     (run_dir / "config.yaml").write_text(config_text)
 
     analyzer = engine.portfolio.analyzer
-    summary = summarize(positions, fills, balances, starting_balance, analyzer.get_performance_stats_returns())
+    summary = summarize(positions, fills, balances, starting_balance, analyzer.get_performance_stats_returns(), currency)
     summary["orders"] = len(orders)
     summary["fills"] = len(fills)
     summary["guard_events"] = 0 if guard_events is None else len(guard_events)

@@ -14,6 +14,40 @@ REQUIRED_FILES = ("summary.json", "positions.csv", "fills.csv")
 
 
 
+def settled_balances(account: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """The `currency` rows of a balance series (account.csv), at the moments the account holds no other currency.
+
+    A margin account holds one currency: every row is kept. On a spot cash account a buy turns the quote
+    balance into base (BTC); while it is held, the quote balance alone is not equity (it dips by the
+    position's cost), so only the rows when every other balance is back to zero are kept: the equity
+    curve of closed trades, as a margin account's balance is.
+    """
+    if set(account["currency"]) <= {currency}:
+        return account[account["currency"] == currency]
+    kept: list[int] = []
+    latest: dict[str, float] = {}
+    event: set[str] = set()
+    last_ts = None
+    rows = list(zip(account.index, account["ts"], account["currency"], account["total"].astype(float), strict=True))
+
+    def close_event() -> None:
+        if currency in event and all(total == 0 for code, total in latest.items() if code != currency):
+            kept.append(latest_index[currency])
+
+    latest_index: dict[str, Any] = {}
+    for index, ts, code, total in rows:
+        if event and (ts != last_ts or code in event):  # one AccountState event: consecutive rows, one per currency
+            close_event()
+            event = set()
+        event.add(code)
+        latest[code] = total
+        latest_index[code] = index
+        last_ts = ts
+    if event:
+        close_event()
+    return account.loc[kept]
+
+
 class RunFolderError(ValueError):
     """A folder that is not a backtest run folder."""
 

@@ -108,9 +108,12 @@ class EntryGate:
         entry: float,
         instrument: Any,
         account: AccountFigures,
+        max_spend: float | None = None,
     ) -> EntryPlan | EntryRefusal:
         """Check a `side` entry at `entry` whose idea (`reason`) is proved wrong at `invalidation`; plan it or refuse it.
 
+        `max_spend` caps the entry's notional (quote currency) at what a cash account can pay for it
+        (spot: a buy beyond the free balance would drive it negative); None on a margin account.
         An approved plan is counted in the guards' order rate: submit it.
         """
         guards = self.guards
@@ -129,6 +132,12 @@ class EntryGate:
             return EntryRefusal("stop_too_wide", why)
         stop_px = instrument.make_price(stop)
         plan = exit_plan(side, entry, stop_px.as_double(), self.exits)
+        max_notional = self._max_notional
+        if max_spend is not None:
+            if max_spend <= 0:
+                return EntryRefusal("size", f"{side_name} {reason}: no free balance to pay for it on the cash account")
+            spend = Decimal(str(max_spend))
+            max_notional = spend if max_notional is None else min(max_notional, spend)
         equity = account.equity()
         multiplier = instrument.multiplier.as_decimal()
         lot = instrument.size_increment.as_decimal()
@@ -141,7 +150,7 @@ class EntryGate:
             lot_size=lot,
             min_size=instrument.min_quantity.as_decimal() if instrument.min_quantity else lot,
             max_leverage=self._max_leverage,
-            max_notional=self._max_notional,
+            max_notional=max_notional,
         )
         if decision.contracts <= 0:
             return EntryRefusal("size", decision.reason)

@@ -64,6 +64,7 @@ class LevelStrategyConfig(StrategyConfig, frozen=True, kw_only=True):
     alt_data_clients: dict[str, str] = msgspec.field(default_factory=dict)  # type name -> client id; set by the node composer, wins over alt_data_client
     cooldown_bars: int = 0  # base candles to wait after a position closes
     feed_watchdog: FeedWatchdogSettings = FeedWatchdogSettings()  # live clock only: halt entries on stalled data / order updates (seconds)
+    spot_cash_reserve_pct: float = 1.0  # spot pair on a cash account: % of the free quote balance a buy leaves unspent (fees beyond the instrument's, slippage)
     stop_action: str = "flatten"  # when the node stops: "flatten" (cancel orders, close positions), "cancel" (cancel orders only), "keep" (leave both at the venue)
 
 
@@ -108,6 +109,8 @@ class LevelStrategy(Strategy):
             raise ValueError(f"sides: unknown {unknown}; use 'long' and/or 'short'")
         if config.stop_action not in STOP_ACTIONS:
             raise ValueError(f"stop_action: {config.stop_action!r}; use 'flatten', 'cancel' or 'keep'")
+        if not 0.0 <= config.spot_cash_reserve_pct < 100.0:
+            raise ValueError(f"spot_cash_reserve_pct: {config.spot_cash_reserve_pct} % is outside 0 .. <100 % of the free quote balance")
         self.sides = frozenset(_SIDE_NAMES[s] for s in config.sides)
         self._signal_timeframes = frozenset(config.signal_timeframes)
         levels = {**self.default_levels, **config.levels, "timeframes": list(config.timeframes)}
@@ -145,7 +148,7 @@ class LevelStrategy(Strategy):
             blocked_reason=blocked,
             signals=self.signals,
             price_precision=instrument.price_precision if instrument is not None else None,
-            settlement_currency=instrument.settlement_currency.code if instrument is not None else None,
+            settlement_currency=instrument.get_settlement_currency().code if instrument is not None else None,
         )
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -160,6 +163,8 @@ class LevelStrategy(Strategy):
             self.stop()
             return
         self.account = AccountView(self.cache, self.portfolio, self.instrument)
+        if self.account.is_spot and SHORT in self.sides and self.account.is_cash() is not False:
+            self.log.warning(f"{self._instrument_key} is a spot pair: on a cash account its short signals are skipped (spot_short), only longs trade")
         bar_type = bar_type_for(self._instrument_key, self._base)
         self.register_indicator_for_bars(bar_type, self.position_manager.atr)
         self.subscribe_bars(bar_type)  # higher timeframes are built here from it (StreamingAggregator)
@@ -248,8 +253,23 @@ class LevelStrategy(Strategy):
             self._enter(signal, candle)
 
     def _enter(self, signal: Signal, candle: Candle) -> None:
-        """Enter at the candle's close with the gate's plan, or log and publish why not."""
-        verdict = self.gate.decide(candle.ts, signal.side, signal.invalidation, signal.reason, candle.close, self.instrument, self.account)
+        """Enter at the candle's close with the gate's plan, or log and publish why not.
+
+        A spot pair on a cash account holds only what it bought: a short signal is skipped (counted
+        as `spot_short` and published as that guard's `blocked` event), and a buy may spend at most
+        the free quote balance.
+        """
+        account = self.account
+        max_spend = None
+        if account.is_spot and account.is_cash():
+            if signal.side == SHORT:
+                detail = f"short {signal.reason}: {self._instrument_key} is a spot pair on a cash account, which cannot sell what it does not hold"
+                self.skipped["spot_short"] = self.skipped.get("spot_short", 0) + 1
+                self.log.info(f"entry skipped (spot_short): {detail}")
+                self._publish_guard(GuardEvent(candle.ts, "spot_short", "blocked", self._instrument_key, str(self.id), detail))
+                return
+            max_spend = account.spendable(self.config.spot_cash_reserve_pct)
+        verdict = self.gate.decide(candle.ts, signal.side, signal.invalidation, signal.reason, candle.close, self.instrument, account, max_spend)
         if isinstance(verdict, EntryRefusal):
             self.skipped[verdict.guard] = self.skipped.get(verdict.guard, 0) + 1
             self.log.info(f"entry skipped ({verdict.guard}): {verdict.detail}")

@@ -67,7 +67,7 @@ class ReplayDataClient(LiveMarketDataClient):
 
     async def _connect(self) -> None:
         for instrument_id in self._settings.instrument_ids:
-            instrument = instrument_for(instrument_id)
+            instrument = instrument_for(instrument_id, self._catalog)  # bundled, else the catalog's stored definition
             self._instrument_provider.add(instrument)
             self._cache.add_instrument(instrument)  # at once: strategies look it up in on_start
             self._handle_data(instrument)  # published too: the sandbox builds its matching engine from it

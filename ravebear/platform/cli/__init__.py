@@ -10,6 +10,7 @@ import click
 from ravebear.platform.cli.altdata import coinalyze_download, stablecoins_download, whale_alert_download
 from ravebear.platform.cli.analyze import analyze
 from ravebear.platform.cli.catalog import catalog, catalog_download_group
+from ravebear.platform.cli.instruments import instrument
 from ravebear.platform.cli.nodes import live, paper
 from ravebear.platform.cli.runs import backtest, report
 from ravebear.platform.cli.venue import venue
@@ -26,6 +27,7 @@ def main() -> None:
 
 for _command in (catalog, backtest, report, analyze, paper, live, venue):
     main.add_command(_command)
+catalog.add_command(instrument)
 for _command in (coinalyze_download, whale_alert_download, stablecoins_download):
     catalog_download_group.add_command(_command)
 

@@ -61,7 +61,7 @@ def _require_writable(store) -> None:  # noqa: ANN001 - RaveCatalog, imported la
 
 @catalog.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--instrument", "-i", required=True, help="BTC-USDT-SWAP (OKX swap), BTCUSDT.BINANCE (spot) or BTCUSDT-PERP.BINANCE.")
+@click.option("--instrument", "-i", required=True, help="BTC-USDT-SWAP (OKX swap), BTCUSDT.BINANCE (spot), BTCUSDT-PERP.BINANCE, or one added with `catalog instrument add`.")
 @catalog_option
 def catalog_import(files: tuple[str, ...], instrument: str, catalog_path: str | None) -> None:
     """Import 1-minute candles (parquet/CSV in the ohlcv_1m format, or OKX v5 candle JSON).
@@ -72,12 +72,12 @@ def catalog_import(files: tuple[str, ...], instrument: str, catalog_path: str | 
     from ravebear.catalog.candles import CandleFormatError
     from ravebear.catalog.instruments import instrument_for
 
-    try:
-        target = instrument_for(instrument)
-    except ValueError as exc:
-        fail(str(exc), 2)
     store = open_catalog(catalog_path)
     _require_writable(store)
+    try:
+        target = instrument_for(instrument, store)  # bundled, else one `catalog instrument add` stored
+    except ValueError as exc:
+        fail(str(exc), 2)
     empty: list[str] = []  # files that gave no valid candle
     unreadable = False
     for file in files:

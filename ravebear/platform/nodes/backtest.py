@@ -106,6 +106,7 @@ def run_backtest(config: RunFile, config_text: str, catalog: RaveCatalog, output
             tearsheet=config.run.tearsheet,
             guard_events=guards.frame(),
             funding=_funding(engine, config),
+            currency=config.venue.starting_balance.split()[1],
         )
         if config.run.risk_report:
             from ravebear.reports.risk_report_html import write_risk_report

@@ -70,8 +70,9 @@ def backtest_run_config(config: RunFile, catalog_path: Path, log_level: str | No
         account_type=venue.account_type,
         base_currency=None,
         starting_balances=[venue.starting_balance],
-        default_leverage=venue.default_leverage,
-        leverages=dict(venue.leverages) or None,
+        # a CASH (spot) account has no leverage: nautilus refuses one above 1
+        default_leverage=venue.default_leverage if venue.account_type == "MARGIN" else 1.0,
+        leverages=(dict(venue.leverages) or None) if venue.account_type == "MARGIN" else None,
         fee_model=fee_model,
         fill_model=ImportableFillModelConfig(
             fill_model_path="nautilus_trader.backtest.models:FillModel",
@@ -254,8 +255,9 @@ def trading_node_plan(
 
         exec_clients[venue.name] = SandboxExecutionClientConfig(
             venue=venue.name, starting_balances=[venue.starting_balance], base_currency=None, oms_type="NETTING",
-            account_type="MARGIN", default_leverage=Decimal(str(venue.default_leverage)),
-            leverages={key: Decimal(str(value)) for key, value in venue.leverages.items()} or None,
+            account_type=venue.account_type,  # CASH for spot pairs: no leverage
+            default_leverage=Decimal(str(venue.default_leverage)) if venue.account_type == "MARGIN" else Decimal(1),
+            leverages=({key: Decimal(str(value)) for key, value in venue.leverages.items()} or None) if venue.account_type == "MARGIN" else None,
             use_random_ids=True,  # venue order ids must not repeat across restarts
         )  # fmt: skip
         plan.exec_factories[venue.name] = SandboxLiveExecClientFactory

@@ -45,7 +45,7 @@ class VenueSection(_Section):
 
     name: str = "OKX"
     oms_type: Literal["NETTING", "HEDGING"] = "NETTING"
-    account_type: Literal["MARGIN"] = "MARGIN"
+    account_type: Literal["MARGIN", "CASH"] = "MARGIN"  # CASH for spot pairs: no leverage, no shorting
     starting_balance: str = "10000 USDT"  # "<amount> <currency>"
     default_leverage: float = Field(10.0, gt=0)  # venue leverage used for margin
     leverages: dict[str, float] = Field(default_factory=dict)  # per instrument id

@@ -222,7 +222,7 @@ def write_node_run_folder(handles: NodeHandles, config: RunFile, config_text: st
         handles.node.kernel,  # has the trader, portfolio and cache write_run_folder reads
         run_dir, config_text, handles.balances.frame(), Decimal(config.venue.starting_balance.split()[0]),
         meta={"mode": handles.mode, "trader_id": config.node.trader_id, "items": items, "elapsed_s": round(elapsed_s, 3)},
-        tearsheet=False, guard_events=handles.guards.frame(),
+        tearsheet=False, guard_events=handles.guards.frame(), currency=config.venue.starting_balance.split()[1],
     )  # fmt: skip
     if config.run.risk_report:
         from ravebear.reports.risk_report_html import write_risk_report
