@@ -7,14 +7,32 @@ import difflib
 import re
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ravebear.risk.ranges import Range
 
 
 class ConfigError(ValueError):
     """A config file that cannot be used, with a message naming the file and key."""
+
+
+def _in(allowed: Range) -> AfterValidator:
+    """A pydantic check that a number lies in `allowed` (the error names the range and its unit)."""
+
+    def check(value: float | None) -> float | None:
+        if value is not None and not allowed.allows(value):
+            shown = f"{value:g}" if isinstance(value, float) else repr(value)
+            raise ValueError(f"must be {allowed.text()}, got {shown}")
+        return value
+
+    return AfterValidator(check)
+
+
+Leverage = Annotated[float, _in(Range(0, 125, "x", low_open=True))]
+Probability = Annotated[float, _in(Range(0, 1, "(a probability)"))]
 
 
 class _Section(BaseModel):
@@ -35,8 +53,8 @@ class RunSection(_Section):
 class FillModelSection(_Section):
     """nautilus FillModel parameters."""
 
-    prob_fill_on_limit: float = Field(1.0, ge=0, le=1)  # chance a limit at the bar's extreme fills
-    prob_slippage: float = Field(0.0, ge=0, le=1)  # chance a market-type fill slips one tick
+    prob_fill_on_limit: Probability = 1.0  # chance a limit at the bar's extreme fills
+    prob_slippage: Probability = 0.0  # chance a market-type fill slips one tick
     random_seed: int = 42
 
 
@@ -47,10 +65,11 @@ class VenueSection(_Section):
     oms_type: Literal["NETTING", "HEDGING"] = "NETTING"
     account_type: Literal["MARGIN"] = "MARGIN"
     starting_balance: str = "10000 USDT"  # "<amount> <currency>"
-    default_leverage: float = Field(10.0, gt=0)  # venue leverage used for margin
-    leverages: dict[str, float] = Field(default_factory=dict)  # per instrument id
-    maker_fee_bps: float | None = None  # None: the instrument's fee (OKX Lv1: 2 bps)
-    taker_fee_bps: float | None = None  # None: the instrument's fee (OKX Lv1: 5 bps)
+    default_leverage: Leverage = 10.0  # venue leverage used for margin
+    leverages: dict[str, Leverage] = Field(default_factory=dict)  # per instrument id
+    # None: the instrument's fee (OKX Lv1: maker 2 bps, taker 5 bps); a negative maker fee is a rebate
+    maker_fee_bps: Annotated[float | None, _in(Range(-10, 100, "bps", note="negative = a rebate"))] = None
+    taker_fee_bps: Annotated[float | None, _in(Range(0, 100, "bps"))] = None
     fill_model: FillModelSection = FillModelSection()
 
     @field_validator("starting_balance")
@@ -58,6 +77,8 @@ class VenueSection(_Section):
     def _money(cls, value: str) -> str:
         if not re.fullmatch(r"\s*\d+(\.\d+)?\s+[A-Z]{2,10}\s*", value):
             raise ValueError(f"expected '<amount> <CURRENCY>' such as '10000 USDT', got {value!r}")
+        if float(value.split()[0]) <= 0:
+            raise ValueError(f"must be above 0, got {value.strip()!r}")
         return value.strip()
 
 
@@ -72,8 +93,15 @@ class DataSection(_Section):
     @field_validator("start", "end", mode="before")
     @classmethod
     def _iso(cls, value: Any) -> Any:
-        # YAML reads 2026-07-27 as a date; keep it as ISO text.
-        return value.isoformat() if isinstance(value, (date, datetime)) else value
+        if isinstance(value, (date, datetime)):  # YAML reads 2026-07-27 as a date; keep it as ISO text
+            return value.isoformat()
+        if value is None:
+            return None
+        try:
+            datetime.fromisoformat(str(value))
+        except ValueError:
+            raise ValueError(f"expected an ISO date or date/time in UTC such as 2026-07-27 or 2026-07-27T12:00, got {value!r}") from None
+        return str(value)
 
 
 class StrategySection(_Section):
@@ -175,7 +203,7 @@ class NodeSection(_Section):
 
     trader_id: str = "RAVEBEAR-001"  # NAME-NNN; a restart with the same id finds its state in Redis
     data: Literal["replay", "okx"] = "replay"  # replay: catalog data (offline); okx: OKX market data
-    speed: float = Field(0.0, ge=0)  # replay speed: 0 as fast as the node takes it, N = N x real time
+    speed: Annotated[float, _in(Range(0, 10_000, "x real time", note="0 = as fast as the node takes it"))] = 0.0
     redis: RedisSection | None = None  # None: in-memory cache (nothing survives a restart)
     okx: OkxSection = OkxSection()
     stop_action: Literal["flatten", "cancel", "keep"] = "cancel"  # Ctrl-C: close positions, cancel orders, or leave both at the venue
@@ -183,7 +211,7 @@ class NodeSection(_Section):
     reconciliation: bool = True  # reconcile orders and positions with the venue at start
     # live: compare the venue's positions with the node's every N s and reconcile again when they differ twice
     # in a row (nautilus 1.231 does not reconcile after a WebSocket reconnect: a fill pushed meanwhile is lost); 0 = off
-    venue_check_s: float = Field(5.0, ge=0)
+    venue_check_s: Annotated[float, _in(Range(0, 3_600, "s", note="0 = off"))] = 5.0
 
     @field_validator("trader_id")
     @classmethod
@@ -254,7 +282,8 @@ def _format_errors(source: str, error: ValidationError) -> str:
         elif item["type"] == "missing":
             lines.append(f"missing key '{path}'")
         else:
-            lines.append(f"'{path}': {item['msg']}")
+            message = item["msg"].removeprefix("Value error, ")
+            lines.append(f"'{path}' {message}" if message.startswith("must be") else f"'{path}': {message}")
     return f"{source}: " + "; ".join(lines)
 
 
@@ -272,6 +301,8 @@ def parse_run_file(text: str, source: str = "config") -> RunFile:
         raise ConfigError(_format_errors(source, exc)) from None
     if not config.strategies and not config.actors:
         raise ConfigError(f"{source}: nothing to run: add 'strategies' or 'actors'")
+    _check_data_ranges(config, source)
+    _check_instruments_under_data(config, source)
     check_risk(config.risk, f"{source}: risk")
     for name, values in config.sources.configured().items():
         source_config(name, values, f"{source}: sources.{name}")
@@ -279,6 +310,34 @@ def parse_run_file(text: str, source: str = "config") -> RunFile:
         for index, component in enumerate(components):
             check_component_config(component, f"{source}: {section}[{index}]", config.risk)
     return config
+
+
+def _check_data_ranges(config: RunFile, source: str) -> None:
+    """Each `data:` entry's start must come before its end."""
+    for index, data in enumerate(config.data):
+        if data.start is not None and data.end is not None and utc_ns(data.start) >= utc_ns(data.end):
+            raise ConfigError(f"{source}: 'data[{index}].start' {data.start} is not before 'data[{index}].end' {data.end}")
+
+
+def _check_instruments_under_data(config: RunFile, source: str) -> None:
+    """Every instrument a strategy or actor trades or watches must be under `data:`, or it would get no bars."""
+    known = [data.instrument_id for data in config.data]
+
+    def check(instrument_id: Any, path: str) -> None:
+        if instrument_id in known:
+            return
+        close = difflib.get_close_matches(str(instrument_id), known, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ConfigError(f"{source}: '{path}' {instrument_id} is not under data:{hint}; data: has {', '.join(known)}")
+
+    for index, strategy in enumerate(config.strategies):
+        for number, instrument_id in enumerate(strategy.instruments):
+            check(instrument_id, f"strategies[{index}].instruments[{number}]")
+        if not strategy.instruments and "instrument_id" in strategy.config:
+            check(strategy.config["instrument_id"], f"strategies[{index}].config.instrument_id")
+    for index, actor in enumerate(config.actors):
+        for number, instrument_id in enumerate(actor.config.get("instrument_ids") or ()):
+            check(instrument_id, f"actors[{index}].config.instrument_ids[{number}]")
 
 
 def with_account_risk(config: dict[str, Any], fields: set[str], risk: dict[str, Any] | None) -> dict[str, Any]:
