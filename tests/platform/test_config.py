@@ -47,7 +47,7 @@ def test_instruments_map_expands_to_one_strategy_per_instrument_with_merged_over
         (lambda raw: raw["risk"].update(max_open_position=3),
          "c.yaml: risk: unknown key 'max_open_position' (did you mean 'max_open_positions'?)"),
         (lambda raw: raw["risk"].update(max_drawdown_pct=-1),
-         "c.yaml: risk: guards.max_drawdown_pct must be between 0 and 100 % from the equity peak (0 = off), got -1"),
+         "c.yaml: 'risk.max_drawdown_pct' must be between 0 and 100 % from the equity peak (0 = off), got -1"),
         (lambda raw: raw["strategies"][0]["instruments"]["ETH-USDT-SWAP.OKX"].update(max_touch_depth_bp=3),
          "c.yaml: strategies[0]: unknown key 'instruments.ETH-USDT-SWAP.OKX.max_touch_depth_bp' for UntouchedWickConfig (did you mean 'max_touch_depth_bps'?)"),
         (lambda raw: raw["strategies"][0]["config"].update(sides=["long", "sideways"]),

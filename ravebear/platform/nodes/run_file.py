@@ -326,8 +326,8 @@ def _check_instruments_under_data(config: RunFile, source: str) -> None:
     def check(instrument_id: Any, path: str) -> None:
         if instrument_id in known:
             return
-        close = difflib.get_close_matches(str(instrument_id), known, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        close = difflib.get_close_matches(str(instrument_id), known, n=1, cutoff=0.9)  # SOL-... is no typo of ETH-...
+        hint = f" (did you mean '{close[0]}'?)" if close else " (add a data: entry for it)"
         raise ConfigError(f"{source}: '{path}' {instrument_id} is not under data:{hint}; data: has {', '.join(known)}")
 
     for index, strategy in enumerate(config.strategies):
@@ -367,7 +367,38 @@ def check_risk(risk: dict[str, Any], where: str) -> None:
     try:
         msgspec.convert(risk, GuardLimits)
     except msgspec.ValidationError as exc:
+        found = _RANGE_ERROR.match(str(exc))
+        if found and found.group(1).startswith("guards."):
+            source = where.rpartition(": ")[0]
+            raise ConfigError(f"{source}: 'risk.{found.group(1).removeprefix('guards.')}' {found.group(2)}") from None
         raise ConfigError(f"{where}: {_msgspec_message(exc, GuardLimits)}") from None
+
+
+# "<key> must be <range>, got <value>" from a config class's own checks (ravebear.risk.ranges), with msgspec's " - at `$.x`"
+_RANGE_ERROR = re.compile(r"^([\w.]+) (must be .*?)(?: - at `\$[^`]*`)?$")
+
+
+def _has(values: dict[str, Any], dotted: str) -> bool:
+    for part in dotted.split("."):
+        if not isinstance(values, dict) or part not in values:
+            return False
+        values = values[part]
+    return True
+
+
+def _range_error(text: str, where: str, component: StrategySection | ActorSection, instrument_id: str | None) -> str | None:
+    """A range error with the run-file key it came from: the instrument's override, the config, or the account `risk`."""
+    found = _RANGE_ERROR.match(text)
+    if not found:
+        return None
+    key, rest = found.groups()
+    source, _, section = where.rpartition(": ")
+    overrides = component.instruments.get(instrument_id) or {} if isinstance(component, StrategySection) and instrument_id else {}
+    if _has(overrides, key):
+        return f"{source}: '{section}.instruments.{instrument_id}.{key}' {rest}"
+    if key.startswith("guards.") and not _has(dict(component.config), key):
+        return f"{source}: 'risk.{key.removeprefix('guards.')}' {rest}"
+    return f"{source}: '{section}.config.{key}' {rest}"
 
 
 def source_config(name: str, values: dict[str, Any], where: str) -> Any:
@@ -454,6 +485,9 @@ def check_component_config(component: StrategySection | ActorSection, where: str
             # the component's own checks (sides, level-engine keys, zone kinds...) run in its constructor
             getattr(importlib.import_module(component_module), component_name)(parsed)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            ranged = _range_error(str(exc), where, component, config.get("instrument_id"))
+            if ranged:
+                raise ConfigError(ranged) from None
             raise ConfigError(f"{label}: {_msgspec_message(exc, config_cls)} for {config_cls.__name__}") from None
         except (ValueError, TypeError, KeyError) as exc:
             raise ConfigError(f"{label}: {exc}") from None
