@@ -22,7 +22,7 @@ def _guard_examples(run_dir: Path) -> dict[str, str]:
     with path.open(newline="") as handle:
         for row in csv.DictReader(handle):
             if row.get("action") == "blocked":
-                examples.setdefault(row.get("guard", ""), f"{row.get('instrument_id', '')}: {row.get('detail', '')}")
+                examples.setdefault(row.get("guard", ""), row.get("detail", ""))
     return examples
 
 
