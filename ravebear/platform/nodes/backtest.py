@@ -68,7 +68,7 @@ def check_data_available(config: RunFile, catalog: RaveCatalog) -> list[str]:
         if bar_type not in stored:
             have = ", ".join(stored) or "nothing"
             raise ConfigError(
-                f"data[{index}]: no bars for {bar_type} in the catalog at {catalog.path} (it has {have}); "
+                f"no bars for {bar_type} in the catalog at {catalog.path} (it has {have}; data[{index}] asks for it); "
                 "import some with `ravebear catalog import` or `ravebear catalog download`",
             )
         if data.start is None and data.end is None:

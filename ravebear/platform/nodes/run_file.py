@@ -203,7 +203,7 @@ class NodeSection(_Section):
 
     trader_id: str = "RAVEBEAR-001"  # NAME-NNN; a restart with the same id finds its state in Redis
     data: Literal["replay", "okx"] = "replay"  # replay: catalog data (offline); okx: OKX market data
-    speed: Annotated[float, _in(Range(0, 10_000, "x real time", note="0 = as fast as the node takes it"))] = 0.0
+    speed: float = Field(0.0, ge=0)  # replay speed: 0 as fast as the node takes it, N = N x real time
     redis: RedisSection | None = None  # None: in-memory cache (nothing survives a restart)
     okx: OkxSection = OkxSection()
     stop_action: Literal["flatten", "cancel", "keep"] = "cancel"  # Ctrl-C: close positions, cancel orders, or leave both at the venue
