@@ -8,6 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 
+def _number(value: float) -> str:
+    """1000000 -> '1,000,000'; 0.5 -> '0.5'; -5.0 -> '-5'."""
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:g}"
+    return f"{int(value):,}" if math.isfinite(value) else str(value)
+
+
 @dataclass(frozen=True)
 class Range:
     """Where a config number may lie: `low`/`high` inclusive unless `low_open`; None: unbounded."""
@@ -30,16 +37,17 @@ class Range:
         """The range in words, with its unit: 'between 0 and 100 bps', 'above 0 and at most 125 x equity'."""
         unit = f" {self.unit}" if self.unit else ""
         if self.low is not None and self.high is not None:
-            span = f"above {self.low:g} and at most {self.high:g}" if self.low_open else f"between {self.low:g} and {self.high:g}"
+            low, high = _number(self.low), _number(self.high)
+            span = f"above {low} and at most {high}" if self.low_open else f"between {low} and {high}"
         elif self.low is not None:
-            span = f"{'above' if self.low_open else 'at least'} {self.low:g}"
+            span = f"{'above' if self.low_open else 'at least'} {_number(self.low)}"
         else:
-            span = f"at most {self.high:g}"
+            span = f"at most {_number(self.high)}"
         return span + unit + (f" ({self.note})" if self.note else "")
 
     def message(self, key: str, value: Any) -> str:
         """The one-line error for a value outside the range."""
-        shown = f"{value:g}" if isinstance(value, float) else repr(value)
+        shown = _number(value) if isinstance(value, (int, float)) else repr(value)
         return f"{key} must be {self.text()}, got {shown}"
 
 

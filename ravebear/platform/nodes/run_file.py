@@ -24,8 +24,7 @@ def _in(allowed: Range) -> AfterValidator:
 
     def check(value: float | None) -> float | None:
         if value is not None and not allowed.allows(value):
-            shown = f"{value:g}" if isinstance(value, float) else repr(value)
-            raise ValueError(f"must be {allowed.text()}, got {shown}")
+            raise ValueError(allowed.message("", value).lstrip())
         return value
 
     return AfterValidator(check)
@@ -490,6 +489,6 @@ def check_component_config(component: StrategySection | ActorSection, where: str
                 raise ConfigError(ranged) from None
             raise ConfigError(f"{label}: {_msgspec_message(exc, config_cls)} for {config_cls.__name__}") from None
         except (ValueError, TypeError, KeyError) as exc:
-            raise ConfigError(f"{label}: {exc}") from None
+            raise ConfigError(_range_error(str(exc), where, component, config.get("instrument_id")) or f"{label}: {exc}") from None
         except (ImportError, AttributeError) as exc:
             raise ConfigError(f"{where}: cannot import '{component.component_path}': {exc}") from None
