@@ -11,7 +11,7 @@ _WIDTH_BPS = Range(0, 5_000, "bps", low_open=True)
 _AGE = Range(1, 1_000_000, "candles")
 _LOOKBACK = Range(1, 100_000, "candles")
 _LEVELS = Range(1, 10_000, "levels")
-_HALF_LIFE = Range(0, 1_000_000, "candles", low_open=True)
+_HALF_LIFE = Range(0, 1_000_000, "candles", note="0 = no decay")
 _MULTIPLE = Range(0, 1_000, "x the mean")
 
 LEVEL_RANGES: dict[str, dict[str, Range]] = {
