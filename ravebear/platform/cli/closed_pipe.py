@@ -11,15 +11,14 @@ gone, drops the rest. Terminals and files are left alone: only pipes and sockets
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
+import select
 import stat
 import sys
 import threading
 from collections.abc import Iterator
 
 _CHUNK = 65_536
-_JOIN_S = 5.0
 
 
 class _Forwarder:
@@ -42,10 +41,10 @@ class _Forwarder:
             while view and not self.reader_gone:
                 try:
                     view = view[os.write(self.target, view) :]
-                except OSError as exc:
-                    if exc.errno != errno.EPIPE:
-                        raise
-                    self.reader_gone = True  # keep draining so no writer ever blocks or sees EPIPE
+                except BlockingIOError:  # a non-blocking destination that is full: wait until it takes more
+                    select.select([], [self.target], [], 1.0)
+                except OSError:  # EPIPE (reader gone) or a destination otherwise broken: drop the rest, keep
+                    self.reader_gone = True  # draining so no writer ever blocks or sees EPIPE
         os.close(self._read_end)
 
     def restore(self) -> None:
@@ -54,7 +53,7 @@ class _Forwarder:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, self.fd)  # closes our pipe's last write end: the thread copies the rest and reads EOF
         os.close(devnull)
-        self._thread.join(_JOIN_S)
+        self._thread.join()  # a reader that is slow (a pager) holds us here, as it would hold a direct write
         if not self.reader_gone:
             os.dup2(self.target, self.fd)
         os.close(self.target)
