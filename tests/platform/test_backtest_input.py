@@ -102,8 +102,17 @@ def test_an_output_folder_under_a_file_is_refused_before_the_run(catalog, tmp_pa
     blocker.write_text("not a folder")
     done = backtest(run_file(tmp_path), catalog, blocker / "runs")
     assert done.returncode == 2
-    assert one_error_line(done) == f"error: run output folder {blocker / 'runs'}: cannot write there (Not a directory)"
+    assert one_error_line(done) == f"error: --output: cannot write the run folder under {blocker / 'runs'} (Not a directory)"
     assert "bars" not in done.stdout  # nothing ran
+
+
+def test_an_output_dir_in_the_run_file_under_a_file_is_named_by_its_key(catalog, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    config = run_file(tmp_path, lambda raw: raw["run"].update(output_dir=str(blocker / "runs")))
+    done = ravebear("backtest", str(config), "--catalog", str(catalog))
+    assert done.returncode == 2
+    assert one_error_line(done) == f"error: run.output_dir: cannot write the run folder under {blocker / 'runs'} (Not a directory)"
 
 
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root writes through any permission")
@@ -116,7 +125,7 @@ def test_an_output_folder_without_write_permission_is_refused_before_the_run(cat
     finally:
         locked.chmod(0o700)
     assert done.returncode == 2
-    assert one_error_line(done) == f"error: run output folder {locked / 'runs'}: cannot write there (Permission denied)"
+    assert one_error_line(done) == f"error: --output: cannot write the run folder under {locked / 'runs'} (Permission denied)"
     assert "bars" not in done.stdout
 
 

@@ -34,8 +34,9 @@ def prepare_backtest_process() -> None:
             pass
 
 
-def check_output_dir(output_dir: Path) -> None:
-    """Fail before the run when its output folder cannot be created or written (a file in the way, no permission)."""
+def check_output_dir(output_dir: Path, key: str = "run.output_dir") -> None:
+    """Fail before the run when its output folder cannot be created or written (a file in the way, no permission);
+    `key` names where the folder was given."""
     import os
     import tempfile
 
@@ -45,7 +46,7 @@ def check_output_dir(output_dir: Path) -> None:
         os.close(handle)
         os.unlink(probe)
     except OSError as exc:
-        raise ConfigError(f"run output folder {output_dir}: cannot write there ({exc.strerror or exc})") from None
+        raise ConfigError(f"{key}: cannot write the run folder under {output_dir} ({exc.strerror or exc})") from None
 
 
 def _utc_minute(ns: int) -> str:
