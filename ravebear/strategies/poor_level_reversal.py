@@ -32,6 +32,11 @@ class PoorLevelReversalConfig(LevelStrategyConfig, frozen=True, kw_only=True):
         "min_score": Range(0, 1, "level score"),
     }
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.min_sweep_bps > self.max_sweep_bps:
+            raise ValueError(f"min_sweep_bps {self.min_sweep_bps:g} must not exceed max_sweep_bps {self.max_sweep_bps:g}")
+
 
 class PoorLevelReversal(LevelStrategy):
     """Short failed sweeps of poor highs, long failed sweeps of poor lows."""

@@ -146,12 +146,23 @@ def test_every_shipped_run_file_is_valid(path):
          "'venue.leverages.BTC-USDT-SWAP.OKX' must be above 0 and at most 125 x, got 500"),
         (lambda raw: raw["venue"].update(starting_balance="0 USDT"), "'venue.starting_balance' must be above 0, got '0 USDT'"),
         (lambda raw: raw.update(node={"venue_check_s": -1}), "'node.venue_check_s' must be between 0 and 3,600 s (0 = off), got -1"),
+        (lambda raw: raw.update(actors=[{"actor_path": "ravebear.strategies.level_actor:LevelActor",
+                                         "config": {"instrument_ids": ["BTC-USDT-SWAP.OKX"], "flush_every": 0}}]),
+         "'actors[0].config.flush_every' must be between 1 and 10,000,000 events, got 0"),
     ],
 )  # fmt: skip
 def test_numbers_with_units_outside_their_range_are_named_with_the_range(mutate, message):
     with pytest.raises(ConfigError) as error:
         parse_run_file(with_changes(mutate), "c.yaml")
     assert str(error.value) == f"c.yaml: {message}"
+
+
+def test_a_sweep_range_upside_down_is_named():
+    raw = yaml.safe_load((DEFAULT.parent / "backtests" / "poor-level-reversal.yaml").read_text())
+    raw["strategies"][0]["config"]["min_sweep_bps"] = 50
+    with pytest.raises(ConfigError) as error:
+        parse_run_file(yaml.safe_dump(raw), "p.yaml")
+    assert str(error.value) == "p.yaml: strategies[0]: config for BTC-USDT-SWAP.OKX: min_sweep_bps 50 must not exceed max_sweep_bps 40 for PoorLevelReversalConfig"
 
 
 def test_a_rebate_and_zero_fees_are_allowed():
