@@ -98,6 +98,7 @@ class DataSection(_Section):
             return None
         try:
             datetime.fromisoformat(str(value))
+            utc_ns(str(value))  # what the nodes use: must read it the same way
         except ValueError:
             raise ValueError(f"expected an ISO date or date/time in UTC such as 2026-07-27 or 2026-07-27T12:00, got {value!r}") from None
         return str(value)
