@@ -36,8 +36,8 @@ def _backtest(path: Path, catalog_path: str | None, output_dir: str | None) -> N
     store = open_catalog(catalog_path or config.run.catalog_path)
     runs_dir = Path(output_dir) if output_dir else Path(config.run.output_dir)
     try:
-        check_output_dir(runs_dir, "--output" if output_dir else "run.output_dir")  # before the work, not after it
         coverage = check_data_available(config, store)
+        check_output_dir(runs_dir, "--output" if output_dir else "run.output_dir")  # before the work, not after it
     except ConfigError as exc:
         fail(str(exc), code=2)
     click.echo(f"backtest {config.run.name}: {path} on catalog {store.path}")
