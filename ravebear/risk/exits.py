@@ -11,12 +11,28 @@ from dataclasses import dataclass
 
 import msgspec
 
+from ravebear.risk.ranges import Range, check_ranges
+
 
 class TakeProfit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """One take-profit: `fraction` of the entry size closed at `r` times the risk."""
 
     r: float  # target distance, multiples of the entry-to-stop distance
     fraction: float = 1.0  # share of the entry size; the last target closes whatever is left
+
+
+EXIT_RANGES = {
+    "stop_buffer_bps": Range(0, 1_000, "bps"),
+    "min_stop_bps": Range(0, 5_000, "bps"),
+    "max_stop_bps": Range(0, 5_000, "bps", low_open=True),
+    "trailing_offset_bps": Range(0, 5_000, "bps", note="0 = the ATR multiple, or no trailing exit"),
+    "trailing_atr_multiple": Range(0, 100, "x ATR", note="0 = off"),
+    "atr_period": Range(1, 10_000, "candles"),
+    "trailing_activation_r": Range(0, 100, "R"),
+    "breakeven_after_r": Range(0, 100, "R", note="0 = never"),
+    "breakeven_offset_bps": Range(0, 1_000, "bps"),
+    "max_hold_bars": Range(0, 1_000_000, "candles", note="0 = never"),
+}
 
 
 class ExitSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -35,6 +51,7 @@ class ExitSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     max_hold_bars: int = 0  # close at market after this many base candles (0: never)
 
     def __post_init__(self) -> None:
+        check_ranges(self, EXIT_RANGES, "exits.")
         if not self.take_profits:
             raise ValueError("exits.take_profits needs at least one target (the entry's bracket carries the last one)")
         total = sum(tp.fraction for tp in self.take_profits[:-1])

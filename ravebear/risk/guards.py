@@ -15,9 +15,21 @@ from datetime import UTC, datetime
 
 import msgspec
 
+from ravebear.risk.ranges import Range, check_ranges
 from ravebear.time_units import NS_PER_DAY, NS_PER_MINUTE, NS_PER_SECOND
 
 ORDER_RATE_WINDOW_NS = NS_PER_MINUTE
+
+
+GUARD_RANGES = {
+    "max_open_positions": Range(0, 1_000, "positions", note="0 = off"),
+    "max_instrument_exposure_pct": Range(0, 10_000, "% of equity", note="0 = off"),
+    "max_total_exposure_pct": Range(0, 10_000, "% of equity", note="0 = off"),
+    "daily_loss_limit_pct": Range(0, 100, "% of the day's first equity", note="0 = off"),
+    "max_drawdown_pct": Range(0, 100, "% from the equity peak", note="0 = off"),
+    "max_orders_per_minute": Range(0, 10_000, "orders a minute", note="0 = off"),
+    "max_notional_per_order": Range(0, None, "quote currency", note="0 = off"),
+}
 
 
 class GuardLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -33,10 +45,7 @@ class GuardLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     max_notional_per_order: float = 0.0  # quote currency, also given to nautilus's RiskEngine
 
     def __post_init__(self) -> None:
-        for name in msgspec.structs.fields(self):
-            value = getattr(self, name.name)
-            if not isinstance(value, bool) and not value >= 0:  # also rejects NaN
-                raise ValueError(f"guards.{name.name} must be >= 0 (0 = off), got {value}")
+        check_ranges(self, GUARD_RANGES, "guards.")
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ passes once through each part, identically in backtest, paper and live nodes:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 from nautilus_trader.config import StrategyConfig
@@ -31,6 +31,7 @@ from ravebear.risk.entry_gate import EntryGate, EntryRefusal
 from ravebear.risk.exits import ExitPlan, ExitSettings
 from ravebear.risk.feed_watchdog import FeedWatchdogSettings
 from ravebear.risk.guards import GuardEvent, GuardLimits, RiskGuards
+from ravebear.risk.ranges import Range, check_ranges
 from ravebear.risk.topics import GUARD_TOPIC
 from ravebear.strategies.account_view import AccountView
 from ravebear.strategies.bar_types import bar_type_for
@@ -66,6 +67,17 @@ class LevelStrategyConfig(StrategyConfig, frozen=True, kw_only=True):
     feed_watchdog: FeedWatchdogSettings = FeedWatchdogSettings()  # live clock only: halt entries on stalled data / order updates (seconds)
     spot_cash_reserve_pct: float = 1.0  # spot pair on a cash account: % of the free quote balance a buy leaves unspent (fees beyond the instrument's, slippage)
     stop_action: str = "flatten"  # when the node stops: "flatten" (cancel orders, close positions), "cancel" (cancel orders only), "keep" (leave both at the venue)
+
+    # every number with a unit and its allowed range; a subclass adds its own: {**LevelStrategyConfig.ranges, ...}
+    ranges: ClassVar[dict[str, Range]] = {
+        "risk_per_trade_pct": Range(0, 10, "% of equity lost at the stop", low_open=True),
+        "max_leverage": Range(0, 125, "x equity", low_open=True),
+        "max_notional": Range(0, None, "quote currency", note="0 = no cap"),
+        "cooldown_bars": Range(0, 100_000, "candles"),
+    }
+
+    def __post_init__(self) -> None:
+        check_ranges(self, type(self).ranges)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from nautilus_trader.model.data import Bar, BarType, DataType
 from nautilus_trader.model.identifiers import InstrumentId
 
 from ravebear.catalog.level_data import LevelEventData
+from ravebear.risk.ranges import Range, check_ranges
 from ravebear.strategies.bar_types import bar_type_for
 from ravebear.strategies.levels.engine import LevelEngine, LevelEngineConfig
 from ravebear.strategies.levels.model import EventKind, Level, LevelEvent, LevelKind, LevelSide
@@ -37,6 +38,9 @@ class LevelActorConfig(ActorConfig, frozen=True, kw_only=True):
     record: bool = False  # keep every (instrument, timeframe, event) in memory (tests, research parity)
     catalog_path: str | None = None  # write LevelEventData here, in batches and at stop
     flush_every: int = 50_000  # events buffered before a catalog write
+
+    def __post_init__(self) -> None:
+        check_ranges(self, {"flush_every": Range(1, 10_000_000, "events")})
 
 
 def to_data(instrument_id: InstrumentId, event: LevelEvent) -> LevelEventData:

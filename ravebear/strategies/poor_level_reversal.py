@@ -9,8 +9,9 @@ mirror it with longs. The poor-level thresholds are the level engine's (`levels.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
+from ravebear.risk.ranges import Range
 from ravebear.strategies.base import LONG, SHORT, LevelStrategy, LevelStrategyConfig, Signal
 from ravebear.strategies.levels.model import EventKind, LevelEvent, LevelKind, LevelSide
 from ravebear.strategies.levels.timeframes import Candle
@@ -23,6 +24,18 @@ class PoorLevelReversalConfig(LevelStrategyConfig, frozen=True, kw_only=True):
     min_sweep_bps: float = 2.0  # the candle must trade at least this far through the level, bps
     max_sweep_bps: float = 40.0  # deeper is a breakout, not a sweep, bps
     min_score: float = 0.0  # level score (0-1) at the sweep
+
+    ranges: ClassVar[dict[str, Range]] = {
+        **LevelStrategyConfig.ranges,
+        "min_sweep_bps": Range(0, 5_000, "bps through the level"),
+        "max_sweep_bps": Range(0, 5_000, "bps through the level"),
+        "min_score": Range(0, 1, "level score"),
+    }
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.min_sweep_bps > self.max_sweep_bps:
+            raise ValueError(f"min_sweep_bps {self.min_sweep_bps:g} must not exceed max_sweep_bps {self.max_sweep_bps:g}")
 
 
 class PoorLevelReversal(LevelStrategy):

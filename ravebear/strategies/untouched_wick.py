@@ -11,8 +11,9 @@ engine's (`levels.wicks`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
+from ravebear.risk.ranges import Range
 from ravebear.strategies.base import LONG, SHORT, LevelStrategy, LevelStrategyConfig, Signal
 from ravebear.strategies.levels.model import EventKind, LevelEvent, LevelKind, LevelSide
 from ravebear.strategies.levels.timeframes import Candle
@@ -23,6 +24,12 @@ class UntouchedWickConfig(LevelStrategyConfig, frozen=True, kw_only=True):
 
     max_touch_depth_bps: float = 20.0  # deepest touch still traded, bps through the level
     min_score: float = 0.0  # level score (quality x freshness, 0-1) at the touch
+
+    ranges: ClassVar[dict[str, Range]] = {
+        **LevelStrategyConfig.ranges,
+        "max_touch_depth_bps": Range(0, 5_000, "bps through the level"),
+        "min_score": Range(0, 1, "level score"),
+    }
 
 
 class UntouchedWick(LevelStrategy):

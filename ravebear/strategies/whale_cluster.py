@@ -10,8 +10,9 @@ the filter's wick alignment.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
+from ravebear.risk.ranges import Range
 from ravebear.strategies.base import LONG, SHORT, LevelStrategy, LevelStrategyConfig, Signal
 from ravebear.strategies.levels.model import LevelEvent
 from ravebear.strategies.levels.timeframes import Candle
@@ -29,6 +30,18 @@ class WhaleClusterTradeConfig(LevelStrategyConfig, frozen=True, kw_only=True):
     min_imbalance: float = 0.3  # |net signed volume| / volume, 0-1
     leave_bps: float = 15.0  # move away needed before a retest counts, bps
     max_age_bars: int = 720  # candles a cluster waits for its retest
+
+    ranges: ClassVar[dict[str, Range]] = {
+        **LevelStrategyConfig.ranges,
+        "volume_lookback": Range(1, 100_000, "candles"),
+        "min_relative_volume": Range(0, 1_000, "x mean volume", low_open=True),
+        "min_candles": Range(1, 1_000, "candles"),
+        "window_bars": Range(1, 100_000, "candles"),
+        "band_bps": Range(0, 5_000, "bps", low_open=True),
+        "min_imbalance": Range(0, 1, "share of volume"),
+        "leave_bps": Range(0, 5_000, "bps"),
+        "max_age_bars": Range(1, 1_000_000, "candles"),
+    }
 
 
 class WhaleClusterTrade(LevelStrategy):

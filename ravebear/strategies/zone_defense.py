@@ -10,8 +10,9 @@ is further).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
+from ravebear.risk.ranges import Range
 from ravebear.strategies.base import LONG, SHORT, LevelStrategy, LevelStrategyConfig, Signal
 from ravebear.strategies.levels.model import EventKind, LevelEvent, LevelKind, LevelSide
 from ravebear.strategies.levels.timeframes import Candle
@@ -26,6 +27,12 @@ class ZoneDefenseConfig(LevelStrategyConfig, frozen=True, kw_only=True):
     signal_timeframes: tuple[str, ...] = ("1m", "5m", "15m", "1h")  # zones of these timeframes (stacks: the base timeframe)
     min_score: float = 0.2  # zone score (0-1) at the test
     max_zone_bps: float = 80.0  # thicker zones are skipped (the stop would be too far), bps of price
+
+    ranges: ClassVar[dict[str, Range]] = {
+        **LevelStrategyConfig.ranges,
+        "min_score": Range(0, 1, "zone score"),
+        "max_zone_bps": Range(0, 5_000, "bps of price", low_open=True),
+    }
 
 
 class ZoneDefense(LevelStrategy):

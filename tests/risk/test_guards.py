@@ -266,7 +266,7 @@ def test_nan_equity_is_ignored_with_an_alert():
     ("raw", "message"),
     [
         ({"max_open_position": 2}, "Object contains unknown field `max_open_position`"),
-        ({"max_drawdown_pct": -1}, "guards.max_drawdown_pct must be >= 0 (0 = off), got -1.0"),
+        ({"max_drawdown_pct": -1}, "guards.max_drawdown_pct must be between 0 and 100 % from the equity peak (0 = off), got -1"),
         ({"daily_loss_limit_pct": "nan"}, "Expected `float`, got `str` - at `$.daily_loss_limit_pct`"),
         ({"max_open_positions": 2.5}, "Expected `int`, got `float` - at `$.max_open_positions`"),
     ],

@@ -18,26 +18,42 @@ DEFAULT_CONFIG = Path("config") / "backtest.yaml"
 @click.option("--output", "output_dir", type=click.Path(file_okay=False), default=None, help="Runs folder (default: run.output_dir).")
 def backtest(config_file: str | None, catalog_path: str | None, output_dir: str | None) -> None:
     """Run a backtest from a YAML config (default: config/backtest.yaml) and write its run folder."""
+    from ravebear.platform.cli.closed_pipe import survive_closed_pipes
+
+    with survive_closed_pipes():  # `ravebear backtest | head -1` still completes and writes its run folder
+        _backtest(Path(config_file) if config_file else DEFAULT_CONFIG, catalog_path, output_dir)
+
+
+def _backtest(path: Path, catalog_path: str | None, output_dir: str | None) -> None:
     from ravebear.platform.nodes.run_file import ConfigError, load_run_file
 
-    path = Path(config_file) if config_file else DEFAULT_CONFIG
     try:
         config, text = load_run_file(path)
     except ConfigError as exc:
         fail(str(exc), code=2)
-    from ravebear.platform.nodes.backtest import run_backtest
+    from ravebear.platform.nodes.backtest import check_data_available, check_output_dir, run_backtest
 
     store = open_catalog(catalog_path or config.run.catalog_path)
+    runs_dir = Path(output_dir) if output_dir else Path(config.run.output_dir)
+    try:
+        coverage = check_data_available(config, store)
+        check_output_dir(runs_dir, "--output" if output_dir else "run.output_dir")  # before the work, not after it
+    except ConfigError as exc:
+        fail(str(exc), code=2)
     click.echo(f"backtest {config.run.name}: {path} on catalog {store.path}")
     from ravebear.platform.nodes.composer import backtest_warnings
 
-    for warning in backtest_warnings(config):
+    for warning in (*coverage, *backtest_warnings(config)):
         click.secho(f"warning: {warning}", fg="yellow", err=True)
     try:
-        outcome = run_backtest(config, text, store, Path(output_dir) if output_dir else None)
+        outcome = run_backtest(config, text, store, runs_dir)
     except ConfigError as exc:
         fail(str(exc), code=2)
     _print_summary(outcome.run.summary)
+    from ravebear.platform.cli.no_trades import no_trade_lines
+
+    for line in no_trade_lines(outcome.run.summary, outcome.run.path):
+        click.echo(line)
     click.echo(f"run folder: {outcome.run.path.resolve()}")
     folder = outcome.run.path
     for label, name in (("risk report", "risk_report.html"), ("tearsheet", "report.html")):

@@ -6,7 +6,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-
 import pandas as pd
 
 from ravebear.catalog.store import RaveCatalog, one_minute_bar_type
@@ -35,20 +34,60 @@ def prepare_backtest_process() -> None:
             pass
 
 
-def check_data_available(config: RunFile, catalog: RaveCatalog) -> None:
-    """Fail with a clear message when a configured series or funding file is missing."""
+def check_output_dir(output_dir: Path, key: str = "run.output_dir") -> None:
+    """Fail before the run when its output folder cannot be created or written (a file in the way, no permission);
+    `key` names where the folder was given."""
+    import os
+    import tempfile
+
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(dir=output_dir, prefix=".write-check-")
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ConfigError(f"{key}: cannot write the run folder under {output_dir} ({exc.strerror or exc})") from None
+
+
+def _utc_minute(ns: int) -> str:
+    return pd.Timestamp(ns, unit="ns", tz="UTC").strftime("%Y-%m-%d %H:%M")
+
+
+def check_data_available(config: RunFile, catalog: RaveCatalog) -> list[str]:
+    """Fail with a clear message when a configured series or funding file is missing, or a `data:` entry's range
+    holds no bars; return a warning for each entry whose range the catalog covers only in part."""
+    from ravebear.catalog.validation import ONE_MINUTE_MS
+    from ravebear.platform.nodes.run_file import utc_ns
+
     for instrument_id, path in config.funding.rates.items():
         if not Path(path).is_file():
             raise ConfigError(f"funding.rates.{instrument_id}: no such file {path} (relative paths are from {Path.cwd()})")
     stored = {series.bar_type: series for series in catalog.summary()}
-    for data in config.data:
+    warnings = []
+    for index, data in enumerate(config.data):
         bar_type = data.bar_type or one_minute_bar_type(data.instrument_id)
         if bar_type not in stored:
             have = ", ".join(stored) or "nothing"
             raise ConfigError(
-                f"no bars for {bar_type} in the catalog at {catalog.path} (it has {have}); "
+                f"no bars for {bar_type} in the catalog at {catalog.path} (it has {have}; data[{index}] asks for it); "
                 "import some with `ravebear catalog import` or `ravebear catalog download`",
             )
+        if data.start is None and data.end is None:
+            continue
+        # nautilus selects bars by ts_event, a 1-minute bar's close: open + 1 minute
+        closes = (catalog.stored_open_times(bar_type) + ONE_MINUTE_MS) * 1_000_000
+        start, end = utc_ns(data.start), utc_ns(data.end)
+        inside = closes[(closes >= (start if start is not None else closes[0])) & (closes <= (end if end is not None else closes[-1]))]
+        have = f"the catalog's {bar_type} bars close {_utc_minute(int(closes[0]))} .. {_utc_minute(int(closes[-1]))} UTC"
+        wanted = f"{data.start or 'its first bar'} .. {data.end or 'its last bar'}"
+        if len(inside) == 0:
+            raise ConfigError(f"data[{index}]: no {data.instrument_id} bars in {wanted}; {have}")
+        if (start is not None and start < closes[0] - ONE_MINUTE_MS * 1_000_000) or (end is not None and end > closes[-1] + ONE_MINUTE_MS * 1_000_000):
+            warnings.append(
+                f"data[{index}]: {data.instrument_id} has bars only for {_utc_minute(int(inside[0]))} .. {_utc_minute(int(inside[-1]))} UTC "
+                f"of the requested {wanted}",
+            )
+    return warnings
 
 
 def _funding(engine, config: RunFile) -> pd.DataFrame | None:  # noqa: ANN001 - BacktestEngine
@@ -58,6 +97,16 @@ def _funding(engine, config: RunFile) -> pd.DataFrame | None:  # noqa: ANN001 - 
     from ravebear.platform.simulated_venue.funding import funding_frame
 
     return funding_frame(engine)
+
+
+def _entry_counts(engine) -> tuple[int, dict[str, int]]:  # noqa: ANN001 - BacktestEngine
+    """Entry signals of the run's strategies and the refused ones by reason (guard, entry_filter, stop_too_wide, size)."""
+    signals, skipped = 0, {}
+    for strategy in engine.trader.strategies():
+        signals += getattr(strategy, "signals", 0)
+        for reason, count in getattr(strategy, "skipped", {}).items():
+            skipped[reason] = skipped.get(reason, 0) + count
+    return signals, skipped
 
 
 @dataclass
@@ -77,6 +126,8 @@ def run_backtest(config: RunFile, config_text: str, catalog: RaveCatalog, output
     from nautilus_trader.backtest.node import BacktestNode
 
     check_data_available(config, catalog)
+    runs_dir = output_dir or Path(config.run.output_dir)
+    check_output_dir(runs_dir)
     prepare_backtest_process()
     run_config = backtest_run_config(config, catalog.path.resolve())
     node = BacktestNode(configs=[run_config])
@@ -95,14 +146,18 @@ def run_backtest(config: RunFile, config_text: str, catalog: RaveCatalog, output
         span = {}
         if results and results[0].backtest_start and results[0].backtest_end:
             span = {key: pd.Timestamp(value, unit="ns", tz="UTC").isoformat() for key, value in (("start", results[0].backtest_start), ("end", results[0].backtest_end))}
-        run_dir = new_run_dir(output_dir or Path(config.run.output_dir), config.run.name)
+        signals, skipped = _entry_counts(engine)
+        run_dir = new_run_dir(runs_dir, config.run.name)
         run = write_run_folder(
             engine,
             run_dir,
             config_text,
             recorder.frame(),
             Decimal(config.venue.starting_balance.split()[0]),
-            meta={"bars": bars, "elapsed_s": round(elapsed, 3), "bars_per_s": round(bars / elapsed) if elapsed else None, **span},
+            meta={
+                "bars": bars, "elapsed_s": round(elapsed, 3), "bars_per_s": round(bars / elapsed) if elapsed else None, **span,
+                "entry_signals": signals, "skipped_entries": skipped,
+            },  # fmt: skip
             tearsheet=config.run.tearsheet,
             guard_events=guards.frame(),
             funding=_funding(engine, config),

@@ -7,14 +7,31 @@ import difflib
 import re
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ravebear.risk.ranges import Range
 
 
 class ConfigError(ValueError):
     """A config file that cannot be used, with a message naming the file and key."""
+
+
+def _in(allowed: Range) -> AfterValidator:
+    """A pydantic check that a number lies in `allowed` (the error names the range and its unit)."""
+
+    def check(value: float | None) -> float | None:
+        if value is not None and not allowed.allows(value):
+            raise ValueError(allowed.message("", value).lstrip())
+        return value
+
+    return AfterValidator(check)
+
+
+Leverage = Annotated[float, _in(Range(0, 125, "x", low_open=True))]
+Probability = Annotated[float, _in(Range(0, 1, "(a probability)"))]
 
 
 class _Section(BaseModel):
@@ -35,8 +52,8 @@ class RunSection(_Section):
 class FillModelSection(_Section):
     """nautilus FillModel parameters."""
 
-    prob_fill_on_limit: float = Field(1.0, ge=0, le=1)  # chance a limit at the bar's extreme fills
-    prob_slippage: float = Field(0.0, ge=0, le=1)  # chance a market-type fill slips one tick
+    prob_fill_on_limit: Probability = 1.0  # chance a limit at the bar's extreme fills
+    prob_slippage: Probability = 0.0  # chance a market-type fill slips one tick
     random_seed: int = 42
 
 
@@ -47,10 +64,11 @@ class VenueSection(_Section):
     oms_type: Literal["NETTING", "HEDGING"] = "NETTING"
     account_type: Literal["MARGIN", "CASH"] = "MARGIN"  # CASH for spot pairs: no leverage, no shorting
     starting_balance: str = "10000 USDT"  # "<amount> <currency>"
-    default_leverage: float = Field(10.0, gt=0)  # venue leverage used for margin
-    leverages: dict[str, float] = Field(default_factory=dict)  # per instrument id
-    maker_fee_bps: float | None = None  # None: the instrument's fee (OKX Lv1: 2 bps)
-    taker_fee_bps: float | None = None  # None: the instrument's fee (OKX Lv1: 5 bps)
+    default_leverage: Leverage = 10.0  # venue leverage used for margin
+    leverages: dict[str, Leverage] = Field(default_factory=dict)  # per instrument id
+    # None: the instrument's fee (OKX Lv1: maker 2 bps, taker 5 bps); a negative maker fee is a rebate
+    maker_fee_bps: Annotated[float | None, _in(Range(-10, 100, "bps", note="negative = a rebate"))] = None
+    taker_fee_bps: Annotated[float | None, _in(Range(0, 100, "bps"))] = None
     fill_model: FillModelSection = FillModelSection()
 
     @field_validator("starting_balance")
@@ -58,6 +76,8 @@ class VenueSection(_Section):
     def _money(cls, value: str) -> str:
         if not re.fullmatch(r"\s*\d+(\.\d+)?\s+[A-Z]{2,10}\s*", value):
             raise ValueError(f"expected '<amount> <CURRENCY>' such as '10000 USDT', got {value!r}")
+        if float(value.split()[0]) <= 0:
+            raise ValueError(f"must be above 0, got {value.strip()!r}")
         return value.strip()
 
 
@@ -72,8 +92,16 @@ class DataSection(_Section):
     @field_validator("start", "end", mode="before")
     @classmethod
     def _iso(cls, value: Any) -> Any:
-        # YAML reads 2026-07-27 as a date; keep it as ISO text.
-        return value.isoformat() if isinstance(value, (date, datetime)) else value
+        if isinstance(value, (date, datetime)):  # YAML reads 2026-07-27 as a date; keep it as ISO text
+            return value.isoformat()
+        if value is None:
+            return None
+        try:
+            datetime.fromisoformat(str(value))
+            utc_ns(str(value))  # what the nodes use: must read it the same way
+        except ValueError:
+            raise ValueError(f"expected an ISO date or date/time in UTC such as 2026-07-27 or 2026-07-27T12:00, got {value!r}") from None
+        return str(value)
 
 
 class StrategySection(_Section):
@@ -183,7 +211,7 @@ class NodeSection(_Section):
     reconciliation: bool = True  # reconcile orders and positions with the venue at start
     # live: compare the venue's positions with the node's every N s and reconcile again when they differ twice
     # in a row (nautilus 1.231 does not reconcile after a WebSocket reconnect: a fill pushed meanwhile is lost); 0 = off
-    venue_check_s: float = Field(5.0, ge=0)
+    venue_check_s: Annotated[float, _in(Range(0, 3_600, "s", note="0 = off"))] = 5.0
 
     @field_validator("trader_id")
     @classmethod
@@ -254,7 +282,8 @@ def _format_errors(source: str, error: ValidationError) -> str:
         elif item["type"] == "missing":
             lines.append(f"missing key '{path}'")
         else:
-            lines.append(f"'{path}': {item['msg']}")
+            message = item["msg"].removeprefix("Value error, ")
+            lines.append(f"'{path}' {message}" if message.startswith("must be") else f"'{path}': {message}")
     return f"{source}: " + "; ".join(lines)
 
 
@@ -272,6 +301,8 @@ def parse_run_file(text: str, source: str = "config") -> RunFile:
         raise ConfigError(_format_errors(source, exc)) from None
     if not config.strategies and not config.actors:
         raise ConfigError(f"{source}: nothing to run: add 'strategies' or 'actors'")
+    _check_data_ranges(config, source)
+    _check_instruments_under_data(config, source)
     check_risk(config.risk, f"{source}: risk")
     for name, values in config.sources.configured().items():
         source_config(name, values, f"{source}: sources.{name}")
@@ -279,6 +310,34 @@ def parse_run_file(text: str, source: str = "config") -> RunFile:
         for index, component in enumerate(components):
             check_component_config(component, f"{source}: {section}[{index}]", config.risk)
     return config
+
+
+def _check_data_ranges(config: RunFile, source: str) -> None:
+    """Each `data:` entry's start must come before its end."""
+    for index, data in enumerate(config.data):
+        if data.start is not None and data.end is not None and utc_ns(data.start) >= utc_ns(data.end):
+            raise ConfigError(f"{source}: 'data[{index}].start' {data.start} is not before 'data[{index}].end' {data.end}")
+
+
+def _check_instruments_under_data(config: RunFile, source: str) -> None:
+    """Every instrument a strategy or actor trades or watches must be under `data:`, or it would get no bars."""
+    known = [data.instrument_id for data in config.data]
+
+    def check(instrument_id: Any, path: str) -> None:
+        if instrument_id in known:
+            return
+        close = difflib.get_close_matches(str(instrument_id), known, n=1, cutoff=0.9)  # SOL-... is no typo of ETH-...
+        hint = f" (did you mean '{close[0]}'?)" if close else " (add a data: entry for it)"
+        raise ConfigError(f"{source}: '{path}' {instrument_id} is not under data:{hint}; data: has {', '.join(known)}")
+
+    for index, strategy in enumerate(config.strategies):
+        for number, instrument_id in enumerate(strategy.instruments):
+            check(instrument_id, f"strategies[{index}].instruments[{number}]")
+        if not strategy.instruments and "instrument_id" in strategy.config:
+            check(strategy.config["instrument_id"], f"strategies[{index}].config.instrument_id")
+    for index, actor in enumerate(config.actors):
+        for number, instrument_id in enumerate(actor.config.get("instrument_ids") or ()):
+            check(instrument_id, f"actors[{index}].config.instrument_ids[{number}]")
 
 
 def with_account_risk(config: dict[str, Any], fields: set[str], risk: dict[str, Any] | None) -> dict[str, Any]:
@@ -308,7 +367,38 @@ def check_risk(risk: dict[str, Any], where: str) -> None:
     try:
         msgspec.convert(risk, GuardLimits)
     except msgspec.ValidationError as exc:
+        found = _RANGE_ERROR.match(str(exc))
+        if found and found.group(1).startswith("guards."):
+            source = where.rpartition(": ")[0]
+            raise ConfigError(f"{source}: 'risk.{found.group(1).removeprefix('guards.')}' {found.group(2)}") from None
         raise ConfigError(f"{where}: {_msgspec_message(exc, GuardLimits)}") from None
+
+
+# "<key> must be <range>, got <value>" from a config class's own checks (ravebear.risk.ranges), with msgspec's " - at `$.x`"
+_RANGE_ERROR = re.compile(r"^([\w.]+) (must be .*?)(?: - at `\$[^`]*`)?$")
+
+
+def _has(values: dict[str, Any], dotted: str) -> bool:
+    for part in dotted.split("."):
+        if not isinstance(values, dict) or part not in values:
+            return False
+        values = values[part]
+    return True
+
+
+def _range_error(text: str, where: str, component: StrategySection | ActorSection, instrument_id: str | None) -> str | None:
+    """A range error with the run-file key it came from: the instrument's override, the config, or the account `risk`."""
+    found = _RANGE_ERROR.match(text)
+    if not found:
+        return None
+    key, rest = found.groups()
+    source, _, section = where.rpartition(": ")
+    overrides = component.instruments.get(instrument_id) or {} if isinstance(component, StrategySection) and instrument_id else {}
+    if _has(overrides, key):
+        return f"{source}: '{section}.instruments.{instrument_id}.{key}' {rest}"
+    if key.startswith("guards.") and not _has(dict(component.config), key):
+        return f"{source}: 'risk.{key.removeprefix('guards.')}' {rest}"
+    return f"{source}: '{section}.config.{key}' {rest}"
 
 
 def source_config(name: str, values: dict[str, Any], where: str) -> Any:
@@ -395,8 +485,11 @@ def check_component_config(component: StrategySection | ActorSection, where: str
             # the component's own checks (sides, level-engine keys, zone kinds...) run in its constructor
             getattr(importlib.import_module(component_module), component_name)(parsed)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            ranged = _range_error(str(exc), where, component, config.get("instrument_id"))
+            if ranged:
+                raise ConfigError(ranged) from None
             raise ConfigError(f"{label}: {_msgspec_message(exc, config_cls)} for {config_cls.__name__}") from None
         except (ValueError, TypeError, KeyError) as exc:
-            raise ConfigError(f"{label}: {exc}") from None
+            raise ConfigError(_range_error(str(exc), where, component, config.get("instrument_id")) or f"{label}: {exc}") from None
         except (ImportError, AttributeError) as exc:
             raise ConfigError(f"{where}: cannot import '{component.component_path}': {exc}") from None

@@ -19,6 +19,7 @@ from ravebear.strategies.levels.confluence import ConfluenceConfig, ConfluenceTr
 from ravebear.strategies.levels.model import Detector, EventKind, Level, LevelEvent, LevelKind
 from ravebear.strategies.levels.origins import OriginConfig, OriginDetector
 from ravebear.strategies.levels.poor_levels import PoorLevelConfig, PoorLevelDetector
+from ravebear.strategies.levels.ranges import check_level_ranges
 from ravebear.strategies.levels.timeframes import timeframe_minutes
 from ravebear.strategies.levels.wicks import UntouchedWickDetector, WickConfig
 
@@ -71,6 +72,7 @@ class LevelEngineConfig:
                 if bad:
                     raise ValueError(f"unknown key(s) in levels.{key}: {', '.join(bad)}; known: {', '.join(sorted(allowed))}")
                 values[key] = nested[key](**{k: tuple(v) if isinstance(v, list) else v for k, v in value.items()})
+                check_level_ranges(key, values[key])
             elif key in ("timeframes", "detectors"):
                 values[key] = tuple(value)
             else:
