@@ -123,8 +123,7 @@ def test_live_yaml_sets_the_watchdog_explicitly_and_bad_values_fail_by_key():
     with pytest.raises(ConfigError) as error:
         parse_run_file(yaml.safe_dump(raw), "live.yaml")
     assert str(error.value) == (
-        "live.yaml: strategies[0]: config for BTC-USDT-SWAP.OKX: feed_watchdog.order_update_stall_s must be a finite number >= 0 "
-        "(0 = off), got -1.0 - at `feed_watchdog` for UntouchedWickConfig"
+        "live.yaml: 'strategies[0].config.feed_watchdog.order_update_stall_s' must be a finite number >= 0 (0 = off), got -1.0"
     )
 
 
