@@ -43,7 +43,7 @@ def build_risk_report(run_dir: Path) -> dict[str, Any]:
     start, end = run_span(equity, run.fills, run.funding, run.summary.get("start"), run.summary.get("end"))
     exposure = _exposure(run.fills, multipliers, equity)
     funding = _funding(run.funding)
-    guards = _guard_events(run.guard_events, start, end, warnings)
+    guards = _guard_events(run, start, end, warnings)
     fees_by = {key: _fees(run.fills, key) for key in ("instrument_id", "strategy_id")}
     if start is None:
         notes.append("no account, fill or funding event recorded: the run's period is unknown")
@@ -252,7 +252,8 @@ def _funding(frame: pd.DataFrame | None) -> dict[str, Any]:
 _FIGURES = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?")
 
 
-def _guard_events(frame: pd.DataFrame | None, start: pd.Timestamp | None, end: pd.Timestamp | None, notes: list[str]) -> dict[str, Any]:
+def _guard_events(run: RunTables, start: pd.Timestamp | None, end: pd.Timestamp | None, notes: list[str]) -> dict[str, Any]:
+    frame = run.guard_events
     if frame is None:
         return {"recorded": False, "events": [], "counts": [], "groups": []}
     if frame.empty:
@@ -262,17 +263,17 @@ def _guard_events(frame: pd.DataFrame | None, start: pd.Timestamp | None, end: p
     if unreadable:
         first = frame["ts"][times.isna()].iloc[0]
         notes.append(f"guard_events.csv: {unreadable} event(s) with an unreadable time (first {first!r}): listed without a time")
-    if start is not None and end is not None:
-        outside = times.notna() & ((times < start.floor("D")) | (times > end.ceil("D")))
-        if outside.any():
-            odd = frame[outside]
-            kinds = ", ".join(sorted(set(odd["guard"].astype(str) + " " + odd["action"].astype(str))))
+    wall = _session_window(run)
+    if wall is not None and start is not None and end < wall[0]:  # a replay: its events carry data time, long before the session
+        odd = times.notna() & (times >= wall[0]) & (times <= wall[1])
+        if odd.any():
+            kinds = ", ".join(sorted(set(frame.loc[odd, "guard"].astype(str) + " " + frame.loc[odd, "action"].astype(str))))
             notes.append(
-                f"guard_events.csv: {int(outside.sum())} event(s) ({kinds}) carry times outside the run's period "
-                f"({_minute(times[outside].min())} .. {_minute(times[outside].max())}; before this was fixed a kill switch's "
-                "'flattened' event carried the wall-clock time of a paper replay): listed, not plotted",
+                f"guard_events.csv: {int(odd.sum())} event(s) ({kinds}) carry the session's wall-clock time "
+                f"({_minute(times[odd].min())}) instead of the replay's data time, as a kill switch's 'flattened' "
+                "event did before RaveBear fixed it: listed, not plotted",
             )
-            times = times.mask(outside)
+            times = times.mask(odd)
     frame = frame.assign(ts=[iso(ts) for ts in times]).fillna("")
     events = [{column: _cell(row.get(column)) for column in GUARD_COLUMNS} for row in frame.to_dict("records")]
     counts = frame.groupby(["guard", "action"], sort=True).size()
@@ -300,6 +301,16 @@ def _guard_groups(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if ts is not None and (group["last"] is None or ts > group["last"]):
             group["last"] = ts
     return sorted(groups.values(), key=lambda g: (g["first"] or "~", g["guard"], g["strategy_id"] or ""))
+
+
+def _session_window(run: RunTables) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    # the wall-clock time the session ran: from its folder name (<UTC stamp>-<name>, written at the end) back by its elapsed time
+    found = re.match(r"(\d{8}T\d{6}Z)-", run.path.resolve().name)
+    if not found:
+        return None
+    written = pd.Timestamp(found.group(1))
+    elapsed = pd.Timedelta(seconds=float(run.summary.get("elapsed_s") or 86_400))
+    return written - elapsed - pd.Timedelta(minutes=5), written + pd.Timedelta(minutes=5)
 
 
 def _minute(ts: pd.Timestamp) -> str:
