@@ -257,7 +257,7 @@ class LevelStrategy(Strategy):
             if verdict.event is None:
                 self.log.info(f"{self.id} {self._instrument_key}: entry skipped ({verdict.guard}): {verdict.detail}")
             else:  # one line per refused signal, at INFO: a losing day refuses hundreds
-                self.log.info(f"{self.id} {self._instrument_key}: entry skipped, guard {verdict.guard} blocked: {verdict.event.detail}")
+                self.log.info(f"{self.id} {self._instrument_key}: entry skipped, guard {verdict.event.guard} blocked: {verdict.event.detail}")
                 self.msgbus.publish(GUARD_TOPIC, verdict.event)
             return
         self.position_manager.enter(verdict)

@@ -292,7 +292,7 @@ def test_report_of_a_run_without_trades(tmp_path):
     report = json.loads(json_path.read_text())
     assert report["summary"]["trades"] == 0 and report["summary"]["pnl"] == 0 and report["summary"]["max_drawdown_pct"] == 0
     assert report["summary"]["end"] == "2026-07-28T08:00:00+00:00"  # the funding event widens the run's span
-    assert report["guard_events"] == {"recorded": True, "events": [], "counts": []}
+    assert report["guard_events"] == {"recorded": True, "events": [], "counts": [], "groups": []}
     page = html_path.read_text()
     assert "Trades (0 closed" in page and "the run recorded no guard events" in page
 
