@@ -282,6 +282,7 @@ th{background:#f2f5f9;position:sticky;top:0}td.n{text-align:right;font-variant-n
 #by-strategy tbody tr:last-child td,#by-instrument tbody tr:last-child td,#fees-funding tbody tr:last-child td{font-weight:600;background:#f7f7f7}
 .note{font-size:12px;color:#555;margin:2px 0 10px 0}.scroll{max-height:640px;overflow:auto;border:1px solid #eee;display:inline-block}
 .fig{margin:10px 0}.defs{font-size:12px;color:#555;max-width:1100px}
+#guard-events td:last-child{white-space:normal;min-width:360px;max-width:560px}
 """
 
 

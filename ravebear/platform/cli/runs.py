@@ -56,6 +56,8 @@ def report(run_dir: str) -> None:
         html_path, json_path = write_risk_report(Path(run_dir))
     except RunFolderError as exc:
         fail(str(exc))
+    except (ValueError, KeyError, TypeError) as exc:  # a table the checks let through: still one line, exit 1
+        fail(f"cannot build the risk report of {run_dir}: {type(exc).__name__}: {exc}")
     import json
 
     report = json.loads(json_path.read_text())
