@@ -37,7 +37,7 @@ TABLE_COLUMNS: dict[str, dict[str, str]] = {
     "account.csv": {"ts": "time", "currency": "text", "total": "number"},
     "orders.csv": {"client_order_id": "text", "instrument_id": "text", "type": "text", "tags": "text?"},
     "funding.csv": {"ts": "time", "instrument_id": "text", "amount": "number"},
-    "guard_events.csv": {"ts": "text", "guard": "text", "action": "text"},  # odd times are reported, not refused
+    "guard_events.csv": {"ts": "text?", "guard": "text", "action": "text"},  # odd or missing times are reported, not refused
 }  # fmt: skip
 
 

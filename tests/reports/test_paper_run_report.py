@@ -204,3 +204,17 @@ def test_summarize_of_the_tables_matches_the_written_summary(paper):
     rebuilt = summarize(pd.read_csv(folder / "positions.csv"), pd.read_csv(folder / "fills.csv"), pd.read_csv(folder / "account.csv"), Decimal("10000"))
     for key in ("trades", "pnl", "fees", "return_pct", "max_drawdown_pct", "sharpe", "sortino", "profit_factor"):
         assert rebuilt[key] == pytest.approx(written[key]), key
+
+
+def test_guard_event_with_an_unreadable_time_is_named_not_fatal(paper, tmp_path):
+    folder = copy_run(paper["folder"], tmp_path)
+    events = pd.read_csv(folder / "guard_events.csv")
+    events.loc[5, "ts"] = "yesterday"
+    events.loc[6, "ts"] = None
+    events.to_csv(folder / "guard_events.csv", index=False)
+    done = ravebear("report", str(folder))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().splitlines() == ["warning: guard_events.csv: 2 event(s) with an unreadable time (first 'yesterday'): listed without a time"]
+    report = json.loads((folder / "risk_report.json").read_text())
+    assert [report["guard_events"]["events"][i]["ts"] for i in (5, 6)] == [None, None]
+    assert report["summary"]["guard_events"] == len(events)
