@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def ravebear(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ravebear.platform.cli", *args], capture_output=True, text=True, cwd=REPO, env={**os.environ, **env}, timeout=600)
+    return subprocess.run([sys.executable, "-m", "ravebear.platform.cli", *args], check=False, capture_output=True, text=True, cwd=REPO, env={**os.environ, **env}, timeout=600)
 
 
 @pytest.fixture(scope="module")
