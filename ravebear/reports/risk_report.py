@@ -15,6 +15,7 @@ Under NETTING each closed round trip is a positions row with `ts_closed` set (do
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -23,7 +24,8 @@ from typing import Any
 import pandas as pd
 
 from ravebear.reports import stats
-from ravebear.reports.run_tables import REQUIRED_FILES, RunTables, iso, read_run_folder, settled_balances
+from ravebear.reports.equity import account_equity, daily_ratios, run_currency, run_span
+from ravebear.reports.run_tables import REQUIRED_FILES, RunTables, iso, read_run_folder, run_config, to_utc
 from ravebear.reports.trades import closed_trades, contract_multipliers, money
 
 GUARD_COLUMNS = ("ts", "guard", "action", "instrument_id", "strategy_id", "detail")
@@ -33,17 +35,20 @@ def build_risk_report(run_dir: Path) -> dict[str, Any]:
     """Return the risk report of a run folder as a JSON-ready dict (numbers, ISO UTC times)."""
     run = read_run_folder(run_dir)
     notes: list[str] = []
+    warnings = list(run.problems)  # what was odd in the folder: also printed by `ravebear report`
     starting = float(run.summary.get("starting_balance", 0.0))
     multipliers = contract_multipliers(run, notes)
     trades = closed_trades(run, multipliers)
-    equity, currency = _equity(run, trades, starting, notes)
-    start, end = _span(run, equity)
+    equity, currency = _equity(run, trades, notes)
+    start, end = run_span(equity, run.fills, run.funding, run.summary.get("start"), run.summary.get("end"))
     exposure = _exposure(run.fills, multipliers, equity)
     funding = _funding(run.funding)
-    guards = _guard_events(run.guard_events)
+    guards = _guard_events(run, start, end, warnings)
     fees_by = {key: _fees(run.fills, key) for key in ("instrument_id", "strategy_id")}
+    if start is None:
+        notes.append("no account, fill or funding event recorded: the run's period is unknown")
 
-    returns = stats.daily_returns(equity, starting, start, end)
+    returns, ratios = daily_ratios(equity, starting, start, end)
     drawdown = stats.max_drawdown(equity)
     falls = stats.drawdown_series(equity)
     pnls = [t["pnl"] for t in trades]
@@ -72,9 +77,9 @@ def build_risk_report(run_dir: Path) -> dict[str, Any]:
         "currency": currency,
         "start": iso(start),
         "end": iso(end),
-        "days": len(returns),
-        "strategies": sorted({t["strategy_id"] for t in trades} | set(run.fills.get("strategy_id", []))),
-        "instruments": sorted({t["instrument_id"] for t in trades} | set(run.fills.get("instrument_id", []))),
+        "days": ratios.days,
+        "strategies": _strategies(run, trades),
+        "instruments": sorted({t["instrument_id"] for t in trades} | set(run.fills.get("instrument_id", [])) | set(run.instruments or {})),
         **stats.trade_stats(pnls, [t["r_multiple"] for t in trades]),
         "pnl": total_pnl,
         "fees": total_fees,
@@ -87,8 +92,8 @@ def build_risk_report(run_dir: Path) -> dict[str, Any]:
         "max_drawdown": drawdown.amount,
         "max_drawdown_peak": iso(drawdown.peak_ts),
         "max_drawdown_trough": iso(drawdown.trough_ts),
-        "sharpe": stats.sharpe(returns),
-        "sortino": stats.sortino(returns),
+        "sharpe": ratios.sharpe,
+        "sortino": ratios.sortino,
         "profit_factor": stats.profit_factor(pnls),
         "expectancy": stats.expectancy(pnls),
         "max_gross_exposure": max((p["notional"] for p in exposure["gross"]), default=0.0),
@@ -103,7 +108,7 @@ def build_risk_report(run_dir: Path) -> dict[str, Any]:
             "generated_utc": datetime.now(UTC).isoformat(timespec="seconds"),
             "files": {name: (run.path / name).is_file() for name in (*REQUIRED_FILES, "account.csv", "orders.csv", "instruments.json", "funding.csv", "guard_events.csv")},
             "annualisation_days": stats.DAYS_PER_YEAR,
-            "nautilus_summary": {key: run.summary.get(key) for key in ("sharpe", "sortino", "max_drawdown_pct")},
+            "run_summary": {key: run.summary.get(key) for key in ("sharpe", "sortino", "max_drawdown_pct")},
         },
         "summary": summary,
         "equity": [{"ts": iso(ts), "balance": float(v)} for ts, v in equity.items()],
@@ -119,45 +124,56 @@ def build_risk_report(run_dir: Path) -> dict[str, Any]:
         "fees": {"total": total_fees, "by_instrument": fees_by["instrument_id"], "by_strategy": fees_by["strategy_id"]},
         "funding": funding,
         "guard_events": guards,
-        "notes": notes,
+        "notes": [*warnings, *notes],
+        "warnings": warnings,
     }
     return _jsonable(report)
 
 
-def _equity(run: RunTables, trades: list[dict[str, Any]], starting: float, notes: list[str]) -> tuple[pd.Series, str]:
-    currency = str(run.fills["currency"].mode().iloc[0]) if "currency" in run.fills and not run.fills.empty else ""
+def _equity(run: RunTables, trades: list[dict[str, Any]], notes: list[str]) -> tuple[pd.Series, str]:
+    starting = float(run.summary.get("starting_balance", 0.0))
+    currency = run_currency(run.account, run.fills, str(run.summary.get("currency") or _config_currency(run)))
     if run.account is not None and not run.account.empty:
-        account = run.account
-        if not currency or currency not in set(account["currency"]):
-            currency = str(account["currency"].iloc[0])
-        rows = settled_balances(account, currency)
-        return pd.Series(rows["total"].astype(float).to_numpy(), index=pd.to_datetime(rows["ts"], utc=True), name="balance"), currency
-    notes.append("account.csv missing: the equity curve is the starting balance plus each closed trade's PnL")
+        return account_equity(run.account, currency), currency
+    if not trades:  # nothing happened to the balance: no curve to draw
+        if run.account is None:
+            notes.append("account.csv missing: no equity curve")
+        return account_equity(None, currency), currency
+    notes.append(
+        f"account.csv {'missing' if run.account is None else 'has no rows'}: "
+        "the equity curve is the starting balance plus each closed trade's PnL",
+    )
     stamps = [pd.Timestamp(t["exit_ts"]) for t in trades]
-    first = min((pd.Timestamp(t["entry_ts"]) for t in trades), default=pd.Timestamp.now(tz="UTC"))
+    first = min(pd.Timestamp(t["entry_ts"]) for t in trades)
     values = starting + pd.Series([t["pnl"] for t in trades], dtype=float).cumsum()
     series = pd.Series([starting, *values], index=pd.DatetimeIndex([first, *stamps]), name="balance")
     return series, currency
 
 
-def _span(run: RunTables, equity: pd.Series) -> tuple[pd.Timestamp, pd.Timestamp]:
-    # first and last event (balances, fills, funding, guards), widened to summary.json's `start`/`end` when it records them
-    stamps = list(equity.index)
-    stamps += [_utc(run.summary[key]) for key in ("start", "end") if run.summary.get(key)]
-    for times in (
-        pd.to_datetime(run.fills["ts_event"], utc=True) if not run.fills.empty else None,
-        _times(run.funding), _times(run.guard_events),
-    ):  # fmt: skip
-        if times is not None and not times.empty:
-            stamps += [times.min(), times.max()]
-    return min(stamps), max(stamps)
+def _config_currency(run: RunTables) -> str:
+    # '10000 USDT' in the run's config copy
+    venue = run_config(run.path).get("venue")
+    return str(venue.get("starting_balance", "")).partition(" ")[2].strip() if isinstance(venue, dict) else ""
+
+
+def _strategies(run: RunTables, trades: list[dict[str, Any]]) -> list[str]:
+    # the run's strategy ids as summary.json records them, or that traded or met a guard; else the config's strategy classes
+    names = set(run.summary.get("strategies") or []) | {t["strategy_id"] for t in trades} | set(run.fills.get("strategy_id", []))
+    if run.guard_events is not None and "strategy_id" in run.guard_events:
+        names |= {str(name) for name in run.guard_events["strategy_id"].dropna() if str(name)}
+    if not names:
+        for entry in run_config(run.path).get("strategies") or []:
+            path = str(entry.get("strategy_path", "")) if isinstance(entry, dict) else ""
+            if path:
+                names.add(path.rpartition(":")[2])
+    return sorted(names)
 
 
 def _times(frame: pd.DataFrame | None) -> pd.Series | None:
     # a `ts` column of ISO UTC text or of integer nanoseconds
     if frame is None or frame.empty:
         return None
-    return pd.to_datetime(frame["ts"], utc=True)
+    return to_utc(frame["ts"])
 
 
 def _exposure(fills: pd.DataFrame, multipliers: dict[str, float], equity: pd.Series) -> dict[str, Any]:
@@ -197,7 +213,7 @@ def _funding(frame: pd.DataFrame | None) -> dict[str, Any]:
         return {"simulated": False, "total": None, "by_instrument": {}, "by_strategy": {}, "events": []}
     if frame.empty:
         return {"simulated": True, "total": 0.0, "by_instrument": {}, "by_strategy": {}, "events": []}
-    frame = frame.assign(amount=frame["amount"].astype(float), ts=_times(frame))
+    frame = frame.assign(amount=frame["amount"].astype(float), ts=_times(frame).to_numpy())
     if "strategy_id" not in frame and "position_id" in frame:  # NETTING position ids read '<instrument_id>-<strategy_id>'
         frame["strategy_id"] = [
             str(position_id).removeprefix(f"{instrument_id}-") for position_id, instrument_id in zip(frame["position_id"], frame["instrument_id"], strict=True)
@@ -233,23 +249,76 @@ def _funding(frame: pd.DataFrame | None) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _guard_events(frame: pd.DataFrame | None) -> dict[str, Any]:
+_FIGURES = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?")
+
+
+def _guard_events(run: RunTables, start: pd.Timestamp | None, end: pd.Timestamp | None, notes: list[str]) -> dict[str, Any]:
+    frame = run.guard_events
     if frame is None:
-        return {"recorded": False, "events": [], "counts": []}
+        return {"recorded": False, "events": [], "counts": [], "groups": []}
     if frame.empty:
-        return {"recorded": True, "events": [], "counts": []}
-    frame = frame.assign(ts=[iso(ts) for ts in _times(frame)])
+        return {"recorded": True, "events": [], "counts": [], "groups": []}
+    times = to_utc(frame["ts"])
+    unreadable = int(times.isna().sum())
+    if unreadable:
+        first = frame["ts"][times.isna()].iloc[0]
+        notes.append(f"guard_events.csv: {unreadable} event(s) with an unreadable time (first {first!r}): listed without a time")
+    wall = _session_window(run)
+    if wall is not None and start is not None and end < wall[0]:  # a replay: its events carry data time, long before the session
+        odd = times.notna() & (times >= wall[0]) & (times <= wall[1])
+        if odd.any():
+            kinds = ", ".join(sorted(set(frame.loc[odd, "guard"].astype(str) + " " + frame.loc[odd, "action"].astype(str))))
+            notes.append(
+                f"guard_events.csv: {int(odd.sum())} event(s) ({kinds}) carry the session's wall-clock time "
+                f"({_minute(times[odd].min())}) instead of the replay's data time, as a kill switch's 'flattened' "
+                "event did before RaveBear fixed it: listed, not plotted",
+            )
+            times = times.mask(odd)
+    frame = frame.assign(ts=[iso(ts) for ts in times]).fillna("")
     events = [{column: _cell(row.get(column)) for column in GUARD_COLUMNS} for row in frame.to_dict("records")]
-    counts = frame.fillna("").groupby(["guard", "action"], sort=True).size()
+    counts = frame.groupby(["guard", "action"], sort=True).size()
     return {
         "recorded": True,
         "events": events,
         "counts": [{"guard": guard, "action": action, "events": int(n)} for (guard, action), n in counts.items()],
+        "groups": _guard_groups(events),
     }
 
 
+def _guard_groups(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # near-identical events (same guard, action, strategy, instrument, and reason but for its figures) as one row
+    groups: dict[tuple, dict[str, Any]] = {}
+    for event in events:
+        key = (event["guard"], event["action"], event["strategy_id"], event["instrument_id"], _FIGURES.sub("#", event["detail"] or ""))
+        group = groups.setdefault(key, {
+            "guard": event["guard"], "action": event["action"], "strategy_id": event["strategy_id"],
+            "instrument_id": event["instrument_id"], "events": 0, "first": None, "last": None, "detail": event["detail"],
+        })  # fmt: skip
+        group["events"] += 1
+        ts = event["ts"]
+        if ts is not None and (group["first"] is None or ts < group["first"]):
+            group["first"], group["detail"] = ts, event["detail"]  # the first event's figures
+        if ts is not None and (group["last"] is None or ts > group["last"]):
+            group["last"] = ts
+    return sorted(groups.values(), key=lambda g: (g["first"] or "~", g["guard"], g["strategy_id"] or ""))
+
+
+def _session_window(run: RunTables) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    # the wall-clock time the session ran: from its folder name (<UTC stamp>-<name>, written at the end) back by its elapsed time
+    found = re.match(r"(\d{8}T\d{6}Z)-", run.path.resolve().name)
+    if not found:
+        return None
+    written = pd.Timestamp(found.group(1))
+    elapsed = pd.Timedelta(seconds=float(run.summary.get("elapsed_s") or 86_400))
+    return written - elapsed - pd.Timedelta(minutes=5), written + pd.Timedelta(minutes=5)
+
+
+def _minute(ts: pd.Timestamp) -> str:
+    return ts.strftime("%Y-%m-%d %H:%M UTC")
+
+
 def _cell(value: Any) -> Any:
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+    return None if value is None or value == "" or (isinstance(value, float) and math.isnan(value)) else str(value)
 
 
 def _groups(
@@ -267,7 +336,7 @@ def _groups(
             index=pd.DatetimeIndex([start, *(pd.Timestamp(t["exit_ts"]) for t in own)]),
         )
         drawdown = stats.max_drawdown(curve)
-        returns = stats.daily_returns(curve, starting, start, end)
+        _, ratios = daily_ratios(curve, starting, start, end)
         groups[name] = {
             **stats.trade_stats(pnls, [t["r_multiple"] for t in own]),
             "pnl": sum(pnls),
@@ -275,17 +344,12 @@ def _groups(
             "funding": None if funding is None else funding.get(name, {}).get("net", 0.0),  # None: not simulated
             "max_drawdown_pct": drawdown.pct,
             "max_drawdown": drawdown.amount,
-            "sharpe": stats.sharpe(returns),
-            "sortino": stats.sortino(returns),
+            "sharpe": ratios.sharpe,
+            "sortino": ratios.sortino,
             "profit_factor": stats.profit_factor(pnls),
             "expectancy": stats.expectancy(pnls),
         }
     return groups
-
-
-def _utc(value: Any) -> pd.Timestamp:
-    stamp = pd.Timestamp(value)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
 def _jsonable(value: Any) -> Any:

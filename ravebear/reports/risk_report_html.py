@@ -117,7 +117,7 @@ def _figures(report: dict[str, Any]) -> list[Any]:
         go.Scatter(x=[_plot_time(p["ts"]) for p in equity], y=[p["balance"] for p in equity], mode="lines", line={"shape": "hv", "color": BLUE}, name="equity"),
         row=1, col=1,
     )  # fmt: skip
-    events = report["guard_events"]["events"]
+    events = [e for e in report["guard_events"]["events"] if e["ts"] is not None]  # the report notes events without a usable time
     balance_at = _step_lookup([(p["ts"], p["balance"]) for p in equity])
     for index, guard in enumerate(sorted({e["guard"] for e in events})):
         own = [e for e in events if e["guard"] == guard]
@@ -234,9 +234,17 @@ def _tables(report: dict[str, Any]) -> list[tuple[str, Table]]:
     if guards["recorded"]:
         counts = [[c["guard"], c["action"], str(c["events"])] for c in guards["counts"]]
         tables.append(("guard-counts", Table("Guard events by guard and action", ["guard", "action", "events"], counts)))
-        rows = [[_time(e["ts"]), e["guard"], e["action"], e["instrument_id"] or "", e["strategy_id"] or "", e["detail"] or ""] for e in guards["events"]]
-        note = "" if rows else "the run recorded no guard events"
-        tables.append(("guard-events", Table("Guard events", ["time (UTC)", "guard", "action", "instrument", "strategy", "detail"], rows, note)))
+        rows = [
+            [_time(g["first"]), _time(g["last"]) if g["events"] > 1 else "", g["guard"], g["action"], g["strategy_id"] or "", g["instrument_id"] or "", str(g["events"]), g["detail"] or ""]
+            for g in guards["groups"]
+        ]  # fmt: skip
+        note = (
+            "events of one guard, action, strategy and instrument whose reasons differ only in their figures are one row "
+            "(the first event's figures); every event is in guard_events.csv and risk_report.json"
+            if rows else "the run recorded no guard events"
+        )  # fmt: skip
+        columns = ["first (UTC)", "last (UTC)", "guard", "action", "strategy", "instrument", "events", "detail (first event)"]
+        tables.append(("guard-events", Table(f"Guard events ({len(guards['events'])} in {len(rows)} groups)", columns, rows, note)))
     else:
         tables.append(("guard-events", Table("Guard events", [], [], "no guard events recorded (guard_events.csv missing)")))
 
@@ -274,6 +282,7 @@ th{background:#f2f5f9;position:sticky;top:0}td.n{text-align:right;font-variant-n
 #by-strategy tbody tr:last-child td,#by-instrument tbody tr:last-child td,#fees-funding tbody tr:last-child td{font-weight:600;background:#f7f7f7}
 .note{font-size:12px;color:#555;margin:2px 0 10px 0}.scroll{max-height:640px;overflow:auto;border:1px solid #eee;display:inline-block}
 .fig{margin:10px 0}.defs{font-size:12px;color:#555;max-width:1100px}
+#guard-events td:last-child{white-space:normal;min-width:360px;max-width:560px}
 """
 
 
@@ -284,8 +293,9 @@ def render_html(report: dict[str, Any]) -> str:
     s = report["summary"]
     name = report["run"]["name"]
     title = f"Risk report: {name}"
+    period = f"{_time(s['start'])} to {_time(s['end'])} UTC ({s['days']} days)" if s["start"] else "period unknown (no account, fill or funding event)"
     meta = (
-        f"{_time(s['start'])} to {_time(s['end'])} UTC ({s['days']} days) &middot; strategies: {html.escape(', '.join(s['strategies']) or 'none')} "
+        f"{period} &middot; strategies: {html.escape(', '.join(s['strategies']) or 'none')} "
         f"&middot; instruments: {html.escape(', '.join(s['instruments']) or 'none')} &middot; starting balance {_money(s['starting_balance'])} "
         f"{html.escape(s['currency'])} &middot; run folder {html.escape(report['run']['run_dir'])}"
     )
@@ -298,7 +308,9 @@ def render_html(report: dict[str, Any]) -> str:
         "<ul class='notes'>" + "".join(f"<li>{html.escape(note)}</li>" for note in report["notes"]) + "</ul>",
         "<h2>Equity, drawdown and exposure</h2>",
     ]
-    for fig in _figures(report):
+    if not report["equity"] and not report["trades"]:
+        parts.append("<p class='note'>nothing to plot: the run recorded no balance change and no trade</p>")
+    for fig in _figures(report) if report["equity"] or report["trades"] else []:
         fig.update_layout(template="plotly_white", autosize=True)
         body = fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False, "responsive": True})
         parts.append(f"<div class='fig'>{body}</div>")
@@ -315,9 +327,9 @@ def render_html(report: dict[str, Any]) -> str:
         "<h2>Definitions</h2><div class='defs'><p>Equity is the account balance after each account event: realized PnL after fees "
         "(and funding if the run booked it); open positions are not marked to market. Drawdown is the fall below the running peak. "
         "Sharpe and Sortino use daily returns of the equity (UTC days, 0 on days without events), annualised with 365 days "
-        "since crypto trades every day; the run summary's nautilus figures use 252. Exposure is |position qty| x last fill price x "
+        "since crypto trades every day; risk-free rate 0; Sharpe is the mean daily return over its standard deviation (n-1), Sortino the mean over the downside deviation (root mean square of min(return, 0) over all days). summary.json, the terminal and the tearsheet show these same figures (nautilus's own 252-day Sharpe and Sortino are left out of the tearsheet). Exposure is |position qty| x last fill price x "
         "contract multiplier, per instrument after each fill time; gross is their sum; leverage is gross over equity. "
-        "Profit factor is gross profit over gross loss; expectancy is PnL per trade.</p></div>",
+        "Profit factor is gross profit over gross loss of the closed trades' PnL (nautilus's own, from daily returns, is left out of the tearsheet); expectancy is PnL per trade.</p></div>",
     )
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ravebear.reports.equity import account_equity, daily_ratios, run_currency, run_span
 from ravebear.reports.run_tables import settled_balances
 
 if TYPE_CHECKING:
@@ -83,19 +83,16 @@ def instruments_json(engine: BacktestEngine) -> dict[str, dict[str, Any]]:
     }
 
 
+def _quote_currency(engine: BacktestEngine) -> str:
+    quotes = [spec["quote"] for spec in instruments_json(engine).values()]
+    return max(set(quotes), key=quotes.count) if quotes else ""
+
+
 def _money(text: Any) -> Decimal:
     """Parse nautilus report money such as '-78.64999720 USDT'."""
     if isinstance(text, list):  # commissions come as a list of Money strings
         return sum((_money(item) for item in text), Decimal(0))
     return Decimal(str(text).split()[0]) if text not in (None, "") else Decimal(0)
-
-
-def _finite(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def max_drawdown_pct(totals: pd.Series) -> float:
@@ -112,11 +109,15 @@ def summarize(
     fills: pd.DataFrame,
     balances: pd.DataFrame,
     starting_balance: Decimal,
-    analyzer_returns: dict[str, Any],
+    start: Any = None,
+    end: Any = None,
+    funding: pd.DataFrame | None = None,
     currency: str | None = None,
 ) -> dict[str, Any]:
     """Compute the run summary from the run's own tables (so the folder always agrees with it).
 
+    Sharpe and Sortino are `ravebear.reports.equity.daily_ratios` of the account balance over the
+    run's period (`start`/`end` widened to its events): the risk report computes the same figures.
     `currency`: the starting balance's; on a multi-currency (spot cash) account the balance figures are
     that currency's settled balances (`settled_balances`).
     """
@@ -128,10 +129,14 @@ def summarize(
     losses = [p for p in pnls if p <= 0]
     pnl = sum(pnls, Decimal(0))
     fees = sum((_money(value) for value in fills.get("commission", [])), Decimal(0))
-    final_balance = Decimal(balances["total"].iloc[-1]) if not balances.empty else starting_balance
+    final_balance = Decimal(str(balances["total"].iloc[-1])) if not balances.empty else starting_balance
     gross_win = sum(wins, Decimal(0))
     gross_loss = -sum(losses, Decimal(0))
     totals = pd.concat([pd.Series([float(starting_balance)]), balances["total"].astype(float)], ignore_index=True)
+    currency = currency or run_currency(balances, fills)
+    equity = account_equity(balances, currency)
+    period_start, period_end = run_span(equity, fills, funding, start, end)
+    _, ratios = daily_ratios(equity, float(starting_balance), period_start, period_end)
     return {
         "trades": len(pnls),
         "wins": len(wins),
@@ -143,8 +148,9 @@ def summarize(
         "final_balance": float(final_balance),
         "return_pct": round(float((final_balance - starting_balance) / starting_balance * 100), 4),
         "max_drawdown_pct": round(max_drawdown_pct(totals), 4),
-        "sharpe": _finite(analyzer_returns.get("Sharpe Ratio (252 days)")),
-        "sortino": _finite(analyzer_returns.get("Sortino Ratio (252 days)")),
+        "sharpe": ratios.sharpe,
+        "sortino": ratios.sortino,
+        "ratio_days": ratios.days,
         "profit_factor": float(gross_win / gross_loss) if gross_loss > 0 else None,
         "expectancy": float(pnl / len(pnls)) if pnls else None,
         "avg_win": float(gross_win / len(wins)) if wins else None,
@@ -208,8 +214,9 @@ def write_run_folder(
     (run_dir / "instruments.json").write_text(json.dumps(instruments_json(engine), indent=2))
     (run_dir / "config.yaml").write_text(config_text)
 
-    analyzer = engine.portfolio.analyzer
-    summary = summarize(positions, fills, balances, starting_balance, analyzer.get_performance_stats_returns(), currency)
+    summary = summarize(positions, fills, balances, starting_balance, meta.get("start"), meta.get("end"), funding, currency)
+    summary["currency"] = run_currency(balances, fills, currency or _quote_currency(engine))
+    summary["strategies"] = sorted(str(strategy_id) for strategy_id in trader.strategy_ids())
     summary["orders"] = len(orders)
     summary["fills"] = len(fills)
     summary["guard_events"] = 0 if guard_events is None else len(guard_events)
@@ -218,7 +225,7 @@ def write_run_folder(
     summary.update(meta)
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     if tearsheet:
-        from nautilus_trader.analysis import create_tearsheet
+        from ravebear.reports.tearsheet import write_tearsheet
 
-        create_tearsheet(engine, output_path=str(run_dir / "report.html"))
+        write_tearsheet(engine, run_dir / "report.html", summary)
     return RunFolder(path=run_dir, summary=summary)

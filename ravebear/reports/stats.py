@@ -1,8 +1,12 @@
-"""Performance statistics of an equity series and a list of trade results.
+"""Performance statistics of an equity series and a list of trade results: RaveBear's one definition.
 
-Sharpe and Sortino use daily returns of the equity series, annualised with 365 days:
-crypto trades every day of the year, so there are no weekend gaps to leave out (nautilus's
-own analyzer, quoted in summary.json, uses 252).
+Sharpe and Sortino: simple daily returns of the equity (the account balance) over UTC days, from the
+run's first to its last day (a day's close is its last balance; a day without events keeps the previous
+close; the first day is measured from the starting balance); risk-free rate 0; annualised by sqrt(365),
+since crypto trades every day of the year. Sharpe = mean / standard deviation (n - 1); Sortino = mean /
+downside deviation, the root mean square of min(return, 0) over all days. Profit factor: gross profit over
+gross loss of the closed trades' PnL. `reports.equity` applies them to a run, for summary.json, the
+terminal, the risk report and the tearsheet alike (nautilus's own 252-day figures are not shown).
 """
 
 from __future__ import annotations

@@ -302,6 +302,22 @@ class RiskGuards:
         return event
 
 
+ACCOUNT_GUARDS = ("daily_loss", "kill_switch")  # guards that watch the account's equity: every strategy copy trips them alike
+
+
+def account_event_key(event: GuardEvent) -> tuple[str, str, int] | None:
+    """The key under which every strategy copy records the same account-wide event, None for a copy's own event.
+
+    Each copy keeps its own `RiskGuards` on the shared account equity, so a daily-loss block, its end and
+    a kill-switch halt are recorded once per copy, each with the figures and the minute that copy saw (copies
+    get their candles one by one, and a gap delays one): the same guard and action on one UTC day is the
+    same event. A refused entry or a flatten names an instrument and is the copy's own.
+    """
+    if event.guard not in ACCOUNT_GUARDS or event.instrument_id or event.action not in ("blocked", "resumed", "halted"):
+        return None
+    return event.guard, event.action, event.ts // NS_PER_DAY
+
+
 def _exposure_detail(what: str, existing: float, notional: float, equity: float, limit: float) -> str:
     after = existing + notional
     return (

@@ -30,7 +30,7 @@ from nautilus_trader.trading.strategy import Strategy
 from ravebear.risk.entry_gate import EntryGate, EntryRefusal
 from ravebear.risk.exits import ExitPlan, ExitSettings
 from ravebear.risk.feed_watchdog import FeedWatchdogSettings
-from ravebear.risk.guards import GuardEvent, GuardLimits, RiskGuards
+from ravebear.risk.guards import GuardEvent, GuardLimits, RiskGuards, account_event_key
 from ravebear.risk.ranges import Range, check_ranges
 from ravebear.risk.topics import GUARD_TOPIC
 from ravebear.strategies.account_view import AccountView
@@ -140,6 +140,7 @@ class LevelStrategy(Strategy):
         self._aggregator = StreamingAggregator(tuple(config.timeframes[1:])) if len(config.timeframes) > 1 else None
         self._instrument_key = config.instrument_id.value
         self.skipped: dict[str, int] = {}  # refused entries by reason, for tests and the report
+        self._account_events_seen: set[tuple] = set()  # account-wide guard events another copy already logged
         self.signals = 0
 
     @property
@@ -182,6 +183,7 @@ class LevelStrategy(Strategy):
         self.subscribe_bars(bar_type)  # higher timeframes are built here from it (StreamingAggregator)
         self._subscribe_alt_data()
         self.position_manager.start(self.instrument, persist_state=self.cache.has_backing)
+        self.msgbus.subscribe(topic=GUARD_TOPIC, handler=self._note_guard_event)
         if self.feed_watch is None:
             self.feed_watch = FeedWatch.start(self.config.feed_watchdog, self, self.guards, self._publish_guard)
 
@@ -284,9 +286,11 @@ class LevelStrategy(Strategy):
         verdict = self.gate.decide(candle.ts, signal.side, signal.invalidation, signal.reason, candle.close, self.instrument, account, max_spend)
         if isinstance(verdict, EntryRefusal):
             self.skipped[verdict.guard] = self.skipped.get(verdict.guard, 0) + 1
-            self.log.info(f"entry skipped ({verdict.guard}): {verdict.detail}")
-            if verdict.event is not None:
-                self._publish_guard(verdict.event)
+            if verdict.event is None:
+                self.log.info(f"{self.id} {self._instrument_key}: entry skipped ({verdict.guard}): {verdict.detail}")
+            else:  # one line per refused signal, at INFO: a losing day refuses hundreds
+                self.log.info(f"{self.id} {self._instrument_key}: entry skipped, guard {verdict.event.guard} blocked: {verdict.event.detail}")
+                self.msgbus.publish(GUARD_TOPIC, verdict.event)
             return
         self.position_manager.enter(verdict)
 
@@ -320,9 +324,20 @@ class LevelStrategy(Strategy):
         self.position_manager.on_position_closed(event)
 
     def _publish_guard(self, event: GuardEvent) -> None:
-        message = f"guard {event.guard} {event.action}: {event.detail}"
-        if event.action == "blocked":
-            self.log.info(message)  # one per refused entry signal: INFO, or a losing day floods the log
-        else:
-            self.log.warning(message)
+        """Log and publish a guard event: a block, its end, a halt, a flatten or an alert, all at WARNING.
+
+        An account-wide event (daily loss, kill switch) is logged by the first strategy copy that records
+        it; the other copies record and publish theirs (the run's guard_events.csv keeps every copy's row).
+        """
+        key = account_event_key(event)
+        if key is None:
+            self.log.warning(f"{self.id} {event.instrument_id or self._instrument_key}: guard {event.guard} {event.action}: {event.detail}")
+        elif key not in self._account_events_seen:
+            self.log.warning(f"account (first seen by {self.id} {self._instrument_key}): guard {event.guard} {event.action}: {event.detail}")
         self.msgbus.publish(GUARD_TOPIC, event)
+
+    def _note_guard_event(self, event: GuardEvent) -> None:
+        # another copy's account-wide event: this copy records its own without logging it again
+        key = account_event_key(event) if event.strategy_id != str(self.id) else None
+        if key is not None:
+            self._account_events_seen.add(key)

@@ -149,7 +149,7 @@ class PositionManager:
         for event in guard_events:
             self._publish(event)
             if event.action == "halted":
-                self._kill()
+                self._kill(event.ts)
         if not self._side or state.plan is None:
             return
         state.bars_held += 1
@@ -294,13 +294,14 @@ class PositionManager:
         self._closing = True
         self._strategy.close_position(position, tags=[f"exit={reason}"])
 
-    def _kill(self) -> None:
+    def _kill(self, ts: int) -> None:
+        # `ts` is the halt's data time: a paper replay's strategy clock is wall time, every other guard event data time
         self._strategy.cancel_all_orders(self._instrument_id)
         if self._flatten_on_kill and self._position() is not None:
             position = self._position()
             self._close_at_market("kill_switch")
             detail = f"closing {position.side.name} {position.quantity} at market"
-            self._publish(self._guards.record_flatten(self._strategy.clock.timestamp_ns(), self._instrument_key, detail))
+            self._publish(self._guards.record_flatten(ts, self._instrument_key, detail))
 
     # -- restart ------------------------------------------------------------------------------
 

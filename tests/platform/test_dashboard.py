@@ -8,7 +8,6 @@ must redraw in place on its timer, not once per event.
 """
 
 import io
-import re
 import time
 from dataclasses import replace
 from decimal import Decimal

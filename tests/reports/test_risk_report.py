@@ -292,7 +292,7 @@ def test_report_of_a_run_without_trades(tmp_path):
     report = json.loads(json_path.read_text())
     assert report["summary"]["trades"] == 0 and report["summary"]["pnl"] == 0 and report["summary"]["max_drawdown_pct"] == 0
     assert report["summary"]["end"] == "2026-07-28T08:00:00+00:00"  # the funding event widens the run's span
-    assert report["guard_events"] == {"recorded": True, "events": [], "counts": []}
+    assert report["guard_events"] == {"recorded": True, "events": [], "counts": [], "groups": []}
     page = html_path.read_text()
     assert "Trades (0 closed" in page and "the run recorded no guard events" in page
 
@@ -361,7 +361,7 @@ def test_report_renders_in_a_headless_browser(run_dir, cli_report):
     assert 'class="trace bars"' in dom and dom.count('class="trace scatter') >= 4
     sections = {name: dom.split(f'id="{name}"')[1].split("</section>")[0] for name in ("trade-list", "guard-events")}
     assert sections["trade-list"].count("<tr>") - 1 == cli_report["report"]["summary"]["trades"]  # minus the header row
-    guard_rows = len(cli_report["report"]["guard_events"]["events"])
+    guard_rows = len(cli_report["report"]["guard_events"]["groups"])  # near-identical events are one row
     assert sections["guard-events"].count("<tr>") - (1 if guard_rows else 0) == guard_rows
     screenshot = run_dir / "risk_report.png"
     subprocess.run([*flags, f"--screenshot={screenshot}", html_path.resolve().as_uri()], capture_output=True, timeout=120, check=True)

@@ -6,7 +6,7 @@ import msgspec
 import pandas as pd
 import pytest
 
-from ravebear.risk.guards import GuardEvent, GuardLimits, RiskGuards
+from ravebear.risk.guards import GuardEvent, GuardLimits, RiskGuards, account_event_key
 
 BTC = "BTC-USDT-SWAP.OKX"
 MINUTE = 60 * 1_000_000_000
@@ -281,3 +281,20 @@ def test_limits_from_config_keep_unset_defaults():
     limits = msgspec.convert({"max_open_positions": 2, "max_notional_per_order": 5_000}, GuardLimits)
     assert limits == GuardLimits(max_open_positions=2, max_notional_per_order=5_000.0)
     assert limits.max_drawdown_pct == 10.0 and limits.flatten_on_kill
+
+
+def test_copies_on_one_account_record_the_same_account_wide_events_under_one_key():
+    """Three copies of a strategy fed the shared account's equity a minute apart (their candles arrive one by one)."""
+    limits = GuardLimits(daily_loss_limit_pct=3, max_drawdown_pct=5)
+    copies = [RiskGuards(limits, strategy_id=f"UntouchedWick-00{n}") for n in (1, 2, 3)]
+    path = [(T0, 10_000.0), (T0 + 60 * MINUTE, 9_650.0), (T0 + 120 * MINUTE, 9_450.0), (T0 + DAY + MINUTE, 9_460.0)]
+    for offset, guards in enumerate(copies):
+        for ts, equity in path:
+            guards.on_equity(ts + offset * MINUTE, equity)
+    keys = [[account_event_key(e) for e in guards.events] for guards in copies]
+    assert keys[0] == keys[1] == keys[2] == [
+        ("daily_loss", "blocked", T0 // DAY), ("kill_switch", "halted", T0 // DAY), ("daily_loss", "resumed", T0 // DAY + 1),
+    ]  # fmt: skip
+    refused = entry(copies[0], ts=T0 + 3 * MINUTE)
+    flat = copies[0].record_flatten(T0 + 2 * MINUTE, BTC, "closing LONG 1 at market")
+    assert account_event_key(refused.event) is None and account_event_key(flat) is None  # each copy's own

@@ -36,7 +36,6 @@ from ravebear.catalog.alt_data.types import (
 )
 
 if TYPE_CHECKING:
-    from nautilus_trader.core.data import Data
     from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
     from ravebear.catalog.store import RaveCatalog

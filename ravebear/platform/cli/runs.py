@@ -72,9 +72,14 @@ def report(run_dir: str) -> None:
         html_path, json_path = write_risk_report(Path(run_dir))
     except RunFolderError as exc:
         fail(str(exc))
+    except (ValueError, KeyError, TypeError) as exc:  # a table the checks let through: still one line, exit 1
+        fail(f"cannot build the risk report of {run_dir}: {type(exc).__name__}: {exc}")
     import json
 
-    for line in summary_lines(json.loads(json_path.read_text())):
+    report = json.loads(json_path.read_text())
+    for warning in report.get("warnings", []):
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
+    for line in summary_lines(report):
         click.echo(line)
     click.echo(f"html: {html_path.resolve()}")
     click.echo(f"json: {json_path.resolve()}")
@@ -95,8 +100,8 @@ def _print_summary(summary: dict) -> None:
         ("PnL (USDT)", number("pnl")),
         ("return", number("return_pct", "{:.2f} %")),
         ("max drawdown", number("max_drawdown_pct", "{:.2f} %")),
-        ("Sharpe (daily, 252)", number("sharpe")),
-        ("Sortino (daily, 252)", number("sortino")),
+        ("Sharpe (daily, 365)", number("sharpe")),
+        ("Sortino (daily, 365)", number("sortino")),
         ("profit factor", number("profit_factor")),
         ("expectancy (USDT/trade)", number("expectancy")),
         ("fees (USDT)", number("fees")),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
 
 from tests.run_checks import money
 from tests.platform.live.checks import assert_books_match, assert_no_exit_opened_a_position, venue_client_id
