@@ -1,5 +1,7 @@
 """What a user sees from the CLI: help, a bad config key, import reports, the catalog listing."""
 
+import subprocess
+import sys
 import time
 
 from tests.conftest import OKX_BTC
@@ -15,6 +17,32 @@ def test_help_lists_the_commands_quickly():
     for command in ("download", "import", "import-sample", "list"):
         assert command in sub.stdout
     assert time.perf_counter() - started < 10  # generous: the benchmark measures the real figure
+
+
+HEAVY = ("pandas", "numpy", "nautilus_trader", "pyarrow", "ccxt", "aiohttp", "plotly", "asyncio")
+
+
+def test_cli_start_up_and_every_help_page_import_no_heavy_library():
+    """Build the help of the group and of every command in a fresh interpreter, then list what got imported."""
+    script = (
+        "import sys, click\n"
+        "from click.testing import CliRunner\n"
+        "from ravebear.platform.cli import main\n"
+        "def walk(group, path):\n"
+        "    yield path\n"
+        "    for name, sub in getattr(group, 'commands', {}).items():\n"
+        "        yield from walk(sub, [*path, name])\n"
+        "pages = list(walk(main, []))\n"
+        "for path in pages:\n"
+        "    done = CliRunner().invoke(main, [*path, '--help'])\n"
+        "    assert done.exit_code == 0, (path, done.output)\n"
+        f"print(len(pages), [m for m in {HEAVY!r} if m in sys.modules])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert done.returncode == 0, done.stderr
+    pages, loaded = done.stdout.split(" ", 1)
+    assert int(pages) >= 15  # the group, its commands and the catalog/venue sub-commands
+    assert loaded.strip() == "[]"
 
 
 def test_bad_config_key_fails_with_exit_code_2_and_names_the_key(tmp_path):
