@@ -100,3 +100,73 @@ def test_catalog_download_routes_sources_and_names_a_missing_key(tmp_path):
     )  # fmt: skip
     assert done.returncode == 1
     assert "COINALYZE_API_KEY" in done.stderr and "Traceback" not in done.stderr
+
+
+# -- help and output (issue 13, item 17) ------------------------------------------------------
+
+
+def test_ravebear_alone_prints_the_help_and_succeeds():
+    done = ravebear()
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Usage:") and "Commands:" in done.stdout
+    assert done.stdout == ravebear("--help").stdout
+
+
+def test_the_command_lists_show_each_whole_first_sentence_at_80_columns():
+    from ravebear.platform.cli import main
+
+    def squashed(text: str) -> str:
+        return " ".join(text.split())
+
+    for path in ([], ["catalog"], ["catalog", "download"], ["venue"]):
+        done = ravebear(*path, "--help", env={"COLUMNS": "80"})
+        assert done.returncode == 0, done.stderr
+        assert "..." not in done.stdout.split("Commands:")[1]  # click's cut
+        group = main
+        for name in path:
+            group = group.commands[name]
+        listed = squashed(done.stdout.split("Commands:")[1])
+        for name, command in group.commands.items():
+            first = command.help.split(".")[0].strip() if not command.short_help else command.short_help.rstrip(".")
+            assert squashed(first) in listed, (path, name)
+
+
+def test_paper_options_show_their_defaults_and_venue_balance_is_usdt():
+    paper = " ".join(ravebear("paper", "--help", env={"COLUMNS": "200"}).stdout.split())
+    for option, default in (("--speed", "node.speed in the config"), ("--trader-id", "node.trader_id in the config"),
+                            ("--redis-port", "node.redis in the config, else in memory"), ("--output", "run.output_dir in the config"),
+                            ("--timeout SECONDS", "run until the replay ends or Ctrl-C")):  # fmt: skip
+        assert f"{option}" in paper and f"[default: ({default})" in paper, option
+    venue = " ".join(ravebear("venue", "okx-sim", "--help", env={"COLUMNS": "200"}).stdout.split())
+    assert "--balance USDT USDT in the account at start. [default: 10000]" in venue
+    bad = ravebear("venue", "okx-sim", "--balance", "lots", env={"OKX_API_KEY": "k", "OKX_API_SECRET": "s", "OKX_API_PASSPHRASE": "p"})
+    assert bad.returncode == 2
+    assert "Invalid value for '--balance': not a number of USDT: 'lots'" in bad.stderr
+    negative = ravebear("venue", "okx-sim", "--balance", "-5", env={"OKX_API_KEY": "k", "OKX_API_SECRET": "s", "OKX_API_PASSPHRASE": "p"})
+    assert negative.returncode == 2 and "must be more than 0 USDT, got -5" in negative.stderr
+
+
+def test_catalog_list_puts_each_header_over_its_column_and_counts_one_gap_as_one(tmp_path):
+    import pandas as pd
+
+    frame = pd.read_parquet(OKX_BTC).iloc[:300]
+    frame = frame[~frame["ts"].between(frame["ts"].iloc[100], frame["ts"].iloc[102])]  # one gap: rows 100..102 (3 candles)
+    assert len(frame) == 297
+    path = tmp_path / "btc.csv"
+    frame.to_csv(path, index=False)
+    env = {"RAVEBEAR_CATALOG": str(tmp_path / "cat")}
+    done = ravebear("catalog", "import", str(path), "--instrument", "BTC-USDT-SWAP", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "  1 gap, 3 candles missing:" in done.stdout
+    assert "(3 candles missing)" in done.stdout
+    lines = ravebear("catalog", "list", env=env).stdout.splitlines()
+    header, row = lines[2], lines[3]
+    assert header.split() == ["bar", "type", "first", "open", "(UTC)", "last", "open", "(UTC)", "bars", "gaps", "missing"]
+    first, last = pd.Timestamp(frame["ts"].iloc[0], unit="ms"), pd.Timestamp(frame["ts"].iloc[-1], unit="ms")
+    cells = {"BTC-USDT-SWAP.OKX-1-MINUTE-LAST-EXTERNAL": "bar type", f"{first:%Y-%m-%d %H:%M}": "first open (UTC)",
+             f"{last:%Y-%m-%d %H:%M}": "last open (UTC)"}  # fmt: skip
+    for cell, title in cells.items():  # text columns: left-aligned under their header
+        assert row.index(cell) == header.index(title), title
+    for cell, title in (("297", "bars"), ("1", "gaps"), ("3", "missing")):  # counts: right-aligned under theirs
+        end = header.index(title) + len(title)
+        assert row[:end].endswith(cell) and row[end - len(cell) - 1] == " ", title

@@ -107,12 +107,12 @@ def _run(config: Any, text: str, mode: str, catalog_path: Path | None, output_di
 @click.command()
 @click.argument("config_file", type=click.Path(dir_okay=False))
 @catalog_option
-@click.option("--speed", type=float, default=None, help="Replay speed: 0 as fast as possible, N = N x real time.")
-@click.option("--trader-id", default=None, help="NAME-NNN; the same id after a restart finds its state in Redis.")
-@click.option("--redis-port", type=int, default=None, help="Keep the node's state in Redis on 127.0.0.1:PORT.")
-@click.option("--output", "output_dir", type=click.Path(file_okay=False), default=None, help="Runs folder (default: run.output_dir).")
-@click.option("--timeout", type=float, default=None, help="Stop after this many seconds.")
-@click.option("--no-dashboard", is_flag=True, help="No in-place terminal view.")
+@click.option("--speed", type=float, default=None, show_default="node.speed in the config", help="Replay speed: 0 as fast as possible, N = N x real time.")
+@click.option("--trader-id", default=None, show_default="node.trader_id in the config", help="NAME-NNN; the same id after a restart finds its state in Redis.")
+@click.option("--redis-port", type=int, default=None, show_default="node.redis in the config, else in memory", help="Keep the node's state in Redis on 127.0.0.1:PORT.")
+@click.option("--output", "output_dir", type=click.Path(file_okay=False), default=None, show_default="run.output_dir in the config", help="Runs folder.")
+@click.option("--timeout", type=click.FloatRange(0, min_open=True), default=None, metavar="SECONDS", show_default="run until the replay ends or Ctrl-C", help="Stop after this many seconds.")
+@click.option("--no-dashboard", is_flag=True, help="No in-place terminal view (default: node.dashboard in the config).")
 def paper(config_file: str, catalog_path: str | None, speed: float | None, trader_id: str | None, redis_port: int | None,
           output_dir: str | None, timeout: float | None, no_dashboard: bool) -> None:  # fmt: skip
     """Paper-trade a run config: sandbox fills, on a catalog replay (offline) or on OKX market data."""
@@ -125,8 +125,8 @@ def paper(config_file: str, catalog_path: str | None, speed: float | None, trade
 @click.command()
 @click.argument("config_file", type=click.Path(dir_okay=False))
 @click.option("--arm", is_flag=True, help="Really trade (OKX demo or live account, as node.okx.environment says).")
-@click.option("--output", "output_dir", type=click.Path(file_okay=False), default=None, help="Runs folder (default: run.output_dir).")
-@click.option("--no-dashboard", is_flag=True, help="No in-place terminal view.")
+@click.option("--output", "output_dir", type=click.Path(file_okay=False), default=None, show_default="run.output_dir in the config", help="Runs folder.")
+@click.option("--no-dashboard", is_flag=True, help="No in-place terminal view (default: node.dashboard in the config).")
 def live(config_file: str, arm: bool, output_dir: str | None, no_dashboard: bool) -> None:
     """Trade a run config on OKX. Refuses to start unless armed, the keys are set and the guards are configured."""
     config, text = _load(config_file, {})
