@@ -196,3 +196,15 @@ def test_live_at_the_local_venue_runs_quietly_and_ctrl_c_stops_it_cleanly(tmp_pa
     assert len(ended) == 1
     folder = Path(out.split("run folder:")[1].split()[0])
     assert folder.name.endswith("Z-live-rehearsal") and (folder / "summary.json").exists()  # not ...-live-live-rehearsal
+
+
+def test_the_description_gives_each_guard_limit_its_unit():
+    from ravebear.platform.cli.nodes import describe
+    from ravebear.platform.nodes.run_file import load_run_file
+
+    config, _ = load_run_file(REPO / "config" / "live.yaml")
+    guards = next(line for line in describe(config, "live") if line.startswith("guards: "))
+    risk = config.risk
+    assert f"max_drawdown_pct {risk['max_drawdown_pct']} %" in guards and f"daily_loss_limit_pct {risk['daily_loss_limit_pct']} %" in guards
+    assert f"max_notional_per_order {risk['max_notional_per_order']:,} USDT" in guards and "," in f"{risk['max_notional_per_order']:,}"
+    assert f"max_open_positions {risk['max_open_positions']}," in guards

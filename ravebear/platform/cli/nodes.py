@@ -56,10 +56,20 @@ def describe(config: Any, mode: str) -> list[str]:
                 f"strategy {strategy.strategy_path.split(':')[-1]} on {expanded.get('instrument_id')}: "
                 f"risk {expanded.get('risk_per_trade_pct', 0.5)} % a trade, max leverage {expanded.get('max_leverage', 3.0)}x",
             )
-    limits = ", ".join(f"{key} {value}" for key, value in config.risk.items()) or "defaults"
+    currency = config.venue.starting_balance.split()[-1]
+    limits = ", ".join(_guard_text(key, value, currency) for key, value in config.risk.items()) or "defaults"
     lines.append(f"guards: {limits}")
     lines.append(f"on stop (Ctrl-C): {node.stop_action}")
     return lines
+
+
+def _guard_text(key: str, value: Any, currency: str) -> str:
+    """One guard limit as the run file names it, with its unit: `max_drawdown_pct 10 %`, `max_notional_per_order 50,000 USDT`."""
+    if key.endswith("_pct"):
+        return f"{key} {value} %"
+    if key.startswith("max_notional") and isinstance(value, (int, float)):
+        return f"{key} {value:,} {currency}"
+    return f"{key} {value}"
 
 
 def live_refusals(config: Any, armed: bool, environ: dict[str, str] | None = None) -> list[str]:
