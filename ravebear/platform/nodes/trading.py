@@ -166,17 +166,22 @@ async def _watch_connections(node: Any) -> str:
     return f"the {' and '.join(down)} client{'s' if len(down) > 1 else ''} did not connect within {CONNECT_TIMEOUT_S:g} s; stopping ({CONNECT_HINT})"
 
 
-SETTLE_TASKS_S = 3.0  # at stop: how long the tasks nautilus leaves behind (a client's disconnect) may take to finish
+SETTLE_TASKS_S = 3.0  # at stop: how long the tasks the stop started (a client's disconnect) may take to finish
 
 
-async def _settle_tasks(timeout_s: float) -> None:
-    """Let the tasks still pending at stop finish, then cancel the rest, so none is destroyed with the loop.
+async def _settle_tasks(timeout_s: float, started_before: set[asyncio.Task]) -> None:
+    """Let the tasks the stop started finish, then cancel the rest, so none is destroyed with the loop.
 
     nautilus 1.231's `LiveMarketDataClient.disconnect` starts its disconnect as a bare task that nobody awaits;
     after a connect timeout it is still pending when the loop closes ("Task was destroyed but it is pending!").
+    Not waited for: tasks that ran before the stop, and the actor executors' workers, which run until `dispose`
+    (a stopping actor's `cancel_all_tasks` starts a new one).
     """
     current = asyncio.current_task()
-    pending = [task for task in asyncio.all_tasks() if task is not current and not task.done()]
+    pending = [
+        task for task in asyncio.all_tasks()
+        if task is not current and task not in started_before and not task.done() and task.get_coro().__qualname__ != "ActorExecutor._worker"
+    ]  # fmt: skip
     if not pending:
         return
     _, still = await asyncio.wait(pending, timeout=timeout_s)
@@ -218,10 +223,11 @@ def run_trading_node(handles: NodeHandles, config: RunFile, config_text: str, ou
         if sync is not None:
             sync.cancel()
         await _flatten_before_stop(node)
+        running = asyncio.all_tasks()
         await node.stop_async()
         await asyncio.sleep(0.2)
         runner.cancel()
-        await _settle_tasks(SETTLE_TASKS_S)
+        await _settle_tasks(SETTLE_TASKS_S, started_before=running)
         return elapsed
 
     failure: list[str] = []
