@@ -105,11 +105,12 @@ def test_catalog_download_routes_sources_and_names_a_missing_key(tmp_path):
 # -- help and output (issue 13, item 17) ------------------------------------------------------
 
 
-def test_ravebear_alone_prints_the_help_and_succeeds():
-    done = ravebear()
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("Usage:") and "Commands:" in done.stdout
-    assert done.stdout == ravebear("--help").stdout
+def test_ravebear_or_a_group_alone_prints_the_help_and_succeeds():
+    for group in ([], ["catalog"], ["catalog", "download"], ["venue"]):
+        done = ravebear(*group)
+        assert done.returncode == 0, (group, done.stderr)
+        assert done.stdout.startswith("Usage:") and "Commands:" in done.stdout and done.stderr == ""
+        assert done.stdout == ravebear(*group, "--help").stdout
 
 
 def test_the_command_lists_show_each_whole_first_sentence_at_80_columns():

@@ -28,14 +28,10 @@ class _Root(HelpGroup):
             fail("interrupted (Ctrl-C)", INTERRUPTED_EXIT)
 
 
-@click.group(cls=_Root, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120})
+@click.group(cls=_Root, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120})
 @click.version_option(package_name="ravebear")
-@click.pass_context
-def main(ctx: click.Context) -> None:
+def main() -> None:
     """RaveBear: backtest, paper-trade and live-trade crypto derivatives on nautilus_trader."""
-    if ctx.invoked_subcommand is None:  # `ravebear` alone: the help, and a success
-        click.echo(ctx.get_help())
-        ctx.exit(0)
     from dotenv import load_dotenv
 
     load_dotenv(Path.cwd() / ".env", override=False)  # secrets from ./.env; the environment wins

@@ -14,7 +14,15 @@ catalog_option = click.option(
 
 
 class HelpGroup(click.Group):
-    """A group whose command list shows each command's whole first sentence: click cuts it to fit 80 columns."""
+    """A group whose command list shows each command's whole first sentence (click cuts it to fit 80 columns),
+    and that prints its help and succeeds when called alone (click exits 2)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """The help and exit 0 when no command is given."""
+        if not args and not ctx.resilient_parsing:
+            click.echo(ctx.get_help())
+            ctx.exit(0)
+        return super().parse_args(ctx, args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """List the commands with their full one-sentence summaries (wrapped, never cut)."""
