@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -166,6 +167,11 @@ async def _watch_connections(node: Any) -> str:
     return f"the {' and '.join(down)} client{'s' if len(down) > 1 else ''} did not connect within {CONNECT_TIMEOUT_S:g} s; stopping ({CONNECT_HINT})"
 
 
+STOP_ACTIONS = {  # node.stop_action, as the stop line says it
+    "flatten": "closing positions and canceling orders (node.stop_action: flatten)",
+    "cancel": "canceling orders, positions stay open (node.stop_action: cancel)",
+    "keep": "orders and positions stay at the venue (node.stop_action: keep)",
+}
 SETTLE_TASKS_S = 3.0  # at stop: how long the tasks the stop started (a client's disconnect) may take to finish
 
 
@@ -197,12 +203,15 @@ def run_trading_node(handles: NodeHandles, config: RunFile, config_text: str, ou
     loop = node.get_event_loop()
     stop = asyncio.Event()
 
-    def request_stop(*_: Any) -> None:
+    def request_stop(sig: int, *_: Any) -> None:
+        if not stop.is_set():  # one line, once: the stop itself (exits, disconnects, run folder) takes seconds
+            name = "Ctrl-C" if sig == signal.SIGINT else signal.Signals(sig).name
+            print(f"stopping on {name}: {STOP_ACTIONS[config.node.stop_action]}", file=sys.stderr, flush=True)
         loop.call_soon_threadsafe(stop.set)
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
-            loop.add_signal_handler(sig, request_stop)
+            loop.add_signal_handler(sig, request_stop, sig)
         except (NotImplementedError, RuntimeError, ValueError):
             signal.signal(sig, request_stop)
 
