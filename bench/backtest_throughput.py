@@ -28,7 +28,7 @@ What is measured, in one invocation
    imported in a child too. Each child also reports VmHWM from /proc/self/status (the peak
    of its own address space only) as a cross-check.
    Target: the default strategy keeps at least 60 % of the no-op bars/s.
-3. **`ravebear --help` latency**: wall time of 5 subprocess runs of the `ravebear` console script
+3. **`ravebear --help` latency** (`bench.cli_help`): wall time of 7 subprocess runs of the `ravebear` console script
    (Python start-up included). Target: median under 0.5 s.
 
 How the 500k-bar series is built
@@ -49,13 +49,12 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from bench.cli_help import HELP_RUNS, HELP_TARGET_S, measure_help
 from bench.common import (  # shared with the other benchmarks (levels_throughput imports them from here)
     DATA_DIR, REPO_ROOT, RESULT_MARKER, SEGMENT_FILES, chain_segments, count_fills, load_segments, peak_rss,
     finish, run_module_child,
@@ -66,12 +65,10 @@ INSTRUMENT_ID = f"{SYMBOL}.OKX"
 BAR_TYPE = f"{INSTRUMENT_ID}-1-MINUTE-LAST-EXTERNAL"
 DEFAULT_CONFIG = REPO_ROOT / "config" / "backtest.yaml"
 NOOP_PATH = "bench.noop_strategy:NoopStrategy"
-HELP_RUNS = 5
 CHILD_TIMEOUT_S = 1800
 
 IMPORT_TARGET_S = 10.0
 RATIO_TARGET = 0.60
-HELP_TARGET_S = 0.5
 
 
 # -- child processes -----------------------------------------------------------------------
@@ -233,25 +230,6 @@ def measure_backtests(catalog_path: Path, n_bars: int, repeats: int, log_level: 
         "ratio_best": default["bars_per_s_best"] / noop["bars_per_s_best"],
         "ratio_per_pair": [d["bars_per_s"] / n["bars_per_s"] for n, d in zip(runs["noop"], runs["default"], strict=True)],
     }
-
-
-def help_command() -> list[str]:
-    """Return the command that runs `ravebear --help` in this interpreter's environment."""
-    script = Path(sys.executable).parent / "ravebear"
-    return [str(script), "--help"] if script.exists() else [sys.executable, "-m", "ravebear.platform.cli", "--help"]
-
-
-def measure_help(runs: int = HELP_RUNS) -> dict[str, Any]:
-    """Time `ravebear --help` in fresh subprocesses; print and return median and max seconds."""
-    command = help_command()
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run(command, cwd=REPO_ROOT, capture_output=True, check=True, timeout=60)
-        times.append(time.perf_counter() - started)
-    figures = {"command": " ".join(command), "seconds": times, "median_s": statistics.median(times), "max_s": max(times)}
-    print(f"help: {figures['median_s']:.3f} s median, {figures['max_s']:.3f} s max over {runs} runs ({figures['command']})")
-    return figures
 
 
 # -- report --------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ravebear.catalog.candles import OHLCV_COLUMNS, PRICE_COLUMNS
+from ravebear.text import plural
 
 ONE_MINUTE_MS = 60_000
 # Candle times outside these bounds (UTC epoch ms) are rejected: a ts in another unit than the rest of its file lands here.
@@ -44,7 +45,7 @@ class Gap:
     def __str__(self) -> str:
         start = pd.Timestamp(self.first_missing, unit="ms", tz="UTC")
         end = pd.Timestamp(self.last_missing, unit="ms", tz="UTC")
-        return f"{start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M} UTC ({self.missing} candles missing)"
+        return f"{start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M} UTC ({plural(self.missing, 'candle')} missing)"
 
 
 @dataclass

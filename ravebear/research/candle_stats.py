@@ -87,6 +87,11 @@ def tables(result: dict[str, Any]) -> list[Table]:
             stats = entry[part]
             rows.append([timeframe, num(entry["candles"]), num(stats["mean_bps"]), *(num(v) for v in stats["percentiles_bps"])])
         out.append(Table(f"{part.replace('_', ' ')} (bps of open)", ["tf", "candles", "mean", *labels], rows))
+    left_out = {tf: entry.get("incomplete_left_out", 0) for tf, entry in result["timeframes"].items()}
+    if any(left_out.values()) and out:
+        counts = ", ".join(f"{tf} {n:,}" for tf, n in left_out.items() if n)
+        out[0].note = (f"candles: complete ones only; candles with a gap inside were left out ({counts}), "
+                       "so the other sections, which count every candle, show more")  # fmt: skip
     return out
 
 

@@ -73,6 +73,8 @@ def load_candles(catalog: RaveCatalog, bar_type: str, start_ms: int | None = Non
     import pyarrow.compute as pc
     import pyarrow.dataset as pads
 
+    if start_ms is not None and end_ms is not None and start_ms >= end_ms:
+        raise ValueError(f"the start {_fmt(start_ms, '')} is not before the end {_fmt(end_ms, '')}: no candles can open in between")
     minutes = bar_minutes(bar_type)
     if minutes != 1:
         raise ValueError(f"{bar_type}: research reads 1-minute bars and builds higher timeframes itself")
@@ -89,7 +91,10 @@ def load_candles(catalog: RaveCatalog, bar_type: str, start_ms: int | None = Non
         condition = upper if condition is None else condition & upper
     table = dataset.to_table(columns=["open", "high", "low", "close", "volume", "ts_event"], filter=condition)
     if table.num_rows == 0:
-        raise NoDataError(f"no bars for {bar_type} between {_fmt(start_ms)} and {_fmt(end_ms)} in the catalog at {catalog.path}")
+        raise NoDataError(
+            f"no bars for {bar_type} between {_fmt(start_ms, 'the first stored bar')} and {_fmt(end_ms, 'the last stored bar')} "
+            f"in the catalog at {catalog.path}",
+        )
     close_ns = table.column("ts_event").to_numpy().astype(np.int64)
     frame = pd.DataFrame({"ts": close_ns // 1_000_000 - ONE_MINUTE_MS})
     for name in ("open", "high", "low", "close", "volume"):
@@ -104,8 +109,8 @@ def pa_uint64(value: int):  # noqa: ANN201 - pyarrow scalar
     return pa.scalar(max(int(value), 0), type=pa.uint64())
 
 
-def _fmt(ms: int | None) -> str:
-    return "the start" if ms is None else f"{pd.Timestamp(ms, unit='ms', tz='UTC'):%Y-%m-%d %H:%M} UTC"
+def _fmt(ms: int | None, open_end: str) -> str:
+    return open_end if ms is None else f"{pd.Timestamp(ms, unit='ms', tz='UTC'):%Y-%m-%d %H:%M} UTC"
 
 
 def contiguous_runs(ts_ms: np.ndarray, step_ms: int) -> list[tuple[int, int]]:

@@ -108,6 +108,79 @@ def apply_overrides(config: AnalysisConfig, overrides: list[str] | tuple[str, ..
     return config
 
 
+@dataclass(frozen=True)
+class Allowed:
+    """The values a `--set` field takes: a range of numbers (each end included unless `*_open`)."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def holds(self, number: float) -> bool:
+        """True when `number` is inside the range."""
+        if self.low is not None and (number < self.low or (self.low_open and number == self.low)):
+            return False
+        return not (self.high is not None and (number > self.high or (self.high_open and number == self.high)))
+
+    def __str__(self) -> str:
+        low = "" if self.low is None else f"{self.low:g} {'<' if self.low_open else '<='} "
+        high = "" if self.high is None else f" {'<' if self.high_open else '<='} {self.high:g}"
+        return f"{low}value{high}"
+
+
+POSITIVE, AT_LEAST_0, AT_LEAST_1 = Allowed(0, low_open=True), Allowed(0), Allowed(1)
+# what each field of the analysis, wick and box configs may hold; a field not named here takes any value of its type
+ALLOWED: dict[str, Allowed] = {
+    "range_quantile": Allowed(0, 1, low_open=True, high_open=True), "min_range_bps": POSITIVE, "min_body_share": Allowed(0, 1),
+    "horizons": AT_LEAST_1, "cooldown_candles": AT_LEAST_0, "percentiles": Allowed(0, 100), "band_bps": POSITIVE, "min_wicks": AT_LEAST_1,
+    "peak_share": Allowed(0, 1, low_open=True), "max_zone_bands": AT_LEAST_1, "top": AT_LEAST_1, "window_hours": Allowed(1, 24),
+    "within_minutes": AT_LEAST_1, "multiple": POSITIVE, "lookback": AT_LEAST_1, "chart_days": POSITIVE,
+    "min_wick_bps": AT_LEAST_0, "min_wick_body_ratio": AT_LEAST_0, "min_relative_volume": AT_LEAST_0, "volume_lookback": AT_LEAST_1,
+    "max_age_bars": AT_LEAST_1, "max_levels": AT_LEAST_1, "through_bps": AT_LEAST_0, "half_life_bars": POSITIVE,
+    "min_bars": AT_LEAST_1, "max_height_bps": AT_LEAST_0, "breakout_bps": AT_LEAST_0,
+}  # fmt: skip
+
+
+def _kind(current: Any) -> str:
+    if isinstance(current, bool):
+        return "true or false"
+    if isinstance(current, tuple):
+        return "a comma-separated list of " + (_kind(current[0]).removeprefix("a ").removeprefix("an ") + "s" if current else "values")
+    if isinstance(current, int):
+        return "a whole number"
+    if isinstance(current, float):
+        return "a number"
+    return "a value"
+
+
+def _checked(path: str, field_name: str, text: str, current: Any) -> Any:
+    """The parsed value of `--set path=text`; a ValueError naming the setting, the value and what is allowed otherwise."""
+    from ravebear.strategies.levels.timeframes import timeframe_minutes
+
+    allowed = ALLOWED.get(field_name)
+    rule = f"; allowed: {allowed}" if allowed is not None else ""
+    kind = _kind(current) if current is not None else "a number or none"
+    try:
+        new = _parse(text, current)
+    except ValueError:
+        raise ValueError(f"--set {path}={text}: {text!r} is not {kind}{rule}") from None
+    values = new if isinstance(new, tuple) else (new,)
+    if allowed is not None and any(isinstance(value, str) for value in values):  # a field that may be None took a word
+        raise ValueError(f"--set {path}={text}: {text!r} is not {kind}{rule}")
+    if field_name.endswith("timeframes") or field_name.endswith("timeframe"):
+        for value in values:
+            try:
+                timeframe_minutes(str(value))
+            except ValueError as exc:
+                raise ValueError(f"--set {path}={text}: {exc}") from None
+    if allowed is not None:
+        outside = [value for value in values if isinstance(value, (int, float)) and not allowed.holds(value)]
+        if outside:
+            raise ValueError(f"--set {path}={text}: {outside[0]:g} is out of range; allowed: {allowed}")
+    return new
+
+
 def _replace(obj: Any, keys: list[str], value: str, path: str) -> Any:
     if obj is None or not dataclasses.is_dataclass(obj):
         raise ValueError(f"override {path!r}: nothing to set there")
@@ -115,8 +188,11 @@ def _replace(obj: Any, keys: list[str], value: str, path: str) -> Any:
     if keys[0] not in names:
         raise ValueError(f"override {path!r}: unknown field {keys[0]!r}; known: {', '.join(names)}")
     current = getattr(obj, keys[0])
-    new = _replace(current, keys[1:], value, path) if len(keys) > 1 else _parse(value, current)
-    return dataclasses.replace(obj, **{keys[0]: new})
+    new = _replace(current, keys[1:], value, path) if len(keys) > 1 else _checked(path, keys[0], value, current)
+    try:
+        return dataclasses.replace(obj, **{keys[0]: new})
+    except ValueError as exc:  # a config's own check (e.g. BoxConfig's)
+        raise ValueError(f"--set {path}={value}: {exc}") from None
 
 
 def to_jsonable(value: Any) -> Any:

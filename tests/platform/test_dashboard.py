@@ -362,3 +362,75 @@ def test_the_strategy_status_shows_its_open_trade(held):
     # one count per base candle closed after the candle whose close filled the entry
     assert status.bars_held == (last_bar.ts_event - position.ts_opened) // 60_000_000_000
     assert (status.halted, status.blocked_reason, status.price_precision, status.settlement_currency) == (False, "", 1, "USDT")
+
+
+# -- units, width without a terminal, replay time (issue 13, item 17) -------------------------
+
+
+def test_quantities_carry_their_unit_and_pnl_columns_their_currency(held_snapshot):
+    from ravebear.platform.dashboard.snapshot import quantity_unit
+
+    assert instrument_for(BTC).multiplier.as_decimal() == Decimal("0.01")  # one OKX BTC swap contract is 0.01 BTC
+    assert quantity_unit(instrument_for(BTC)) == "contracts"
+    assert quantity_unit(instrument_for("BTCUSDT-PERP.BINANCE")) == "BTC"  # Binance perpetuals trade in BTC
+    out = printed(render(held_snapshot))
+    position = held_snapshot.positions[0]
+    assert position.quantity_unit == "contracts" and all(row.quantity_unit == "contracts" for row in held_snapshot.orders)
+    position_line = next(line for line in out.splitlines() if line.startswith(BTC) and position.side in line)
+    assert f"{position.quantity:,} contracts" in position_line
+    assert "unrealized (USDT)" in out and "realized (USDT)" in out
+
+
+def test_without_a_terminal_the_dashboard_is_120_columns_wide_or_COLUMNS(btc_bars, monkeypatch, capsys):
+    for columns, width in ((None, 120), ("100", 100)):
+        if columns is None:
+            monkeypatch.delenv("COLUMNS", raising=False)
+        else:
+            monkeypatch.setenv("COLUMNS", columns)
+        actor = DashboardActor(DashboardConfig(refresh_secs=600))  # no console given: the node's case
+        engine, _ = new_engine(actor)
+        actor.attach(engine.trader.strategies)
+        engine.add_data(btc_bars)
+        engine.run()
+        out = capsys.readouterr().out
+        engine.dispose()
+        assert actor.console.width == width
+        widest = max(len(line) for line in out.splitlines())
+        assert 80 < widest <= width  # rich's default of 80 would have cut these lines
+
+
+def test_the_dashboard_of_a_replay_shows_the_replay_time_not_the_wall_clock(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    from tests.conftest import OKX_BTC
+    from tests.platform.test_backtest import REPO
+
+    catalog = tmp_path / "catalog"
+    from ravebear.catalog.store import RaveCatalog
+
+    RaveCatalog(catalog).import_file(OKX_BTC, "BTC-USDT-SWAP")
+    raw = yaml.safe_load((REPO / "config" / "backtest.yaml").read_text())
+    raw["data"] = [{"instrument_id": BTC, "start": "2026-07-28 06:00", "end": "2026-07-28 09:00"}]
+    raw["strategies"] = raw["strategies"][:1]
+    raw["strategies"][0]["instruments"] = {BTC: {}}
+    raw["node"] = {"dashboard": True, "speed": 0}
+    raw["run"].update(output_dir=str(tmp_path / "runs"), risk_report=False, tearsheet=False)
+    path = tmp_path / "paper.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    done = subprocess.run([sys.executable, "-m", "ravebear.platform.cli", "paper", str(path), "--catalog", str(catalog), "--timeout", "120"],
+                          capture_output=True, text=True, cwd=tmp_path, env={**env, "PYTHONPATH": str(REPO)}, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    raw_bars = pd.read_parquet(OKX_BTC)
+    opens = raw_bars["ts"][raw_bars["ts"].between(pd.Timestamp("2026-07-28 06:00", tz="UTC").value // 1_000_000, pd.Timestamp("2026-07-28 09:00", tz="UTC").value // 1_000_000 - 1)]
+    assert len(opens) > 100
+    last_open = opens.max()
+    last_close = pd.Timestamp((last_open + 60_000) * 1_000_000, tz="UTC")
+    header = next(line for line in done.stdout.splitlines() if line.startswith("RaveBear  "))
+    assert header == f"RaveBear  replay {last_close:%Y-%m-%d %H:%M:%S} UTC"  # the last replayed bar's close, not today's date
+    frame = done.stdout.split(header, 1)[1].split("paper session ended", 1)[0]
+    assert 80 < max(len(line) for line in frame.splitlines()) <= 120

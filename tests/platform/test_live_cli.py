@@ -118,3 +118,94 @@ def test_okx_clients_load_the_files_instruments_and_get_their_own_websocket_path
     expected = {"BTC-USDT-SWAP.OKX", "ETH-USDT-SWAP.OKX"}
     assert {str(i) for i in data.instrument_provider.load_ids} == expected == {str(i) for i in execution.instrument_provider.load_ids}
     assert data.base_url_ws == "ws://127.0.0.1:9/ws/v5/public" and execution.base_url_ws == "ws://127.0.0.1:9/ws/v5/private"
+
+
+# -- what `live` says when it cannot start, is stopped or cannot connect (issue 13, item 16) ------
+
+
+def test_live_with_node_redis_and_no_redis_names_the_file_setting_not_a_live_option(tmp_path):
+    from tests.redis_server import free_port
+
+    port = free_port()  # nothing listens there
+    done = ravebear("live", str(live_config(tmp_path, redis={"host": "127.0.0.1", "port": port})), "--arm", env=KEYS, cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f"error: node.redis: cannot reach Redis at 127.0.0.1:{port} (Connection refused); "
+        "start redis-server there or fix node.redis in the run file (`ravebear paper` also takes --redis-port)"
+    )
+    assert "--redis-port" not in ravebear("live", "--help", env={}, cwd=tmp_path).stdout  # so the message must not offer it for live
+
+
+def unreachable_okx(tmp_path: Path) -> Path:
+    from tests.redis_server import free_port
+
+    port = free_port()  # nothing listens: every connect is refused
+    return live_config(tmp_path, okx={"environment": "live", "base_url_http": f"http://127.0.0.1:{port}", "base_url_ws": f"ws://127.0.0.1:{port}/ws/v5/public"})
+
+
+def test_a_connect_timeout_stops_with_one_reason_and_leaves_no_pending_task(tmp_path):
+    done = ravebear("live", str(unreachable_okx(tmp_path)), "--arm", env=KEYS, cwd=tmp_path)
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith("error: the market data and execution clients did not connect within 20 s; stopping")
+    assert "Task was destroyed but it is pending" not in done.stdout + done.stderr  # nautilus's disconnect task was awaited
+    assert "run folder:" in done.stdout
+
+
+def test_ctrl_c_while_the_node_is_built_is_one_line(tmp_path):
+    import signal
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OKX_", "RAVEBEAR_LIVE"))}
+    proc = subprocess.Popen([sys.executable, "-m", "ravebear.platform.cli", "live", str(unreachable_okx(tmp_path)), "--arm"],
+                            cwd=tmp_path, env={**clean, **KEYS}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    first = proc.stdout.readline()  # the description is printed, then the node is built (nautilus loads: > 1 s)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert first.startswith("live node RAVEBEAR-001")
+    assert (proc.returncode, err.strip()) == (130, "error: interrupted (Ctrl-C)")
+    assert "Aborted!" not in err and "Traceback" not in out + err
+
+
+def test_live_at_the_local_venue_runs_quietly_and_ctrl_c_stops_it_cleanly(tmp_path):
+    import signal
+    import time
+
+    from tests.platform.live.harness import KEYS_ENV, start_venue, wait_for, write_config
+
+    venue = start_venue(minutes=60)
+    try:
+        config = write_config(tmp_path, venue)  # run.log_level INFO: the most the node says
+        raw = yaml.safe_load(config.read_text())
+        raw["run"]["name"] = "live-rehearsal"  # a name that already says live
+        config.write_text(yaml.safe_dump(raw, sort_keys=False))
+        clean = {k: v for k, v in os.environ.items() if not k.startswith(("OKX_", "RAVEBEAR_LIVE"))}
+        proc = subprocess.Popen([sys.executable, "-m", "ravebear.platform.cli", "live", str(config), "--arm", "--no-dashboard"],
+                                cwd=tmp_path, env={**clean, **KEYS_ENV, "PYTHONPATH": str(REPO)},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        assert wait_for(venue, lambda v: v.path.position >= 10, timeout_s=60, proc=proc)  # the node subscribed: the venue plays
+        time.sleep(12)  # more than two of VenueSync's 5 s position checks
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=90)
+    finally:
+        venue.stop()
+    assert proc.returncode == 0, err[-3000:]
+    receipts = [line for line in out.splitlines() if "Received" in line and "PositionReport" in line]
+    assert len(receipts) == 1  # the start's reconciliation; the 5 s checks' "Received 0 PositionReports" went to DEBUG
+    assert err.strip() == "stopping on Ctrl-C: closing positions and canceling orders (node.stop_action: flatten)"  # one line
+    assert "Traceback" not in out and "[ERROR]" not in out
+    ended = [line for line in out.splitlines() if line.startswith("live session ended after ")]
+    assert len(ended) == 1
+    folder = Path(out.split("run folder:")[1].split()[0])
+    assert folder.name.endswith("Z-live-rehearsal") and (folder / "summary.json").exists()  # not ...-live-live-rehearsal
+
+
+def test_the_description_gives_each_guard_limit_its_unit():
+    from ravebear.platform.cli.nodes import describe
+    from ravebear.platform.nodes.run_file import load_run_file
+
+    config, _ = load_run_file(REPO / "config" / "live.yaml")
+    guards = next(line for line in describe(config, "live") if line.startswith("guards: "))
+    risk = config.risk
+    assert f"max_drawdown_pct {risk['max_drawdown_pct']} %" in guards and f"daily_loss_limit_pct {risk['daily_loss_limit_pct']} %" in guards
+    assert f"max_notional_per_order {risk['max_notional_per_order']:,} USDT" in guards and "," in f"{risk['max_notional_per_order']:,}"
+    assert f"max_open_positions {risk['max_open_positions']}," in guards

@@ -304,3 +304,54 @@ def test_a_chosen_analysis_over_a_date_range(okx_catalog, tmp_path):
     assert list(results["analyses"]) == ["sessions"]
     assert results["meta"]["first_open_utc"] >= "2026-08-01 00:00" and results["meta"]["last_open_utc"] < "2026-08-03 00:00"
     assert Path(out / "report.html").exists()
+
+
+# -- what a user sees from bad `analyze` input (issue 13, item 14) ----------------------------
+
+
+def test_start_after_end_says_so_and_exits_2(okx_catalog, tmp_path):
+    done = CliRunner().invoke(analyze, ["sessions", "--catalog", str(okx_catalog.path), "--start", "2026-08-10", "--end", "2026-08-01", "--out", str(tmp_path)])
+    assert done.exit_code == 2
+    assert done.output.strip() == "error: the start 2026-08-10 00:00 UTC is not before the end 2026-08-01 00:00 UTC: no candles can open in between"
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_a_range_past_the_stored_bars_names_the_end_and_points_at_the_listing(okx_catalog, tmp_path):
+    done = CliRunner().invoke(analyze, ["sessions", "--catalog", str(okx_catalog.path), "--start", "2030-01-01", "--out", str(tmp_path)])
+    assert done.exit_code == 2
+    assert done.output.strip() == (
+        f"error: no bars for {BAR_TYPE} between 2030-01-01 00:00 UTC and the last stored bar in the catalog at {okx_catalog.path}; "
+        "`ravebear catalog list` shows the stored range"
+    )
+    assert "import candles first" not in done.output  # the series is stored: importing is not the fix
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("big_moves.range_quantile=abc", "--set big_moves.range_quantile=abc: 'abc' is not a number; allowed: 0 < value < 1"),
+        ("big_moves.range_quantile=1.5", "--set big_moves.range_quantile=1.5: 1.5 is out of range; allowed: 0 < value < 1"),
+        ("big_moves.horizons=1,0", "--set big_moves.horizons=1,0: 0 is out of range; allowed: 1 <= value"),
+        ("sessions.window_hours=30", "--set sessions.window_hours=30: 30 is out of range; allowed: 1 <= value <= 24"),
+        ("clusters.top=2.5", "--set clusters.top=2.5: '2.5' is not a whole number; allowed: 1 <= value"),
+        ("touch_times.wick.min_wick_bps=-3", "--set touch_times.wick.min_wick_bps=-3: -3 is out of range; allowed: 0 <= value"),
+        ("big_moves.min_range_bps=wide", "--set big_moves.min_range_bps=wide: 'wide' is not a number or none; allowed: 0 < value"),
+        ("candle_stats.timeframes=1m,7m", "--set candle_stats.timeframes=1m,7m: unknown timeframe '7m'; known: 1m, 5m, 15m, 30m, 1h, 4h"),
+    ],
+)
+def test_a_bad_setting_names_the_setting_the_value_and_what_is_allowed(tmp_path, setting, message):
+    done = CliRunner().invoke(analyze, ["--set", setting, "--catalog", str(tmp_path)])
+    assert done.exit_code == 2
+    assert done.output.strip() == f"error: {message}"
+
+
+def test_candle_stats_says_why_its_higher_timeframe_counts_are_lower_than_the_other_sections(analyzed, okx_btc_raw):
+    results = analyzed["results"]["analyses"]
+    buckets = (okx_btc_raw["ts"] // 300_000).value_counts()
+    stats_5m, moves_5m = results["candle-stats"]["timeframes"]["5m"]["candles"], results["big-moves"]["timeframes"]["5m"]["candles"]
+    assert stats_5m == int((buckets == 5).sum()) < moves_5m  # the two sections differ...
+    left_out = {tf: entry["incomplete_left_out"] for tf, entry in results["candle-stats"]["timeframes"].items()}
+    assert left_out["5m"] == moves_5m - stats_5m  # big-moves counts every 5m candle built, candle-stats the complete ones
+    counts = ", ".join(f"{tf} {n:,}" for tf, n in left_out.items() if n)
+    note = f"candles: complete ones only; candles with a gap inside were left out ({counts}), so the other sections, which count every candle, show more"
+    assert note in analyzed["stdout"]  # ...and the terminal says why

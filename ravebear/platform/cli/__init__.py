@@ -10,13 +10,26 @@ import click
 from ravebear.platform.cli.altdata import coinalyze_download, stablecoins_download, whale_alert_download
 from ravebear.platform.cli.analyze import analyze
 from ravebear.platform.cli.catalog import catalog, catalog_download_group
+from ravebear.platform.cli.common import HelpGroup, fail
 from ravebear.platform.cli.instruments import instrument
 from ravebear.platform.cli.nodes import live, paper
 from ravebear.platform.cli.runs import backtest, report
 from ravebear.platform.cli.venue import venue
 
+INTERRUPTED_EXIT = 130  # the shell's code for a process ended by SIGINT
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class _Root(HelpGroup):
+    """The `ravebear` group: Ctrl-C that reaches a command (e.g. while a node is built) is one line, not click's "Aborted!"."""
+
+    def invoke(self, ctx: click.Context) -> None:  # noqa: D102
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            fail("interrupted (Ctrl-C)", INTERRUPTED_EXIT)
+
+
+@click.group(cls=_Root, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120})
 @click.version_option(package_name="ravebear")
 def main() -> None:
     """RaveBear: backtest, paper-trade and live-trade crypto derivatives on nautilus_trader."""

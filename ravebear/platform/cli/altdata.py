@@ -8,7 +8,6 @@ problem (a missing or refused key names its environment variable).
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -59,6 +58,8 @@ def _retry(retries: int, timeout_s: float) -> Any:
 
 def _run(work: Callable[[], Awaitable[T]], bar: Any) -> T:
     """Run a download coroutine; on failure close the progress bar, print one error line and exit 1."""
+    import asyncio  # here, not at the top: it costs ~30 ms of every `ravebear --help`
+
     from ravebear.adapters.common.errors import AdapterError
 
     try:

@@ -59,6 +59,8 @@ def analyze(
     try:
         results = runner.run(store, bar_type, start_ms, end_ms, names, config)
     except NoDataError as exc:
+        if start_ms is not None or end_ms is not None:  # the series may be stored, outside the chosen dates
+            fail(f"{exc}; `ravebear catalog list` shows the stored range", code=2)
         fail(f"{exc}; import candles first, e.g. `ravebear catalog import FILE -i BTC-USDT-SWAP` or `ravebear catalog import-sample`", code=2)
     except ValueError as exc:
         fail(str(exc), code=2)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from ravebear.platform.cli.common import catalog_option, fail
+from ravebear.platform.cli.common import HelpGroup, catalog_option, fail
+from ravebear.text import plural
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SAMPLE_DIR = REPO_ROOT / "data" / "sample"
@@ -21,7 +22,7 @@ def open_catalog(path: str | None):  # noqa: ANN201 - RaveCatalog, imported lazi
     return RaveCatalog(path)
 
 
-@click.group()
+@click.group(cls=HelpGroup)
 def catalog() -> None:
     """Import, download and list market data in the Parquet catalog."""
 
@@ -42,11 +43,11 @@ def _print_import(result, source: str, shown_gaps: int = SHOWN_PROBLEMS) -> None
         click.echo(f"  {len(result.conflicts)} rows differ from the stored bars at the same time; the stored ones were kept")
     if report.gaps:
         missing = sum(gap.missing for gap in report.gaps)
-        click.echo(f"  {len(report.gaps)} gaps, {missing} candles missing" + (":" if shown_gaps else " (`ravebear catalog list --gaps` lists them)"))
+        click.echo(f"  {plural(len(report.gaps), 'gap')}, {plural(missing, 'candle')} missing" + (":" if shown_gaps else " (`ravebear catalog list --gaps` lists them)"))
         for gap in report.gaps[:shown_gaps]:
             click.echo(f"    {gap}")
         if shown_gaps and len(report.gaps) > shown_gaps:
-            click.echo(f"    ... and {len(report.gaps) - shown_gaps} more gaps")
+            click.echo(f"    ... and {plural(len(report.gaps) - shown_gaps, 'more gap')}")
 
 
 def _require_writable(store) -> None:  # noqa: ANN001 - RaveCatalog, imported lazily
@@ -135,21 +136,21 @@ def catalog_list(show_gaps: bool, catalog_path: str | None) -> None:
     if not series:
         click.echo("no bars stored; try `ravebear catalog import-sample`")
         return
-    header = f"{'bar type':<48} {'first (UTC)':<17} {'last (UTC)':<17} {'rows':>9} {'gaps':>5} {'missing':>8}"
-    click.echo(header)
+    rows = [("bar type", "first open (UTC)", "last open (UTC)", "bars", "gaps", "missing")]
     for item in series:
         first = pd.Timestamp(item.first_open, unit="ms", tz="UTC")
         last = pd.Timestamp(item.last_open, unit="ms", tz="UTC")
         missing = sum(gap.missing for gap in item.gaps)
-        click.echo(
-            f"{item.bar_type:<48} {first:%Y-%m-%d %H:%M} {last:%Y-%m-%d %H:%M} {item.rows:>9} {len(item.gaps):>5} {missing:>8}",
-        )
-        if show_gaps:
-            for gap in item.gaps:
+        rows.append((str(item.bar_type), f"{first:%Y-%m-%d %H:%M}", f"{last:%Y-%m-%d %H:%M}", f"{item.rows:,}", f"{len(item.gaps):,}", f"{missing:,}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for index, row in enumerate(rows):  # text columns left-aligned, counts right-aligned, header over its column
+        click.echo("  ".join(cell.ljust(width) if i < 3 else cell.rjust(width) for i, (cell, width) in enumerate(zip(row, widths, strict=True))))
+        if show_gaps and index:
+            for gap in series[index - 1].gaps:
                 click.echo(f"    gap {gap}")
 
 
-class _DownloadGroup(click.Group):
+class _DownloadGroup(HelpGroup):
     """`download SYMBOL ...` means `download candles SYMBOL ...`; other sources are subcommands."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:

@@ -1,4 +1,4 @@
-"""What every `ravebear` command module shares: the catalog option and the one-line failure."""
+"""What every `ravebear` command module shares: the catalog option, the help layout and the one-line failure."""
 
 from __future__ import annotations
 
@@ -11,6 +11,26 @@ catalog_option = click.option(
     "--catalog", "catalog_path", type=click.Path(file_okay=False), default=None,
     help="Catalog folder (default: $RAVEBEAR_CATALOG or ./var/catalog).",
 )  # fmt: skip
+
+
+class HelpGroup(click.Group):
+    """A group whose command list shows each command's whole first sentence (click cuts it to fit 80 columns),
+    and that prints its help and succeeds when called alone (click exits 2)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """The help and exit 0 when no command is given."""
+        if not args and not ctx.resilient_parsing:
+            click.echo(ctx.get_help())
+            ctx.exit(0)
+        return super().parse_args(ctx, args)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List the commands with their full one-sentence summaries (wrapped, never cut)."""
+        rows = [(name, command.get_short_help_str(limit=10_000)) for name in self.list_commands(ctx)
+                if (command := self.get_command(ctx, name)) is not None and not command.hidden]  # fmt: skip
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from ravebear.platform.cli.common import catalog_option, fail
+from ravebear.platform.cli.common import HelpGroup, catalog_option, fail
 
 OKX_EXCHANGE = "okx"  # OKX:... goes to OKX's own public/instruments endpoint; any other prefix is a ccxt exchange id
 
 
-@click.group("instrument")
+@click.group("instrument", cls=HelpGroup)
 def instrument() -> None:
     """Add instrument definitions from the exchange's own metadata, and list the known ones.
 

@@ -56,10 +56,20 @@ def describe(config: Any, mode: str) -> list[str]:
                 f"strategy {strategy.strategy_path.split(':')[-1]} on {expanded.get('instrument_id')}: "
                 f"risk {expanded.get('risk_per_trade_pct', 0.5)} % a trade, max leverage {expanded.get('max_leverage', 3.0)}x",
             )
-    limits = ", ".join(f"{key} {value}" for key, value in config.risk.items()) or "defaults"
+    currency = config.venue.starting_balance.split()[-1]
+    limits = ", ".join(_guard_text(key, value, currency) for key, value in config.risk.items()) or "defaults"
     lines.append(f"guards: {limits}")
     lines.append(f"on stop (Ctrl-C): {node.stop_action}")
     return lines
+
+
+def _guard_text(key: str, value: Any, currency: str) -> str:
+    """One guard limit as the run file names it, with its unit: `max_drawdown_pct 10 %`, `max_notional_per_order 50,000 USDT`."""
+    if key.endswith("_pct"):
+        return f"{key} {value} %"
+    if key.startswith("max_notional") and isinstance(value, (int, float)):
+        return f"{key} {value:,} {currency}"
+    return f"{key} {value}"
 
 
 def live_refusals(config: Any, armed: bool, environ: dict[str, str] | None = None) -> list[str]:
@@ -107,12 +117,12 @@ def _run(config: Any, text: str, mode: str, catalog_path: Path | None, output_di
 @click.command()
 @click.argument("config_file", type=click.Path(dir_okay=False))
 @catalog_option
-@click.option("--speed", type=float, default=None, help="Replay speed: 0 as fast as possible, N = N x real time.")
-@click.option("--trader-id", default=None, help="NAME-NNN; the same id after a restart finds its state in Redis.")
-@click.option("--redis-port", type=int, default=None, help="Keep the node's state in Redis on 127.0.0.1:PORT.")
-@click.option("--output", "output_dir", type=click.Path(file_okay=False), default=None, help="Runs folder (default: run.output_dir).")
-@click.option("--timeout", type=float, default=None, help="Stop after this many seconds.")
-@click.option("--no-dashboard", is_flag=True, help="No in-place terminal view.")
+@click.option("--speed", type=float, default=None, show_default="node.speed in the config", help="Replay speed: 0 as fast as possible, N = N x real time.")
+@click.option("--trader-id", default=None, show_default="node.trader_id in the config", help="NAME-NNN; the same id after a restart finds its state in Redis.")
+@click.option("--redis-port", type=int, default=None, show_default="node.redis in the config, else in memory", help="Keep the node's state in Redis on 127.0.0.1:PORT.")
+@click.option("--output", "output_dir", type=click.Path(file_okay=False), default=None, show_default="run.output_dir in the config", help="Runs folder.")
+@click.option("--timeout", type=click.FloatRange(0, min_open=True), default=None, metavar="SECONDS", show_default="run until the replay ends or Ctrl-C", help="Stop after this many seconds.")
+@click.option("--no-dashboard", is_flag=True, help="No in-place terminal view (default: node.dashboard in the config).")
 def paper(config_file: str, catalog_path: str | None, speed: float | None, trader_id: str | None, redis_port: int | None,
           output_dir: str | None, timeout: float | None, no_dashboard: bool) -> None:  # fmt: skip
     """Paper-trade a run config: sandbox fills, on a catalog replay (offline) or on OKX market data."""
@@ -125,8 +135,8 @@ def paper(config_file: str, catalog_path: str | None, speed: float | None, trade
 @click.command()
 @click.argument("config_file", type=click.Path(dir_okay=False))
 @click.option("--arm", is_flag=True, help="Really trade (OKX demo or live account, as node.okx.environment says).")
-@click.option("--output", "output_dir", type=click.Path(file_okay=False), default=None, help="Runs folder (default: run.output_dir).")
-@click.option("--no-dashboard", is_flag=True, help="No in-place terminal view.")
+@click.option("--output", "output_dir", type=click.Path(file_okay=False), default=None, show_default="run.output_dir in the config", help="Runs folder.")
+@click.option("--no-dashboard", is_flag=True, help="No in-place terminal view (default: node.dashboard in the config).")
 def live(config_file: str, arm: bool, output_dir: str | None, no_dashboard: bool) -> None:
     """Trade a run config on OKX. Refuses to start unless armed, the keys are set and the guards are configured."""
     config, text = _load(config_file, {})

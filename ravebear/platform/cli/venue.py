@@ -5,14 +5,31 @@ from __future__ import annotations
 import os
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 import click
 
-from ravebear.platform.cli.common import fail, utc_ms
+from ravebear.platform.cli.common import HelpGroup, fail, utc_ms
 from ravebear.platform.nodes.okx_keys import OKX_KEYS, missing_okx_keys
 
 
-@click.group()
+class UsdtAmount(click.ParamType):
+    """A positive amount of USDT, as a Decimal."""
+
+    name = "usdt"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Decimal:
+        """Return the amount; a word, zero, a negative or an infinite number is a usage error."""
+        try:
+            amount = Decimal(str(value))
+        except InvalidOperation:
+            self.fail(f"not a number of USDT: {value!r}", param, ctx)
+        if not amount.is_finite() or amount <= 0:
+            self.fail(f"must be more than 0 USDT, got {value}", param, ctx)
+        return amount
+
+
+@click.group(cls=HelpGroup)
 def venue() -> None:
     """Local venues that speak an exchange's API."""
 
@@ -31,14 +48,14 @@ def _utc_ms(text: str | None, name: str) -> int | None:
 @click.option("--instruments", default="BTC-USDT-SWAP,ETH-USDT-SWAP,SOL-USDT-SWAP", show_default=True, help="Comma-separated OKX swaps to list and replay.")
 @click.option("--start", default=None, help="UTC date/time where the price path starts (default: the data's first candle).")
 @click.option("--end", default=None, help="UTC date/time where it ends (default: the data's last candle).")
-@click.option("--balance", default="10000", show_default=True, help="USDT in the account at start.")
+@click.option("--balance", type=UsdtAmount(), default="10000", show_default=True, metavar="USDT", help="USDT in the account at start.")
 @click.option("--leverage", type=click.IntRange(1, 100), default=10, show_default=True, help="Account leverage for margin checks.")
 @click.option("--port", type=click.IntRange(0, 65535), default=18999, show_default=True, help="Port on 127.0.0.1 (0: any free port).")
-@click.option("--step", "step_s", type=click.FloatRange(0), default=60.0, show_default=True, help="Wall seconds per minute of the path (60: real time).")
-@click.option("--settle", "settle_s", type=click.FloatRange(0), default=0.0, help="Also wait until clients were quiet this long before the next minute.")
+@click.option("--step", "step_s", type=click.FloatRange(0), default=60.0, show_default=True, metavar="SECONDS", help="Wall seconds per minute of the path (60: real time).")
+@click.option("--settle", "settle_s", type=click.FloatRange(0), default=0.0, show_default=True, metavar="SECONDS", help="Also wait until clients were quiet this long before the next minute.")
 @click.option("--start-now", is_flag=True, help="Play at once instead of waiting for a client to subscribe to candles or trades.")
 @click.option("--historical-time", is_flag=True, help="Stamp candles, orders and fills with the data's own times (default: replayed from the current minute).")
-def okx_sim(data_dir: str | None, instruments: str, start: str | None, end: str | None, balance: str, leverage: int, port: int, step_s: float,
+def okx_sim(data_dir: str | None, instruments: str, start: str | None, end: str | None, balance: Decimal, leverage: int, port: int, step_s: float,
             settle_s: float, start_now: bool, historical_time: bool) -> None:
     """Serve a local OKX v5 venue (REST + WebSockets) that fills orders on real candles.
 
@@ -53,10 +70,7 @@ def okx_sim(data_dir: str | None, instruments: str, start: str | None, end: str 
     missing = missing_okx_keys()
     if missing:
         fail(f"set {', '.join(missing)} (environment or .env): the venue checks every signature with the keys the node will use", 2)
-    try:
-        cash = Decimal(balance)
-    except InvalidOperation:
-        fail(f"--balance: not a number: {balance!r}", 2)
+    cash = balance
     settings = VenueSettings(
         inst_ids=tuple(i.strip() for i in instruments.split(",") if i.strip()),
         start_ms=_utc_ms(start, "start"), end_ms=_utc_ms(end, "end"), balance=cash, leverage=leverage, port=port,

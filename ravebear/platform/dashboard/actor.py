@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
@@ -24,11 +26,13 @@ class DashboardConfig(ActorConfig, frozen=True, kw_only=True, forbid_unknown_fie
     instrument_ids: tuple[str, ...] = ()  # instruments shown; empty: every instrument
     max_orders: int = 20  # working orders listed; the rest are counted
     levels_per_side: int = 2  # nearest supports and resistances listed per instrument
+    data_clock: bool = False  # a replay: show the time of the latest bar (the node's own clock is the wall clock)
+    width: int = 120  # columns drawn when stdout is not a terminal and COLUMNS is unset (a log file, a pipe)
 
     def __post_init__(self) -> None:
         if not self.refresh_secs > 0:  # also NaN
             raise ValueError(f"dashboard refresh_secs must be > 0, got {self.refresh_secs}")
-        for name in ("max_orders", "levels_per_side"):
+        for name in ("max_orders", "levels_per_side", "width"):
             if getattr(self, name) < 0:
                 raise ValueError(f"dashboard {name} must be >= 0, got {getattr(self, name)}")
 
@@ -55,8 +59,9 @@ class DashboardActor(Actor):
 
     def on_start(self) -> None:
         """Start the live display and the refresh timer."""
-        if self.console is None:
-            self.console = Console()
+        if self.console is None:  # a terminal's own width; else COLUMNS, else config.width (rich would use 80)
+            on_terminal = sys.stdout.isatty() or bool(os.environ.get("COLUMNS"))
+            self.console = Console(width=None if on_terminal else self.config.width)
         self.live = Live(console=self.console, screen=False, transient=False, auto_refresh=False,
                          redirect_stdout=False, redirect_stderr=False)  # fmt: skip
         self.live.start()
@@ -80,8 +85,9 @@ class DashboardActor(Actor):
         config = self.config
         try:
             strategies = list(self._strategies()) if self._strategies is not None else []
-            snap = snapshot(self.cache, self.portfolio, strategies, self.clock.timestamp_ns(), instrument_ids=config.instrument_ids,
-                            max_orders=config.max_orders, levels_per_side=config.levels_per_side)  # fmt: skip
+            now = self.data_time() if config.data_clock else self.clock.timestamp_ns()
+            snap = snapshot(self.cache, self.portfolio, strategies, now, instrument_ids=config.instrument_ids,
+                            max_orders=config.max_orders, levels_per_side=config.levels_per_side, data_clock=config.data_clock)  # fmt: skip
             self.live.update(render(snap), refresh=draw)
         except Exception as error:  # the dashboard must not take the node down
             message = f"dashboard refresh failed: {type(error).__name__}: {error}"
@@ -91,6 +97,15 @@ class DashboardActor(Actor):
             return
         self.last_snapshot = snap
         self.redraws += 1
+
+    def data_time(self) -> int:
+        """UNIX ns of the latest bar in the cache (its close), 0 before the first one."""
+        latest = 0
+        for bar_type in self.cache.bar_types():
+            bar = self.cache.bar(bar_type)
+            if bar is not None and bar.ts_event > latest:
+                latest = bar.ts_event
+        return latest
 
     def _on_timer(self, event: Any) -> None:
         self.refresh()

@@ -52,7 +52,8 @@ class DashboardView:
 
 def render(snap: DashboardSnapshot) -> DashboardView:
     """Return the dashboard for a snapshot as a rich renderable."""
-    lines: list[list[tuple[str, Style | None]]] = [[(f"RaveBear  {_utc(snap.ts)}", BOLD)]]
+    when = _utc(snap.ts) if snap.ts or not snap.data_clock else "waiting for the first bar"
+    lines: list[list[tuple[str, Style | None]]] = [[(f"RaveBear  {'replay ' if snap.data_clock else ''}{when}", BOLD)]]
     lines += _accounts(snap)
     lines += _positions(snap)
     lines += _orders(snap)
@@ -119,11 +120,13 @@ def _positions(snap: DashboardSnapshot) -> list[list[tuple[str, Style | None]]]:
     if not snap.positions:
         return [[], [("Positions: flat", DIM)]]
     rows = [
-        [row.instrument_id, (row.side, GREEN if row.side == "LONG" else RED), f"{row.quantity:,}", _price(row.avg_px_open, row.price_precision),
+        [row.instrument_id, (row.side, GREEN if row.side == "LONG" else RED), _quantity(row.quantity, row.quantity_unit), _price(row.avg_px_open, row.price_precision),
          f"{row.last_price:,}" if row.last_price is not None else "-", _pnl(row.unrealized_pnl), _pnl(row.realized_pnl), row.strategy_id]  # fmt: skip
         for row in snap.positions
     ]
-    headers = ("instrument", "side", "quantity", "avg entry", "last", "unrealized", "realized", "strategy")
+    currencies = {row.currency for row in snap.positions}
+    money = f" ({currencies.pop()})" if len(currencies) == 1 else ""
+    headers = ("instrument", "side", "quantity", "avg entry", "last", f"unrealized{money}", f"realized{money}", "strategy")
     return _grid("Positions", headers, rows, "llrrrrrl")
 
 
@@ -131,13 +134,17 @@ def _orders(snap: DashboardSnapshot) -> list[list[tuple[str, Style | None]]]:
     if not snap.orders:
         return [[], [("Working orders: none", DIM)]]
     rows = [
-        [row.instrument_id, row.order_type, (row.side, GREEN if row.side == "BUY" else RED), f"{row.quantity:,}", _order_price(row),
+        [row.instrument_id, row.order_type, (row.side, GREEN if row.side == "BUY" else RED), _quantity(row.quantity, row.quantity_unit), _order_price(row),
          row.status, " ".join(row.tags)]  # fmt: skip
         for row in snap.orders
     ]
     caption = f"... and {snap.orders_hidden} more" if snap.orders_hidden else ""
     headers = ("instrument", "type", "side", "quantity", "trigger / price", "status", "tags")
     return _grid("Working orders", headers, rows, "lllrrll", caption)
+
+
+def _quantity(quantity: Decimal, unit: str) -> str:
+    return f"{quantity:,} {unit}" if unit else f"{quantity:,}"
 
 
 def _order_price(row: OrderRow) -> str:

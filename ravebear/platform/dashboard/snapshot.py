@@ -35,6 +35,7 @@ class PositionRow:
     currency: str
     price_precision: int
     ts_opened: int
+    quantity_unit: str = ""  # "contracts" or the base currency (see quantity_unit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,7 @@ class OrderRow:
     status: str
     reduce_only: bool
     tags: tuple[str, ...]
+    quantity_unit: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +126,7 @@ class DashboardSnapshot:
     guards: tuple[GuardRow, ...]
     levels: tuple[InstrumentLevels, ...]
     strategies_attached: bool
+    data_clock: bool = False  # `ts` is the latest bar's time (a replay), 0 before the first bar
 
 
 def snapshot(
@@ -135,6 +138,7 @@ def snapshot(
     instrument_ids: Sequence[str] = (),
     max_orders: int = 20,
     levels_per_side: int = 2,
+    data_clock: bool = False,
 ) -> DashboardSnapshot:
     """Read the cache, the portfolio and the level strategies into a snapshot of plain values.
 
@@ -149,6 +153,13 @@ def snapshot(
         if instrument_id not in prices:
             prices[instrument_id] = cache.price(instrument_id, PriceType.LAST) or cache.price(instrument_id, PriceType.MID)
         return prices[instrument_id]
+
+    units: dict[Any, str] = {}
+
+    def unit_of(instrument_id: Any) -> str:
+        if instrument_id not in units:
+            units[instrument_id] = quantity_unit(cache.instrument(instrument_id))
+        return units[instrument_id]
 
     positions = []
     unrealized: dict[tuple[str, str], Decimal] = {}
@@ -174,6 +185,7 @@ def snapshot(
                 currency=currency,
                 price_precision=position.price_precision,
                 ts_opened=position.ts_opened,
+                quantity_unit=unit_of(position.instrument_id),
             ),
         )
     positions.sort(key=lambda row: (row.instrument_id, row.strategy_id))
@@ -183,7 +195,7 @@ def snapshot(
         if not wanted or order.instrument_id.value in wanted:
             working[order.client_order_id] = order
     ordered = sorted(working.values(), key=lambda order: (order.instrument_id.value, order.ts_init, order.client_order_id.value))
-    orders = tuple(_order_row(order) for order in ordered[:max_orders])
+    orders = tuple(_order_row(order, unit_of(order.instrument_id)) for order in ordered[:max_orders])
 
     day_start = _day_start_equities(level_strategies, now_ns)
     accounts = []
@@ -221,18 +233,30 @@ def snapshot(
         guards=guards,
         levels=levels,
         strategies_attached=bool(level_strategies),
+        data_clock=data_clock,
     )
 
 
-def _order_row(order: Any) -> OrderRow:
+def quantity_unit(instrument: Any) -> str:
+    """What an instrument's quantities count: `contracts` when one is not one unit of the base currency
+    (OKX swaps: ctVal 0.01 BTC), else the base currency (`BTC`); "" when the instrument is unknown."""
+    if instrument is None:
+        return ""
+    base = getattr(instrument, "base_currency", None)
+    if instrument.multiplier.as_decimal() != 1 or base is None:
+        return "contracts"
+    return base.code
+
+
+def _order_row(order: Any, quantity_unit: str = "") -> OrderRow:
     trigger = getattr(order, "trigger_price", None)
     price = getattr(order, "price", None)
     activation = getattr(order, "activation_price", None)
     offset = getattr(order, "trailing_offset", None)
     trailing = None
     if offset is not None:
-        unit = " bps" if order.trailing_offset_type.name == "BASIS_POINTS" else ""
-        trailing = f"{offset.normalize():f}{unit}"
+        offset_unit = " bps" if order.trailing_offset_type.name == "BASIS_POINTS" else ""
+        trailing = f"{offset.normalize():f}{offset_unit}"
     return OrderRow(
         instrument_id=order.instrument_id.value,
         client_order_id=order.client_order_id.value,
@@ -246,6 +270,7 @@ def _order_row(order: Any) -> OrderRow:
         status=order.status.name,
         reduce_only=order.is_reduce_only,
         tags=tuple(order.tags or ()),
+        quantity_unit=quantity_unit,
     )
 
 

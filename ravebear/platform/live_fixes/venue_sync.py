@@ -136,13 +136,16 @@ class VenueSync:
 
     async def differences(self) -> dict[str, tuple[Decimal, Decimal]]:
         """Instrument -> (venue's net position, node's) where they differ."""
+        from nautilus_trader.common.enums import LogLevel
         from nautilus_trader.core.uuid import UUID4
         from nautilus_trader.execution.messages import GeneratePositionStatusReports
 
         kernel = self.node.kernel
         venue: dict[str, Decimal] = {}
         for client in kernel.exec_engine._clients.values():  # noqa: SLF001 - no public accessor for the clients
-            command = GeneratePositionStatusReports(instrument_id=None, start=None, end=None, command_id=UUID4(), ts_init=kernel.clock.timestamp_ns())
+            command = GeneratePositionStatusReports(  # the receipt at DEBUG: at INFO it logged "Received 0 PositionReports" every check
+                instrument_id=None, start=None, end=None, command_id=UUID4(), ts_init=kernel.clock.timestamp_ns(), log_receipt_level=LogLevel.DEBUG,
+            )
             for report in await client.generate_position_status_reports(command):
                 key = str(report.instrument_id)
                 venue[key] = venue.get(key, Decimal(0)) + report.signed_decimal_qty

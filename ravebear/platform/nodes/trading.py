@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -50,7 +51,7 @@ def check_redis(host: str, port: int, timeout_s: float = 2.0) -> None:
         with socket.create_connection((host, port), timeout=timeout_s):
             return
     except OSError as exc:
-        raise ConfigError(f"node.redis: cannot reach Redis at {host}:{port} ({exc.strerror or exc}); start redis-server there or fix node.redis / --redis-port") from None
+        raise ConfigError(f"node.redis: cannot reach Redis at {host}:{port} ({exc.strerror or exc}); start redis-server there or fix node.redis in the run file (`ravebear paper` also takes --redis-port)") from None
 
 
 def build_trading_node(
@@ -109,7 +110,7 @@ def build_trading_node(
 def _add_dashboard(node: Any, config: RunFile) -> Any:
     from ravebear.platform.dashboard import DashboardActor, DashboardConfig
 
-    actor = DashboardActor(DashboardConfig(instrument_ids=[d.instrument_id for d in config.data]))
+    actor = DashboardActor(DashboardConfig(instrument_ids=[d.instrument_id for d in config.data], data_clock=config.node.data == "replay"))
     node.trader.add_actor(actor)
     actor.attach(node.trader.strategies)
     return actor
@@ -166,18 +167,51 @@ async def _watch_connections(node: Any) -> str:
     return f"the {' and '.join(down)} client{'s' if len(down) > 1 else ''} did not connect within {CONNECT_TIMEOUT_S:g} s; stopping ({CONNECT_HINT})"
 
 
+STOP_ACTIONS = {  # node.stop_action, as the stop line says it
+    "flatten": "closing positions and canceling orders (node.stop_action: flatten)",
+    "cancel": "canceling orders, positions stay open (node.stop_action: cancel)",
+    "keep": "orders and positions stay at the venue (node.stop_action: keep)",
+}
+SETTLE_TASKS_S = 3.0  # at stop: how long the tasks the stop started (a client's disconnect) may take to finish
+
+
+async def _settle_tasks(timeout_s: float, started_before: set[asyncio.Task]) -> None:
+    """Let the tasks the stop started finish, then cancel the rest, so none is destroyed with the loop.
+
+    nautilus 1.231's `LiveMarketDataClient.disconnect` starts its disconnect as a bare task that nobody awaits;
+    after a connect timeout it is still pending when the loop closes ("Task was destroyed but it is pending!").
+    Not waited for: tasks that ran before the stop, and the actor executors' workers, which run until `dispose`
+    (a stopping actor's `cancel_all_tasks` starts a new one).
+    """
+    current = asyncio.current_task()
+    pending = [
+        task for task in asyncio.all_tasks()
+        if task is not current and task not in started_before and not task.done() and task.get_coro().__qualname__ != "ActorExecutor._worker"
+    ]  # fmt: skip
+    if not pending:
+        return
+    _, still = await asyncio.wait(pending, timeout=timeout_s)
+    for task in still:
+        task.cancel()
+    if still:
+        await asyncio.wait(still, timeout=1.0)
+
+
 def run_trading_node(handles: NodeHandles, config: RunFile, config_text: str, output_dir: Path | None = None, timeout_s: float | None = None) -> NodeOutcome:
     """Run until the replay ends, `timeout_s` passes or Ctrl-C; stop cleanly; write the run folder."""
     node = handles.node
     loop = node.get_event_loop()
     stop = asyncio.Event()
 
-    def request_stop(*_: Any) -> None:
+    def request_stop(sig: int, *_: Any) -> None:
+        if not stop.is_set():  # one line, once: the stop itself (exits, disconnects, run folder) takes seconds
+            name = "Ctrl-C" if sig == signal.SIGINT else signal.Signals(sig).name
+            print(f"stopping on {name}: {STOP_ACTIONS[config.node.stop_action]}", file=sys.stderr, flush=True)
         loop.call_soon_threadsafe(stop.set)
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
-            loop.add_signal_handler(sig, request_stop)
+            loop.add_signal_handler(sig, request_stop, sig)
         except (NotImplementedError, RuntimeError, ValueError):
             signal.signal(sig, request_stop)
 
@@ -198,9 +232,11 @@ def run_trading_node(handles: NodeHandles, config: RunFile, config_text: str, ou
         if sync is not None:
             sync.cancel()
         await _flatten_before_stop(node)
+        running = asyncio.all_tasks()
         await node.stop_async()
         await asyncio.sleep(0.2)
         runner.cancel()
+        await _settle_tasks(SETTLE_TASKS_S, started_before=running)
         return elapsed
 
     failure: list[str] = []
@@ -212,11 +248,16 @@ def run_trading_node(handles: NodeHandles, config: RunFile, config_text: str, ou
     return NodeOutcome(elapsed_s=elapsed, items=items, run_dir=run_dir, failure=failure[0] if failure else None)
 
 
+def run_folder_label(mode: str, run_name: str) -> str:
+    """`<mode>-<run name>`, without saying the mode twice when the name already does (`live-untouched-wick`)."""
+    return run_name if mode in run_name.lower().split("-") else f"{mode}-{run_name}"
+
+
 def write_node_run_folder(handles: NodeHandles, config: RunFile, config_text: str, output_dir: Path | None, elapsed_s: float) -> Path:
     """Orders, fills, positions, balances, guard events and the risk report of a session, like a backtest's run folder."""
     from ravebear.reports.run_folder import new_run_dir, write_run_folder
 
-    run_dir = new_run_dir(output_dir or Path(config.run.output_dir), f"{handles.mode}-{config.run.name}")
+    run_dir = new_run_dir(output_dir or Path(config.run.output_dir), run_folder_label(handles.mode, config.run.name))
     items = handles.replay.handed if handles.replay is not None else 0
     write_run_folder(
         handles.node.kernel,  # has the trader, portfolio and cache write_run_folder reads
