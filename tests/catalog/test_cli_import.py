@@ -114,3 +114,26 @@ def test_an_unwritable_catalog_is_refused_before_any_work(tmp_path, source, verb
         assert done.returncode == 2, (catalog, done.stderr)
         assert done.stderr.strip() == f"error: --catalog: cannot write to the catalog folder {catalog}: {reason}"
         assert done.stdout == ""  # nothing was read or imported first
+
+
+# Every other verb that stores into the catalog checks the folder first too. The URLs point at a port
+# where nothing listens: a verb that reached the network before checking would print a fetch error instead.
+STORING_VERBS = {
+    "download": ["catalog", "download", "BTC-USDT-SWAP", "--since", "2026-08-01", "--url", "http://127.0.0.1:9", "--no-progress"],
+    "instrument add": ["catalog", "instrument", "add", "OKX:DOGE-USDT-SWAP", "--url", "http://127.0.0.1:9"],
+    "download stablecoins": ["catalog", "download", "stablecoins", "--url", "http://127.0.0.1:9", "--no-dominance", "--no-progress"],
+}
+
+
+@pytest.mark.parametrize("verb", sorted(STORING_VERBS))
+def test_verbs_that_store_refuse_an_unwritable_catalog_before_fetching(tmp_path, verb):
+    for catalog, reason in unwritable_catalogs(tmp_path):
+        done = ravebear(*STORING_VERBS[verb], "--catalog", str(catalog))
+        assert done.returncode == 2, (catalog, done.stdout, done.stderr)
+        assert done.stderr.strip() == f"error: --catalog: cannot write to the catalog folder {catalog}: {reason}"
+
+
+def test_download_with_a_date_it_cannot_read_names_the_option(tmp_path):
+    done = ravebear("catalog", "download", "BTC-USDT-SWAP", "--since", "yesterday", "--catalog", str(tmp_path / "cat"))
+    assert done.returncode == 2
+    assert done.stderr.strip().startswith("error: --since 'yesterday': expected an ISO date")

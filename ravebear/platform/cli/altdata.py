@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
-from ravebear.platform.cli.common import catalog_option, fail
+from ravebear.platform.cli.common import catalog_option, fail, open_catalog
 from ravebear.time_units import NS_PER_SECOND
 
 T = TypeVar("T")
@@ -45,9 +45,8 @@ def _seconds(value: str | None, default: int | None = None) -> int | None:
 
 def _store(catalog_path: str | None) -> Any:
     from ravebear.catalog.alt_data import AltDataStore
-    from ravebear.catalog.store import RaveCatalog
 
-    return AltDataStore(RaveCatalog(catalog_path))
+    return AltDataStore(open_catalog(catalog_path, writable=True))
 
 
 def _retry(retries: int, timeout_s: float) -> Any:

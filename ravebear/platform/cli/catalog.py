@@ -7,19 +7,12 @@ from pathlib import Path
 
 import click
 
-from ravebear.platform.cli.common import HelpGroup, catalog_option, fail
+from ravebear.platform.cli.common import HelpGroup, catalog_option, fail, open_catalog, require_writable
 from ravebear.text import plural
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SAMPLE_DIR = REPO_ROOT / "data" / "sample"
 SHOWN_PROBLEMS = 20  # rejected rows and gaps printed in full; the rest are counted
-
-
-def open_catalog(path: str | None):  # noqa: ANN201 - RaveCatalog, imported lazily
-    """The catalog at `path` (default: $RAVEBEAR_CATALOG or ./var/catalog)."""
-    from ravebear.catalog.store import RaveCatalog
-
-    return RaveCatalog(path)
 
 
 @click.group(cls=HelpGroup)
@@ -50,16 +43,6 @@ def _print_import(result, source: str, shown_gaps: int = SHOWN_PROBLEMS) -> None
             click.echo(f"    ... and {plural(len(report.gaps) - shown_gaps, 'more gap')}")
 
 
-def _require_writable(store) -> None:  # noqa: ANN001 - RaveCatalog, imported lazily
-    """Prove the catalog folder is writable before any work: else a one-line error, exit 2."""
-    from ravebear.catalog.atomic_write import CatalogNotWritable
-
-    try:
-        store.check_writable()
-    except CatalogNotWritable as exc:
-        fail(f"--catalog: {exc}", 2)
-
-
 @catalog.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--instrument", "-i", required=True, help="BTC-USDT-SWAP (OKX swap), BTCUSDT.BINANCE (spot), BTCUSDT-PERP.BINANCE, or one added with `catalog instrument add`.")
@@ -73,8 +56,7 @@ def catalog_import(files: tuple[str, ...], instrument: str, catalog_path: str | 
     from ravebear.catalog.candles import CandleFormatError
     from ravebear.catalog.instruments import instrument_for
 
-    store = open_catalog(catalog_path)
-    _require_writable(store)
+    store = open_catalog(catalog_path, writable=True)
     try:
         target = instrument_for(instrument, store)  # bundled, else one `catalog instrument add` stored
     except ValueError as exc:
@@ -113,7 +95,7 @@ def catalog_import_sample(if_empty: bool, catalog_path: str | None) -> None:
     if if_empty and store.summary():
         click.echo(f"catalog {store.path} already holds bars; sample not imported")
         return
-    _require_writable(store)
+    require_writable(store)
     files = _sample_files()
     if not files:
         fail(f"no sample files in {SAMPLE_DIR}")
@@ -185,16 +167,20 @@ def catalog_download(
 
     from ravebear.catalog.download import DownloadError, download_candles
 
-    def ms(value: str | None) -> int | None:
+    def ms(value: str | None, option: str) -> int | None:
         if value is None:
             return None
-        stamp = pd.Timestamp(value)
+        try:
+            stamp = pd.Timestamp(value)
+        except ValueError:
+            fail(f"{option} {value!r}: expected an ISO date or date/time in UTC, e.g. 2026-11-01 or 2026-11-01T12:00", 2)
         return int((stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).value // 1_000_000)
 
-    store = open_catalog(catalog_path)
+    since_ms, until_ms = ms(since, "--since"), ms(until, "--until")
+    store = open_catalog(catalog_path, writable=True)
     try:
         result = download_candles(
-            store, symbol, exchange_id=exchange, since_ms=ms(since), until_ms=ms(until), rest_url=rest_url,
+            store, symbol, exchange_id=exchange, since_ms=since_ms, until_ms=until_ms, rest_url=rest_url,
             max_retries=retries, progress=not no_progress,
         )  # fmt: skip
     except (DownloadError, ValueError) as exc:

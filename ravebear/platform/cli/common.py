@@ -45,3 +45,27 @@ def utc_ms(text: str) -> int:
 
     stamp = pd.Timestamp(text)
     return int((stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")).value // 1_000_000)
+
+
+def open_catalog(path: str | None, writable: bool = False):  # noqa: ANN201 - RaveCatalog, imported lazily
+    """The catalog at `path` (default: $RAVEBEAR_CATALOG or ./var/catalog).
+
+    `writable`: prove the folder can be written before any work (else one line, exit 2), for commands
+    that store something.
+    """
+    from ravebear.catalog.store import RaveCatalog
+
+    store = RaveCatalog(path)
+    if writable:
+        require_writable(store)
+    return store
+
+
+def require_writable(store) -> None:  # noqa: ANN001 - RaveCatalog, imported lazily
+    """Prove the catalog folder is writable before any work: else a one-line error, exit 2."""
+    from ravebear.catalog.atomic_write import CatalogNotWritable
+
+    try:
+        store.check_writable()
+    except CatalogNotWritable as exc:
+        fail(f"--catalog: {exc}", 2)

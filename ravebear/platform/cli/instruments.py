@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ravebear.platform.cli.common import HelpGroup, catalog_option, fail
+from ravebear.platform.cli.common import HelpGroup, catalog_option, fail, open_catalog
 
 OKX_EXCHANGE = "okx"  # OKX:... goes to OKX's own public/instruments endpoint; any other prefix is a ccxt exchange id
 
@@ -57,13 +57,12 @@ def instrument_add(specs: tuple[str, ...], rest_url: str | None, maker_fee_bps: 
         store_instrument,
     )
     from ravebear.catalog.instruments import bundled_ids
-    from ravebear.catalog.store import RaveCatalog
 
     for name, value in (("--maker-fee-bps", maker_fee_bps), ("--taker-fee-bps", taker_fee_bps)):
         if value is not None and not -100.0 <= value <= 100.0:
             fail(f"{name} {value:g}: a fee tier is between -100 and 100 bps", 2)
     parsed = [_split(spec) for spec in specs]
-    store = RaveCatalog(catalog_path)
+    store = open_catalog(catalog_path, writable=True)
     bundled = set(bundled_ids())
     for (exchange, symbol), spec in zip(parsed, specs, strict=True):
         try:
@@ -101,9 +100,8 @@ def instrument_add(specs: tuple[str, ...], rest_url: str | None, maker_fee_bps: 
 def instrument_list(catalog_path: str | None) -> None:
     """List the bundled definitions and the ones the catalog keeps."""
     from ravebear.catalog.instruments import bundled_ids, bundled_instrument
-    from ravebear.catalog.store import RaveCatalog
 
-    store = RaveCatalog(catalog_path)
+    store = open_catalog(catalog_path)
     bundled = bundled_ids()
     click.echo(f"bundled ({len(bundled)}, offline):")
     for instrument_id in bundled:
