@@ -11,6 +11,10 @@ What the stock `SandboxExecutionClient` gets wrong for RaveBear, each seen in a 
 - after a restart with a Redis cache the account starts from `starting_balances` again and the
   restored working orders are not in the new matching engine (a restored stop never fires): this
   client continues from the stored balances and re-arms the stored open orders.
+- it always fills with a default `FillModel()` (no slippage, reseeding Python's global `random`
+  from entropy): this client installs the run file's fill model (`BarSandboxConfig.fill_model`),
+  built after the stock one so its seed is the last word, so a replay slips the very fills the
+  backtest slips (docs/NOTES.md, "fill model draws").
 The restored account must also be a *calculated* account (`register_calculated_account`, done by
 the node builder before the kernel loads the cache), or fills stop updating its balance.
 """
@@ -24,9 +28,16 @@ import msgspec
 
 from nautilus_trader.adapters.sandbox.config import SandboxExecutionClientConfig
 from nautilus_trader.adapters.sandbox.execution import SandboxExecutionClient
+from nautilus_trader.backtest.config import FillModelFactory, ImportableFillModelConfig
 from nautilus_trader.live.factories import LiveExecClientFactory
 from nautilus_trader.model.data import Bar
 from nautilus_trader.model.identifiers import AccountId
+
+
+class BarSandboxConfig(SandboxExecutionClientConfig, frozen=True, kw_only=True):
+    """The stock sandbox config plus the fill model the backtest venue uses."""
+
+    fill_model: ImportableFillModelConfig | None = None  # None: nautilus's default (never slips)
 
 
 class BarSandboxExecutionClient(SandboxExecutionClient):
@@ -37,6 +48,10 @@ class BarSandboxExecutionClient(SandboxExecutionClient):
         if account is not None:
             config = msgspec.structs.replace(config, starting_balances=[str(balance.total) for balance in account.balances().values()])
         super().__init__(loop=loop, portfolio=portfolio, msgbus=msgbus, cache=cache, clock=clock, config=config)
+        if isinstance(config, BarSandboxConfig) and config.fill_model is not None:
+            # seeds Python's global `random` as the backtest venue's does; no matching engine exists yet,
+            # so every engine add_instrument builds gets this model
+            self.exchange.set_fill_model(FillModelFactory.create(config.fill_model))
         # called with each submit command as it reaches the venue (latency benchmark); returning False
         # drops the command: the venue never answers (tests of the stalled-feed watchdog)
         self.submit_hook = None
