@@ -93,6 +93,8 @@ def _run(config: Any, text: str, mode: str, catalog_path: Path | None, output_di
         fail(str(exc), code=2)
     for warning in handles.warnings:
         click.secho(f"warning: {warning}", fg="yellow", err=True)
+    for note in handles.notes:
+        click.echo(note)
     outcome = run_trading_node(handles, config, text, Path(output_dir) if output_dir else None, timeout_s=timeout)
     click.echo(f"{mode} session ended after {outcome.elapsed_s:.1f}s" + (f"; {outcome.items:,} items replayed" if outcome.items else ""))
     if outcome.run_dir is not None:
@@ -110,14 +112,17 @@ def _run(config: Any, text: str, mode: str, catalog_path: Path | None, output_di
 @click.option("--speed", type=float, default=None, help="Replay speed: 0 as fast as possible, N = N x real time.")
 @click.option("--trader-id", default=None, help="NAME-NNN; the same id after a restart finds its state in Redis.")
 @click.option("--redis-port", type=int, default=None, help="Keep the node's state in Redis on 127.0.0.1:PORT.")
+@click.option("--start-over", is_flag=True, help="Wipe the trader's state in Redis: a fresh account, the replay from its start (default: resume).")
 @click.option("--output", "output_dir", type=click.Path(file_okay=False), default=None, help="Runs folder (default: run.output_dir).")
 @click.option("--timeout", type=float, default=None, help="Stop after this many seconds.")
 @click.option("--no-dashboard", is_flag=True, help="No in-place terminal view.")
 def paper(config_file: str, catalog_path: str | None, speed: float | None, trader_id: str | None, redis_port: int | None,
-          output_dir: str | None, timeout: float | None, no_dashboard: bool) -> None:  # fmt: skip
+          start_over: bool, output_dir: str | None, timeout: float | None, no_dashboard: bool) -> None:  # fmt: skip
     """Paper-trade a run config: sandbox fills, on a catalog replay (offline) or on OKX market data."""
     overrides: dict[str, Any] = {"speed": speed, "trader_id": trader_id, "redis": {"port": redis_port} if redis_port is not None else None}
     config, text = _load(config_file, overrides)
+    if start_over and config.node.redis is not None:
+        config = config.model_copy(update={"node": config.node.model_copy(update={"redis": config.node.redis.model_copy(update={"flush_on_start": True})})})
     catalog = _catalog_path(catalog_path, config) if config.node.data == "replay" else None
     _run(config, text, "paper", catalog, output_dir, timeout, False if no_dashboard else None)
 

@@ -40,6 +40,7 @@ class NodeHandles:
     venue_sync: Any = None  # VenueSync (live): restores OKX algo ids after a restart; re-reconciles when positions drift from the venue's
     sources: tuple[str, ...] = ()  # client ids of the live alternative-data sources that run
     warnings: tuple[str, ...] = ()  # sources left out (a missing API key), as the user is told
+    notes: tuple[str, ...] = ()  # what the user is told before the node starts (e.g. a replay resumed)
 
 
 def check_redis(host: str, port: int, timeout_s: float = 2.0) -> None:
@@ -93,6 +94,10 @@ def build_trading_node(
     if plan.replay_client is not None:
         handles.replay = node.kernel.data_engine._clients[ClientId(plan.replay_client)]  # noqa: SLF001 - no public accessor
         handles.replay.bind(node.kernel)
+        from ravebear.platform.nodes.replay_resume import resume_replay
+
+        resumed = resume_replay(handles.replay, node_settings.redis is not None)
+        handles.notes += (resumed,) if resumed else ()
     if mode == "paper":
         handles.sandbox = node.kernel.exec_engine._clients[ClientId(config.venue.name)]  # noqa: SLF001
         handles.sandbox.make_events_synchronous(node.kernel.exec_engine)
