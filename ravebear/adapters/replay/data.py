@@ -66,6 +66,7 @@ class ReplayDataClient(LiveMarketDataClient):
         self._aggregators_seen = 0
         self.finished = asyncio.Event()
         self.handed = 0  # items handed to the node
+        self.last_ts = 0  # ts_init of the last item handed, UNIX ns (the node's data time)
         self._fingerprint = replay_progress.fingerprint(config.instrument_ids, config.start_ns, config.end_ns, config.custom_data)
         self._resume_after: ReplayProgress | None = None
         self.on_hand: Callable[[Data, int], None] | None = None  # hook (latency benchmark): item, wall ns at hand-off
@@ -168,6 +169,7 @@ class ReplayDataClient(LiveMarketDataClient):
             self._switch_aggregators_to_data_time()
             if self.on_hand is not None:
                 self.on_hand(item, time.time_ns())
+            self.last_ts = item.ts_init
             self._handle_data(item)
             self.handed += 1
             if speed == 0:

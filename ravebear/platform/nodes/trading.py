@@ -38,6 +38,7 @@ class NodeHandles:
     balances: Any = None  # BalanceRecorder
     guards: Any = None  # GuardRecorder
     venue_sync: Any = None  # VenueSync (live): restores OKX algo ids after a restart; re-reconciles when positions drift from the venue's
+    state_watch: Any = None  # StateStoreWatch (node.redis): refuses entries while Redis is gone, saves the state again when it returns
     sources: tuple[str, ...] = ()  # client ids of the live alternative-data sources that run
     warnings: tuple[str, ...] = ()  # sources left out (a missing API key), as the user is told
     notes: tuple[str, ...] = ()  # what the user is told before the node starts (e.g. a replay resumed)
@@ -106,6 +107,12 @@ def build_trading_node(
 
         install_reconciliation_fixes(node.kernel)
         handles.venue_sync = VenueSync(node, node_settings.venue_check_s)
+    if plan.config.cache is not None:
+        from ravebear.platform.nodes.state_health import StateStoreWatch
+
+        replay = handles.replay
+        data_time = (lambda: replay.last_ts or node.kernel.clock.timestamp_ns()) if replay is not None else node.kernel.clock.timestamp_ns
+        handles.state_watch = StateStoreWatch(node, plan.config.cache, node_settings.redis.check_s, data_time)
     if plan.show_dashboard:
         handles.dashboard = _add_dashboard(node, config)
     return handles
@@ -190,6 +197,7 @@ def run_trading_node(handles: NodeHandles, config: RunFile, config_text: str, ou
         started = time.perf_counter()
         runner = asyncio.ensure_future(node.run_async())
         sync = asyncio.ensure_future(handles.venue_sync.run()) if handles.venue_sync is not None else None
+        state_watch = asyncio.ensure_future(handles.state_watch.run()) if handles.state_watch is not None else None
         watch = asyncio.ensure_future(_watch_connections(node))
         waits = [asyncio.ensure_future(stop.wait()), watch]
         if handles.replay is not None:
@@ -202,6 +210,8 @@ def run_trading_node(handles: NodeHandles, config: RunFile, config_text: str, ou
             wait.cancel()
         if sync is not None:
             sync.cancel()
+        if state_watch is not None:
+            state_watch.cancel()
         await _flatten_before_stop(node)
         await node.stop_async()
         await asyncio.sleep(0.2)
