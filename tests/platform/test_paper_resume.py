@@ -97,6 +97,12 @@ def test_a_killed_replay_resumes_after_the_last_bar_it_handled(tmp_path, catalog
     assert not handled.duplicated().any()
     assert sorted(map(tuple, handled.values.tolist())) == sorted(expected)
 
+    # a third start has nothing left to replay, and says so
+    third = paper(config, catalog, killed / "runs")
+    assert third.returncode == 0, third.stderr[-3000:]
+    assert f"this replay already finished at {pd.Timestamp(handled['ts'].max(), unit='ns', tz='UTC'):%Y-%m-%d %H:%M} UTC ({len(handled):,} items)" in third.stdout
+    assert len(bar_log(killed / "bars.log")) == len(handled)
+
     # trading went on after the restart, and what run 1 had closed is what an uninterrupted run closed by then
     resumed = orders(run_folder(second))
     closed_in_run_1 = set(json.loads((killed / "marker.json").read_text())["closed_orders"])

@@ -66,6 +66,7 @@ class ReplayDataClient(LiveMarketDataClient):
         self._aggregators_seen = 0
         self.finished = asyncio.Event()
         self.handed = 0  # items handed to the node
+        self.failure: str | None = None  # why the replay stopped before its end
         self.last_ts = 0  # ts_init of the last item handed, UNIX ns (the node's data time)
         self._fingerprint = replay_progress.fingerprint(config.instrument_ids, config.start_ns, config.end_ns, config.custom_data)
         self._resume_after: ReplayProgress | None = None
@@ -120,11 +121,16 @@ class ReplayDataClient(LiveMarketDataClient):
             await asyncio.sleep(0.01)
         while kernel.data_engine.cmd_qsize():  # and the data engine has handled those subscriptions
             await asyncio.sleep(0.01)
-        items = self._load()
-        self._log.info(f"replaying {len(items):,} items ({', '.join(map(str, self._bar_types))}) at speed {self._settings.speed or 'max'}")
-        await self._stream(items)
-        await self._drain()
-        self._log.info(f"replay finished: {self.handed:,} items")
+        try:
+            items = self._load()
+            self._log.info(f"replaying {len(items):,} items ({', '.join(map(str, self._bar_types))}) at speed {self._settings.speed or 'max'}")
+            await self._stream(items)
+            await self._drain()
+        except Exception as exc:  # the session must end with the reason, not wait forever for a replay that died
+            self.failure = f"the catalog replay stopped after {self.handed:,} items: {exc!r}"
+            self._log.error(self.failure)
+        else:
+            self._log.info(f"replay finished: {self.handed:,} items")
         self.finished.set()
 
     def _load(self) -> list[Data]:
@@ -177,10 +183,12 @@ class ReplayDataClient(LiveMarketDataClient):
             at_ts = at_ts + 1 if item.ts_init == last_ts else 1
             last_ts = item.ts_init
             self._store_progress(last_ts, at_ts)
+        if last_ts >= 0:
+            self._store_progress(last_ts, at_ts, finished=True)
 
-    def _store_progress(self, ts: int, at_ts: int) -> None:
+    def _store_progress(self, ts: int, at_ts: int, finished: bool = False) -> None:
         before = self._resume_after.handed if self._resume_after is not None else 0
-        progress = ReplayProgress(fingerprint=self._fingerprint, ts=ts, at_ts=at_ts, handed=before + self.handed)
+        progress = ReplayProgress(fingerprint=self._fingerprint, ts=ts, at_ts=at_ts, handed=before + self.handed, finished=finished)
         self._cache.add(PROGRESS_KEY, replay_progress.encode(progress))  # and to Redis when the node keeps state there
 
     def _switch_aggregators_to_data_time(self) -> None:

@@ -22,7 +22,8 @@ class ReplayProgress(msgspec.Struct, frozen=True, kw_only=True):
     fingerprint: str  # which replay this is (`fingerprint`)
     ts: int  # ts_init of the last handled item, UNIX ns
     at_ts: int  # items handled with ts_init == ts (1 = the first of them)
-    handed: int  # items handed in all (this run and the ones it resumed)
+    handed: int  # items handed in all (this run and the runs it resumed)
+    finished: bool = False  # the replay reached its end
 
 
 def fingerprint(instrument_ids: tuple[str, ...], start_ns: int | None, end_ns: int | None, custom_data: tuple[str, ...]) -> str:

@@ -21,4 +21,6 @@ def resume_replay(replay: Any, keeps_state: bool) -> str | None:
     if done is None:
         return None
     stopped = pd.Timestamp(done.ts, unit="ns", tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
+    if done.finished:
+        return f"this replay already finished at {stopped} ({done.handed:,} items) with this trader id: nothing left to replay; --start-over replays it from the start"
     return f"resuming replay at {stopped} (last run stopped there after {done.handed:,} items; --start-over replays from the start)"

@@ -206,6 +206,8 @@ def run_trading_node(handles: NodeHandles, config: RunFile, config_text: str, ou
         elapsed = time.perf_counter() - started
         if watch.done() and not watch.cancelled():
             failure.append(watch.result())
+        if handles.replay is not None and handles.replay.failure:
+            failure.append(handles.replay.failure)
         for wait in waits:
             wait.cancel()
         if sync is not None:
