@@ -134,3 +134,32 @@ def test_redis_killed_and_restarted_mid_replay(tmp_path, catalog):
         if node.poll() is None:
             node.kill()
         server.stop()
+
+
+def test_redis_gone_until_the_end(tmp_path, catalog):
+    """Redis never returns: the node keeps refusing entries to the end and says its final state was not saved."""
+    server = RedisServer(tmp_path / "redis")
+    config = write_config(tmp_path, server.port)
+    raw = yaml.safe_load(config.read_text())
+    for data in raw["data"]:
+        data["end"] = "2026-07-27T18:00"
+    config.write_text(yaml.safe_dump(raw))
+    node = subprocess.Popen(
+        [sys.executable, "-m", "ravebear.platform.cli", "paper", str(config), "--catalog", str(catalog), "--output", str(tmp_path / "runs"), "--no-dashboard"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    try:
+        wait_for(tmp_path, node, KILL_AT)
+        server.stop()
+        output, _ = node.communicate(timeout=300)
+    finally:
+        if node.poll() is None:
+            node.kill()
+        server.stop()
+    assert node.returncode == 0, output[-3000:]
+    errors = [line for line in output.splitlines() if "[ERROR]" in line]
+    assert len([line for line in errors if "is gone" in line]) == 1
+    assert any("its final state was not saved" in line for line in errors), errors
+    events = pd.read_csv(Path(output.split("run folder:")[1].split()[0]) / "guard_events.csv")
+    outage = events[events["guard"] == "state_store"]
+    assert set(outage["action"]) == {"blocked"}  # never resumed

@@ -107,6 +107,19 @@ def resave_state(kernel: Any, cache_config: Any) -> dict[str, int]:
     return {"orders": len(cache.orders()), "positions": len(cache.positions()), "strategies": len(kernel.trader.strategies())}
 
 
+def dispose_without_redis(node: Any) -> None:
+    """Stop what a disposal stops, except the cache: its Redis writer would wait without end for a Redis that is gone.
+
+    nautilus 1.231's cache writer flushes what it holds when the cache is disposed and retries a Redis
+    that is gone forever, holding the GIL (a thread does not help): the node would never exit. The
+    writes are lost either way, and the user was told.
+    """
+    kernel = node.kernel
+    for component in (kernel.data_engine, kernel.risk_engine, kernel.exec_engine, kernel.trader):
+        if not component.is_disposed:
+            component.dispose()
+
+
 class _Probe:
     """Read back the probe key of the node's trader from Redis."""
 
@@ -202,6 +215,14 @@ class StateStoreWatch:
             )
             self._for_each_strategy("resume")
             self.down = None
+
+    def report_if_down(self) -> None:
+        """At stop: say that the final state was not saved when Redis is still gone."""
+        if self.down is not None:
+            self._log.error(
+                f"the node stopped while Redis at {self.host}:{self.port} was gone ({self.down}): its final state was not saved; "
+                "a restart with this trader id would come back to the state before the outage",
+            )
 
     def _for_each_strategy(self, action: str) -> None:
         from ravebear.risk.topics import GUARD_TOPIC

@@ -216,6 +216,9 @@ def run_trading_node(handles: NodeHandles, config: RunFile, config_text: str, ou
             state_watch.cancel()
         await _flatten_before_stop(node)
         await node.stop_async()
+        if handles.state_watch is not None:
+            await handles.state_watch.check()  # as things are at the end: saved again if Redis just came back
+            handles.state_watch.report_if_down()
         await asyncio.sleep(0.2)
         runner.cancel()
         return elapsed
@@ -224,7 +227,12 @@ def run_trading_node(handles: NodeHandles, config: RunFile, config_text: str, ou
     elapsed = loop.run_until_complete(session())
     run_dir = write_node_run_folder(handles, config, config_text, output_dir, elapsed)
     items = handles.replay.handed if handles.replay is not None else 0
-    node.dispose()
+    if handles.state_watch is not None and handles.state_watch.down is not None:
+        from ravebear.platform.nodes.state_health import dispose_without_redis
+
+        dispose_without_redis(node)
+    else:
+        node.dispose()
     loop.close()
     return NodeOutcome(elapsed_s=elapsed, items=items, run_dir=run_dir, failure=failure[0] if failure else None)
 
