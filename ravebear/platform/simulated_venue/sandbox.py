@@ -94,6 +94,22 @@ class BarSandboxExecutionClient(SandboxExecutionClient):
             self.on_data(bar)  # the matching engine plays the bar's open/high/low/close, then the venue clock moves
 
 
+def fee_differences(maker_bps: float | None, taker_bps: float | None, instruments: list[Any]) -> str | None:
+    """Where the run file's fee rates differ from the instruments' (the sandbox charges the instruments'), in one sentence; None when they agree.
+
+    nautilus 1.231's sandbox builds its exchange with `MakerTakerFeeModel()` and `SimulatedExchange.fee_model`
+    has no setter, so a paper node cannot take the backtest's `BpsFeeModel` (docs/NOTES.md, issue 13).
+    """
+    differ = []
+    for instrument in instruments:
+        for name, bps, rate in (("maker", maker_bps, instrument.maker_fee), ("taker", taker_bps, instrument.taker_fee)):
+            if bps is not None and abs(float(rate) * 10_000 - bps) > 1e-9:
+                differ.append(f"{instrument.id} {name} {float(rate) * 10_000:g} bps (venue.{name}_fee_bps {bps:g})")
+    if not differ:
+        return None
+    return "the paper sandbox charges each instrument's own fee rates, not the run file's: " + ", ".join(differ) + "; fees, equity and sizing will differ from a backtest"
+
+
 class SandboxLiveExecClientFactory(LiveExecClientFactory):
     """Factory of `BarSandboxExecutionClient`.
 
