@@ -91,16 +91,9 @@ def build_trading_node(
 
     handles = NodeHandles(node=node, mode=mode, balances=BalanceRecorder(), guards=GuardRecorder(), sources=plan.sources, warnings=plan.warnings)
     if mode == "paper":
-        from ravebear.catalog.instruments import instrument_for
         from ravebear.platform.simulated_venue.sandbox import fee_differences
 
-        instruments = []
-        for data in config.data:
-            try:
-                instruments.append(instrument_for(data.instrument_id))
-            except (KeyError, ValueError):  # not a bundled definition: the replay names it when it cannot load it
-                continue
-        fees = fee_differences(config.venue.maker_fee_bps, config.venue.taker_fee_bps, instruments)
+        fees = fee_differences(config.venue.maker_fee_bps, config.venue.taker_fee_bps, [data.instrument_id for data in config.data])
         handles.warnings += (fees,) if fees else ()
     node.kernel.msgbus.subscribe(topic="events.account.*", handler=handles.balances)
     node.kernel.msgbus.subscribe(topic=GUARD_TOPIC, handler=handles.guards)

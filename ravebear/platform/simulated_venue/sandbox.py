@@ -94,14 +94,20 @@ class BarSandboxExecutionClient(SandboxExecutionClient):
             self.on_data(bar)  # the matching engine plays the bar's open/high/low/close, then the venue clock moves
 
 
-def fee_differences(maker_bps: float | None, taker_bps: float | None, instruments: list[Any]) -> str | None:
+def fee_differences(maker_bps: float | None, taker_bps: float | None, instrument_ids: list[str]) -> str | None:
     """Where the run file's fee rates differ from the instruments' (the sandbox charges the instruments'), in one sentence; None when they agree.
 
     nautilus 1.231's sandbox builds its exchange with `MakerTakerFeeModel()` and `SimulatedExchange.fee_model`
     has no setter, so a paper node cannot take the backtest's `BpsFeeModel` (docs/NOTES.md, issue 13).
     """
+    from ravebear.catalog.instruments import instrument_for
+
     differ = []
-    for instrument in instruments:
+    for instrument_id in instrument_ids:
+        try:
+            instrument = instrument_for(instrument_id)
+        except (KeyError, ValueError):  # not a bundled definition: the replay names it when it cannot load it
+            continue
         for name, bps, rate in (("maker", maker_bps, instrument.maker_fee), ("taker", taker_bps, instrument.taker_fee)):
             if bps is not None and abs(float(rate) * 10_000 - bps) > 1e-9:
                 differ.append(f"{instrument.id} {name} {float(rate) * 10_000:g} bps (venue.{name}_fee_bps {bps:g})")
