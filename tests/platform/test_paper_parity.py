@@ -1,9 +1,9 @@
 """Backtest node and replay paper node, same run file, same real bars: the same orders, in the same order.
 
 Compared per strategy, in each strategy's own submission order: side, type, quantity and
-trigger price of every order, and the fill price of every fill. The sandbox has no slippage
-model, so the backtest runs with prob_slippage 0 here (docs/NOTES.md explains the one-tick
-difference otherwise).
+trigger price of every order, and the fill price of every fill. The run file's fill model is
+used unchanged (half of the fills slip a tick, seed 42): the sandbox draws the same random
+numbers for the same fills (docs/NOTES.md, "fill model draws").
 """
 
 from pathlib import Path
@@ -31,11 +31,10 @@ def order_sequences(folder: Path) -> dict[str, pd.DataFrame]:
 
 
 def parity_run_file() -> str:
-    """The default run file over six days, without slippage (the sandbox has none), with partial targets and a
-    break-even move; scripts/snapshot_runs.sh records this run too."""
+    """The default run file over six days (its fill model unchanged), with partial targets and a break-even move;
+    scripts/snapshot_runs.sh records this run too."""
     raw = yaml.safe_load((REPO / "config" / "backtest.yaml").read_text())
     raw["run"].update(name="parity", tearsheet=False, risk_report=False, log_level="ERROR")
-    raw["venue"]["fill_model"]["prob_slippage"] = 0.0
     for data in raw["data"]:
         data.update(start="2026-07-27", end="2026-08-02")
     raw["strategies"][0]["config"]["exits"].update(take_profits=[{"r": 1.0, "fraction": 0.5}, {"r": 4.0}], breakeven_after_r=1.2)

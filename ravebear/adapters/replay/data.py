@@ -14,11 +14,16 @@ is bound to the node's kernel (`bind`):
   mode (a private TestClock advanced by the data), as nautilus does for `request_aggregated_bars`;
 - pacing needs the engines' queue sizes.
 Bars keep their historical `ts_init`: the aggregators and the sandbox's clock run on it.
+
+After each item the node has handled, the client stores how far it got in the node's cache
+(`progress.ReplayProgress`; in Redis with `node.redis`): `resume()` on a restarted node finds it
+and the replay continues after that item instead of from the start.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import heapq
 import importlib
 import time
@@ -34,7 +39,9 @@ from nautilus_trader.model.data import BarType, CustomData, DataType
 from nautilus_trader.model.identifiers import ClientId, Venue
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
+from ravebear.adapters.replay import progress as replay_progress
 from ravebear.adapters.replay.config import ReplayDataClientConfig
+from ravebear.adapters.replay.progress import PROGRESS_KEY, ReplayProgress
 from ravebear.catalog.instruments import instrument_for
 
 
@@ -59,11 +66,21 @@ class ReplayDataClient(LiveMarketDataClient):
         self._aggregators_seen = 0
         self.finished = asyncio.Event()
         self.handed = 0  # items handed to the node
+        self.failure: str | None = None  # why the replay stopped before its end
+        self.last_ts = 0  # ts_init of the last item handed, UNIX ns (the node's data time)
+        self._fingerprint = replay_progress.fingerprint(config.instrument_ids, config.start_ns, config.end_ns, config.custom_data)
+        self._resume_after: ReplayProgress | None = None
         self.on_hand: Callable[[Data, int], None] | None = None  # hook (latency benchmark): item, wall ns at hand-off
 
     def bind(self, kernel: Any) -> None:
         """Give the client the node's kernel (queue sizes for pacing, time-bar aggregators)."""
         self._kernel = kernel
+
+    def resume(self) -> ReplayProgress | None:
+        """Continue after the progress a previous run of this replay stored in the cache (loaded from Redis); return it, or None."""
+        found = replay_progress.decode(self._cache.get(PROGRESS_KEY))
+        self._resume_after = found if found is not None and found.fingerprint == self._fingerprint else None
+        return self._resume_after
 
     async def _connect(self) -> None:
         for instrument_id in self._settings.instrument_ids:
@@ -104,11 +121,16 @@ class ReplayDataClient(LiveMarketDataClient):
             await asyncio.sleep(0.01)
         while kernel.data_engine.cmd_qsize():  # and the data engine has handled those subscriptions
             await asyncio.sleep(0.01)
-        items = self._load()
-        self._log.info(f"replaying {len(items):,} items ({', '.join(map(str, self._bar_types))}) at speed {self._settings.speed or 'max'}")
-        await self._stream(items)
-        await self._drain()
-        self._log.info(f"replay finished: {self.handed:,} items")
+        try:
+            items = self._load()
+            self._log.info(f"replaying {len(items):,} items ({', '.join(map(str, self._bar_types))}) at speed {self._settings.speed or 'max'}")
+            await self._stream(items)
+            await self._drain()
+        except Exception as exc:  # the session must end with the reason, not wait forever for a replay that died
+            self.failure = f"the catalog replay stopped after {self.handed:,} items: {exc!r}"
+            self._log.error(self.failure)
+        else:
+            self._log.info(f"replay finished: {self.handed:,} items")
         self.finished.set()
 
     def _load(self) -> list[Data]:
@@ -124,13 +146,23 @@ class ReplayDataClient(LiveMarketDataClient):
             data_type = DataType(cls)
             rows = self._catalog.query(cls, start=settings.start_ns, end=settings.end_ns)
             series.append(CustomData(data_type, row.data if isinstance(row, CustomData) else row) for row in rows)
-        return list(heapq.merge(*series, key=lambda item: item.ts_init))
+        items = list(heapq.merge(*series, key=lambda item: item.ts_init))
+        return self._after_resume_point(items)
+
+    def _after_resume_point(self, items: list[Data]) -> list[Data]:
+        done = self._resume_after
+        if done is None:
+            return items
+        first = bisect.bisect_right(items, done.ts - 1, key=lambda item: item.ts_init)  # the first item at done.ts
+        return items[first + done.at_ts :]
 
     async def _stream(self, items: list[Data]) -> None:
         settings = self._settings
         speed = settings.speed
         start_wall = time.monotonic()
         start_data = items[0].ts_init if items else 0
+        done = self._resume_after
+        last_ts, at_ts = (done.ts, done.at_ts) if done is not None else (-1, 0)
         for item in items:
             if speed > 0:
                 target = start_wall + (item.ts_init - start_data) / 1e9 / speed
@@ -143,10 +175,21 @@ class ReplayDataClient(LiveMarketDataClient):
             self._switch_aggregators_to_data_time()
             if self.on_hand is not None:
                 self.on_hand(item, time.time_ns())
+            self.last_ts = item.ts_init
             self._handle_data(item)
             self.handed += 1
             if speed == 0:
                 await self._drain()
+            at_ts = at_ts + 1 if item.ts_init == last_ts else 1
+            last_ts = item.ts_init
+            self._store_progress(last_ts, at_ts)
+        if last_ts >= 0:
+            self._store_progress(last_ts, at_ts, finished=True)
+
+    def _store_progress(self, ts: int, at_ts: int, finished: bool = False) -> None:
+        before = self._resume_after.handed if self._resume_after is not None else 0
+        progress = ReplayProgress(fingerprint=self._fingerprint, ts=ts, at_ts=at_ts, handed=before + self.handed, finished=finished)
+        self._cache.add(PROGRESS_KEY, replay_progress.encode(progress))  # and to Redis when the node keeps state there
 
     def _switch_aggregators_to_data_time(self) -> None:
         engine = self._kernel.data_engine

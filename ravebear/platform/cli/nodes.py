@@ -92,17 +92,29 @@ def live_refusals(config: Any, armed: bool, environ: dict[str, str] | None = Non
 
 
 def _run(config: Any, text: str, mode: str, catalog_path: Path | None, output_dir: str | None, timeout: float | None, dashboard: bool | None) -> None:
+    """Build and run a paper or live node, print where its run folder is; `| head` and a closed pipe cannot kill it."""
+    from ravebear.platform.cli.closed_pipe import survive_closed_pipes
+
+    with survive_closed_pipes():
+        _run_node(config, text, mode, catalog_path, output_dir, timeout, dashboard)
+
+
+def _run_node(config: Any, text: str, mode: str, catalog_path: Path | None, output_dir: str | None, timeout: float | None, dashboard: bool | None) -> None:
+    from ravebear.platform.nodes.backtest import check_output_dir
     from ravebear.platform.nodes.run_file import ConfigError
     from ravebear.platform.nodes.trading import build_trading_node, run_trading_node
 
     for line in describe(config, mode):
         click.echo(line)
     try:
+        check_output_dir(Path(output_dir or config.run.output_dir), "--output" if output_dir else "run.output_dir")  # before the session, not after it
         handles = build_trading_node(config, mode, catalog_path, dashboard=dashboard)
     except ConfigError as exc:
         fail(str(exc), code=2)
     for warning in handles.warnings:
         click.secho(f"warning: {warning}", fg="yellow", err=True)
+    for note in handles.notes:
+        click.echo(note)
     outcome = run_trading_node(handles, config, text, Path(output_dir) if output_dir else None, timeout_s=timeout)
     click.echo(f"{mode} session ended after {outcome.elapsed_s:.1f}s" + (f"; {outcome.items:,} items replayed" if outcome.items else ""))
     if outcome.run_dir is not None:
@@ -120,14 +132,17 @@ def _run(config: Any, text: str, mode: str, catalog_path: Path | None, output_di
 @click.option("--speed", type=float, default=None, show_default="node.speed in the config", help="Replay speed: 0 as fast as possible, N = N x real time.")
 @click.option("--trader-id", default=None, show_default="node.trader_id in the config", help="NAME-NNN; the same id after a restart finds its state in Redis.")
 @click.option("--redis-port", type=int, default=None, show_default="node.redis in the config, else in memory", help="Keep the node's state in Redis on 127.0.0.1:PORT.")
+@click.option("--start-over", is_flag=True, help="Wipe the trader's state in Redis: a fresh account, the replay from its start (default: resume where a killed run stopped).")
 @click.option("--output", "output_dir", type=click.Path(file_okay=False), default=None, show_default="run.output_dir in the config", help="Runs folder.")
 @click.option("--timeout", type=click.FloatRange(0, min_open=True), default=None, metavar="SECONDS", show_default="run until the replay ends or Ctrl-C", help="Stop after this many seconds.")
 @click.option("--no-dashboard", is_flag=True, help="No in-place terminal view (default: node.dashboard in the config).")
 def paper(config_file: str, catalog_path: str | None, speed: float | None, trader_id: str | None, redis_port: int | None,
-          output_dir: str | None, timeout: float | None, no_dashboard: bool) -> None:  # fmt: skip
+          start_over: bool, output_dir: str | None, timeout: float | None, no_dashboard: bool) -> None:  # fmt: skip
     """Paper-trade a run config: sandbox fills, on a catalog replay (offline) or on OKX market data."""
     overrides: dict[str, Any] = {"speed": speed, "trader_id": trader_id, "redis": {"port": redis_port} if redis_port is not None else None}
     config, text = _load(config_file, overrides)
+    if start_over and config.node.redis is not None:
+        config = config.model_copy(update={"node": config.node.model_copy(update={"redis": config.node.redis.model_copy(update={"flush_on_start": True})})})
     catalog = _catalog_path(catalog_path, config) if config.node.data == "replay" else None
     _run(config, text, "paper", catalog, output_dir, timeout, False if no_dashboard else None)
 

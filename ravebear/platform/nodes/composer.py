@@ -32,9 +32,20 @@ CONNECT_TIMEOUT_S = 20.0  # nautilus waits this long for its clients to connect,
 Mode = Literal["paper", "live"]
 
 
+def fill_model_config(config: RunFile) -> Any:
+    """The run file's nautilus FillModel (`venue.fill_model`), for the backtest venue and the paper sandbox alike."""
+    from nautilus_trader.backtest.config import ImportableFillModelConfig
+
+    return ImportableFillModelConfig(
+        fill_model_path="nautilus_trader.backtest.models:FillModel",
+        config_path="nautilus_trader.backtest.config:FillModelConfig",
+        config=config.venue.fill_model.model_dump(),
+    )
+
+
 def backtest_run_config(config: RunFile, catalog_path: Path, log_level: str | None = None) -> BacktestRunConfig:
     """The BacktestNode config of a run file: the simulated OKX-like venue, catalog data, strategies and actors."""
-    from nautilus_trader.backtest.config import ImportableFeeModelConfig, ImportableFillModelConfig
+    from nautilus_trader.backtest.config import ImportableFeeModelConfig
     from nautilus_trader.config import (
         BacktestDataConfig,
         BacktestEngineConfig,
@@ -74,11 +85,7 @@ def backtest_run_config(config: RunFile, catalog_path: Path, log_level: str | No
         default_leverage=venue.default_leverage if venue.account_type == "MARGIN" else 1.0,
         leverages=(dict(venue.leverages) or None) if venue.account_type == "MARGIN" else None,
         fee_model=fee_model,
-        fill_model=ImportableFillModelConfig(
-            fill_model_path="nautilus_trader.backtest.models:FillModel",
-            config_path="nautilus_trader.backtest.config:FillModelConfig",
-            config=venue.fill_model.model_dump(),
-        ),
+        fill_model=fill_model_config(config),
         bar_execution=True,
         modules=modules or None,
     )
@@ -249,16 +256,15 @@ def trading_node_plan(
     serves.update(sources.serves)  # a live source wins over the replay for the types it serves
     plan.sources, plan.warnings = tuple(sources.clients), sources.warnings
     if mode == "paper":
-        from nautilus_trader.adapters.sandbox.config import SandboxExecutionClientConfig
+        from ravebear.platform.simulated_venue.sandbox import BarSandboxConfig, SandboxLiveExecClientFactory
 
-        from ravebear.platform.simulated_venue.sandbox import SandboxLiveExecClientFactory
-
-        exec_clients[venue.name] = SandboxExecutionClientConfig(
+        exec_clients[venue.name] = BarSandboxConfig(
             venue=venue.name, starting_balances=[venue.starting_balance], base_currency=None, oms_type="NETTING",
             account_type=venue.account_type,  # CASH for spot pairs: no leverage
             default_leverage=Decimal(str(venue.default_leverage)) if venue.account_type == "MARGIN" else Decimal(1),
             leverages=({key: Decimal(str(value)) for key, value in venue.leverages.items()} or None) if venue.account_type == "MARGIN" else None,
             use_random_ids=True,  # venue order ids must not repeat across restarts
+            fill_model=fill_model_config(config),  # the backtest's, same seed: the same slipped fills
         )  # fmt: skip
         plan.exec_factories[venue.name] = SandboxLiveExecClientFactory
     else:

@@ -187,6 +187,7 @@ class RedisSection(_Section):
     host: str = "127.0.0.1"
     port: int = Field(6379, ge=1, le=65535)
     flush_on_start: bool = False  # True wipes the trader's stored state at start (a fresh paper account)
+    check_s: float = Field(1.0, gt=0, le=60)  # seconds between checks that Redis still answers (entries stop while it does not)
 
 
 class OkxSection(_Section):

@@ -39,8 +39,10 @@ class NodeHandles:
     balances: Any = None  # BalanceRecorder
     guards: Any = None  # GuardRecorder
     venue_sync: Any = None  # VenueSync (live): restores OKX algo ids after a restart; re-reconciles when positions drift from the venue's
+    state_watch: Any = None  # StateStoreWatch (node.redis): refuses entries while Redis is gone, saves the state again when it returns
     sources: tuple[str, ...] = ()  # client ids of the live alternative-data sources that run
     warnings: tuple[str, ...] = ()  # sources left out (a missing API key), as the user is told
+    notes: tuple[str, ...] = ()  # what the user is told before the node starts (e.g. a replay resumed)
 
 
 def check_redis(host: str, port: int, timeout_s: float = 2.0) -> None:
@@ -89,11 +91,20 @@ def build_trading_node(
     from ravebear.risk.topics import GUARD_TOPIC
 
     handles = NodeHandles(node=node, mode=mode, balances=BalanceRecorder(), guards=GuardRecorder(), sources=plan.sources, warnings=plan.warnings)
+    if mode == "paper":
+        from ravebear.platform.simulated_venue.sandbox import fee_differences
+
+        fees = fee_differences(config.venue.maker_fee_bps, config.venue.taker_fee_bps, [data.instrument_id for data in config.data])
+        handles.warnings += (fees,) if fees else ()
     node.kernel.msgbus.subscribe(topic="events.account.*", handler=handles.balances)
     node.kernel.msgbus.subscribe(topic=GUARD_TOPIC, handler=handles.guards)
     if plan.replay_client is not None:
         handles.replay = node.kernel.data_engine._clients[ClientId(plan.replay_client)]  # noqa: SLF001 - no public accessor
         handles.replay.bind(node.kernel)
+        from ravebear.platform.nodes.replay_resume import resume_replay
+
+        resumed = resume_replay(handles.replay, node_settings.redis is not None)
+        handles.notes += (resumed,) if resumed else ()
     if mode == "paper":
         handles.sandbox = node.kernel.exec_engine._clients[ClientId(config.venue.name)]  # noqa: SLF001
         handles.sandbox.make_events_synchronous(node.kernel.exec_engine)
@@ -102,6 +113,12 @@ def build_trading_node(
 
         install_reconciliation_fixes(node.kernel)
         handles.venue_sync = VenueSync(node, node_settings.venue_check_s)
+    if plan.config.cache is not None:
+        from ravebear.platform.nodes.state_health import StateStoreWatch
+
+        replay = handles.replay
+        data_time = (lambda: replay.last_ts or node.kernel.clock.timestamp_ns()) if replay is not None else node.kernel.clock.timestamp_ns
+        handles.state_watch = StateStoreWatch(node, plan.config.cache, node_settings.redis.check_s, data_time)
     if plan.show_dashboard:
         handles.dashboard = _add_dashboard(node, config)
     return handles
@@ -219,6 +236,7 @@ def run_trading_node(handles: NodeHandles, config: RunFile, config_text: str, ou
         started = time.perf_counter()
         runner = asyncio.ensure_future(node.run_async())
         sync = asyncio.ensure_future(handles.venue_sync.run()) if handles.venue_sync is not None else None
+        state_watch = asyncio.ensure_future(handles.state_watch.run()) if handles.state_watch is not None else None
         watch = asyncio.ensure_future(_watch_connections(node))
         waits = [asyncio.ensure_future(stop.wait()), watch]
         if handles.replay is not None:
@@ -227,13 +245,20 @@ def run_trading_node(handles: NodeHandles, config: RunFile, config_text: str, ou
         elapsed = time.perf_counter() - started
         if watch.done() and not watch.cancelled():
             failure.append(watch.result())
+        if handles.replay is not None and handles.replay.failure:
+            failure.append(handles.replay.failure)
         for wait in waits:
             wait.cancel()
         if sync is not None:
             sync.cancel()
+        if state_watch is not None:
+            state_watch.cancel()
         await _flatten_before_stop(node)
         running = asyncio.all_tasks()
         await node.stop_async()
+        if handles.state_watch is not None:
+            await handles.state_watch.check()  # as things are at the end: saved again if Redis just came back
+            handles.state_watch.report_if_down()
         await asyncio.sleep(0.2)
         runner.cancel()
         await _settle_tasks(SETTLE_TASKS_S, started_before=running)
@@ -243,7 +268,12 @@ def run_trading_node(handles: NodeHandles, config: RunFile, config_text: str, ou
     elapsed = loop.run_until_complete(session())
     run_dir = write_node_run_folder(handles, config, config_text, output_dir, elapsed)
     items = handles.replay.handed if handles.replay is not None else 0
-    node.dispose()
+    if handles.state_watch is not None and handles.state_watch.down is not None:
+        from ravebear.platform.nodes.state_health import dispose_without_redis
+
+        dispose_without_redis(node)
+    else:
+        node.dispose()
     loop.close()
     return NodeOutcome(elapsed_s=elapsed, items=items, run_dir=run_dir, failure=failure[0] if failure else None)
 

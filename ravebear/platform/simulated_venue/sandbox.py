@@ -11,6 +11,10 @@ What the stock `SandboxExecutionClient` gets wrong for RaveBear, each seen in a 
 - after a restart with a Redis cache the account starts from `starting_balances` again and the
   restored working orders are not in the new matching engine (a restored stop never fires): this
   client continues from the stored balances and re-arms the stored open orders.
+- it always fills with a default `FillModel()` (no slippage, reseeding Python's global `random`
+  from entropy): this client installs the run file's fill model (`BarSandboxConfig.fill_model`),
+  built after the stock one so its seed is the last word, so a replay slips the very fills the
+  backtest slips (docs/NOTES.md, "fill model draws").
 The restored account must also be a *calculated* account (`register_calculated_account`, done by
 the node builder before the kernel loads the cache), or fills stop updating its balance.
 """
@@ -24,9 +28,16 @@ import msgspec
 
 from nautilus_trader.adapters.sandbox.config import SandboxExecutionClientConfig
 from nautilus_trader.adapters.sandbox.execution import SandboxExecutionClient
+from nautilus_trader.backtest.config import FillModelFactory, ImportableFillModelConfig
 from nautilus_trader.live.factories import LiveExecClientFactory
 from nautilus_trader.model.data import Bar
 from nautilus_trader.model.identifiers import AccountId
+
+
+class BarSandboxConfig(SandboxExecutionClientConfig, frozen=True, kw_only=True):
+    """The stock sandbox config plus the fill model the backtest venue uses."""
+
+    fill_model: ImportableFillModelConfig | None = None  # None: nautilus's default (never slips)
 
 
 class BarSandboxExecutionClient(SandboxExecutionClient):
@@ -37,6 +48,10 @@ class BarSandboxExecutionClient(SandboxExecutionClient):
         if account is not None:
             config = msgspec.structs.replace(config, starting_balances=[str(balance.total) for balance in account.balances().values()])
         super().__init__(loop=loop, portfolio=portfolio, msgbus=msgbus, cache=cache, clock=clock, config=config)
+        if isinstance(config, BarSandboxConfig) and config.fill_model is not None:
+            # seeds Python's global `random` as the backtest venue's does; no matching engine exists yet,
+            # so every engine add_instrument builds gets this model
+            self.exchange.set_fill_model(FillModelFactory.create(config.fill_model))
         # called with each submit command as it reaches the venue (latency benchmark); returning False
         # drops the command: the venue never answers (tests of the stalled-feed watchdog)
         self.submit_hook = None
@@ -77,6 +92,28 @@ class BarSandboxExecutionClient(SandboxExecutionClient):
     def _on_bar(self, bar: Bar) -> None:
         if bar.bar_type.instrument_id.venue == self.venue and bar.bar_type.is_externally_aggregated():
             self.on_data(bar)  # the matching engine plays the bar's open/high/low/close, then the venue clock moves
+
+
+def fee_differences(maker_bps: float | None, taker_bps: float | None, instrument_ids: list[str]) -> str | None:
+    """Where the run file's fee rates differ from the instruments' (the sandbox charges the instruments'), in one sentence; None when they agree.
+
+    nautilus 1.231's sandbox builds its exchange with `MakerTakerFeeModel()` and `SimulatedExchange.fee_model`
+    has no setter, so a paper node cannot take the backtest's `BpsFeeModel` (docs/NOTES.md, issue 13).
+    """
+    from ravebear.catalog.instruments import instrument_for
+
+    differ = []
+    for instrument_id in instrument_ids:
+        try:
+            instrument = instrument_for(instrument_id)
+        except (KeyError, ValueError):  # not a bundled definition: the replay names it when it cannot load it
+            continue
+        for name, bps, rate in (("maker", maker_bps, instrument.maker_fee), ("taker", taker_bps, instrument.taker_fee)):
+            if bps is not None and abs(float(rate) * 10_000 - bps) > 1e-9:
+                differ.append(f"{instrument.id} {name} {float(rate) * 10_000:g} bps (venue.{name}_fee_bps {bps:g})")
+    if not differ:
+        return None
+    return "the paper sandbox charges each instrument's own fee rates, not the run file's: " + ", ".join(differ) + "; fees, equity and sizing will differ from a backtest"
 
 
 class SandboxLiveExecClientFactory(LiveExecClientFactory):
