@@ -68,6 +68,7 @@ class ReplayDataClient(LiveMarketDataClient):
         self.handed = 0  # items handed to the node
         self.failure: str | None = None  # why the replay stopped before its end
         self.last_ts = 0  # ts_init of the last item handed, UNIX ns (the node's data time)
+        self.first_ts = 0  # ts_init of the first item this session handed, UNIX ns
         self._fingerprint = replay_progress.fingerprint(config.instrument_ids, config.start_ns, config.end_ns, config.custom_data)
         self._resume_after: ReplayProgress | None = None
         self.on_hand: Callable[[Data, int], None] | None = None  # hook (latency benchmark): item, wall ns at hand-off
@@ -175,6 +176,7 @@ class ReplayDataClient(LiveMarketDataClient):
             self._switch_aggregators_to_data_time()
             if self.on_hand is not None:
                 self.on_hand(item, time.time_ns())
+            self.first_ts = self.first_ts or item.ts_init
             self.last_ts = item.ts_init
             self._handle_data(item)
             self.handed += 1

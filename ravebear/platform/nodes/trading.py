@@ -289,11 +289,15 @@ def write_node_run_folder(handles: NodeHandles, config: RunFile, config_text: st
 
     run_dir = new_run_dir(output_dir or Path(config.run.output_dir), run_folder_label(handles.mode, config.run.name))
     items = handles.replay.handed if handles.replay is not None else 0
+    meta: dict = {"mode": handles.mode, "trader_id": config.node.trader_id, "items": items, "elapsed_s": round(elapsed_s, 3)}
+    if items:  # a replay's period is its data time, not the wall clock the session took
+        import pandas as pd
+
+        meta.update({key: pd.Timestamp(ns, unit="ns", tz="UTC").isoformat() for key, ns in (("start", handles.replay.first_ts), ("end", handles.replay.last_ts))})
     write_run_folder(
         handles.node.kernel,  # has the trader, portfolio and cache write_run_folder reads
         run_dir, config_text, handles.balances.frame(), Decimal(config.venue.starting_balance.split()[0]),
-        meta={"mode": handles.mode, "trader_id": config.node.trader_id, "items": items, "elapsed_s": round(elapsed_s, 3)},
-        tearsheet=False, guard_events=handles.guards.frame(), currency=config.venue.starting_balance.split()[1],
+        meta=meta, tearsheet=False, guard_events=handles.guards.frame(), currency=config.venue.starting_balance.split()[1],
     )  # fmt: skip
     if config.run.risk_report:
         from ravebear.reports.risk_report_html import write_risk_report
