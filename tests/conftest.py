@@ -28,6 +28,16 @@ def okx_btc() -> pd.DataFrame:
     return read_ohlcv_file(OKX_BTC)
 
 
+def sample_catalog(folder: Path) -> RaveCatalog:
+    """A catalog at `folder` holding the bundled OKX sample (BTC, ETH, SOL swaps)."""
+    from ravebear.catalog.instruments import instrument_for
+
+    store = RaveCatalog(folder)
+    for path in sorted(SAMPLE.glob("okx_swap_*.parquet")):
+        store.import_file(path, instrument_for(path.name.split("_")[2]))
+    return store
+
+
 @pytest.fixture
 def catalog(tmp_path: Path) -> RaveCatalog:
     """An empty catalog in a temporary folder."""

@@ -8,7 +8,13 @@ import sys
 import pytest
 
 from tests.platform.test_backtest import REPO
-from tests.platform.test_backtest_input import catalog, one_error_line, only_run_folder, ravebear, run_file  # noqa: F401 - catalog is a fixture
+from tests.platform.test_backtest_input import (  # noqa: F401 - catalog is a fixture
+    catalog,
+    one_error_line,
+    only_run_folder,
+    ravebear,
+    run_file,
+)
 
 
 @pytest.mark.parametrize("stderr", ["2>&1", "2>\"$ERR\""], ids=["stderr-in-pipe", "stderr-apart"])

@@ -12,14 +12,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from ravebear.catalog.instruments import instrument_for
-from ravebear.catalog.store import RaveCatalog
 from ravebear.platform.nodes.backtest import run_backtest
 from ravebear.platform.nodes.run_file import parse_run_file
 from ravebear.platform.nodes.trading import build_trading_node, run_trading_node
+from tests.conftest import sample_catalog
 
 REPO = Path(__file__).resolve().parents[2]
-SAMPLE = REPO / "data" / "sample"
 COLUMNS = ["side", "type", "quantity", "trigger_price", "status", "avg_px"]
 
 
@@ -45,9 +43,7 @@ def parity_run_file() -> str:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("parity")
-    catalog = RaveCatalog(root / "catalog")
-    for path in sorted(SAMPLE.glob("okx_swap_*.parquet")):
-        catalog.import_file(path, instrument_for(path.name.split("_")[2]))
+    catalog = sample_catalog(root / "catalog")
     text = parity_run_file()
     config = parse_run_file(text, "parity.yaml")
     backtest = run_backtest(config, text, catalog, root / "runs").run.path

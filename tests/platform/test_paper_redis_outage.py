@@ -16,13 +16,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from ravebear.catalog.instruments import instrument_for
-from ravebear.catalog.store import RaveCatalog
 from ravebear.reports.trades import parse_tags
+from tests.conftest import sample_catalog
 from tests.redis_server import RedisServer, redis_server_binary
 
 REPO = Path(__file__).resolve().parents[2]
-SAMPLE = REPO / "data" / "sample"
 TRADER = "OUTAGE-001"
 INSTRUMENTS = ["BTC-USDT-SWAP.OKX", "ETH-USDT-SWAP.OKX", "SOL-USDT-SWAP.OKX"]
 # in data time: Redis dies before the afternoon's entry signals (13:44 .. 15:00 in a backtest) and returns after them
@@ -31,10 +29,7 @@ KILL_AT, RESTART_AT = pd.Timestamp("2026-07-27 13:30", tz="UTC"), pd.Timestamp("
 
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory) -> Path:
-    store = RaveCatalog(tmp_path_factory.mktemp("catalog"))
-    for path in sorted(SAMPLE.glob("okx_swap_*.parquet")):
-        store.import_file(path, instrument_for(path.name.split("_")[2]))
-    return store.path
+    return sample_catalog(tmp_path_factory.mktemp("catalog")).path
 
 
 def write_config(folder: Path, port: int) -> Path:

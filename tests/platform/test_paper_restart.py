@@ -15,22 +15,16 @@ import pandas as pd
 import pytest
 import yaml
 
-from ravebear.catalog.store import RaveCatalog
 from ravebear.reports.trades import parse_tags
+from tests.conftest import sample_catalog
 
 REPO = Path(__file__).resolve().parents[2]
-SAMPLE = REPO / "data" / "sample"
 INSTRUMENTS = ["BTC-USDT-SWAP.OKX", "ETH-USDT-SWAP.OKX", "SOL-USDT-SWAP.OKX"]
 
 
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory) -> Path:
-    store = RaveCatalog(tmp_path_factory.mktemp("catalog"))
-    for path in sorted(SAMPLE.glob("okx_swap_*.parquet")):
-        from ravebear.catalog.instruments import instrument_for
-
-        store.import_file(path, instrument_for(path.name.split("_")[2]))
-    return store.path
+    return sample_catalog(tmp_path_factory.mktemp("catalog")).path
 
 
 def write_config(folder: Path, trader_id: str, port: int, start: str | int | None, killer: dict | None) -> Path:

@@ -16,12 +16,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from ravebear.catalog.instruments import instrument_for
 from ravebear.catalog.store import RaveCatalog, one_minute_bar_type
 from ravebear.platform.nodes.run_file import utc_ns
+from tests.conftest import sample_catalog
 
 REPO = Path(__file__).resolve().parents[2]
-SAMPLE = REPO / "data" / "sample"
 INSTRUMENTS = ["BTC-USDT-SWAP.OKX", "ETH-USDT-SWAP.OKX", "SOL-USDT-SWAP.OKX"]
 START, END = "2026-07-27", "2026-07-28T23:59"
 KILL_AT = pd.Timestamp("2026-07-28 09:30", tz="UTC")
@@ -30,10 +29,7 @@ COLUMNS = ["strategy_id", "seq", "side", "type", "quantity", "trigger_price", "s
 
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory) -> Path:
-    store = RaveCatalog(tmp_path_factory.mktemp("catalog"))
-    for path in sorted(SAMPLE.glob("okx_swap_*.parquet")):
-        store.import_file(path, instrument_for(path.name.split("_")[2]))
-    return store.path
+    return sample_catalog(tmp_path_factory.mktemp("catalog")).path
 
 
 def write_config(folder: Path, port: int | None) -> Path:

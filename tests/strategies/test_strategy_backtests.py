@@ -15,10 +15,10 @@ import pytest
 from ravebear.catalog.store import RaveCatalog
 from ravebear.platform.nodes.backtest import run_backtest
 from ravebear.platform.nodes.run_file import load_run_file
+from tests.conftest import sample_catalog
 from tests.run_checks import check_never_without_a_stop, check_no_exit_flipped, money
 
 REPO = Path(__file__).resolve().parents[2]
-SAMPLE = REPO / "data" / "sample"
 CONFIGS = {
     "untouched-wick": REPO / "config" / "backtest.yaml",
     "poor-level-reversal": REPO / "config" / "backtests" / "poor-level-reversal.yaml",
@@ -30,10 +30,7 @@ INSTRUMENTS = {"BTC-USDT-SWAP.OKX", "ETH-USDT-SWAP.OKX", "SOL-USDT-SWAP.OKX"}
 
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory) -> RaveCatalog:
-    store = RaveCatalog(tmp_path_factory.mktemp("catalog"))
-    for path in sorted(SAMPLE.glob("okx_swap_*.parquet")):
-        store.import_file(path, path.name.split("_")[2])
-    return store
+    return sample_catalog(tmp_path_factory.mktemp("catalog"))
 
 
 @pytest.fixture(scope="module")
