@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ravebear.ranges import Range
 from ravebear.research import ANALYSES
 from ravebear.research.big_moves import BigMovesConfig
 from ravebear.research.candle_stats import CandleStatsConfig
@@ -108,37 +109,15 @@ def apply_overrides(config: AnalysisConfig, overrides: list[str] | tuple[str, ..
     return config
 
 
-@dataclass(frozen=True)
-class Allowed:
-    """The values a `--set` field takes: a range of numbers (each end included unless `*_open`)."""
-
-    low: float | None = None
-    high: float | None = None
-    low_open: bool = False
-    high_open: bool = False
-
-    def holds(self, number: float) -> bool:
-        """True when `number` is inside the range."""
-        if self.low is not None and (number < self.low or (self.low_open and number == self.low)):
-            return False
-        return not (self.high is not None and (number > self.high or (self.high_open and number == self.high)))
-
-    def __str__(self) -> str:
-        low = "" if self.low is None else f"{self.low:g} {'<' if self.low_open else '<='} "
-        high = "" if self.high is None else f" {'<' if self.high_open else '<='} {self.high:g}"
-        return f"{low}value{high}"
-
-
-POSITIVE, AT_LEAST_0, AT_LEAST_1 = Allowed(0, low_open=True), Allowed(0), Allowed(1)
-# what each field of the analysis, wick and box configs may hold; a field not named here takes any value of its type
-ALLOWED: dict[str, Allowed] = {
-    "range_quantile": Allowed(0, 1, low_open=True, high_open=True), "min_range_bps": POSITIVE, "min_body_share": Allowed(0, 1),
-    "horizons": AT_LEAST_1, "cooldown_candles": AT_LEAST_0, "percentiles": Allowed(0, 100), "band_bps": POSITIVE, "min_wicks": AT_LEAST_1,
-    "peak_share": Allowed(0, 1, low_open=True), "max_zone_bands": AT_LEAST_1, "top": AT_LEAST_1, "window_hours": Allowed(1, 24),
-    "within_minutes": AT_LEAST_1, "multiple": POSITIVE, "lookback": AT_LEAST_1, "chart_days": POSITIVE,
-    "min_wick_bps": AT_LEAST_0, "min_wick_body_ratio": AT_LEAST_0, "min_relative_volume": AT_LEAST_0, "volume_lookback": AT_LEAST_1,
-    "max_age_bars": AT_LEAST_1, "max_levels": AT_LEAST_1, "through_bps": AT_LEAST_0, "half_life_bars": POSITIVE,
-    "min_bars": AT_LEAST_1, "max_height_bps": AT_LEAST_0, "breakout_bps": AT_LEAST_0,
+POSITIVE, AT_LEAST_1 = Range(0, low_open=True), Range(1)
+# what each field of the analysis configs may hold (the wick and box detectors use the run file's LEVEL_RANGES); a field not named here takes any value of its type
+ALLOWED: dict[str, Range] = {
+    "range_quantile": Range(0, 1, low_open=True, high_open=True), "min_range_bps": Range(0, unit="bps", low_open=True),
+    "min_body_share": Range(0, 1), "horizons": Range(1, unit="candles"), "cooldown_candles": Range(0, unit="candles"),
+    "percentiles": Range(0, 100, "%"), "band_bps": Range(0, unit="bps", low_open=True), "min_wicks": AT_LEAST_1,
+    "peak_share": Range(0, 1, low_open=True), "max_zone_bands": AT_LEAST_1, "top": AT_LEAST_1, "window_hours": Range(1, 24, "hours"),
+    "within_minutes": Range(1, unit="minutes"), "multiple": POSITIVE, "lookback": Range(1, unit="candles"),
+    "chart_days": Range(0, unit="days", low_open=True),
 }  # fmt: skip
 
 
@@ -154,12 +133,22 @@ def _kind(current: Any) -> str:
     return "a value"
 
 
-def _checked(path: str, field_name: str, text: str, current: Any) -> Any:
+def _ranges_for(owner: Any) -> dict[str, Range]:
+    """The ranges of a config's fields: a level detector's are the run file's (`levels:`), the analyses' are ALLOWED."""
+    from ravebear.strategies.levels.boxes import BoxConfig
+    from ravebear.strategies.levels.ranges import LEVEL_RANGES
+    from ravebear.strategies.levels.wicks import WickConfig
+
+    section = {WickConfig: "wicks", BoxConfig: "boxes"}.get(type(owner))
+    return LEVEL_RANGES[section] if section else ALLOWED
+
+
+def _checked(path: str, field_name: str, text: str, current: Any, owner: Any = None) -> Any:
     """The parsed value of `--set path=text`; a ValueError naming the setting, the value and what is allowed otherwise."""
     from ravebear.strategies.levels.timeframes import timeframe_minutes
 
-    allowed = ALLOWED.get(field_name)
-    rule = f"; allowed: {allowed}" if allowed is not None else ""
+    allowed = _ranges_for(owner).get(field_name)
+    rule = f"; allowed: {allowed.text()}" if allowed is not None else ""
     kind = _kind(current) if current is not None else "a number or none"
     try:
         new = _parse(text, current)
@@ -175,9 +164,9 @@ def _checked(path: str, field_name: str, text: str, current: Any) -> Any:
             except ValueError as exc:
                 raise ValueError(f"--set {path}={text}: {exc}") from None
     if allowed is not None:
-        outside = [value for value in values if isinstance(value, (int, float)) and not allowed.holds(value)]
+        outside = [value for value in values if isinstance(value, (int, float)) and not allowed.allows(value)]
         if outside:
-            raise ValueError(f"--set {path}={text}: {outside[0]:g} is out of range; allowed: {allowed}")
+            raise ValueError(allowed.message(f"--set {path}", outside[0]))
     return new
 
 
@@ -188,7 +177,7 @@ def _replace(obj: Any, keys: list[str], value: str, path: str) -> Any:
     if keys[0] not in names:
         raise ValueError(f"override {path!r}: unknown field {keys[0]!r}; known: {', '.join(names)}")
     current = getattr(obj, keys[0])
-    new = _replace(current, keys[1:], value, path) if len(keys) > 1 else _checked(path, keys[0], value, current)
+    new = _replace(current, keys[1:], value, path) if len(keys) > 1 else _checked(path, keys[0], value, current, obj)
     try:
         return dataclasses.replace(obj, **{keys[0]: new})
     except ValueError as exc:  # a config's own check (e.g. BoxConfig's)

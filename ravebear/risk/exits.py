@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import msgspec
 
-from ravebear.risk.ranges import Range, check_ranges
+from ravebear.ranges import Range, check_ranges
 
 
 class TakeProfit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from ravebear.risk.ranges import Range, check_ranges
+from ravebear.ranges import Range, check_ranges
 from ravebear.time_units import NS_PER_DAY, NS_PER_MINUTE, NS_PER_SECOND
 
 ORDER_RATE_WINDOW_NS = NS_PER_MINUTE

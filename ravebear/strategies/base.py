@@ -31,7 +31,7 @@ from ravebear.risk.entry_gate import EntryGate, EntryRefusal
 from ravebear.risk.exits import ExitPlan, ExitSettings
 from ravebear.risk.feed_watchdog import FeedWatchdogSettings
 from ravebear.risk.guards import GuardEvent, GuardLimits, RiskGuards, account_event_key
-from ravebear.risk.ranges import Range, check_ranges
+from ravebear.ranges import Range, check_ranges
 from ravebear.risk.topics import GUARD_TOPIC
 from ravebear.strategies.account_view import AccountView
 from ravebear.strategies.bar_types import bar_type_for

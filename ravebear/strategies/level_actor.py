@@ -21,7 +21,7 @@ from nautilus_trader.model.data import Bar, BarType, DataType
 from nautilus_trader.model.identifiers import InstrumentId
 
 from ravebear.catalog.level_data import LevelEventData
-from ravebear.risk.ranges import Range, check_ranges
+from ravebear.ranges import Range, check_ranges
 from ravebear.strategies.bar_types import bar_type_for
 from ravebear.strategies.levels.engine import LevelEngine, LevelEngineConfig
 from ravebear.strategies.levels.model import EventKind, Level, LevelEvent, LevelKind, LevelSide

@@ -329,13 +329,13 @@ def test_a_range_past_the_stored_bars_names_the_end_and_points_at_the_listing(ok
 @pytest.mark.parametrize(
     ("setting", "message"),
     [
-        ("big_moves.range_quantile=abc", "--set big_moves.range_quantile=abc: 'abc' is not a number; allowed: 0 < value < 1"),
-        ("big_moves.range_quantile=1.5", "--set big_moves.range_quantile=1.5: 1.5 is out of range; allowed: 0 < value < 1"),
-        ("big_moves.horizons=1,0", "--set big_moves.horizons=1,0: 0 is out of range; allowed: 1 <= value"),
-        ("sessions.window_hours=30", "--set sessions.window_hours=30: 30 is out of range; allowed: 1 <= value <= 24"),
-        ("clusters.top=2.5", "--set clusters.top=2.5: '2.5' is not a whole number; allowed: 1 <= value"),
-        ("touch_times.wick.min_wick_bps=-3", "--set touch_times.wick.min_wick_bps=-3: -3 is out of range; allowed: 0 <= value"),
-        ("big_moves.min_range_bps=wide", "--set big_moves.min_range_bps=wide: 'wide' is not a number or none; allowed: 0 < value"),
+        ("big_moves.range_quantile=abc", "--set big_moves.range_quantile=abc: 'abc' is not a number; allowed: above 0 and below 1"),
+        ("big_moves.range_quantile=1.5", "--set big_moves.range_quantile must be above 0 and below 1, got 1.5"),
+        ("big_moves.horizons=1,0", "--set big_moves.horizons must be at least 1 candles, got 0"),
+        ("sessions.window_hours=30", "--set sessions.window_hours must be between 1 and 24 hours, got 30"),
+        ("clusters.top=2.5", "--set clusters.top=2.5: '2.5' is not a whole number; allowed: at least 1"),
+        ("touch_times.wick.min_wick_bps=-3", "--set touch_times.wick.min_wick_bps must be between 0 and 5,000 bps, got -3"),
+        ("big_moves.min_range_bps=wide", "--set big_moves.min_range_bps=wide: 'wide' is not a number or none; allowed: above 0 bps"),
         ("candle_stats.timeframes=1m,7m", "--set candle_stats.timeframes=1m,7m: unknown timeframe '7m'; known: 1m, 5m, 15m, 30m, 1h, 4h"),
     ],
 )

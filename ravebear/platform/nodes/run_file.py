@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ravebear.risk.ranges import Range
+from ravebear.ranges import Range
 
 
 class ConfigError(ValueError):
@@ -375,7 +375,7 @@ def check_risk(risk: dict[str, Any], where: str) -> None:
         raise ConfigError(f"{where}: {_msgspec_message(exc, GuardLimits)}") from None
 
 
-# "<key> must be <range>, got <value>" from a config class's own checks (ravebear.risk.ranges), with msgspec's " - at `$.x`"
+# "<key> must be <range>, got <value>" from a config class's own checks (ravebear.ranges), with msgspec's " - at `$.x`"
 _RANGE_ERROR = re.compile(r"^([\w.]+) (must be .*?)(?: - at `\$[^`]*`)?$")
 
 

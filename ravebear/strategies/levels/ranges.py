@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ravebear.risk.ranges import Range, check_ranges
+from ravebear.ranges import Range, check_ranges
 
 _BPS = Range(0, 5_000, "bps")
 _WIDTH_BPS = Range(0, 5_000, "bps", low_open=True)

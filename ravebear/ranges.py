@@ -1,5 +1,6 @@
 """Allowed ranges of config numbers with units, and the one error wording for a number outside its range:
-`<key> must be between 0 and 100 % of equity (0 = off), got -5`."""
+`<key> must be between 0 and 100 % of equity (0 = off), got -5`. Imports no layer: run files, risk,
+strategies and research settings all use it."""
 
 from __future__ import annotations
 
@@ -17,12 +18,13 @@ def _number(value: float) -> str:
 
 @dataclass(frozen=True)
 class Range:
-    """Where a config number may lie: `low`/`high` inclusive unless `low_open`; None: unbounded."""
+    """Where a config number may lie: `low`/`high` inclusive unless `low_open`/`high_open`; None: unbounded."""
 
     low: float | None = None
     high: float | None = None
     unit: str = ""  # e.g. "bps", "% of equity", "x equity", "bars"
     low_open: bool = False  # True: `low` itself is not allowed (must be above it)
+    high_open: bool = False  # True: `high` itself is not allowed (must be below it)
     note: str = ""  # e.g. "0 = off"
 
     def allows(self, value: float) -> bool:
@@ -31,18 +33,18 @@ class Range:
             return False
         if self.low is not None and (value <= self.low if self.low_open else value < self.low):
             return False
-        return self.high is None or value <= self.high
+        return self.high is None or (value < self.high if self.high_open else value <= self.high)
 
     def text(self) -> str:
         """The range in words, with its unit: 'between 0 and 100 bps', 'above 0 and at most 125 x equity'."""
         unit = f" {self.unit}" if self.unit else ""
-        if self.low is not None and self.high is not None:
-            low, high = _number(self.low), _number(self.high)
-            span = f"above {low} and at most {high}" if self.low_open else f"between {low} and {high}"
-        elif self.low is not None:
-            span = f"{'above' if self.low_open else 'at least'} {_number(self.low)}"
+        low = None if self.low is None else f"{'above' if self.low_open else 'at least'} {_number(self.low)}"
+        high = None if self.high is None else f"{'below' if self.high_open else 'at most'} {_number(self.high)}"
+        if low is not None and high is not None:
+            closed = not self.low_open and not self.high_open
+            span = f"between {_number(self.low)} and {_number(self.high)}" if closed else f"{low} and {high}"
         else:
-            span = f"at most {_number(self.high)}"
+            span = low or high or "any number"
         return span + unit + (f" ({self.note})" if self.note else "")
 
     def message(self, key: str, value: Any) -> str:
