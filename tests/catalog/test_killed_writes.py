@@ -20,8 +20,9 @@ from ravebear.catalog.instruments import instrument_for
 from ravebear.catalog.store import RaveCatalog
 from tests.conftest import OKX_BTC
 from tests.platform.test_backtest import REPO, ravebear
+from tests.shared_data import SHARED as SHARED_DATA
 
-SHARED = REPO.parent / "shared" / "data" / "ohlcv_1m"
+SHARED = SHARED_DATA / "ohlcv_1m"
 # real Binance BTCUSDT spot candles, a month of 2024 and three of 2025: 173,908 rows, ~3 s of import
 BINANCE_BTC = [SHARED / "binance_spot_BTCUSDT_1m_20240726_20240825.parquet", SHARED / "binance_spot_BTCUSDT_1m_20250520_20250818.parquet"]
 INSTRUMENT = "BTCUSDT.BINANCE"
@@ -31,8 +32,7 @@ BAR_TYPE = f"{INSTRUMENT}-1-MINUTE-LAST-EXTERNAL"
 @pytest.fixture(scope="module")
 def big_file(tmp_path_factory) -> tuple[Path, np.ndarray]:
     """A large real-data candle file and its open times (ms)."""
-    if not all(path.exists() for path in BINANCE_BTC):
-        pytest.skip(f"{SHARED} does not hold the Binance BTCUSDT files")
+    assert all(path.exists() for path in BINANCE_BTC), f"{SHARED} does not hold the Binance BTCUSDT files"
     big = pd.concat([pd.read_parquet(path) for path in BINANCE_BTC], ignore_index=True)
     path = tmp_path_factory.mktemp("big") / "btc_big.parquet"
     big.to_parquet(path)
