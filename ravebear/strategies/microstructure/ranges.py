@@ -9,7 +9,8 @@ from ravebear.ranges import Range, check_ranges
 _SECONDS = Range(0, 86_400, "seconds", low_open=True)
 _BPS = Range(0, 5_000, "bps")
 _QUOTE = Range(0, None, "quote currency")
-_MULTIPLE = Range(0, 1_000, "x the mean")
+_TIER_MULTIPLE = Range(0, 1_000, "x the mean |delta|")
+_TIER_MOVE = Range(-5_000, 5_000, "bps")
 
 ORDERFLOW_RANGES: dict[str, dict[str, Range]] = {
     "cvd": {"window_s": _SECONDS},
@@ -28,9 +29,6 @@ ORDERFLOW_RANGES: dict[str, dict[str, Range]] = {
         "min_absorbed_quote": _QUOTE,
     },
 }  # fmt: skip
-
-_TIER_MULTIPLE = _MULTIPLE
-_TIER_MOVE = Range(-5_000, 5_000, "bps")
 
 
 def check_orderflow_ranges(section: str, config: Any) -> None:
