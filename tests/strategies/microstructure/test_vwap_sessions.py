@@ -1,7 +1,6 @@
 """Session buckets, session VWAP and anchored VWAP: hand-built answers and a pandas recount of the real captures."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from ravebear.strategies.microstructure.sessions import SessionClock, SessionHours

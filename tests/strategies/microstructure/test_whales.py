@@ -1,7 +1,5 @@
 """Whale trades and same-side clusters: hand-built answers and a pandas recount of the real captures."""
 
-import numpy as np
-import pandas as pd
 import pytest
 
 from ravebear.strategies.microstructure.types import Trade
