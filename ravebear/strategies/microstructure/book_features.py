@@ -26,7 +26,7 @@ class BookFeatureConfig:
 
 @dataclass(frozen=True, slots=True)
 class BookFeatures:
-    """The features of one book state; NaN-free: None when a side is empty."""
+    """The features of one book state (book_features returns None instead when a side is empty)."""
 
     ts_ns: int
     obi: float

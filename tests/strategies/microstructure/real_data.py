@@ -67,3 +67,11 @@ def book_updates(frame: pd.DataFrame, ts_ns: int | None = None) -> list[BookUpda
     sides = np.where(frame["side"].to_numpy(str) == "bid", 1, -1)
     times = frame["ts_ns"].to_numpy(np.int64) if ts_ns is None else np.full(len(frame), ts_ns, np.int64)
     return [BookUpdate(int(t), int(s), float(p), float(q)) for t, s, p, q in zip(times, sides, frame["price"].to_numpy(float), frame["qty"].to_numpy(float))]
+
+
+def session_labels(ts_ns: np.ndarray) -> pd.Series:
+    """The default buckets written independently: asia [0, 8), london [8, 13), new_york [13, 21), off [21, 24) UTC, per day."""
+    stamps = pd.to_datetime(ts_ns, unit="ns")
+    hours = stamps.hour + stamps.minute / 60
+    name = np.select([hours < 8, hours < 13, hours < 21], ["asia", "london", "new_york"], "off")
+    return pd.Series(stamps.strftime("%Y-%m-%d")) + "/" + name

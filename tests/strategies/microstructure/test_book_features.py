@@ -7,7 +7,7 @@ import pytest
 
 from ravebear.strategies.microstructure.book_features import BookFeatureConfig, book_features
 from ravebear.strategies.microstructure.types import ASK, BID, Book, BookUpdate, Quote
-from tests.strategies.microstructure.real_data import book_updates, bookticker, synced_depth
+from tests.strategies.microstructure.real_data import TRADES_BOOK, book_updates, bookticker, synced_depth
 
 
 def book_of(bids: dict, asks: dict) -> Book:
@@ -100,3 +100,31 @@ def test_deep_obi_on_the_real_rebuilt_book_matches_an_independent_rebuild_and_th
     assert same.sum() >= 100
     assert np.array_equal(best[same], ticker[["bid_px", "ask_px"]].to_numpy()[at][same])
     assert (best[:, 0] < best[:, 1]).all()
+
+
+def test_obi_and_depth_over_real_hyperliquid_snapshots_match_pandas():
+    """46 full 20-level Hyperliquid books: the detector's book replaced by each snapshot, against a groupby over its levels."""
+    frame = pd.read_parquet(TRADES_BOOK / "hyperliquid_BTC_l2book_20250126.parquet")
+    config = BookFeatureConfig(levels=5, half_distance_bps=2.0, depth_bps=3.0)
+    book, got = Book(), []
+    for ts, rows in frame.groupby("local_ts_ns", sort=True):
+        book.clear()
+        for update in book_updates(rows.rename(columns={"local_ts_ns": "ts_ns", "px": "price", "sz": "qty"})):
+            book.apply(update)
+        f = book_features(book, config)
+        got.append((f.obi, f.weighted_obi, f.spread_bps, f.bid_depth, f.ask_depth))
+    top = frame[frame["level"] < 5]
+    size = top.pivot_table(index="local_ts_ns", columns="side", values="sz", aggfunc="sum")
+    best = frame[frame["level"] == 0].pivot_table(index="local_ts_ns", columns="side", values="px")
+    mid = (best["bid"] + best["ask"]) / 2
+    framed = frame.join(mid.rename("mid"), on="local_ts_ns")
+    distance = (framed["px"] - framed["mid"]).abs() / framed["mid"] * 1e4
+    framed = framed.assign(weight=framed["sz"] * 0.5 ** (distance / 2.0), near=framed["sz"].where(distance <= 3.0, 0.0))
+    weighted = framed[framed["level"] < 5].pivot_table(index="local_ts_ns", columns="side", values="weight", aggfunc="sum")
+    near = framed.pivot_table(index="local_ts_ns", columns="side", values="near", aggfunc="sum")
+    expected = np.column_stack([
+        (size["bid"] - size["ask"]) / (size["bid"] + size["ask"]),
+        (weighted["bid"] - weighted["ask"]) / (weighted["bid"] + weighted["ask"]),
+        (best["ask"] - best["bid"]) / mid * 1e4, near["bid"], near["ask"],
+    ])  # fmt: skip
+    assert len(got) == 46 and np.allclose(np.array(got), expected, rtol=1e-9, atol=1e-12)

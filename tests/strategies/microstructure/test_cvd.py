@@ -7,7 +7,7 @@ import pytest
 from ravebear.strategies.microstructure.cvd import CvdConfig, CvdTracker, DivergenceConfig, SpotPerpDivergence
 from ravebear.strategies.microstructure.types import Trade
 from ravebear.time_units import NS_PER_HOUR, NS_PER_SECOND
-from tests.strategies.microstructure.real_data import COINM_CONTRACT_USD, trade_objects, trades
+from tests.strategies.microstructure.real_data import COINM_CONTRACT_USD, session_labels, trade_objects, trades
 
 S = NS_PER_SECOND
 DAY0 = 1_723_075_200 * S  # 2024-08-08 00:00 UTC
@@ -28,14 +28,6 @@ def test_session_cvd_restarts_at_the_london_open():
     assert (cvd.session_name, cvd.session) == ("asia", 3.0)
     cvd.update(Trade(DAY0 + 8 * NS_PER_HOUR, 100.0, 1.0, -1))
     assert (cvd.session_name, cvd.session, cvd.total) == ("london", -1.0, 2.0)
-
-
-def session_labels(ts_ns: np.ndarray) -> pd.Series:
-    """The default buckets written independently: asia [0, 8), london [8, 13), new_york [13, 21), off [21, 24) UTC, per day."""
-    stamps = pd.to_datetime(ts_ns, unit="ns")
-    hours = stamps.hour + stamps.minute / 60
-    name = np.select([hours < 8, hours < 13, hours < 21], ["asia", "london", "new_york"], "off")
-    return pd.Series(stamps.strftime("%Y-%m-%d")) + "/" + name
 
 
 @pytest.mark.parametrize("market", ["spot", "usdm", "coinm"])

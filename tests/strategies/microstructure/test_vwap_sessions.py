@@ -7,8 +7,7 @@ from ravebear.strategies.microstructure.sessions import SessionClock, SessionHou
 from ravebear.strategies.microstructure.types import Trade
 from ravebear.strategies.microstructure.vwap import AnchoredVwap, SessionVwap
 from ravebear.time_units import NS_PER_DAY, NS_PER_HOUR
-from tests.strategies.microstructure.real_data import trade_objects, trades
-from tests.strategies.microstructure.test_cvd import session_labels
+from tests.strategies.microstructure.real_data import session_labels, trade_objects, trades
 
 DAY0 = 1_723_075_200 * 1_000_000_000  # 2024-08-08 00:00 UTC
 
