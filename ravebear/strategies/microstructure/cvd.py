@@ -15,7 +15,7 @@ first to last, bps) says which side price followed (`led_by`: "spot", "perp" or 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ravebear.strategies.microstructure.sessions import DEFAULT_SESSIONS, SessionClock, SessionHours
 from ravebear.strategies.microstructure.types import Trade
@@ -87,7 +87,7 @@ class DivergenceConfig:
     """Spot-vs-perp divergence settings."""
 
     window_s: float = 300.0  # both rolling deltas, seconds
-    min_quote: float = 100_000.0  # each side's |net delta| must reach this, quote currency
+    min_quote: float = 100_000.0  # each side's |net delta| must reach this, quote currency (above 0)
     spot_multiplier: float = 1.0  # quote per (price x size) of a spot trade
     perp_multiplier: float = 1.0  # quote per (price x size) of a perp trade; for inverse contracts see perp_inverse
     perp_inverse: bool = False  # True: perp size is in contracts of perp_multiplier quote each (COIN-M)
@@ -105,15 +105,12 @@ class Divergence:
     led_by: str  # "spot" / "perp": whose delta has the sign of the price move; "" when no divergence
 
 
-@dataclass
 class SpotPerpDivergence:
     """Rolling quote deltas of a spot and a perp market, fed their trades in one time order."""
 
-    config: DivergenceConfig = field(default_factory=DivergenceConfig)
-
-    def __post_init__(self) -> None:
-        window_ns = int(self.config.window_s * NS_PER_SECOND)
-        self._window_ns = window_ns
+    def __init__(self, config: DivergenceConfig | None = None) -> None:
+        self.config = config or DivergenceConfig()
+        self._window_ns = window_ns = int(self.config.window_s * NS_PER_SECOND)
         self._spot, self._perp = RollingSum(window_ns), RollingSum(window_ns)
         self._perp_prices: deque[tuple[int, float]] = deque()  # (ts, price) of perp trades in the window
 

@@ -15,7 +15,7 @@ _TIER_MOVE = Range(-5_000, 5_000, "bps")
 ORDERFLOW_RANGES: dict[str, dict[str, Range]] = {
     "cvd": {"window_s": _SECONDS},
     "divergence": {
-        "window_s": _SECONDS, "min_quote": _QUOTE, "spot_multiplier": Range(0, None, "quote per price x size", low_open=True),
+        "window_s": _SECONDS, "min_quote": Range(0, None, "quote currency", low_open=True), "spot_multiplier": Range(0, None, "quote per price x size", low_open=True),
         "perp_multiplier": Range(0, None, "per contract", low_open=True),
     },
     "book": {"levels": Range(1, 1_000, "levels"), "half_distance_bps": Range(0, 5_000, "bps", low_open=True), "depth_bps": _BPS},

@@ -20,6 +20,7 @@ def test_defaults_are_inside_their_ranges(section, config):
 
 @pytest.mark.parametrize("section, config, message", [
     ("whales", WhaleConfig(min_notional=0), "orderflow.whales.min_notional must be above 0 quote currency, got 0"),
+    ("divergence", DivergenceConfig(min_quote=0), "orderflow.divergence.min_quote must be above 0 quote currency, got 0"),
     ("cvd", CvdConfig(window_s=-5), "orderflow.cvd.window_s must be above 0 and at most 86,400 seconds, got -5"),
     ("book", BookFeatureConfig(levels=0), "orderflow.book.levels must be between 1 and 1,000 levels, got 0"),
     ("absorption", AbsorptionConfig(tier_multiples=(2.0, 1.5, 5.0)), "orderflow.absorption.tier_multiples must rise from tier 1 to 3, got [2.0, 1.5, 5.0]"),
