@@ -44,39 +44,57 @@ class Quote:
 
 @dataclass
 class Book:
-    """An L2 book: price -> size per side, changed one update at a time."""
+    """An L2 book: price -> size per side, changed one update at a time (best prices cached between changes)."""
 
     bids: dict[float, float] = field(default_factory=dict)
     asks: dict[float, float] = field(default_factory=dict)
     ts_ns: int = 0
+    _best_bid: float | None = field(default=None, repr=False)  # None: not known, recomputed on demand
+    _best_ask: float | None = field(default=None, repr=False)
 
     def apply(self, update: BookUpdate) -> None:
         """Set the level's size (0 removes it)."""
-        levels = self.bids if update.side > 0 else self.asks
-        if update.size > 0:
-            levels[update.price] = update.size
+        price = update.price
+        if update.side > 0:
+            if update.size > 0:
+                self.bids[price] = update.size
+                if self._best_bid is not None and price > self._best_bid:
+                    self._best_bid = price
+            elif self.bids.pop(price, None) is not None and price == self._best_bid:
+                self._best_bid = None
         else:
-            levels.pop(update.price, None)
+            if update.size > 0:
+                self.asks[price] = update.size
+                if self._best_ask is not None and price < self._best_ask:
+                    self._best_ask = price
+            elif self.asks.pop(price, None) is not None and price == self._best_ask:
+                self._best_ask = None
         self.ts_ns = update.ts_ns
 
     def apply_quote(self, quote: Quote) -> None:
         """Make this an L1 book holding only the quote's best bid and ask."""
         self.bids = {quote.bid_price: quote.bid_size} if quote.bid_size > 0 else {}
         self.asks = {quote.ask_price: quote.ask_size} if quote.ask_size > 0 else {}
+        self._best_bid = self._best_ask = None
         self.ts_ns = quote.ts_ns
 
     def clear(self) -> None:
         """Drop every level (before a fresh snapshot)."""
         self.bids.clear()
         self.asks.clear()
+        self._best_bid = self._best_ask = None
 
     def best_bid(self) -> float | None:
         """Highest bid price, None on an empty side."""
-        return max(self.bids) if self.bids else None
+        if self._best_bid is None and self.bids:
+            self._best_bid = max(self.bids)
+        return self._best_bid
 
     def best_ask(self) -> float | None:
         """Lowest ask price, None on an empty side."""
-        return min(self.asks) if self.asks else None
+        if self._best_ask is None and self.asks:
+            self._best_ask = min(self.asks)
+        return self._best_ask
 
     def mid(self) -> float | None:
         """(best bid + best ask) / 2, None unless both sides have a level."""

@@ -128,3 +128,18 @@ def test_obi_and_depth_over_real_hyperliquid_snapshots_match_pandas():
         (best["ask"] - best["bid"]) / mid * 1e4, near["bid"], near["ask"],
     ])  # fmt: skip
     assert len(got) == 46 and np.allclose(np.array(got), expected, rtol=1e-9, atol=1e-12)
+
+
+def test_the_cached_best_prices_follow_inserts_deletes_and_an_emptied_side():
+    book = book_of({100.0: 1.0, 99.0: 2.0}, {101.0: 1.0})
+    assert (book.best_bid(), book.best_ask(), book.mid()) == (100.0, 101.0, 100.5)
+    book.apply(BookUpdate(2, BID, 100.5, 1.0))  # a better bid
+    book.apply(BookUpdate(3, ASK, 100.8, 1.0))  # a better ask
+    assert (book.best_bid(), book.best_ask()) == (100.5, 100.8)
+    book.apply(BookUpdate(4, BID, 100.5, 0.0))  # the best bid leaves: the next one is best again
+    book.apply(BookUpdate(5, ASK, 100.8, 0.0))
+    assert (book.best_bid(), book.best_ask()) == (100.0, 101.0)
+    book.apply(BookUpdate(6, ASK, 101.0, 0.0))
+    assert (book.best_ask(), book.mid()) == (None, None)
+    book.apply(BookUpdate(7, ASK, 102.0, 3.0))
+    assert book.best_ask() == 102.0 and book.top(ASK, 5) == [(102.0, 3.0)] and book.top(BID, 1) == [(100.0, 1.0)]
