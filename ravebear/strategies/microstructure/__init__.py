@@ -1,0 +1,1 @@
+"""Order-flow detectors fed one trade or book update at a time; no nautilus imports here (docs/ORDERFLOW.md)."""
