@@ -1,0 +1,75 @@
+"""Import order-flow capture files into the catalog: read, validate, convert, write idempotently."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ravebear.catalog.orderflow import binance
+from ravebear.catalog.orderflow.store import DELTAS, QUOTES, TRADES, WriteResult, write_series
+from ravebear.catalog.orderflow.validation import OrderflowReport
+
+if TYPE_CHECKING:
+    from ravebear.catalog.store import RaveCatalog
+
+SERIES = {binance.TRADES: (TRADES, "trades"), binance.QUOTES: (QUOTES, "quotes"), binance.DEPTH: (DELTAS, "book deltas")}
+
+
+@dataclass
+class OrderflowImport:
+    """The outcome of importing one capture file."""
+
+    source: str
+    kind: str  # trades | bookticker | depthdiff
+    instrument_id: str
+    report: OrderflowReport
+    write: WriteResult
+    series: str  # what was stored: trades | quotes | book deltas
+
+
+def resolve_instrument(identifier: str | None, path: str | Path, store: RaveCatalog) -> Any:
+    """The instrument `-i` names, else the one the file name names; ValueError (one line) when neither works."""
+    from ravebear.catalog.instruments import instrument_for
+
+    wanted = identifier or binance.instrument_id_from_name(path)
+    if wanted is None:
+        raise ValueError(f"{path}: cannot tell the instrument from the file name; give it with -i (e.g. -i BTCUSDT.BINANCE)")
+    if wanted.split(".")[0] == "BTCUSD_PERP":
+        return binance.binance_coinm(wanted)
+    return instrument_for(wanted, store)
+
+
+def snapshot_for(diff_path: Path, given: list[Path]) -> Path:
+    """The REST snapshot file of a depth-diff capture: one given on the command line, else its `_depthsnap` sibling."""
+    stem = diff_path.name.replace("_depthdiff", "_depthsnap")
+    for path in given:
+        if path.name == stem:
+            return path
+    sibling = diff_path.with_name(stem)
+    if "_depthdiff" in diff_path.name and sibling.exists():
+        return sibling
+    raise binance.OrderflowFormatError(
+        f"{diff_path}: a depth-diff capture needs its REST snapshot ({stem} beside it or on the command line) to rebuild the book",
+    )
+
+
+def import_capture(store: RaveCatalog, path: str | Path, instrument: Any, given: list[Path] | None = None) -> OrderflowImport | None:
+    """Import one capture file; None for a snapshot file (it is read with its depth diffs)."""
+    path = Path(path)
+    kind, frame = binance.read_capture(path)
+    if kind == binance.SNAPSHOT:
+        return None
+    if kind == binance.TRADES:
+        objects, report = binance.trade_ticks(frame, instrument)
+    elif kind == binance.QUOTES:
+        objects, report = binance.quote_ticks(frame, instrument)
+    else:
+        snap_kind, snapshot = binance.read_capture(snapshot_for(path, given or []))
+        if snap_kind != binance.SNAPSHOT:
+            raise binance.OrderflowFormatError(f"{path}: its snapshot file is a {snap_kind} capture, not a depth snapshot")
+        objects, report, _ = binance.book_deltas(frame, snapshot, instrument)
+    folder, series = SERIES[kind]
+    store.ensure_instrument(instrument)
+    write = write_series(store, folder, instrument.id.value, objects)
+    return OrderflowImport(str(path), kind, instrument.id.value, report, write, series)
