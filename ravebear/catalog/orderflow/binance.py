@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ravebear.catalog.orderflow.book_sync import ASK, BID, SyncResult, sync_book
+from ravebear.catalog.orderflow.deltas import to_deltas
 from ravebear.catalog.orderflow.validation import OrderflowReport, SequenceGap, reject_rows
 from ravebear.text import plural
 
@@ -200,30 +201,7 @@ def book_deltas(diffs: pd.DataFrame, snapshot: pd.DataFrame, instrument: Instrum
         f"synced on snapshot lastUpdateId {int(last_ids[0])} ({rule}): {plural(synced.dropped_events, 'event')} older than the snapshot "
         f"dropped, {plural(synced.applied_events, 'event')} applied, {plural(synced.noop_deletes, 'removal')} of absent levels skipped",
     )
-    return _deltas(synced, instrument), report, synced
-
-
-def _deltas(synced: SyncResult, instrument: Instrument) -> list:
-    from nautilus_trader.model.data import BookOrder, OrderBookDelta
-    from nautilus_trader.model.enums import BookAction, OrderSide, RecordFlag
-    from nautilus_trader.model.objects import Price, Quantity
-
-    a = synced.actions
-    instrument_id, p_prec, s_prec = instrument.id, instrument.price_precision, instrument.size_precision
-    f_last, f_snapshot = int(RecordFlag.F_LAST), int(RecordFlag.F_SNAPSHOT)
-    actions = {code: BookAction(code) for code in (1, 2, 3, 4)}
-    sides = {1: OrderSide.BUY, 2: OrderSide.SELL}
-    out = []
-    for action, side, price, size, last, snapshot, sequence, ts_event, ts_init in zip(
-        a.action, a.side, a.price, a.size, a.last, a.snapshot, a.sequence, a.ts_event, a.ts_init, strict=True,
-    ):
-        flags = (f_last if last else 0) | (f_snapshot if snapshot else 0)
-        if action == 4:
-            out.append(OrderBookDelta.clear(instrument_id, sequence, ts_event, ts_init))
-            continue
-        order = BookOrder(sides[side], Price(price, p_prec), Quantity(size, s_prec), 0)
-        out.append(OrderBookDelta(instrument_id, actions[action], order, flags, sequence, ts_event, ts_init))
-    return out
+    return to_deltas(synced.actions, instrument), report, synced
 
 
 def read_capture(path: str | Path) -> tuple[str, pd.DataFrame]:

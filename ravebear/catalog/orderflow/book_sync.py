@@ -90,6 +90,27 @@ class LevelBook:
         return None
 
 
+class CrossWatch:
+    """Records runs of crossed books (best bid >= best ask after an update), one entry per run."""
+
+    def __init__(self) -> None:
+        self.crossed: list[CrossedBook] = []
+        self._open = False
+
+    def check(self, book: LevelBook, row: int, ts_ns: int, update_id: int) -> None:
+        """Look at the book after one whole update (an update may cross it only transiently)."""
+        bid, ask = book.best(BID), book.best(ASK)
+        if bid is None or ask is None or bid < ask:
+            self._open = False
+            return
+        if self._open:
+            run = self.crossed[-1]
+            self.crossed[-1] = CrossedBook(run.row, run.ts_ns, run.update_id, run.best_bid, run.best_ask, run.events + 1)
+        else:
+            self.crossed.append(CrossedBook(row, ts_ns, update_id, bid, ask, 1))
+        self._open = True
+
+
 @dataclass
 class SyncResult:
     """The rebuilt book's actions and what broke along the way."""
@@ -133,10 +154,9 @@ def sync_book(
 
     bounds = event_bounds(final_id)
     gaps: list[SequenceGap] = []
-    crossed: list[CrossedBook] = []
+    watch = CrossWatch()
     dropped = applied = noop = 0
     previous_u: int | None = None
-    crossed_open = False
     side_l, price_l, size_l = side.tolist(), price.tolist(), size.tolist()
     for start, end in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         U, u = int(first_id[start]), int(final_id[start])
@@ -169,14 +189,5 @@ def sync_book(
             emitted = True
         if emitted:
             actions.close_event()
-        bid, ask = book.best(BID), book.best(ASK)
-        if bid is not None and ask is not None and bid >= ask:
-            if crossed_open:  # one entry per run of crossed updates
-                run = crossed[-1]
-                crossed[-1] = CrossedBook(run.row, run.ts_ns, run.update_id, run.best_bid, run.best_ask, run.events + 1)
-            else:
-                crossed.append(CrossedBook(int(rows[start]), int(ts_init[start]), u, bid, ask, 1))
-            crossed_open = True
-        else:
-            crossed_open = False
-    return SyncResult(actions, dropped, applied, noop, gaps, crossed, book)
+        watch.check(book, int(rows[start]), int(ts_init[start]), u)
+    return SyncResult(actions, dropped, applied, noop, gaps, watch.crossed, book)

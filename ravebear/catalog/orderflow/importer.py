@@ -6,38 +6,49 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ravebear.catalog.orderflow import binance
+from ravebear.catalog.orderflow import binance, okx
 from ravebear.catalog.orderflow.store import DELTAS, QUOTES, TRADES, WriteResult, write_series
 from ravebear.catalog.orderflow.validation import OrderflowReport
 
 if TYPE_CHECKING:
     from ravebear.catalog.store import RaveCatalog
 
-SERIES = {binance.TRADES: (TRADES, "trades"), binance.QUOTES: (QUOTES, "quotes"), binance.DEPTH: (DELTAS, "book deltas")}
+SERIES = {
+    binance.TRADES: (TRADES, "trades"), binance.QUOTES: (QUOTES, "quotes"), binance.DEPTH: (DELTAS, "book deltas"),
+    okx.TRADES: (TRADES, "trades"), okx.QUOTES: (QUOTES, "quotes"), okx.BOOKS: (DELTAS, "book deltas"),
+}  # fmt: skip
+OKX_SUFFIXES = (".json", ".jsonl")
+
+
+class UnknownInstrument(ValueError):
+    """No instrument could be found for a file (bad usage: exit 2)."""
 
 
 @dataclass
 class OrderflowImport:
-    """The outcome of importing one capture file."""
+    """The outcome of importing one series of one capture file."""
 
     source: str
-    kind: str  # trades | bookticker | depthdiff
+    kind: str  # trades | bookticker | depthdiff (Binance) or trades | bbo-tbt | books (OKX)
     instrument_id: str
     report: OrderflowReport
     write: WriteResult
     series: str  # what was stored: trades | quotes | book deltas
 
 
-def resolve_instrument(identifier: str | None, path: str | Path, store: RaveCatalog) -> Any:
-    """The instrument `-i` names, else the one the file name names; ValueError (one line) when neither works."""
+def resolve_instrument(identifier: str | None, path: str | Path, store: RaveCatalog, named: str | None = None) -> Any:
+    """The instrument `-i` names, else `named` (an OKX instId), else the one the file name names."""
     from ravebear.catalog.instruments import instrument_for
 
-    wanted = identifier or binance.instrument_id_from_name(path)
+    wanted = identifier or named or binance.instrument_id_from_name(path)
     if wanted is None:
-        raise ValueError(f"{path}: cannot tell the instrument from the file name; give it with -i (e.g. -i BTCUSDT.BINANCE)")
+        raise UnknownInstrument(f"{path}: cannot tell the instrument from the file name; give it with -i (e.g. -i BTCUSDT.BINANCE)")
     if wanted.split(".")[0] == "BTCUSD_PERP":
         return binance.binance_coinm(wanted)
-    return instrument_for(wanted, store)
+    try:
+        return instrument_for(wanted, store)
+    except ValueError as exc:
+        raise UnknownInstrument(f"{path}: {exc}") from None
 
 
 def snapshot_for(diff_path: Path, given: list[Path]) -> Path:
@@ -54,8 +65,35 @@ def snapshot_for(diff_path: Path, given: list[Path]) -> Path:
     )
 
 
+def _store(store: RaveCatalog, path: Path, kind: str, instrument: Any, objects: list, report: OrderflowReport) -> OrderflowImport:
+    folder, series = SERIES[kind]
+    store.ensure_instrument(instrument)
+    write = write_series(store, folder, instrument.id.value, objects)
+    return OrderflowImport(str(path), kind, instrument.id.value, report, write, series)
+
+
+def import_file(store: RaveCatalog, path: str | Path, identifier: str | None = None, given: list[Path] | None = None) -> list[OrderflowImport]:
+    """Import one capture file (a Binance parquet capture, or OKX WebSocket messages as .json/.jsonl).
+
+    Returns one result per stored series ([] for a Binance snapshot file, read with its diffs).
+    Raises OrderflowFormatError for an unreadable file, UnknownInstrument when no instrument fits.
+    """
+    path = Path(path)
+    if path.suffix.lower() in OKX_SUFFIXES:
+        results = []
+        for (kind, inst_id), items in okx.split_series(okx.read_messages(path), str(path)).items():
+            instrument = resolve_instrument(identifier, path, store, named=inst_id)
+            convert = {okx.TRADES: okx.trade_ticks, okx.QUOTES: okx.quote_ticks, okx.BOOKS: okx.book_deltas}[kind]
+            objects, report = convert(items, instrument)
+            results.append(_store(store, path, kind, instrument, objects, report))
+        return results
+    instrument = resolve_instrument(identifier, path, store)
+    result = import_capture(store, path, instrument, given)
+    return [] if result is None else [result]
+
+
 def import_capture(store: RaveCatalog, path: str | Path, instrument: Any, given: list[Path] | None = None) -> OrderflowImport | None:
-    """Import one capture file; None for a snapshot file (it is read with its depth diffs)."""
+    """Import one Binance capture file; None for a snapshot file (it is read with its depth diffs)."""
     path = Path(path)
     kind, frame = binance.read_capture(path)
     if kind == binance.SNAPSHOT:
@@ -69,7 +107,4 @@ def import_capture(store: RaveCatalog, path: str | Path, instrument: Any, given:
         if snap_kind != binance.SNAPSHOT:
             raise binance.OrderflowFormatError(f"{path}: its snapshot file is a {snap_kind} capture, not a depth snapshot")
         objects, report, _ = binance.book_deltas(frame, snapshot, instrument)
-    folder, series = SERIES[kind]
-    store.ensure_instrument(instrument)
-    write = write_series(store, folder, instrument.id.value, objects)
-    return OrderflowImport(str(path), kind, instrument.id.value, report, write, series)
+    return _store(store, path, kind, instrument, objects, report)

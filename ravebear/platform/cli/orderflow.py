@@ -39,18 +39,19 @@ def _print_import(result) -> None:  # noqa: ANN001 - OrderflowImport, imported l
 
 @click.command("import-orderflow")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--instrument", "-i", default=None, help="Instrument id (default: from the file name, e.g. binance_spot_BTCUSDT_... -> BTCUSDT.BINANCE).")
+@click.option("--instrument", "-i", default=None, help="Instrument id (default: from the file name, e.g. binance_spot_BTCUSDT_... -> BTCUSDT.BINANCE, or OKX's instId).")
 @catalog_option
 def catalog_import_orderflow(files: tuple[str, ...], instrument: str | None, catalog_path: str | None) -> None:
-    """Import trades, L2 book diffs (+ REST snapshot) and L1 quotes from Binance captures.
+    """Import trades, L2 book updates and L1 quotes from Binance captures or OKX WebSocket messages.
 
-    The kind of each file comes from its columns: trades -> TradeTick, bookticker -> QuoteTick,
+    Binance (.parquet): the kind comes from the columns: trades -> TradeTick, bookticker -> QuoteTick,
     depthdiff -> OrderBookDelta (the book rebuilt from its `_depthsnap` snapshot with Binance's sync).
+    OKX (.json/.jsonl, v5 messages): trades, bbo-tbt and books channels, instrument from instId.
     Every file is tried; one that cannot be read or gives nothing valid is named. Exit 1 when any
     file gave nothing, 2 for an unknown instrument.
     """
     from ravebear.catalog.orderflow.binance import OrderflowFormatError
-    from ravebear.catalog.orderflow.importer import import_capture, resolve_instrument
+    from ravebear.catalog.orderflow.importer import UnknownInstrument, import_file
 
     store = open_catalog(catalog_path, writable=True)
     paths = [Path(file) for file in files]
@@ -58,22 +59,21 @@ def catalog_import_orderflow(files: tuple[str, ...], instrument: str | None, cat
     unreadable = False
     for path in paths:
         try:
-            target = resolve_instrument(instrument, path, store)
-        except ValueError as exc:
+            results = import_file(store, path, instrument, given=paths)
+        except UnknownInstrument as exc:
             fail(str(exc), 2)
-        try:
-            result = import_capture(store, path, target, given=paths)
         except OrderflowFormatError as exc:
             click.secho(f"error: {exc}", fg="red", err=True)
             failed.append(str(path))
             unreadable = True
             continue
-        if result is None:
+        if not results:
             if not any("_depthdiff" in other.name for other in paths):
                 click.echo(f"{path}: depth snapshot; read with its depth diffs (give the _depthdiff file)")
             continue
-        _print_import(result)
-        if result.report.valid == 0:
+        for result in results:
+            _print_import(result)
+        if all(result.report.valid == 0 for result in results):
             failed.append(str(path))
     if not failed:
         return
