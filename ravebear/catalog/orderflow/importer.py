@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ravebear.catalog.orderflow import binance, okx
+import pandas as pd
+
+from ravebear.catalog.orderflow import binance, okx, snapshots
 from ravebear.catalog.orderflow.store import DELTAS, QUOTES, TRADES, WriteResult, write_series
 from ravebear.catalog.orderflow.validation import OrderflowReport
 
@@ -16,7 +18,9 @@ if TYPE_CHECKING:
 SERIES = {
     binance.TRADES: (TRADES, "trades"), binance.QUOTES: (QUOTES, "quotes"), binance.DEPTH: (DELTAS, "book deltas"),
     okx.TRADES: (TRADES, "trades"), okx.QUOTES: (QUOTES, "quotes"), okx.BOOKS: (DELTAS, "book deltas"),
+    **{kind: (TRADES, "trades") for kind in snapshots.TRADE_KINDS}, **{kind: (DELTAS, "book deltas") for kind in snapshots.BOOK_KINDS},
 }  # fmt: skip
+TARDIS_VENUES = {"binance-futures": "{}-PERP.BINANCE", "binance": "{}.BINANCE", "okex-swap": "{}.OKX"}  # Tardis exchange -> our id
 OKX_SUFFIXES = (".json", ".jsonl")
 
 
@@ -73,7 +77,7 @@ def _store(store: RaveCatalog, path: Path, kind: str, instrument: Any, objects: 
 
 
 def import_file(store: RaveCatalog, path: str | Path, identifier: str | None = None, given: list[Path] | None = None) -> list[OrderflowImport]:
-    """Import one capture file (a Binance parquet capture, or OKX WebSocket messages as .json/.jsonl).
+    """Import one capture file: a Binance parquet capture, OKX WebSocket messages (.json/.jsonl), a Tardis CSV or the Hyperliquid capture.
 
     Returns one result per stored series ([] for a Binance snapshot file, read with its diffs).
     Raises OrderflowFormatError for an unreadable file, UnknownInstrument when no instrument fits.
@@ -87,9 +91,37 @@ def import_file(store: RaveCatalog, path: str | Path, identifier: str | None = N
             objects, report = convert(items, instrument)
             results.append(_store(store, path, kind, instrument, objects, report))
         return results
+    if not _is_binance(path):
+        kind, frame = snapshots.read_capture(path)
+        instrument = resolve_instrument(identifier, path, store, named=_tardis_id(path) if kind.startswith("tardis") else None)
+        if kind in snapshots.TRADE_KINDS:
+            objects, report = snapshots.trade_ticks(frame, instrument)
+        else:
+            objects, report = snapshots.book_deltas(kind, frame, instrument)
+        return [_store(store, path, kind, instrument, objects, report)]
     instrument = resolve_instrument(identifier, path, store)
     result = import_capture(store, path, instrument, given)
     return [] if result is None else [result]
+
+
+def _is_binance(path: Path) -> bool:
+    """A parquet file with a Binance capture's columns (an unreadable one too: `binance.read_capture` names the fault)."""
+    if path.suffix.lower() == ".csv":
+        return False
+    try:
+        import pyarrow.parquet as pq
+
+        names = pq.read_schema(path).names
+    except Exception:  # noqa: BLE001 - not a parquet file: let the Binance reader say so in its words
+        return True
+    return any(all(column in names for column in needed) for needed in binance.KIND_COLUMNS.values())
+
+
+def _tardis_id(path: Path) -> str | None:
+    """Our instrument id for a Tardis file's exchange and symbol (first row), when we know the venue."""
+    head = pd.read_csv(path, nrows=1, usecols=["exchange", "symbol"])
+    pattern = TARDIS_VENUES.get(str(head["exchange"].iloc[0])) if len(head) else None
+    return pattern.format(head["symbol"].iloc[0]) if pattern else None
 
 
 def import_capture(store: RaveCatalog, path: str | Path, instrument: Any, given: list[Path] | None = None) -> OrderflowImport | None:

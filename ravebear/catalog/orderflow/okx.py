@@ -97,6 +97,8 @@ def trade_ticks(items: list[Item], instrument: Instrument) -> tuple[list, Orderf
     for number, _, entry in items:
         px, sz, side = _number(entry.get("px")), _number(entry.get("sz")), entry.get("side")
         reasons = [f"non-positive or missing {name}" for name, value in (("px", px), ("sz", sz)) if not value > 0]
+        if sz > 0 and round(sz, instrument.size_precision) == 0:
+            reasons.append(f"sz rounds to 0 at the instrument's {instrument.size_precision} decimals")
         if side not in ("buy", "sell"):
             reasons.append(f"side {side!r} is neither buy nor sell")
         if reasons:
@@ -125,6 +127,8 @@ def quote_ticks(items: list[Item], instrument: Instrument) -> tuple[list, Orderf
         bids, asks = entry.get("bids") or [[None, None]], entry.get("asks") or [[None, None]]
         bid, bid_sz, ask, ask_sz = _number(bids[0][0]), _number(bids[0][1]), _number(asks[0][0]), _number(asks[0][1])
         reasons = [f"non-positive or missing {n}" for n, v in (("bid", bid), ("bid size", bid_sz), ("ask", ask), ("ask size", ask_sz)) if not v > 0]
+        reasons += [f"{n} rounds to 0 at the instrument's {instrument.size_precision} decimals" for n, v in (("bid size", bid_sz), ("ask size", ask_sz))
+                    if v > 0 and round(v, instrument.size_precision) == 0]  # fmt: skip
         if not reasons and bid >= ask:
             reasons.append("crossed quote (bid >= ask)")
         if reasons:
@@ -169,8 +173,8 @@ def book_deltas(items: list[Item], instrument: Instrument) -> tuple[list, Orderf
         for side, levels in ((BID, entry.get("bids") or []), (ASK, entry.get("asks") or [])):
             for level in levels:
                 price, size = _number(level[0]), _number(level[1])
-                if not price > 0 or not size >= 0:
-                    report.rejections.append(RowRejection(number, ts, f"level {level[:2]}: non-positive price or negative size"))
+                if not price > 0 or not size >= 0 or (size > 0 and round(size, instrument.size_precision) == 0):
+                    report.rejections.append(RowRejection(number, ts, f"level {level[:2]}: non-positive price, negative size or a size that rounds to 0"))
                     continue
                 done = book.set(side, price, size)
                 if done is not None:

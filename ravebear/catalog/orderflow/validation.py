@@ -76,8 +76,12 @@ def reject_rows(
     positive: tuple[str, ...] = (),
     non_negative: tuple[str, ...] = (),
     crossed: tuple[str, str] | None = None,
+    decimals: dict[str, int] | None = None,
 ) -> tuple[np.ndarray, list[RowRejection]]:
     """Check rows: `positive` columns must be > 0, `non_negative` >= 0 (NaN fails both), `crossed` = (bid, ask) must have bid < ask.
+
+    `decimals`: the instrument's precision per column; a positive value that rounds to 0 there is rejected
+    (nautilus refuses a zero size, and a zero book size would mean a removal).
 
     Returns the mask of good rows and one rejection per bad row (all its reasons, joined by "; ").
     """
@@ -91,6 +95,9 @@ def reject_rows(
     for column in positive:
         values = frame[column].to_numpy(dtype=np.float64)
         flag(~(values > 0), f"non-positive or missing {column}")
+    for column, places in (decimals or {}).items():
+        values = frame[column].to_numpy(dtype=np.float64)
+        flag((values > 0) & (np.round(values, places) == 0), f"{column} rounds to 0 at the instrument's {places} decimals")
     for column in non_negative:
         values = frame[column].to_numpy(dtype=np.float64)
         flag(~(values >= 0), f"negative or missing {column}")

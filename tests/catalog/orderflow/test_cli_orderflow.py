@@ -39,7 +39,7 @@ def test_a_file_that_is_not_a_capture_is_named_and_the_others_still_import(tmp_p
     done = ravebear("catalog", "import-orderflow", str(other), str(spot["trades"]), "--catalog", str(tmp_path / "cat"))
     assert done.returncode == 1
     assert done.stderr.splitlines() == [
-        f"error: {other}: not a Binance trades, bookticker, depthdiff or depthsnap capture (columns: ts, open)",
+        f"error: {other}: not a Binance, Tardis (trades, incremental_book_L2, book_snapshot_*) or Hyperliquid capture (columns: ts, open)",
         f"error: nothing valid imported from {other} (1 other file(s) imported)",
     ]
     assert "trades written" in done.stdout
