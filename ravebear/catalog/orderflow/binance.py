@@ -111,7 +111,7 @@ def trade_ticks(frame: pd.DataFrame, instrument: Instrument) -> tuple[list, Orde
     from nautilus_trader.model.data import TradeTick
 
     report = OrderflowReport(total=len(frame))
-    good, report.rejections = reject_rows(frame, positive=("price", "qty"), decimals={"qty": instrument.size_precision})
+    good, report.rejections = reject_rows(frame, positive=("price", "qty"), decimals={"qty": instrument.size_precision}, tick_decimals={"price": instrument.price_precision})
     rows = np.arange(1, len(frame) + 1)
     ids = frame["trade_id"].to_numpy()
     duplicate = pd.Series(ids).duplicated().to_numpy() & good
@@ -142,6 +142,7 @@ def quote_ticks(frame: pd.DataFrame, instrument: Instrument) -> tuple[list, Orde
     good, report.rejections = reject_rows(
         frame, positive=("bid_px", "bid_qty", "ask_px", "ask_qty"), crossed=("bid_px", "ask_px"),
         decimals={"bid_qty": instrument.size_precision, "ask_qty": instrument.size_precision},
+        tick_decimals={"bid_px": instrument.price_precision, "ask_px": instrument.price_precision},
     )  # fmt: skip
     kept = frame[good]
     report.valid = len(kept)
@@ -173,12 +174,12 @@ def book_deltas(diffs: pd.DataFrame, snapshot: pd.DataFrame, instrument: Instrum
     with their row, and the rest is kept.
     """
     report = OrderflowReport(total=len(diffs))
-    good, report.rejections = reject_rows(diffs, positive=("price",), non_negative=("qty",), decimals={"qty": instrument.size_precision})
+    good, report.rejections = reject_rows(diffs, positive=("price",), non_negative=("qty",), decimals={"qty": instrument.size_precision}, tick_decimals={"price": instrument.price_precision})
     bad_side = ~diffs["side"].isin(("bid", "ask")).to_numpy()
     for i in np.flatnonzero(bad_side & good):
         report.rejections.append(_rejection(diffs, i, f"side {diffs['side'].iloc[i]!r} is neither bid nor ask"))
     good &= ~bad_side
-    snap_good, snap_rejections = reject_rows(snapshot, positive=("price", "qty"), decimals={"qty": instrument.size_precision})
+    snap_good, snap_rejections = reject_rows(snapshot, positive=("price", "qty"), decimals={"qty": instrument.size_precision}, tick_decimals={"price": instrument.price_precision})
     snap_good &= snapshot["side"].isin(("bid", "ask")).to_numpy()
     if snap_rejections:
         report.notes.append(f"snapshot: {plural(len(snap_rejections), 'level')} rejected ({snap_rejections[0]})")

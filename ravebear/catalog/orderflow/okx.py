@@ -97,6 +97,8 @@ def trade_ticks(items: list[Item], instrument: Instrument) -> tuple[list, Orderf
     for number, _, entry in items:
         px, sz, side = _number(entry.get("px")), _number(entry.get("sz")), entry.get("side")
         reasons = [f"non-positive or missing {name}" for name, value in (("px", px), ("sz", sz)) if not value > 0]
+        if px > 0 and abs(px - round(px, instrument.price_precision)) > 10.0 ** -(instrument.price_precision + 4):
+            reasons.append(f"px has more decimals than the instrument's {instrument.price_precision}")
         if sz > 0 and round(sz, instrument.size_precision) == 0:
             reasons.append(f"sz rounds to 0 at the instrument's {instrument.size_precision} decimals")
         if side not in ("buy", "sell"):
@@ -129,6 +131,8 @@ def quote_ticks(items: list[Item], instrument: Instrument) -> tuple[list, Orderf
         reasons = [f"non-positive or missing {n}" for n, v in (("bid", bid), ("bid size", bid_sz), ("ask", ask), ("ask size", ask_sz)) if not v > 0]
         reasons += [f"{n} rounds to 0 at the instrument's {instrument.size_precision} decimals" for n, v in (("bid size", bid_sz), ("ask size", ask_sz))
                     if v > 0 and round(v, instrument.size_precision) == 0]  # fmt: skip
+        reasons += [f"{n} has more decimals than the instrument's {instrument.price_precision}" for n, v in (("bid", bid), ("ask", ask))
+                    if v > 0 and abs(v - round(v, instrument.price_precision)) > 10.0 ** -(instrument.price_precision + 4)]  # fmt: skip
         if not reasons and bid >= ask:
             reasons.append("crossed quote (bid >= ask)")
         if reasons:
@@ -173,8 +177,9 @@ def book_deltas(items: list[Item], instrument: Instrument) -> tuple[list, Orderf
         for side, levels in ((BID, entry.get("bids") or []), (ASK, entry.get("asks") or [])):
             for level in levels:
                 price, size = _number(level[0]), _number(level[1])
-                if not price > 0 or not size >= 0 or (size > 0 and round(size, instrument.size_precision) == 0):
-                    report.rejections.append(RowRejection(number, ts, f"level {level[:2]}: non-positive price, negative size or a size that rounds to 0"))
+                off_tick = abs(price - round(price, instrument.price_precision)) > 10.0 ** -(instrument.price_precision + 4)
+                if not price > 0 or not size >= 0 or off_tick or (size > 0 and round(size, instrument.size_precision) == 0):
+                    report.rejections.append(RowRejection(number, ts, f"level {level[:2]}: non-positive price, negative size, or finer than the instrument"))
                     continue
                 done = book.set(side, price, size)
                 if done is not None:

@@ -10,6 +10,7 @@ Times: Tardis `timestamp` (exchange, us) / `local_timestamp` (receive, us); Hype
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ from ravebear.catalog.orderflow.binance import OrderflowFormatError
 from ravebear.catalog.orderflow.book_sync import ADD, ASK, BID, CLEAR, BookActions, CrossWatch, LevelBook
 from ravebear.catalog.orderflow.deltas import to_deltas
 from ravebear.catalog.orderflow.validation import CrossedBook, OrderflowReport, RowRejection, reject_rows
+from ravebear.text import plural
 
 if TYPE_CHECKING:
     from nautilus_trader.model.instruments import Instrument
@@ -67,7 +69,7 @@ def trade_ticks(frame: pd.DataFrame, instrument: Instrument) -> tuple[list, Orde
     from nautilus_trader.model.data import TradeTick
 
     report = OrderflowReport(total=len(frame))
-    good, report.rejections = reject_rows(frame, positive=("price", "size"), decimals={"size": instrument.size_precision})
+    good, report.rejections = reject_rows(frame, positive=("price", "size"), decimals={"size": instrument.size_precision}, tick_decimals={"price": instrument.price_precision})
     good &= frame["side"].isin(("buy", "sell")).to_numpy()
     kept = frame[good].sort_values("local_ts_ns", kind="stable")
     report.valid = len(kept)
@@ -83,7 +85,7 @@ def trade_ticks(frame: pd.DataFrame, instrument: Instrument) -> tuple[list, Orde
 def book_deltas(kind: str, frame: pd.DataFrame, instrument: Instrument) -> tuple[list, OrderflowReport]:
     """OrderBookDeltas from snapshots (each a new book) or Tardis incremental L2 rows; crossed books named by row."""
     report = OrderflowReport(total=len(frame))
-    good, report.rejections = reject_rows(frame, positive=("price",), non_negative=("size",), decimals={"size": instrument.size_precision})
+    good, report.rejections = reject_rows(frame, positive=("price",), non_negative=("size",), decimals={"size": instrument.size_precision}, tick_decimals={"price": instrument.price_precision})
     good &= frame["side"].isin(("bid", "ask")).to_numpy()
     report.valid = int(good.sum())
     actions, book, watch = BookActions(), LevelBook(), CrossWatch()
@@ -113,7 +115,10 @@ def book_deltas(kind: str, frame: pd.DataFrame, instrument: Instrument) -> tuple
         line = frame["snapshot"].to_numpy() + 1
         report.total = int(frame["snapshot"].nunique())
         report.valid = int(pd.Series(good).groupby(frame["snapshot"].to_numpy()).all().sum())
-        report.rejections = [RowRejection(int(line[r.row - 1]), r.ts_ns, f"a level: {r.reason}") for r in report.rejections]
+        by_line: dict[int, list[RowRejection]] = defaultdict(list)
+        for rejection in report.rejections:
+            by_line[int(line[rejection.row - 1])].append(rejection)
+        report.rejections = [RowRejection(n, bad[0].ts_ns, f"{plural(len(bad), 'level')} left out: {bad[0].reason}") for n, bad in by_line.items()]
         report.crossed = [CrossedBook(int(line[c.row - 1]), c.ts_ns, c.update_id, c.best_bid, c.best_ask, c.events) for c in report.crossed]
     return to_deltas(actions, instrument), report
 

@@ -77,11 +77,14 @@ def reject_rows(
     non_negative: tuple[str, ...] = (),
     crossed: tuple[str, str] | None = None,
     decimals: dict[str, int] | None = None,
+    tick_decimals: dict[str, int] | None = None,
 ) -> tuple[np.ndarray, list[RowRejection]]:
     """Check rows: `positive` columns must be > 0, `non_negative` >= 0 (NaN fails both), `crossed` = (bid, ask) must have bid < ask.
 
     `decimals`: the instrument's precision per column; a positive value that rounds to 0 there is rejected
     (nautilus refuses a zero size, and a zero book size would mean a removal).
+    `tick_decimals`: the instrument's price precision per column; a price with more decimals is rejected
+    rather than silently rounded (rounding can make two book sides meet).
 
     Returns the mask of good rows and one rejection per bad row (all its reasons, joined by "; ").
     """
@@ -98,6 +101,9 @@ def reject_rows(
     for column, places in (decimals or {}).items():
         values = frame[column].to_numpy(dtype=np.float64)
         flag((values > 0) & (np.round(values, places) == 0), f"{column} rounds to 0 at the instrument's {places} decimals")
+    for column, places in (tick_decimals or {}).items():
+        values = frame[column].to_numpy(dtype=np.float64)
+        flag(np.abs(values - np.round(values, places)) > 10.0 ** -(places + 4), f"{column} has more decimals than the instrument's {places}")
     for column in non_negative:
         values = frame[column].to_numpy(dtype=np.float64)
         flag(~(values >= 0), f"negative or missing {column}")

@@ -48,7 +48,7 @@ def catalog_import_orderflow(files: tuple[str, ...], instrument: str | None, cat
     depthdiff -> OrderBookDelta (the book rebuilt from its `_depthsnap` snapshot with Binance's sync).
     OKX (.json/.jsonl, v5 messages): trades, bbo-tbt and books channels, instrument from instId.
     Every file is tried; one that cannot be read or gives nothing valid is named. Exit 1 when any
-    file gave nothing, 2 for an unknown instrument.
+    file gave nothing to store, 2 for an unknown instrument.
     """
     from ravebear.catalog.orderflow.binance import OrderflowFormatError
     from ravebear.catalog.orderflow.importer import UnknownInstrument, import_file
@@ -73,7 +73,7 @@ def catalog_import_orderflow(files: tuple[str, ...], instrument: str | None, cat
             continue
         for result in results:
             _print_import(result)
-        if all(result.report.valid == 0 for result in results):
+        if all(result.write.written + result.write.already_stored == 0 for result in results):  # nothing reached the catalog
             failed.append(str(path))
     if not failed:
         return

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from decimal import Decimal
+
 import pandas as pd
+
+from ravebear.catalog.atomic_write import write_data
+from ravebear.catalog.store import RaveCatalog
 
 from tests.shared_data import SHARED
 
@@ -55,3 +60,21 @@ def reference_book(diffs: pd.DataFrame, snapshot: pd.DataFrame, futures: bool) -
                 book[side][price] = qty
                 count += 1
     return book, count, applied
+
+
+def store_instrument(store: RaveCatalog, instrument_id: str, price_decimals: int, size_decimals: int, spot: bool = False) -> None:
+    """A BTC instrument at the precision a capture prices it (a linear perpetual, or a spot pair), stored in the catalog for -i."""
+    from nautilus_trader.model.currencies import BTC, USDT
+    from nautilus_trader.model.identifiers import InstrumentId
+    from nautilus_trader.model.instruments import CryptoPerpetual, CurrencyPair
+    from nautilus_trader.model.objects import Price, Quantity
+
+    parsed = InstrumentId.from_str(instrument_id)
+    tick, lot = Price(10.0**-price_decimals, price_decimals), Quantity(10.0**-size_decimals, size_decimals)
+    fees = {"ts_event": 0, "ts_init": 0, "maker_fee": Decimal("0.0001"), "taker_fee": Decimal("0.00035")}
+    if spot:
+        instrument = CurrencyPair(parsed, parsed.symbol, BTC, USDT, price_decimals, size_decimals, tick, lot, **fees)
+    else:
+        instrument = CryptoPerpetual(parsed, parsed.symbol, BTC, USDT, USDT, False, price_decimals, size_decimals, tick, lot, **fees)
+    store.path.mkdir(parents=True, exist_ok=True)
+    write_data(store.nautilus, [instrument])

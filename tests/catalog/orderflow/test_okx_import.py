@@ -12,7 +12,7 @@ from nautilus_trader.model.enums import AggressorSide, BookType
 
 from ravebear.catalog.orderflow.importer import import_file
 from ravebear.catalog.store import RaveCatalog
-from tests.catalog.orderflow.captures import reference_book, slice_capture
+from tests.catalog.orderflow.captures import reference_book, slice_capture, store_instrument
 from tests.platform.test_backtest import ravebear
 from tests.shared_data import SHARED
 
@@ -88,7 +88,8 @@ def test_the_okx_format_fixtures_import_and_bad_input_is_named(tmp_path):
     names = ("ws_books_snapshot.json", "ws_books_update.json", "ws_trades.json", "ws_bbo_tbt.json")
     messages = [json.loads((FIXTURES / name).read_text()) for name in names]
     session.write_text("\n".join(json.dumps(m) for m in messages))
-    done = ravebear("catalog", "import-orderflow", str(session), "-i", SWAP, "--catalog", str(tmp_path / "cat"))
+    store_instrument(RaveCatalog(tmp_path / "cat"), "BTC-USDT.OKX", price_decimals=2, size_decimals=8, spot=True)  # the fixtures' spot prices
+    done = ravebear("catalog", "import-orderflow", str(session), "-i", "BTC-USDT.OKX", "--catalog", str(tmp_path / "cat"))
     assert done.returncode == 0, done.stderr
     snapshot, update = (m["data"][0] for m in messages[:2])
     levels = len(snapshot["bids"]) + len(snapshot["asks"])
