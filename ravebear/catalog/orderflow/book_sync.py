@@ -41,7 +41,13 @@ class BookActions:
     ts_init: list[int] = field(default_factory=list)
 
     def add(self, action: int, side: int, price: float, size: float, sequence: int, ts_event: int, ts_init: int, snapshot: bool = False) -> None:
-        """Append one action (not last of its event until `close_event`)."""
+        """Append one action (not last of its event until `close_event`).
+
+        `ts_init` never goes back (a stamp earlier than the previous action's is raised to it): the catalog
+        orders data by `ts_init`, and a book's updates must stay in the order they were applied.
+        """
+        if self.ts_init and ts_init < self.ts_init[-1]:
+            ts_init = self.ts_init[-1]
         self.action.append(action)
         self.side.append(side)
         self.price.append(price)
