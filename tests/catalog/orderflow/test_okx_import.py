@@ -104,3 +104,21 @@ def test_the_okx_format_fixtures_import_and_bad_input_is_named(tmp_path):
     assert (failed.returncode, failed.stderr.strip()) == (1, f"error: {bad}: line 2 is not JSON (Expecting property name enclosed in double quotes)")
     unknown = ravebear("catalog", "import-orderflow", str(FIXTURES / "ws_trades.json"), "--catalog", str(tmp_path / "cat"))
     assert unknown.returncode == 2 and unknown.stderr.startswith(f"error: {FIXTURES / 'ws_trades.json'}: unknown instrument 'BTC-USD'")
+
+
+def test_a_books_message_stamped_earlier_than_the_one_before_keeps_its_place(tmp_path, okx_session):
+    books = json.loads(json.dumps(okx_session["books"]))  # a deep copy
+    books[11]["data"][0]["ts"] = str(int(books[1]["data"][0]["ts"]) - 1)  # OKX clocks are not promised monotonic
+    path = tmp_path / "late.jsonl"
+    path.write_text("\n".join(json.dumps(m) for m in books))
+    store = RaveCatalog(tmp_path / "cat")
+    import_file(store, path)
+    deltas = store.nautilus.query(OrderBookDelta, identifiers=[f"{SWAP}.OKX"])
+    assert [d.sequence for d in deltas if d.flags & 128] == [m["data"][0]["seqId"] for m in books if m["data"][0]["bids"] or m["data"][0]["asks"]]
+    book = OrderBook(deltas[0].instrument_id, BookType.L2_MBP)
+    for delta in deltas:
+        book.apply_delta(delta)
+    expected, _, _ = reference_book(okx_session["diffs"], okx_session["snapshot"], futures=True)
+    assert {round(level.price.as_double(), 1): round(level.size(), 2) for level in book.bids()} == {
+        round(p, 1): round(q / CONTRACT_BTC, 2) for p, q in expected["bid"].items()
+    }
