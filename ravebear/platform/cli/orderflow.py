@@ -42,11 +42,12 @@ def _print_import(result) -> None:  # noqa: ANN001 - OrderflowImport, imported l
 @click.option("--instrument", "-i", default=None, help="Instrument id (default: from the file name, e.g. binance_spot_BTCUSDT_... -> BTCUSDT.BINANCE, or OKX's instId).")
 @catalog_option
 def catalog_import_orderflow(files: tuple[str, ...], instrument: str | None, catalog_path: str | None) -> None:
-    """Import trades, L2 book updates and L1 quotes from Binance captures or OKX WebSocket messages.
+    """Import trades, L2 book updates and L1 quotes: Binance captures, OKX WebSocket messages, Tardis CSV, Hyperliquid.
 
     Binance (.parquet): the kind comes from the columns: trades -> TradeTick, bookticker -> QuoteTick,
     depthdiff -> OrderBookDelta (the book rebuilt from its `_depthsnap` snapshot with Binance's sync).
     OKX (.json/.jsonl, v5 messages): trades, bbo-tbt and books channels, instrument from instId.
+    Tardis CSV (trades, incremental_book_L2, book_snapshot_N) and Hyperliquid (l2book, trades parquet).
     Every file is tried; one that cannot be read or gives nothing valid is named. Exit 1 when any
     file gave nothing to store, 2 for an unknown instrument.
     """
