@@ -73,3 +73,35 @@ def test_a_size_finer_than_the_instrument_is_rejected_by_row(tmp_path):
     assert done.returncode == 0 and len(too_fine) > 0
     assert f"{len(source)} rows, {len(source) - len(too_fine)} valid, {len(too_fine)} rejected" in done.stdout
     assert f"  rejected row {too_fine[0] + 1} (" in done.stdout and "size rounds to 0 at the instrument's 3 decimals" in done.stdout
+
+
+def test_tardis_incremental_book_and_trades(tmp_path):
+    samples = TRADES_BOOK / "nautilus_samples"
+    l2, trades = samples / "tardis_deribit_incremental_book_L2_BTC-PERPETUAL.csv", samples / "tardis_bitmex_trades_XBTUSD.csv"
+    store = RaveCatalog(tmp_path / "cat")
+    store_instrument(store, "BTC-PERPETUAL.DERIBIT", price_decimals=1, size_decimals=0)  # sizes in USD contracts, as Deribit counts
+    store_instrument(store, "XBTUSD.BITMEX", price_decimals=1, size_decimals=0)
+    source = pd.read_csv(l2)  # a snapshot only: two updates are added from its own rows (best ask taken, a level resized)
+    later = source.iloc[[0, 1]].assign(timestamp=source["timestamp"].max() + 1_000_000, local_timestamp=source["local_timestamp"].max() + 1_000_000,
+                                       is_snapshot=False, amount=[0, 500])  # fmt: skip
+    source = pd.concat([source, later], ignore_index=True)
+    l2 = tmp_path / l2.name
+    source.to_csv(l2, index=False)
+    [book] = import_file(store, l2, "BTC-PERPETUAL.DERIBIT")
+    levels: dict[tuple[str, float], float] = {}
+    for side, price, amount in source[["side", "price", "amount"]].itertuples(index=False):  # the brute force: last size per level
+        levels[(side, price)] = amount
+    assert book.report.valid == len(source) and book.report.crossed == [] and book.write.written == 1 + len(source)
+    deltas = store.nautilus.query(OrderBookDelta, identifiers=["BTC-PERPETUAL.DERIBIT"])
+    rebuilt = OrderBook(deltas[0].instrument_id, BookType.L2_MBP)
+    for delta in deltas:
+        rebuilt.apply_delta(delta)
+    got = {("bid", level.price.as_double()): level.size() for level in rebuilt.bids()} | {("ask", level.price.as_double()): level.size() for level in rebuilt.asks()}
+    assert got == {key: size for key, size in levels.items() if size > 0}
+    [traded] = import_file(store, trades, "XBTUSD.BITMEX")
+    tardis = pd.read_csv(trades)
+    ticks = store.nautilus.query(TradeTick, identifiers=["XBTUSD.BITMEX"])
+    assert traded.write.written == len(tardis)
+    assert [(t.trade_id.value, t.aggressor_side == AggressorSide.BUYER, t.ts_event) for t in ticks] == [
+        (i, s == "buy", ts * 1000) for i, s, ts in zip(tardis["id"], tardis["side"], tardis["timestamp"], strict=True)
+    ]
