@@ -13,6 +13,7 @@ from ravebear.platform.cli.catalog import catalog, catalog_download_group
 from ravebear.platform.cli.common import HelpGroup, fail
 from ravebear.platform.cli.instruments import instrument
 from ravebear.platform.cli.nodes import live, paper
+from ravebear.platform.cli.orderflow import catalog_import_orderflow
 from ravebear.platform.cli.runs import backtest, report
 from ravebear.platform.cli.venue import venue
 
@@ -41,6 +42,7 @@ def main() -> None:
 for _command in (catalog, backtest, report, analyze, paper, live, venue):
     main.add_command(_command)
 catalog.add_command(instrument)
+catalog.add_command(catalog_import_orderflow)
 for _command in (coinalyze_download, whale_alert_download, stablecoins_download):
     catalog_download_group.add_command(_command)
 

@@ -115,6 +115,7 @@ def catalog_list(show_gaps: bool, catalog_path: str | None) -> None:
     series = store.summary()
     click.echo(f"catalog: {store.path.resolve()}")
     click.echo(f"instruments ({len(instruments)}): {', '.join(instruments) or 'none'}")
+    _print_orderflow(store)
     if not series:
         click.echo("no bars stored; try `ravebear catalog import-sample`")
         return
@@ -130,6 +131,17 @@ def catalog_list(show_gaps: bool, catalog_path: str | None) -> None:
         if show_gaps and index:
             for gap in series[index - 1].gaps:
                 click.echo(f"    gap {gap}")
+
+
+def _print_orderflow(store) -> None:  # noqa: ANN001 - RaveCatalog, imported lazily
+    """One line per stored trade, quote and book-delta series (`catalog import-orderflow`)."""
+    import pandas as pd
+
+    from ravebear.catalog.orderflow.store import series_summary
+
+    for kind, instrument_id, rows, first, last in series_summary(store):
+        span = f"{pd.Timestamp(first, unit='ns', tz='UTC'):%Y-%m-%d %H:%M:%S} .. {pd.Timestamp(last, unit='ns', tz='UTC'):%Y-%m-%d %H:%M:%S} UTC"
+        click.echo(f"{kind} {instrument_id}: {rows:,} rows, {span}")
 
 
 class _DownloadGroup(HelpGroup):
