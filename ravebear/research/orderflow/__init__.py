@@ -1,0 +1,102 @@
+"""`ravebear analyze orderflow`: absorption tiers, level survival by tier and OBI, CVD divergence, whale follow-through.
+
+`run` reads one instrument's trades and book from the catalog (`load.py`), feeds the pure detectors
+one event at a time (`compute.py`) and returns the results dict that `research/report.py` renders
+(this package is the analysis module of the name "orderflow": TITLE, DEFINITION, tables, figures).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from ravebear.research.orderflow import compute
+from ravebear.research.orderflow.compute import OrderflowAnalysisConfig
+from ravebear.research.orderflow.load import IMPORT_HINT, NoOrderflowData, load, load_trades
+from ravebear.research.orderflow.view import figures, tables
+
+if TYPE_CHECKING:
+    from ravebear.catalog.store import RaveCatalog
+
+NAME = "orderflow"
+TITLE = "Order flow: absorption, level survival, CVD divergence, whales"
+DEFINITION = compute.__doc__.split("\n\n", 1)[1].strip()
+__all__ = ["NAME", "TITLE", "DEFINITION", "OrderflowAnalysisConfig", "NoOrderflowData", "apply_overrides", "figures", "pair_of", "run", "tables"]
+
+
+def pair_of(instrument_id: str) -> str:
+    """The other market of a spot/perp pair by our id convention: BTCUSDT-PERP.BINANCE <-> BTCUSDT.BINANCE."""
+    symbol, _, venue = instrument_id.rpartition(".")
+    return f"{symbol.removesuffix('-PERP')}.{venue}" if symbol.endswith("-PERP") else f"{symbol}-PERP.{venue}"
+
+
+def _parse(text: str, current: Any, path: str) -> Any:
+    kind = type(current)
+    try:
+        if isinstance(current, bool):
+            if text.lower() not in ("true", "false"):
+                raise ValueError
+            return text.lower() == "true"
+        if isinstance(current, tuple):
+            return tuple(type(current[0])(part) for part in text.split(",") if part.strip())
+        return kind(text)
+    except (TypeError, ValueError, IndexError):
+        raise ValueError(f"--set {path}={text}: expected a {kind.__name__}") from None
+
+
+def apply_overrides(config: OrderflowAnalysisConfig, overrides: list[str] | tuple[str, ...]) -> OrderflowAnalysisConfig:
+    """`field=value` or `section.field=value` (e.g. whales.min_notional=500000, hold_minutes=3); ValueError names a bad one."""
+    for override in overrides:
+        path, sep, text = override.partition("=")
+        keys = [key.strip().replace("-", "_") for key in path.split(".")]
+        owner = config if len(keys) == 1 else getattr(config, keys[0], None)
+        if not sep or len(keys) > 2 or owner is None or not dataclasses.is_dataclass(owner) or keys[-1] not in {f.name for f in dataclasses.fields(owner)}:
+            known = ", ".join(f.name for f in dataclasses.fields(config))
+            raise ValueError(f"--set {override!r}: unknown setting for analyze orderflow (fields and sections: {known})")
+        value = _parse(text.strip(), getattr(owner, keys[-1]), path)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value <= 0 and keys[-1] not in ("obi_band",):
+            raise ValueError(f"--set {path}={text}: must be above 0")
+        owner = dataclasses.replace(owner, **{keys[-1]: value})
+        config = owner if len(keys) == 1 else dataclasses.replace(config, **{keys[0]: owner})
+    return config
+
+
+def _utc(ns: int) -> str:
+    return datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def run(store: RaveCatalog, instrument_id: str, start_ms: int | None, end_ms: int | None,
+        config: OrderflowAnalysisConfig | None = None, pair: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """All order-flow analyses of one instrument; NoOrderflowData when it has no trades in the range."""
+    config = config or OrderflowAnalysisConfig()
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    flow = load(store, instrument_id, start_ms, end_ms)
+    timings["load"] = time.perf_counter() - started
+    trades = flow.trades
+    result: dict[str, Any] = {"instrument_id": instrument_id, "trades": len(trades), "book_updates": len(flow.book)}
+    step = time.perf_counter()
+    result["absorption"], tiers_at = compute.absorption(trades, config.absorption)
+    result["levels"] = compute.levels(flow, tiers_at, config)
+    result["whales"] = compute.whales(trades, config)
+    timings["detectors"] = time.perf_counter() - step
+    other = pair or pair_of(instrument_id)
+    other_trades = load_trades(store, other, start_ms, end_ms) if other != instrument_id else []
+    if not other_trades:
+        result["divergence"] = {"skipped": f"CVD divergence needs spot and perp trades: {other} has none in the catalog for this range; {IMPORT_HINT}"}
+    else:
+        perp_first = instrument_id.split(".")[0].endswith("-PERP") or "PERP" in instrument_id
+        spot, perp = (other_trades, trades) if perp_first else (trades, other_trades)
+        result["divergence"] = {"spot": other if perp_first else instrument_id, "perp": instrument_id if perp_first else other,
+                                **compute.divergence(spot, perp, config)}  # fmt: skip
+    timings["total"] = time.perf_counter() - started
+    first, last = trades[0].ts_ns, trades[-1].ts_ns
+    meta = {
+        "bar_type": f"{instrument_id} order flow", "candles_1m": result["levels"]["bars_1m"],
+        "first_open_utc": _utc(first), "last_open_utc": _utc(last), "gaps": result["levels"]["gaps"], "missing_minutes": result["levels"]["missing_minutes"],
+        "catalog": str(store.path), "minutes": round((last - first) / 6e10, 2),
+        "config": dataclasses.asdict(config),
+    }
+    return {"meta": meta, "analyses": {NAME: result}, "timings_s": {k: round(v, 3) for k, v in timings.items()}}
