@@ -43,23 +43,32 @@ def _parse(text: str, current: Any, path: str) -> Any:
             return tuple(type(current[0])(part) for part in text.split(",") if part.strip())
         return kind(text)
     except (TypeError, ValueError, IndexError):
-        raise ValueError(f"--set {path}={text}: expected a {kind.__name__}") from None
+        what = {bool: "true or false", int: "a whole number", float: "a number"}.get(kind, "a comma-separated list" if kind is tuple else "a value")
+        raise ValueError(f"--set {path}={text}: expected {what}") from None
+
+
+def _set(owner: Any, keys: list[str], text: str, path: str) -> Any:
+    """`owner` with the field at `keys` (nested dataclasses) set from `text`."""
+    names = {f.name for f in dataclasses.fields(owner)} if dataclasses.is_dataclass(owner) else set()
+    if keys[0] not in names:
+        raise ValueError(f"--set {path}: unknown setting for analyze orderflow (here: {', '.join(sorted(names)) or 'no fields'})")
+    current = getattr(owner, keys[0])
+    if len(keys) > 1:
+        value = _set(current, keys[1:], text, path)
+    else:
+        value = _parse(text, current, path)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value <= 0 and keys[0] != "obi_band":
+            raise ValueError(f"--set {path}={text}: must be above 0")
+    return dataclasses.replace(owner, **{keys[0]: value})
 
 
 def apply_overrides(config: OrderflowAnalysisConfig, overrides: list[str] | tuple[str, ...]) -> OrderflowAnalysisConfig:
-    """`field=value` or `section.field=value` (e.g. whales.min_notional=500000, hold_minutes=3); ValueError names a bad one."""
+    """`field=value` or `section[.sub].field=value` (e.g. whales.min_notional=500000, levels.wicks.min_wick_bps=5); ValueError names a bad one."""
     for override in overrides:
         path, sep, text = override.partition("=")
-        keys = [key.strip().replace("-", "_") for key in path.split(".")]
-        owner = config if len(keys) == 1 else getattr(config, keys[0], None)
-        if not sep or len(keys) > 2 or owner is None or not dataclasses.is_dataclass(owner) or keys[-1] not in {f.name for f in dataclasses.fields(owner)}:
-            known = ", ".join(f.name for f in dataclasses.fields(config))
-            raise ValueError(f"--set {override!r}: unknown setting for analyze orderflow (fields and sections: {known})")
-        value = _parse(text.strip(), getattr(owner, keys[-1]), path)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value <= 0 and keys[-1] not in ("obi_band",):
-            raise ValueError(f"--set {path}={text}: must be above 0")
-        owner = dataclasses.replace(owner, **{keys[-1]: value})
-        config = owner if len(keys) == 1 else dataclasses.replace(config, **{keys[0]: owner})
+        if not sep:
+            raise ValueError(f"--set {override!r}: expected SECTION.FIELD=VALUE")
+        config = _set(config, [key.strip().replace("-", "_") for key in path.split(".")], text.strip(), path.strip())
     return config
 
 

@@ -3,7 +3,7 @@
 Definitions (also in docs/FINDINGS.md, "Order flow"):
 * **Absorption tiers**: `AbsorptionDetector` buckets (default 10 s); a bucket closing before the
   detector's lookback is full (the first `lookback_buckets` buckets of the data) is counted as warm-up, not as tier 0.
-* **Levels** come from the level engine (`replay_levels`, default detectors) on 1-minute OHLCV bars
+* **Levels** come from the level engine (`replay_levels`, the `levels` settings: the run file's defaults) on 1-minute OHLCV bars
   built from the trades (receive time). A level **touch** is the first trade after the level's candle
   closed whose price reaches the level (support: price <= its high; resistance: price >= its low).
   **Broken**: within `hold_minutes` after the touch a trade goes beyond the far edge by more than
@@ -30,6 +30,7 @@ from statistics import mean, median
 from typing import Any
 
 from ravebear.research.orderflow.load import Orderflow
+from ravebear.strategies.levels.engine import LevelEngineConfig
 from ravebear.strategies.microstructure.absorption import AbsorptionConfig, AbsorptionDetector
 from ravebear.strategies.microstructure.book_features import BookFeatureConfig, book_features
 from ravebear.strategies.microstructure.cvd import DivergenceConfig, SpotPerpDivergence
@@ -47,6 +48,7 @@ class OrderflowAnalysisConfig:
     whales: WhaleConfig = field(default_factory=WhaleConfig)
     divergence: DivergenceConfig = field(default_factory=DivergenceConfig)
     book: BookFeatureConfig = field(default_factory=BookFeatureConfig)
+    levels: LevelEngineConfig = field(default_factory=LevelEngineConfig)  # the level engine on the 1-minute bars
     horizons_min: tuple[int, ...] = (1, 5)  # forward-move horizons of whales and divergences, minutes
     hold_minutes: int = 5  # a touched level is held when not broken within this many minutes
     break_bps: float = 5.0  # a trade this far beyond a level's far edge breaks it, bps
@@ -103,7 +105,7 @@ def levels(flow: Orderflow, tiers_at: dict[int, int], config: OrderflowAnalysisC
 
     trades = flow.trades
     bars = minute_bars(trades)
-    created = [event.level for _, event in replay_levels(bars) if event.kind is EventKind.CREATED]
+    created = [event.level for _, event in replay_levels(bars, config.levels) if event.kind is EventKind.CREATED]
     times = [t.ts_ns for t in trades]
     last_ns = times[-1]
     bucket_ns = int(config.absorption.bucket_s * 1e9)

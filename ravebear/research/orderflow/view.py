@@ -24,7 +24,7 @@ def _survival(title: str, table: dict[str, dict[str, int]], label: str, note: st
     for key, counts in table.items():
         decided = counts["held"] + counts["broken"]
         rows.append([key, *(counts[o] for o in OUTCOMES), pct(counts["held"] / decided) if decided else "n/a"])
-    return Table(title, [label, *OUTCOMES, "held share (decided)"], rows, note)
+    return Table(title, [label, *OUTCOMES, "held share (decided)"], rows or [["no touches", 0, 0, 0, "n/a"]], note)
 
 
 def tables(result: dict[str, Any]) -> list[Table]:
