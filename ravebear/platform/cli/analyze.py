@@ -54,7 +54,7 @@ def analyze(
         _orderflow(instrument, pair, start, end, catalog_path, out_dir, overrides, started)
         return
     from ravebear.catalog.store import RaveCatalog
-    from ravebear.research import report, runner
+    from ravebear.research import runner
     from ravebear.research.data import NoDataError
 
     try:

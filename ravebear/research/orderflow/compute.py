@@ -36,6 +36,7 @@ from ravebear.strategies.microstructure.book_features import BookFeatureConfig, 
 from ravebear.strategies.microstructure.cvd import DivergenceConfig, SpotPerpDivergence
 from ravebear.strategies.microstructure.types import Book, Trade
 from ravebear.strategies.microstructure.whales import WhaleConfig, WhaleDetector
+from ravebear.time_units import NS_PER_SECOND
 
 NS_PER_MINUTE = 60_000_000_000
 
@@ -75,7 +76,7 @@ def absorption(trades: list[Trade], config: AbsorptionConfig) -> tuple[dict[str,
     last = detector.flush()
     if last is not None:
         buckets.append(last)
-    warm_end = buckets[0].start_ns + config.lookback_buckets * detector._bucket_ns if buckets else 0  # noqa: SLF001 - the detector's own bucket length
+    warm_end = buckets[0].start_ns + config.lookback_buckets * int(config.bucket_s * NS_PER_SECOND) if buckets else 0
     counted = [b for b in buckets if b.start_ns >= warm_end]
     tiers = {str(k): {"buy": 0, "sell": 0, "all": 0} for k in range(4)}
     for b in counted:
@@ -108,7 +109,7 @@ def levels(flow: Orderflow, tiers_at: dict[int, int], config: OrderflowAnalysisC
     created = [event.level for _, event in replay_levels(bars, config.levels) if event.kind is EventKind.CREATED]
     times = [t.ts_ns for t in trades]
     last_ns = times[-1]
-    bucket_ns = int(config.absorption.bucket_s * 1e9)
+    bucket_ns = int(config.absorption.bucket_s * NS_PER_SECOND)
     touches: list[dict[str, Any]] = []
     for level in created:
         support = level.side is not LevelSide.RESISTANCE
