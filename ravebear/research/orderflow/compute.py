@@ -135,9 +135,13 @@ def levels(flow: Orderflow, tiers_at: dict[int, int], config: OrderflowAnalysisC
         for table, key in ((by_tier, tier), (by_obi, band)):
             row = table.setdefault(key, {"held": 0, "broken": 0, "open": 0})
             row[t["outcome"]] += 1
+    step_ns = max(5 * NS_PER_SECOND, (last_ns - times[0]) // 2000)  # at most ~2,000 points for the report's chart
+    path: dict[int, float] = {}
+    for t in trades:
+        path[t.ts_ns // step_ns * step_ns] = t.price  # last price per step
     minutes = bars["ts"].to_numpy() // 60_000
     steps = minutes[1:] - minutes[:-1]
-    return {"bars_1m": len(bars), "gaps": int((steps > 1).sum()), "missing_minutes": int((steps - 1).sum()), "levels_created": len(created), "touched": len(touches), "touches": touches,
+    return {"bars_1m": len(bars), "gaps": int((steps > 1).sum()), "missing_minutes": int((steps - 1).sum()), "levels_created": len(created), "path": {"ts_ns": list(path), "price": list(path.values())}, "touched": len(touches), "touches": touches,
             "by_tier": by_tier, "by_obi": by_obi, "hold_minutes": config.hold_minutes, "break_bps": config.break_bps, "obi_band": config.obi_band}  # fmt: skip
 
 

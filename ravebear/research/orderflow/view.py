@@ -69,11 +69,15 @@ def figures(result: dict[str, Any]) -> list:
     a, lv, w = result["absorption"], result["levels"], result["whales"]
     tiers = go.Figure([go.Bar(x=[f"tier {k}" for k in a["tiers"]], y=[v[side] for v in a["tiers"].values()], name=label)
                        for side, label in (("buy", "buyers absorbed"), ("sell", "sellers absorbed"))])  # fmt: skip
-    tiers.update_layout(title="Absorption tier distribution (buckets after warm-up)", barmode="stack", height=360, yaxis={"title": "buckets", "type": "log"})
+    tiers.update_layout(title="Absorption tier distribution (buckets after warm-up)", barmode="group", height=360, yaxis={"title": "buckets"})
     whale = go.Figure([go.Bar(x=[f"{m} min" for m in w["horizons"]], y=[h[side]["mean_bps"] for h in w["horizons"].values()], name=side,
                               text=[f"n={h[side]['n']}" for h in w["horizons"].values()]) for side in ("buy", "sell")])  # fmt: skip
     whale.update_layout(title="Whale trades: mean move after, bps in the whale's direction", barmode="group", height=360, yaxis={"title": "bps"})
     touches = go.Figure()
+    path = lv["path"]
+    touches.add_trace(go.Scatter(x=[_t(ns) for ns in path["ts_ns"]], y=path["price"], mode="lines", name="last trade price", line={"color": "#4c78a8", "width": 1}))
+    for t in lv["touches"]:
+        touches.add_shape(type="line", x0=_t(t["created_ns"]), x1=_t(t["touch_ns"]), y0=t["low"], y1=t["low"], line={"color": "#888", "dash": "dot"})
     colors = {"held": "#2ca02c", "broken": "#d62728", "open": "#999"}
     for outcome in ("held", "broken", "open"):
         rows = [t for t in lv["touches"] if t["outcome"] == outcome]
@@ -82,5 +86,5 @@ def figures(result: dict[str, Any]) -> list:
             marker={"color": colors[outcome], "size": 10, "symbol": ["triangle-up" if t["sign"] > 0 else "triangle-down" for t in rows]},
             text=[f"{t['kind']} {t['side']} tier {t['tier']} OBI {t['obi']}" for t in rows],
         ))  # fmt: skip
-    touches.update_layout(title="Level touches (▲ support, ▼ resistance) and their outcome", height=380, yaxis={"title": "price"})
+    touches.update_layout(title="Price, touched levels (dotted, from creation to touch) and touches (▲ support, ▼ resistance) by outcome", height=380, yaxis={"title": "price"})
     return [tiers, whale, touches]
