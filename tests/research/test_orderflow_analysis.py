@@ -19,6 +19,7 @@ CAPTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "tra
 PERP, SPOT = "BTCUSDT-PERP.BINANCE", "BTCUSDT.BINANCE"
 USDM = "binance_usdm_BTCUSDT_20240808T2354Z_20240808T2359Z"
 SPOT_FILE = "binance_spot_BTCUSDT_20240808T2354Z_20240809T0005Z"
+COINM = "binance_coinm_BTCUSD_PERP_20240808T2354Z_20240809T0005Z"
 MINUTE = 60_000_000_000
 SETTINGS = ("absorption.lookback_buckets=6", "levels.wicks.min_wick_bps=3", "hold_minutes=1")  # short warm-up and levels: the captures last minutes
 
@@ -28,7 +29,7 @@ pytestmark = pytest.mark.skipif(not CAPTURES.is_dir(), reason="shared captures n
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory: pytest.TempPathFactory) -> RaveCatalog:
     store = RaveCatalog(tmp_path_factory.mktemp("catalog"))
-    for name in (f"{USDM}_trades", f"{USDM}_depthdiff", f"{SPOT_FILE}_trades"):
+    for name in (f"{USDM}_trades", f"{USDM}_depthdiff", f"{SPOT_FILE}_trades", f"{COINM}_trades"):
         import_file(store, CAPTURES / f"{name}.parquet")
     return store
 
@@ -95,6 +96,19 @@ def test_whale_counts_and_forward_moves_match_pandas(result: dict) -> None:
             assert stats["share_positive"] == pytest.approx((moves > 0).mean(), abs=1e-4)
 
 
+def test_inverse_contracts_are_priced_from_the_catalog_instrument(catalog: RaveCatalog) -> None:
+    """COIN-M sizes are contracts of 100 USD: whale notional = contracts x 100, and the divergence needs --pair."""
+    config = orderflow.apply_overrides(orderflow.OrderflowAnalysisConfig(), ["whales.min_notional=100000"])
+    found = orderflow.run(catalog, "BTCUSD_PERP.BINANCE", None, None, config)["analyses"]["orderflow"]
+    trades = _trades(COINM)
+    whales = trades[trades["size"] * 100 >= 100_000]
+    assert sum(found["whales"]["count"].values()) == len(whales) > 0
+    assert found["whales"]["notional"] == pytest.approx((whales["size"] * 100).sum())
+    assert "name the other market of BTCUSD_PERP.BINANCE with --pair" in found["divergence"]["skipped"]
+    paired = orderflow.run(catalog, "BTCUSD_PERP.BINANCE", None, None, config, pair=SPOT)["analyses"]["orderflow"]["divergence"]
+    assert paired["spot"] == SPOT and paired["perp"] == "BTCUSD_PERP.BINANCE" and paired["count"] > 0
+
+
 def test_cvd_divergence_episodes_match_pandas_rolling_sums(result: dict) -> None:
     spot, perp = _trades(SPOT_FILE), _trades(USDM)
     merged = pd.concat([spot.assign(market=0), perp.assign(market=1)]).sort_values(["ts", "market"], kind="stable")
@@ -159,9 +173,9 @@ def test_cli_writes_tables_report_and_results(catalog: RaveCatalog, tmp_path: Pa
 
 
 def test_divergence_is_skipped_with_a_line_when_only_one_market_is_stored(catalog: RaveCatalog, tmp_path: Path) -> None:
-    done = CliRunner().invoke(analyze, ["orderflow", "-i", PERP, "--pair", "BTCUSD_PERP.BINANCE", "--catalog", str(catalog.path), "--out", str(tmp_path)])
+    done = CliRunner().invoke(analyze, ["orderflow", "-i", PERP, "--pair", "ETHUSDT.BINANCE", "--catalog", str(catalog.path), "--out", str(tmp_path)])
     assert done.exit_code == 0, done.output
-    assert "CVD divergence needs spot and perp trades: BTCUSD_PERP.BINANCE has none in the catalog" in done.output
+    assert "CVD divergence needs spot and perp trades: ETHUSDT.BINANCE has none in the catalog" in done.output
 
 
 @pytest.mark.parametrize(

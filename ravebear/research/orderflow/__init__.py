@@ -26,10 +26,34 @@ DEFINITION = compute.__doc__.split("\n\n", 1)[1].strip()
 __all__ = ["NAME", "TITLE", "DEFINITION", "OrderflowAnalysisConfig", "NoOrderflowData", "apply_overrides", "figures", "pair_of", "run", "tables"]
 
 
-def pair_of(instrument_id: str) -> str:
-    """The other market of a spot/perp pair by our id convention: BTCUSDT-PERP.BINANCE <-> BTCUSDT.BINANCE."""
+def pair_of(instrument_id: str) -> str | None:
+    """The other market of a spot/perp pair by our id convention (BTCUSDT-PERP.BINANCE <-> BTCUSDT.BINANCE); None for others (COIN-M)."""
     symbol, _, venue = instrument_id.rpartition(".")
-    return f"{symbol.removesuffix('-PERP')}.{venue}" if symbol.endswith("-PERP") else f"{symbol}-PERP.{venue}"
+    if symbol.endswith("-PERP"):
+        return f"{symbol.removesuffix('-PERP')}.{venue}"
+    return None if "_" in symbol else f"{symbol}-PERP.{venue}"
+
+
+def _is_perp(store: RaveCatalog, instrument_id: str) -> bool:
+    return type(_instrument(store, instrument_id)).__name__ in ("CryptoPerpetual", "PerpetualContract") or instrument_id.split(".")[0].endswith("-PERP")
+
+
+def _instrument(store: RaveCatalog, instrument_id: str) -> Any:
+    found = store.nautilus.instruments(instrument_ids=[instrument_id])
+    return found[0] if found else None
+
+
+def _contracts(store: RaveCatalog, config: OrderflowAnalysisConfig, instrument_id: str, other: str | None) -> OrderflowAnalysisConfig:
+    """Inverse contracts (COIN-M: 100 USD each) priced as the catalog's instrument says, unless --set chose otherwise."""
+    whales, divergence = config.whales, config.divergence
+    mine = _instrument(store, instrument_id)
+    if mine is not None and getattr(mine, "is_inverse", False) and not whales.inverse:
+        whales = dataclasses.replace(whales, inverse=True, contract_multiplier=float(mine.multiplier))
+    for perp_id in (instrument_id, other):
+        perp = _instrument(store, perp_id) if perp_id else None
+        if perp is not None and getattr(perp, "is_inverse", False) and not divergence.perp_inverse and _is_perp(store, perp_id):
+            divergence = dataclasses.replace(divergence, perp_inverse=True, perp_multiplier=float(perp.multiplier))
+    return dataclasses.replace(config, whales=whales, divergence=divergence)
 
 
 def _parse(text: str, current: Any, path: str) -> Any:
@@ -79,7 +103,8 @@ def _utc(ns: int) -> str:
 def run(store: RaveCatalog, instrument_id: str, start_ms: int | None, end_ms: int | None,
         config: OrderflowAnalysisConfig | None = None, pair: str | None = None) -> dict[str, Any]:  # fmt: skip
     """All order-flow analyses of one instrument; NoOrderflowData when it has no trades in the range."""
-    config = config or OrderflowAnalysisConfig()
+    other = pair or pair_of(instrument_id)
+    config = _contracts(store, config or OrderflowAnalysisConfig(), instrument_id, other)
     timings: dict[str, float] = {}
     started = time.perf_counter()
     flow = load(store, instrument_id, start_ms, end_ms)
@@ -91,12 +116,13 @@ def run(store: RaveCatalog, instrument_id: str, start_ms: int | None, end_ms: in
     result["levels"] = compute.levels(flow, tiers_at, config)
     result["whales"] = compute.whales(trades, config)
     timings["detectors"] = time.perf_counter() - step
-    other = pair or pair_of(instrument_id)
-    other_trades = load_trades(store, other, start_ms, end_ms) if other != instrument_id else []
-    if not other_trades:
+    other_trades = load_trades(store, other, start_ms, end_ms) if other and other != instrument_id else []
+    if other is None:
+        result["divergence"] = {"skipped": f"CVD divergence needs spot and perp trades: name the other market of {instrument_id} with --pair"}
+    elif not other_trades:
         result["divergence"] = {"skipped": f"CVD divergence needs spot and perp trades: {other} has none in the catalog for this range; {IMPORT_HINT}"}
     else:
-        perp_first = instrument_id.split(".")[0].endswith("-PERP") or "PERP" in instrument_id
+        perp_first = _is_perp(store, instrument_id)
         spot, perp = (other_trades, trades) if perp_first else (trades, other_trades)
         result["divergence"] = {"spot": other if perp_first else instrument_id, "perp": instrument_id if perp_first else other,
                                 **compute.divergence(spot, perp, config)}  # fmt: skip
