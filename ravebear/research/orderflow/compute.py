@@ -101,6 +101,8 @@ def minute_bars(trades: list[Trade]) -> Any:
 
 def levels(flow: Orderflow, tiers_at: dict[int, int], config: OrderflowAnalysisConfig) -> dict[str, Any]:
     """Level touches with their outcome, tier and OBI at touch, and survival tables by tier and by OBI band."""
+    import numpy as np
+
     from ravebear.strategies.levels.model import EventKind, LevelSide
     from ravebear.strategies.levels.replay import replay_levels
 
@@ -108,19 +110,22 @@ def levels(flow: Orderflow, tiers_at: dict[int, int], config: OrderflowAnalysisC
     bars = minute_bars(trades)
     created = [event.level for _, event in replay_levels(bars, config.levels) if event.kind is EventKind.CREATED]
     times = [t.ts_ns for t in trades]
+    prices = np.array([t.price for t in trades])
     last_ns = times[-1]
     bucket_ns = int(config.absorption.bucket_s * NS_PER_SECOND)
     touches: list[dict[str, Any]] = []
     for level in created:
         support = level.side is not LevelSide.RESISTANCE
         start = bisect.bisect_right(times, level.created_ts)
-        touch = next((i for i in range(start, len(trades)) if (trades[i].price <= level.high if support else trades[i].price >= level.low)), None)
-        if touch is None:
+        reached = np.flatnonzero(prices[start:] <= level.high) if support else np.flatnonzero(prices[start:] >= level.low)
+        if not len(reached):
             continue
+        touch = start + int(reached[0])
         ts = trades[touch].ts_ns
         limit = level.low * (1 - config.break_bps * 1e-4) if support else level.high * (1 + config.break_bps * 1e-4)
         horizon = ts + config.hold_minutes * NS_PER_MINUTE
-        broken = any((t.price < limit if support else t.price > limit) for t in trades[touch: bisect.bisect_right(times, horizon)])
+        window = prices[touch : bisect.bisect_right(times, horizon)]
+        broken = bool((window < limit).any() if support else (window > limit).any())
         outcome = "broken" if broken else "held" if last_ns >= horizon else "open"
         touches.append({"kind": level.kind.value, "side": level.side.value, "timeframe": level.timeframe, "low": level.low, "high": level.high,
                         "created_ns": level.created_ts, "touch_ns": ts, "touch_price": trades[touch].price, "outcome": outcome,
