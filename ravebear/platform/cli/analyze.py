@@ -18,6 +18,7 @@ from ravebear.research import ANALYSES
 
 DEFAULT_BAR_TYPE = "BTC-USDT-SWAP.OKX-1-MINUTE-LAST-EXTERNAL"
 DEFAULT_OUT_ROOT = Path("var") / "analysis"
+ORDERFLOW = "orderflow"
 
 
 def _ms(value: str | None, option: str) -> int | None:
@@ -29,9 +30,11 @@ def _ms(value: str | None, option: str) -> int | None:
         fail(f"{option} {value!r} is not a date/time (use e.g. 2024-08-01 or 2024-08-01T12:00)", code=2)
 
 
-@click.command(short_help="Analyse catalog candles: tables, report.html, results.json.", epilog=f"ANALYSES (default: all): {' '.join(ANALYSES)}")
+@click.command(short_help="Analyse catalog candles: tables, report.html, results.json.", epilog=f"ANALYSES (default: all): {' '.join(ANALYSES)}.  `analyze orderflow -i INSTRUMENT`: the order-flow analyses over catalog trades and book (alone).")
 @click.argument("analyses", nargs=-1)
 @click.option("--bar-type", default=DEFAULT_BAR_TYPE, show_default=True, help="1-minute bar series in the catalog.")
+@click.option("--instrument", "-i", default=None, help="orderflow: instrument id of the trades and book, e.g. BTCUSDT-PERP.BINANCE.")
+@click.option("--pair", default=None, help="orderflow: the other market for spot-vs-perp CVD divergence (default: BTCUSDT-PERP.X <-> BTCUSDT.X).")
 @click.option("--start", default=None, help="UTC date/time: first candle open included (default: first stored).")
 @click.option("--end", default=None, help="UTC date/time: candles opening before it (default: last stored).")
 @catalog_option
@@ -40,13 +43,18 @@ def _ms(value: str | None, option: str) -> int | None:
 @click.option("--set", "overrides", multiple=True, metavar="SECTION.FIELD=VALUE",
               help="Change a threshold, e.g. --set big_moves.range_quantile=0.995 --set touch_times.wick.min_wick_bps=5 (repeatable).")  # fmt: skip
 def analyze(
-    analyses: tuple[str, ...], bar_type: str, start: str | None, end: str | None, catalog_path: str | None,
+    analyses: tuple[str, ...], bar_type: str, instrument: str | None, pair: str | None, start: str | None, end: str | None, catalog_path: str | None,
     out_dir: str | None, overrides: tuple[str, ...],
 ) -> None:  # fmt: skip
     """Run the analysis bots over catalog candles; print tables, write report.html and results.json."""
     started = time.perf_counter()
+    if ORDERFLOW in (name.lower() for name in analyses):
+        if len(analyses) > 1:
+            fail(f"`{ORDERFLOW}` runs alone: `ravebear analyze orderflow -i INSTRUMENT` (the other analyses read candles)", code=2)
+        _orderflow(instrument, pair, start, end, catalog_path, out_dir, overrides, started)
+        return
     from ravebear.catalog.store import RaveCatalog
-    from ravebear.research import report, runner
+    from ravebear.research import runner
     from ravebear.research.data import NoDataError
 
     try:
@@ -64,9 +72,37 @@ def analyze(
         fail(f"{exc}; import candles first, e.g. `ravebear catalog import FILE -i BTC-USDT-SWAP` or `ravebear catalog import-sample`", code=2)
     except ValueError as exc:
         fail(str(exc), code=2)
+    _write(results, out_dir, bar_type, started)
+
+
+def _orderflow(
+    instrument: str | None, pair: str | None, start: str | None, end: str | None, catalog_path: str | None,
+    out_dir: str | None, overrides: tuple[str, ...], started: float,
+) -> None:  # fmt: skip
+    """`analyze orderflow`: absorption, level survival, CVD divergence and whales of one instrument's catalog order flow."""
+    if not instrument:
+        fail("analyze orderflow needs the instrument: -i INSTRUMENT (e.g. -i BTCUSDT-PERP.BINANCE; `ravebear catalog list` shows the stored ones)", code=2)
+    from ravebear.catalog.store import RaveCatalog
+    from ravebear.research import orderflow
+
+    try:
+        config = orderflow.apply_overrides(orderflow.OrderflowAnalysisConfig(), overrides)
+    except ValueError as exc:
+        fail(str(exc), code=2)
+    start_ms, end_ms = _ms(start, "--start"), _ms(end, "--end")
+    try:
+        results = orderflow.run(RaveCatalog(catalog_path), instrument, start_ms, end_ms, config, pair)
+    except orderflow.NoOrderflowData as exc:
+        fail(str(exc), code=2)
+    _write(results, out_dir, f"{instrument}-orderflow", started)
+
+
+def _write(results: dict, out_dir: str | None, label: str, started: float) -> None:
+    from ravebear.research import report
+
     if out_dir is None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        out = DEFAULT_OUT_ROOT / f"{stamp}-{bar_type}"
+        out = DEFAULT_OUT_ROOT / f"{stamp}-{label}"
     else:
         out = Path(out_dir)
     results["meta"]["wall_s"] = round(time.perf_counter() - started, 3)
