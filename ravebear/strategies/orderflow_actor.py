@@ -106,10 +106,10 @@ def quote_from_tick(tick: QuoteTick) -> Quote:
 
 
 def absorption_event(instrument_id: InstrumentId, bucket: AbsorptionBucket, ts_init: int) -> OrderFlowEvent:
-    """An absorption event stamped at the bucket's end."""
+    """An absorption event: ts_event the bucket's end (exchange time), ts_init when the closing trade reached the node."""
     return OrderFlowEvent(
         instrument_id=instrument_id, event="absorption", side=bucket.side, price=bucket.close, size=abs(bucket.delta),
-        tier=bucket.tier, multiple=bucket.multiple, move_bps=bucket.move_bps, ts_event=bucket.end_ns, ts_init=max(ts_init, bucket.end_ns),
+        tier=bucket.tier, multiple=bucket.multiple, move_bps=bucket.move_bps, ts_event=bucket.end_ns, ts_init=ts_init,
     )  # fmt: skip
 
 

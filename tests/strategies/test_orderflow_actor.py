@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from nautilus_trader.backtest.node import BacktestNode
-from nautilus_trader.model.data import OrderBookDelta, TradeTick
+from nautilus_trader.model.data import OrderBookDelta, QuoteTick, TradeTick
 from nautilus_trader.model.identifiers import InstrumentId
 
 from ravebear.catalog.orderflow.events import OrderFlowEvent, OrderFlowSnapshot
@@ -23,7 +23,7 @@ from ravebear.strategies.microstructure.book_features import BookFeatureConfig, 
 from ravebear.strategies.microstructure.cvd import CvdConfig, CvdTracker
 from ravebear.strategies.microstructure.types import Book
 from ravebear.strategies.microstructure.whales import WhaleConfig, WhaleDetector
-from ravebear.strategies.orderflow_actor import OrderFlowActor, absorption_event, apply_delta, trade_from_tick, whale_event
+from ravebear.strategies.orderflow_actor import OrderFlowActor, absorption_event, apply_delta, quote_from_tick, trade_from_tick, whale_event
 from tests.catalog.orderflow.captures import slice_capture
 from tests.platform.test_backtest import ravebear
 
@@ -41,7 +41,7 @@ def run_file_text(catalog: Path, kinds: tuple[str, ...] = ("trades", "book")) ->
     actor = {
         "actor_path": "ravebear.strategies.orderflow_actor:OrderFlowActor",
         "config": {
-            "instrument_ids": [INSTRUMENT], "interval_s": INTERVAL_S, "record": True,
+            "instrument_ids": [INSTRUMENT], "interval_s": INTERVAL_S, "record": True, "book_source": "quotes" if "quotes" in kinds else "deltas",
             "cvd": CVD, "book": BOOK, "absorption": ABSORPTION, "whales": WHALES,
         },
     }  # fmt: skip
@@ -59,17 +59,17 @@ def catalog(tmp_path_factory) -> RaveCatalog:
     folder = tmp_path_factory.mktemp("orderflow")
     files = slice_capture("usdm", folder / "src", seconds=SECONDS)
     store = RaveCatalog(folder / "cat")
-    for kind in ("trades", "depthdiff"):
+    for kind in ("trades", "depthdiff", "bookticker"):
         import_file(store, files[kind])
     return store
 
 
-def research(store: RaveCatalog) -> tuple[list[OrderFlowSnapshot], list[OrderFlowEvent]]:
-    """The detectors fed the catalog's trades and deltas directly, in the node's order (ts_init), snapshot per interval."""
+def research(store: RaveCatalog, book_cls: type = OrderBookDelta) -> tuple[list[OrderFlowSnapshot], list[OrderFlowEvent]]:
+    """The detectors fed the catalog's trades and deltas (or quotes) directly, in the node's order (ts_init), snapshot per interval."""
     instrument_id = InstrumentId.from_str(INSTRUMENT)
     trades = store.nautilus.query(TradeTick, identifiers=[INSTRUMENT])
-    deltas = store.nautilus.query(OrderBookDelta, identifiers=[INSTRUMENT])
-    items = sorted([*deltas, *trades], key=lambda item: item.ts_init)
+    book_items = store.nautilus.query(book_cls, identifiers=[INSTRUMENT])
+    items = sorted([*book_items, *trades], key=lambda item: item.ts_init)
     cvd, absorption = CvdTracker(CvdConfig(**CVD)), AbsorptionDetector(AbsorptionConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in ABSORPTION.items()}))
     whales, book, book_config = WhaleDetector(WhaleConfig(**WHALES)), Book(), BookFeatureConfig(**BOOK)
     interval = int(INTERVAL_S * 1e9)
@@ -95,6 +95,9 @@ def research(store: RaveCatalog) -> tuple[list[OrderFlowSnapshot], list[OrderFlo
             counts = {"trades": 0, "buy": 0.0, "sell": 0.0, "tier": 0, "whales": 0}
         if isinstance(item, OrderBookDelta):
             apply_delta(book, item)
+            continue
+        if isinstance(item, QuoteTick):
+            book.apply_quote(quote_from_tick(item))
             continue
         trade = trade_from_tick(item)
         cvd.update(trade)
@@ -133,10 +136,20 @@ def test_the_actor_publishes_the_research_paths_snapshots_and_events(catalog):
     assert any(snapshot.absorption_tier > 0 for snapshot in snapshots) and any(snapshot.whales for snapshot in snapshots)
 
 
-def test_a_data_entry_without_its_data_in_the_catalog_is_named(catalog):
-    config = parse_run_file(run_file_text(catalog.path, ("trades", "quotes")), "orderflow.yaml")
-    with pytest.raises(ConfigError, match=r"data\[1\]: no quotes for BTCUSDT-PERP.BINANCE in the catalog at .*import-orderflow"):
-        check_data_available(config, catalog)
+def test_with_quotes_as_the_book_the_actor_equals_the_research_path(catalog):
+    actor = run_actor(catalog, run_file_text(catalog.path, ("trades", "quotes")))
+    snapshots, events = research(catalog, QuoteTick)
+    assert actor.snapshots == snapshots and actor.events == events
+    deltas_run = research(catalog)[0]
+    assert len(snapshots) == len(deltas_run) and [s.obi for s in snapshots] != [d.obi for d in deltas_run]  # the L1 book is not the L2 one
+    assert all(s.bid_depth <= d.bid_depth for s, d in zip(snapshots, deltas_run))  # one level holds at most the depth of many
+
+
+def test_a_data_entry_without_its_data_in_the_catalog_is_named(catalog, tmp_path):
+    empty = RaveCatalog(tmp_path / "empty")
+    config = parse_run_file(run_file_text(empty.path, ("trades", "book")), "orderflow.yaml")
+    with pytest.raises(ConfigError, match=r"data\[0\]: no trades for BTCUSDT-PERP.BINANCE in the catalog at .*import-orderflow"):
+        check_data_available(config, empty)
     late = yaml.safe_load(run_file_text(catalog.path, ("trades",)))
     late["data"][0]["start"] = "2024-08-10"
     with pytest.raises(ConfigError, match=r"data\[0\]: no trades for BTCUSDT-PERP.BINANCE in 2024-08-10 .. the last item; the catalog holds them for 2024-08-08"):
