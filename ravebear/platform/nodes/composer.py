@@ -277,6 +277,10 @@ def trading_node_plan(
     plan.data_factories.update(sources.factories)
     serves.update(sources.serves)  # a live source wins over the replay for the types it serves
     plan.sources, plan.warnings = tuple(sources.clients), sources.warnings
+    plan.warnings += tuple(
+        f"data[{index}]: kind {data.kind} is served in backtests only; this {mode} node gets no {data.kind} for {data.instrument_id}"
+        for index, data in enumerate(config.data) if data.kind != "bars"
+    )  # fmt: skip
     if mode == "paper":
         from ravebear.platform.simulated_venue.sandbox import BarSandboxConfig, SandboxLiveExecClientFactory
 
