@@ -13,7 +13,8 @@ with `microstructure.ranges`; `instruments` overrides them per instrument (e.g. 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import difflib
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import msgspec
@@ -60,17 +61,24 @@ class OrderFlowActorConfig(ActorConfig, frozen=True, kw_only=True):
             detector_configs(self, instrument_id)  # raises on a bad threshold, naming it
 
 
-def _section(section: str, values: dict[str, Any]) -> Any:
-    """A detector config dataclass from run-file values (lists to tuples, session dicts to SessionHours)."""
+def _section(section: str, values: dict[str, Any], prefix: str = "") -> Any:
+    """A detector config dataclass from run-file values (lists to tuples, session dicts to SessionHours); errors name
+    `<prefix><section>.<key>` as the actor's config spells it."""
     cls = SECTIONS[section]
+    names = [item.name for item in fields(cls)]
+    for key in values:
+        if key not in names:
+            close = difflib.get_close_matches(key, names, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else f"; {section} has {', '.join(names)}"
+            raise ValueError(f"unknown key '{prefix}{section}.{key}'{hint}")
     converted = {key: tuple(value) if isinstance(value, list) else value for key, value in values.items()}
     if "sessions" in converted:
         converted["sessions"] = tuple(SessionHours(**hours) if isinstance(hours, dict) else hours for hours in converted["sessions"])
+    config = cls(**converted)
     try:
-        config = cls(**converted)
-    except TypeError as exc:
-        raise ValueError(f"orderflow.{section}: {exc}") from None
-    check_orderflow_ranges(section, config)
+        check_orderflow_ranges(section, config)
+    except ValueError as exc:
+        raise ValueError(f"{prefix}{str(exc).removeprefix('orderflow.')}") from None
     return config
 
 
@@ -78,7 +86,13 @@ def detector_configs(config: OrderFlowActorConfig, instrument_id: str) -> dict[s
     """The detector configs of one instrument: the actor's sections with its `instruments` overrides."""
     overrides = config.instruments.get(instrument_id) or {}
     sections = {"cvd": config.cvd, "book": config.book, "absorption": config.absorption, "whales": config.whales}
-    return {name: _section(name, {**values, **(overrides.get(name) or {})}) for name, values in sections.items()}
+    for name in overrides:
+        if name not in sections:
+            raise ValueError(f"unknown key 'instruments.{instrument_id}.{name}'; allowed: {', '.join(sections)}")
+    return {
+        name: _section(name, {**values, **(overrides.get(name) or {})}, f"instruments.{instrument_id}." if overrides.get(name) else "")
+        for name, values in sections.items()
+    }
 
 
 def trade_from_tick(tick: TradeTick) -> Trade | None:

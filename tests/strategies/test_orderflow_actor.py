@@ -175,3 +175,22 @@ def test_a_paper_node_warns_that_it_gets_no_order_flow(catalog):
         f"data[0]: kind trades is served in backtests only; this paper node gets no trades for {INSTRUMENT}",
         f"data[1]: kind book is served in backtests only; this paper node gets no book for {INSTRUMENT}",
     ]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"whales": {"min_notional": -1}}, "orderflow.yaml: 'actors[0].config.whales.min_notional' must be above 0 quote currency, got -1"),
+        ({"absorption": {"bucket_sz": 1}}, "orderflow.yaml: actors[0]: config: unknown key 'absorption.bucket_sz' (did you mean 'bucket_s'?) for OrderFlowActorConfig"),
+        ({"interval_s": 0}, "orderflow.yaml: 'actors[0].config.interval_s' must be above 0 and at most 86,400 seconds, got 0"),
+        ({"book_source": "l2"}, "orderflow.yaml: 'actors[0].config.book_source' must be one of deltas, quotes, none, got 'l2'"),
+    ],
+)
+def test_a_bad_actor_threshold_is_named_with_its_key(tmp_path, change, message):
+    raw = yaml.safe_load(run_file_text(tmp_path))
+    config = raw["actors"][0]["config"]
+    for key, value in change.items():
+        config[key] = {**config[key], **value} if isinstance(value, dict) else value
+    with pytest.raises(ConfigError) as raised:
+        parse_run_file(yaml.safe_dump(raw), "orderflow.yaml")
+    assert str(raised.value) == message
