@@ -47,7 +47,6 @@ def backtest_run_config(config: RunFile, catalog_path: Path, log_level: str | No
     """The BacktestNode config of a run file: the simulated OKX-like venue, catalog data, strategies and actors."""
     from nautilus_trader.backtest.config import ImportableFeeModelConfig
     from nautilus_trader.config import (
-        BacktestDataConfig,
         BacktestEngineConfig,
         BacktestRunConfig,
         BacktestVenueConfig,
