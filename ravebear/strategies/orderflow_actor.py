@@ -39,6 +39,13 @@ from ravebear.time_units import NS_PER_SECOND
 SECTIONS = {"cvd": CvdConfig, "book": BookFeatureConfig, "absorption": AbsorptionConfig, "whales": WhaleConfig}
 
 
+def orderflow_data_types(instrument_id: str) -> tuple[DataType, DataType]:
+    """The snapshot and event data types the actor publishes for one instrument. A consumer subscribes with
+    `subscribe_data(data_type, instrument_id=InstrumentId.from_str(instrument_id))` and gets them in `on_data`."""
+    metadata = {"instrument_id": instrument_id}
+    return DataType(OrderFlowSnapshot, metadata=metadata), DataType(OrderFlowEvent, metadata=metadata)
+
+
 class OrderFlowActorConfig(ActorConfig, frozen=True, kw_only=True):
     """Instruments, the snapshot interval and the detectors' thresholds (each section: that detector config's fields)."""
 
@@ -227,8 +234,7 @@ class OrderFlowActor(Actor):
         for name in config.instrument_ids:
             instrument_id = InstrumentId.from_str(name)
             self._flows[instrument_id] = InstrumentFlow(instrument_id, interval_ns, detector_configs(config, name))
-            self._snapshot_types[instrument_id] = DataType(OrderFlowSnapshot, metadata={"instrument_id": name})
-            self._event_types[instrument_id] = DataType(OrderFlowEvent, metadata={"instrument_id": name})
+            self._snapshot_types[instrument_id], self._event_types[instrument_id] = orderflow_data_types(name)
             self.subscribe_trade_ticks(instrument_id)
             if config.book_source == "deltas":
                 # managed=False: the detectors keep their own book; the data engine need not build a second one
@@ -258,6 +264,9 @@ class OrderFlowActor(Actor):
         flow = self._flows[tick.instrument_id]
         self._advance(flow, tick.ts_init)
         flow.book.apply_quote(quote_from_tick(tick))
+
+    def on_stop(self) -> None:
+        """Nothing to write: snapshots and events went out as they happened (the open interval gets none)."""
 
     def _advance(self, flow: InstrumentFlow, ts_init: int) -> None:
         snapshot = flow.advance(ts_init)

@@ -9,6 +9,8 @@ import pytest
 import yaml
 
 from nautilus_trader.backtest.node import BacktestNode
+from nautilus_trader.common.actor import Actor
+from nautilus_trader.config import ActorConfig
 from nautilus_trader.model.data import OrderBookDelta, QuoteTick, TradeTick
 from nautilus_trader.model.identifiers import InstrumentId
 
@@ -23,7 +25,7 @@ from ravebear.strategies.microstructure.book_features import BookFeatureConfig, 
 from ravebear.strategies.microstructure.cvd import CvdConfig, CvdTracker
 from ravebear.strategies.microstructure.types import Book
 from ravebear.strategies.microstructure.whales import WhaleConfig, WhaleDetector
-from ravebear.strategies.orderflow_actor import OrderFlowActor, absorption_event, apply_delta, quote_from_tick, trade_from_tick, whale_event
+from ravebear.strategies.orderflow_actor import OrderFlowActor, absorption_event, orderflow_data_types, apply_delta, quote_from_tick, trade_from_tick, whale_event
 from tests.catalog.orderflow.captures import slice_capture
 from tests.platform.test_backtest import ravebear
 
@@ -35,6 +37,30 @@ ABSORPTION = {"bucket_s": 1.0, "lookback_buckets": 5, "tier_multiples": [1.5, 2.
 WHALES = {"min_notional": 100_000.0, "cluster_window_s": 10.0}
 BOOK = {"levels": 5, "half_distance_bps": 2.0, "depth_bps": 5.0}
 CVD = {"window_s": 10.0}
+
+
+class ListenerConfig(ActorConfig, frozen=True, kw_only=True):
+    """The instrument whose order flow to listen to."""
+
+    instrument_id: str
+
+
+class Listener(Actor):
+    """A consumer of the OrderFlowActor's custom data, subscribed as a strategy would be."""
+
+    def __init__(self, config: ListenerConfig) -> None:
+        super().__init__(config)
+        self.received: list = []
+
+    def on_start(self) -> None:
+        for data_type in orderflow_data_types(self.config.instrument_id):
+            self.subscribe_data(data_type, instrument_id=InstrumentId.from_str(self.config.instrument_id))
+
+    def on_stop(self) -> None:
+        pass
+
+    def on_data(self, data) -> None:  # noqa: ANN001 - any custom data
+        self.received.append(data)
 
 
 def run_file_text(catalog: Path, kinds: tuple[str, ...] = ("trades", "book")) -> str:
@@ -49,7 +75,7 @@ def run_file_text(catalog: Path, kinds: tuple[str, ...] = ("trades", "book")) ->
         "run": {"catalog_path": str(catalog), "tearsheet": False, "risk_report": False, "log_level": "ERROR"},
         "venue": {"name": "BINANCE", "starting_balance": "10000 USDT"},
         "data": [{"instrument_id": INSTRUMENT, "kind": kind} for kind in kinds],
-        "actors": [actor],
+        "actors": [actor, {"actor_path": f"{__name__}:Listener", "config": {"instrument_id": INSTRUMENT}}],
     }
     return yaml.safe_dump(raw)
 
@@ -122,7 +148,10 @@ def run_actor(store: RaveCatalog, text: str) -> OrderFlowActor:
     run_config = backtest_run_config(config, store.path.resolve())
     node = BacktestNode(configs=[run_config])
     node.run()
-    [actor] = node.get_engine(run_config.id).trader.actors()
+    actor, listener = node.get_engine(run_config.id).trader.actors()
+    published = sorted([*actor.snapshots, *actor.events], key=lambda data: (data.ts_init, isinstance(data, OrderFlowSnapshot)))
+    received = sorted(listener.received, key=lambda data: (data.ts_init, isinstance(data, OrderFlowSnapshot)))
+    assert received == published  # everything recorded also went over the message bus, once
     return actor
 
 
