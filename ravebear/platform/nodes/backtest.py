@@ -10,7 +10,7 @@ import pandas as pd
 
 from ravebear.catalog.store import RaveCatalog, one_minute_bar_type
 from ravebear.platform.nodes.composer import backtest_run_config
-from ravebear.platform.nodes.run_file import ConfigError, RunFile
+from ravebear.platform.nodes.run_file import ConfigError, DataSection, RunFile
 from ravebear.reports.run_folder import BalanceRecorder, GuardRecorder, RunFolder, new_run_dir, write_run_folder
 from ravebear.risk.topics import GUARD_TOPIC
 
@@ -55,7 +55,7 @@ def _utc_minute(ns: int) -> str:
 
 def check_data_available(config: RunFile, catalog: RaveCatalog) -> list[str]:
     """Fail with a clear message when a configured series or funding file is missing, or a `data:` entry's range
-    holds no bars; return a warning for each entry whose range the catalog covers only in part."""
+    holds no bars (no trades / book deltas / quotes for those kinds); return a warning for each entry whose range the catalog covers only in part."""
     from ravebear.catalog.validation import ONE_MINUTE_MS
     from ravebear.platform.nodes.run_file import utc_ns
 
@@ -65,6 +65,9 @@ def check_data_available(config: RunFile, catalog: RaveCatalog) -> list[str]:
     stored = {series.bar_type: series for series in catalog.summary()}
     warnings = []
     for index, data in enumerate(config.data):
+        if data.kind != "bars":
+            _check_orderflow_available(index, data, catalog)
+            continue
         bar_type = data.bar_type or one_minute_bar_type(data.instrument_id)
         if bar_type not in stored:
             have = ", ".join(stored) or "nothing"
@@ -88,6 +91,35 @@ def check_data_available(config: RunFile, catalog: RaveCatalog) -> list[str]:
                 f"of the requested {wanted}",
             )
     return warnings
+
+
+_ORDERFLOW_NAMES = {"trades": "trades", "book": "L2 book deltas", "quotes": "quotes"}
+
+
+def _check_orderflow_available(index: int, data: DataSection, catalog: RaveCatalog) -> None:
+    """Fail when the catalog holds none of a trades / book / quotes entry's data in its range (by the stored files' intervals)."""
+    import importlib
+
+    from ravebear.platform.nodes.composer import DATA_CLASSES
+    from ravebear.platform.nodes.run_file import utc_ns
+
+    module, _, name = DATA_CLASSES[data.kind].partition(":")
+    intervals = catalog.nautilus.get_intervals(getattr(importlib.import_module(module), name), data.instrument_id)
+    what = f"{_ORDERFLOW_NAMES[data.kind]} for {data.instrument_id}"
+    if not intervals:
+        raise ConfigError(
+            f"data[{index}]: no {what} in the catalog at {catalog.path}; import some with `ravebear catalog import-orderflow`",
+        )
+    start, end = utc_ns(data.start), utc_ns(data.end)
+    first, last = intervals[0][0], intervals[-1][1]
+    if any((start is None or stop >= start) and (end is None or begin <= end) for begin, stop in intervals):
+        return
+    wanted = f"{data.start or 'the first item'} .. {data.end or 'the last item'}"
+    raise ConfigError(f"data[{index}]: no {what} in {wanted}; the catalog holds them for {_utc_second(first)} .. {_utc_second(last)} UTC")
+
+
+def _utc_second(ns: int) -> str:
+    return pd.Timestamp(ns, unit="ns", tz="UTC").strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _funding(engine, config: RunFile) -> pd.DataFrame | None:  # noqa: ANN001 - BacktestEngine

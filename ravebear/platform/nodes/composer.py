@@ -22,7 +22,7 @@ import msgspec
 
 from ravebear.catalog.store import one_minute_bar_type
 from ravebear.platform.nodes.alt_data_routing import live_sources, unserved_filter_data
-from ravebear.platform.nodes.run_file import ConfigError, RunFile, component_config_path, component_fields, utc_ns, with_account_risk
+from ravebear.platform.nodes.run_file import ConfigError, DataSection, RunFile, component_config_path, component_fields, utc_ns, with_account_risk
 
 if TYPE_CHECKING:
     from nautilus_trader.config import BacktestRunConfig
@@ -47,7 +47,6 @@ def backtest_run_config(config: RunFile, catalog_path: Path, log_level: str | No
     """The BacktestNode config of a run file: the simulated OKX-like venue, catalog data, strategies and actors."""
     from nautilus_trader.backtest.config import ImportableFeeModelConfig
     from nautilus_trader.config import (
-        BacktestDataConfig,
         BacktestEngineConfig,
         BacktestRunConfig,
         BacktestVenueConfig,
@@ -72,7 +71,7 @@ def backtest_run_config(config: RunFile, catalog_path: Path, log_level: str | No
             funding_module_config(
                 rates={instrument_id: str(Path(path).resolve()) for instrument_id, path in config.funding.rates.items()},
                 catalog_path=str(catalog_path) if config.funding.from_catalog else None,
-                catalog_instruments=[data.instrument_id for data in config.data] if config.funding.from_catalog else None,
+                catalog_instruments=instrument_ids(config) if config.funding.from_catalog else None,
             ),
         )
     venue_config = BacktestVenueConfig(
@@ -87,19 +86,11 @@ def backtest_run_config(config: RunFile, catalog_path: Path, log_level: str | No
         fee_model=fee_model,
         fill_model=fill_model_config(config),
         bar_execution=True,
+        # L2 deltas in the data: the matching engine keeps an L2 book (nautilus refuses deltas on an L1 venue)
+        book_type="L2_MBP" if any(data.kind == "book" for data in config.data) else "L1_MBP",
         modules=modules or None,
     )
-    data_configs = [
-        BacktestDataConfig(
-            catalog_path=str(catalog_path),
-            data_cls="nautilus_trader.model.data:Bar",
-            instrument_id=data.instrument_id,
-            bar_types=[data.bar_type or one_minute_bar_type(data.instrument_id)],
-            start_time=utc_ns(data.start),
-            end_time=utc_ns(data.end),
-        )
-        for data in config.data
-    ]
+    data_configs = [market_data_config(data, catalog_path) for data in config.data]
     data_configs.extend(alt_data_configs(config, catalog_path))
     strategies, actors = component_configs(config)
     engine = BacktestEngineConfig(
@@ -120,6 +111,36 @@ def backtest_run_config(config: RunFile, catalog_path: Path, log_level: str | No
     )
 
 
+DATA_CLASSES = {
+    "bars": "nautilus_trader.model.data:Bar",
+    "trades": "nautilus_trader.model.data:TradeTick",
+    "book": "nautilus_trader.model.data:OrderBookDelta",
+    "quotes": "nautilus_trader.model.data:QuoteTick",
+}  # a data: entry's kind -> the nautilus type it streams from the catalog
+
+
+def market_data_config(data: DataSection, catalog_path: Path) -> Any:
+    """The BacktestDataConfig of one `data:` entry: its bars, or its trades / L2 book deltas / quotes."""
+    from nautilus_trader.config import BacktestDataConfig
+    from nautilus_trader.model.identifiers import InstrumentId
+
+    if data.kind == "bars":
+        return BacktestDataConfig(
+            catalog_path=str(catalog_path), data_cls=DATA_CLASSES["bars"], instrument_id=data.instrument_id,
+            bar_types=[data.bar_type or one_minute_bar_type(data.instrument_id)], start_time=utc_ns(data.start), end_time=utc_ns(data.end),
+        )  # fmt: skip
+    # an InstrumentId, not a str: BacktestNode's L2 check reads `.venue` from it (docs/NOTES.md)
+    return BacktestDataConfig(
+        catalog_path=str(catalog_path), data_cls=DATA_CLASSES[data.kind], instrument_id=InstrumentId.from_str(data.instrument_id),
+        start_time=utc_ns(data.start), end_time=utc_ns(data.end),
+    )  # fmt: skip
+
+
+def instrument_ids(config: RunFile) -> list[str]:
+    """The run file's instruments, once each (an instrument may have several `data:` entries: bars, trades, book)."""
+    return list(dict.fromkeys(data.instrument_id for data in config.data))
+
+
 def risk_engine_for(config: RunFile):  # noqa: ANN201 - nautilus RiskEngineConfig, imported lazily
     """nautilus's RiskEngine settings from the same account-wide limits the strategies' guards use."""
     import msgspec
@@ -128,7 +149,7 @@ def risk_engine_for(config: RunFile):  # noqa: ANN201 - nautilus RiskEngineConfi
     from ravebear.risk.guards import GuardLimits
 
     strategies = sum(len(strategy.expanded()) for strategy in config.strategies)
-    return risk_engine_config(msgspec.convert(config.risk, GuardLimits), [data.instrument_id for data in config.data], strategies)
+    return risk_engine_config(msgspec.convert(config.risk, GuardLimits), instrument_ids(config), strategies)
 
 
 def alt_data_configs(config: RunFile, catalog_path: Path) -> list:
@@ -143,7 +164,7 @@ def alt_data_configs(config: RunFile, catalog_path: Path) -> list:
     for name in config.alt_data.types:
         cls = getattr(types, name)
         per_instrument = "instrument_id" in getattr(cls, "__annotations__", {})
-        for instrument_id in [d.instrument_id for d in config.data] if per_instrument else [None]:
+        for instrument_id in instrument_ids(config) if per_instrument else [None]:
             configs.append(
                 BacktestDataConfig(
                     catalog_path=str(catalog_path), data_cls=f"{cls.__module__}:{name}", instrument_id=instrument_id,
@@ -238,7 +259,7 @@ def trading_node_plan(
         starts = [utc_ns(d.start) for d in config.data if d.start]
         ends = [utc_ns(d.end) for d in config.data if d.end]
         data_clients[client_name] = ReplayDataClientConfig(
-            catalog_path=str(catalog_path), venue=venue.name, instrument_ids=tuple(d.instrument_id for d in config.data),
+            catalog_path=str(catalog_path), venue=venue.name, instrument_ids=tuple(instrument_ids(config)),
             start_ns=min(starts) if starts else None, end_ns=max(ends) if ends else None, speed=node_settings.speed,
             custom_data=tuple(f"{alt_types.__name__}:{name}" for name in config.alt_data.types),
         )  # fmt: skip
@@ -255,6 +276,10 @@ def trading_node_plan(
     plan.data_factories.update(sources.factories)
     serves.update(sources.serves)  # a live source wins over the replay for the types it serves
     plan.sources, plan.warnings = tuple(sources.clients), sources.warnings
+    plan.warnings += tuple(
+        f"data[{index}]: kind {data.kind} is served in backtests only; this {mode} node gets no {data.kind} for {data.instrument_id}"
+        for index, data in enumerate(config.data) if data.kind != "bars"
+    )  # fmt: skip
     if mode == "paper":
         from ravebear.platform.simulated_venue.sandbox import BarSandboxConfig, SandboxLiveExecClientFactory
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ravebear.ranges import Range
 
@@ -81,13 +81,32 @@ class VenueSection(_Section):
         return value.strip()
 
 
+DATA_KINDS = ("bars", "trades", "book", "quotes")  # bars; TradeTick; L2 OrderBookDelta; QuoteTick
+
+
 class DataSection(_Section):
-    """One bar series from the catalog."""
+    """One series from the catalog: bars (the default), trades, L2 book deltas or quotes."""
 
     instrument_id: str  # e.g. BTC-USDT-SWAP.OKX
-    bar_type: str | None = None  # default: the instrument's 1-minute external bars
+    kind: Literal["bars", "trades", "book", "quotes"] = "bars"
+    bar_type: str | None = None  # kind bars only; default: the instrument's 1-minute external bars
     start: str | None = None  # ISO date/time, UTC
     end: str | None = None  # ISO date/time, UTC
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _kind(cls, value: Any) -> Any:
+        if value not in DATA_KINDS:
+            close = difflib.get_close_matches(str(value), DATA_KINDS, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ValueError(f"unknown data kind {value!r}{hint}; allowed: {', '.join(DATA_KINDS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _bar_type_only_for_bars(self) -> DataSection:
+        if self.bar_type is not None and self.kind != "bars":
+            raise ValueError(f"bar_type applies to kind bars only, this entry is kind {self.kind}")
+        return self
 
     @field_validator("start", "end", mode="before")
     @classmethod
