@@ -253,7 +253,7 @@ def _finish(total, comp):
 @njit(cache=True)
 def _book_kernel(side, price, size, bid_cap, ask_cap, levels, half, depth_bps, out):
     """Book.apply per update, then book_features: out[i] = (best bid, best ask, spread bps, obi, weighted obi,
-    bid depth, ask depth), NaN while a side is empty. Bids are kept ascending and asks as ascending negated
+    bid depth, ask depth); NaN for an empty side's best price and for the features while a side is empty. Bids are kept ascending and asks as ascending negated
     prices, so each side's best level is its last and most updates shift only a few levels."""
     n = side.shape[0]
     bp = np.empty(max(bid_cap, 1))
@@ -269,8 +269,10 @@ def _book_kernel(side, price, size, bid_cap, ask_cap, levels, half, depth_bps, o
             nb = _set_level(bp, bs, nb, price[i], size[i])
         else:
             na = _set_level(ap, asz, na, -price[i], size[i])
+        out[i, 0] = bp[nb - 1] if nb > 0 else np.nan  # Book.best_bid / best_ask exist on a one-sided book
+        out[i, 1] = -ap[na - 1] if na > 0 else np.nan
         if nb == 0 or na == 0 or levels < 1:
-            for c in range(7):
+            for c in range(2, 7):
                 out[i, c] = np.nan
             continue
         best_bid = bp[nb - 1]
@@ -310,8 +312,6 @@ def _book_kernel(side, price, size, bid_cap, ask_cap, levels, half, depth_bps, o
             if -ap[k] > high:
                 break
             ad, ad_comp = _neumaier(ad, ad_comp, asz[k])
-        out[i, 0] = best_bid
-        out[i, 1] = best_ask
         out[i, 2] = (best_ask - best_bid) / ((best_ask + best_bid) / 2.0) * 1e4
         t = b_tot + a_tot
         out[i, 3] = (b_tot - a_tot) / t if t > 0 else 0.0
@@ -342,11 +342,11 @@ class TradeFlow:
     whale_run_start_ns: np.ndarray
     whale_cluster: np.ndarray  # bool
     bucket_i: np.ndarray  # (start_ns, end_ns, side, tier, index of the trade that closed it or -1 for the flush)
-    bucket_f: np.ndarray  # (buy, sell, delta, reference_price, close, multiple, move_bps)
+    bucket_f: np.ndarray  # (buy_size, sell_size, delta, reference_price, close, multiple, move_bps)
 
 
 BUCKET_I = ("start_ns", "end_ns", "side", "tier", "closed_by")
-BUCKET_F = ("buy", "sell", "delta", "reference_price", "close", "multiple", "move_bps")
+BUCKET_F = ("buy_size", "sell_size", "delta", "reference_price", "close", "multiple", "move_bps")
 BOOK_COLUMNS = ("best_bid", "best_ask", "spread_bps", "obi", "weighted_obi", "bid_depth", "ask_depth")
 
 
@@ -395,7 +395,8 @@ def fast_trade_flow(
 
 def fast_book_replay(side: np.ndarray, price: np.ndarray, size: np.ndarray, config: BookFeatureConfig | None = None) -> np.ndarray:
     """Apply L2 updates in order (side +1 bid / -1 ask, new total size, 0 deletes) to an empty book; return an
-    (n, 7) array of the book after each: BOOK_COLUMNS, NaN while a side is empty (where book_features is None).
+    (n, 7) array of the book after each: BOOK_COLUMNS, best prices as Book.best_bid/best_ask (NaN on an empty
+    side), the features as book_features (all NaN where it gives None: a side empty).
     Times are not needed: the features of update i carry its ts."""
     config = config or BookFeatureConfig()
     side = np.ascontiguousarray(side, np.int64)
