@@ -410,11 +410,18 @@ def fast_book_replay(side: np.ndarray, price: np.ndarray, size: np.ndarray, conf
 
 
 def warm_up() -> float:
-    """Compile (or load from numba's cache) every kernel on a tiny input; return the seconds it took."""
+    """Compile (or load from numba's cache) every kernel on tiny inputs; return the seconds it took.
+
+    numba compiles one version for writable and one for read-only arrays (pandas' `to_numpy()` gives
+    read-only views), so both are warmed."""
     import time
 
     start = time.perf_counter()
-    ts = np.array([1, 2], np.int64) * NS_PER_SECOND
-    fast_trade_flow(ts, np.array([1.0, 2.0]), np.array([1.0, 1.0]), np.array([1, -1]))
-    fast_book_replay(np.array([1, -1]), np.array([1.0, 2.0]), np.array([1.0, 1.0]))
+    for writeable in (True, False):
+        arrays = [np.array([1, 2], np.int64) * NS_PER_SECOND, np.array([1.0, 2.0]), np.array([1.0, 1.0]), np.array([1, -1])]
+        for array in arrays:
+            array.flags.writeable = writeable
+        ts, price, size, aggressor = arrays
+        fast_trade_flow(ts, price, size, aggressor, whales=WhaleConfig(min_notional=1.0))
+        fast_book_replay(aggressor, price, size)
     return time.perf_counter() - start
