@@ -131,7 +131,10 @@ def pure_trade_rate(frame: pd.DataFrame) -> float:
 
 def pure_delta_rate(frame: pd.DataFrame) -> float:
     """Deltas/s of Book.apply + book_features per delta."""
-    from ravebear.strategies.microstructure.book_features import BookFeatureConfig, book_features
+    from ravebear.strategies.microstructure.book_features import (
+        BookFeatureConfig,
+        book_features,
+    )
     from ravebear.strategies.microstructure.types import Book, BookUpdate
 
     items = [BookUpdate(int(t), int(s), float(p), float(q)) for t, s, p, q in frame[["ts_ns", "side", "price", "size"]].itertuples(index=False)]
@@ -159,7 +162,11 @@ def main(argv: list[str] | None = None) -> int:
 
     cache = tempfile.TemporaryDirectory(prefix="ravebear-numba-")
     os.environ["NUMBA_CACHE_DIR"] = cache.name  # an empty cache: the compile figure is a real compile
-    from ravebear.research.fast_orderflow import fast_book_replay, fast_trade_flow, warm_up
+    from ravebear.research.fast_orderflow import (
+        fast_book_replay,
+        fast_trade_flow,
+        warm_up,
+    )
 
     compile_s = warm_up()
 
@@ -188,6 +195,11 @@ def main(argv: list[str] | None = None) -> int:
     for name, best, median, target in rows:
         verdict = "" if target is None else ("PASS" if median >= target else "FAIL")
         print(f"{name:<28}{best:>14,.0f}{median:>14,.0f}{'' if target is None else f'>= {target:,}':>14}  {verdict}")
+    for prefix in CAPTURES:  # one capture alone: its book's density sets the cost (USD-M's is the densest near mid)
+        piece = capture_deltas(prefix)
+        arrays = [piece[c].to_numpy() for c in ("side", "price", "size")]
+        seconds = min(timed(lambda arrays=arrays: fast_book_replay(*arrays), args.repeats))
+        print(f"  twin deltas/s, {prefix.split('_2024')[0]} alone ({len(piece):,} deltas): {len(piece) / seconds:,.0f}")
     print(f"twin / pure: trades x{len(trades) / statistics.median(flow_s) / pure_trades:,.0f}, "
           f"deltas x{len(deltas) / statistics.median(book_s) / pure_deltas:,.0f}")
     cache.cleanup()
