@@ -366,6 +366,14 @@ def fast_trade_flow(
     size = np.ascontiguousarray(size, np.float64)
     aggressor = np.ascontiguousarray(aggressor, np.int64)
     n = len(ts)
+    if not len(price) == len(size) == len(aggressor) == n:
+        raise ValueError(f"trade arrays differ in length: ts_ns {n}, price {len(price)}, size {len(size)}, aggressor {len(aggressor)}")
+    if n and (np.abs(aggressor) != 1).any():
+        bad = int(np.flatnonzero(np.abs(aggressor) != 1)[0])
+        raise ValueError(f"trade {bad}: aggressor must be +1 (buyer) or -1 (seller), got {aggressor[bad]}")
+    if n > 1 and (np.diff(ts) < 0).any():
+        bad = int(np.flatnonzero(np.diff(ts) < 0)[0]) + 1
+        raise ValueError(f"trade {bad}: ts_ns {ts[bad]} is before the previous trade's {ts[bad - 1]}: trades must be in time order")
     clock = SessionClock(cvd.sessions)  # validates the hours as the pure detectors do
     if n:
         starts, ends, names = session_table(int(ts[0]), int(ts[-1]), clock)
@@ -402,6 +410,8 @@ def fast_book_replay(side: np.ndarray, price: np.ndarray, size: np.ndarray, conf
     side = np.ascontiguousarray(side, np.int64)
     price = np.ascontiguousarray(price, np.float64)
     size = np.ascontiguousarray(size, np.float64)
+    if not len(price) == len(size) == len(side):
+        raise ValueError(f"book arrays differ in length: side {len(side)}, price {len(price)}, size {len(size)}")
     bid_cap = int(np.count_nonzero(side > 0))  # distinct levels never exceed a side's updates
     out = np.empty((len(side), len(BOOK_COLUMNS)))
     _book_kernel(side, price, size, bid_cap, len(side) - bid_cap, int(config.levels), float(config.half_distance_bps),

@@ -198,3 +198,14 @@ def test_book_edge_cases_one_sided_delete_of_best_and_unknown_delete():
     assert got[1, :4].tolist() == [99.0, 101.0, 2 / 100 * 1e4, (1 - 2) / 3]
     assert got[2, :2].tolist() == [100.0, 101.0] and got[2, 3] == (3 - 2) / 5
     assert got[3, :2].tolist() == got[4, :2].tolist() == [99.0, 101.0]
+
+
+@pytest.mark.parametrize("ts,aggressor,sizes,message", [
+    ([1, 2], [1, 0], 2, "trade 1: aggressor must be +1 (buyer) or -1 (seller), got 0"),
+    ([5, 4], [1, -1], 2, "trade 1: ts_ns 4 is before the previous trade's 5: trades must be in time order"),
+    ([1, 2], [1, -1], 1, "trade arrays differ in length: ts_ns 2, price 2, size 1, aggressor 2"),
+])
+def test_bad_trade_arrays_are_refused_with_one_line(ts, aggressor, sizes, message):
+    with pytest.raises(ValueError) as error:
+        fast_trade_flow(np.array(ts), np.array([1.0, 1.0]), np.ones(sizes), np.array(aggressor))
+    assert str(error.value) == message
