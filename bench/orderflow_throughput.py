@@ -54,13 +54,9 @@ GAP_NS = 1_000_000_000  # between chained captures
 
 def capture_trades(prefix: str) -> pd.DataFrame:
     """ts_ns (local receive time), price, size, aggressor (+1 buyer took the offer, -1 seller hit the bid)."""
-    raw = pd.read_parquet(TRADES_BOOK / f"{prefix}_trades.parquet")
-    return pd.DataFrame({
-        "ts_ns": raw["local_ts_ns"].to_numpy(np.int64),
-        "price": raw["price"].to_numpy(float),
-        "size": raw["qty"].to_numpy(float),
-        "aggressor": np.where(raw["is_buyer_maker"].to_numpy(bool), -1, 1),
-    })
+    from ravebear.catalog.orderflow.binance import trade_arrays
+
+    return trade_arrays(pd.read_parquet(TRADES_BOOK / f"{prefix}_trades.parquet"))
 
 
 def capture_deltas(prefix: str) -> pd.DataFrame:

@@ -223,3 +223,15 @@ def read_capture(path: str | Path) -> tuple[str, pd.DataFrame]:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise OrderflowFormatError(f"{path}: not a readable Parquet file ({first})") from None
     return capture_kind(list(frame.columns), str(path)), frame
+
+
+def trade_arrays(frame: pd.DataFrame) -> pd.DataFrame:
+    """A trades capture as plain columns for research and detectors: ts_ns (the collector's receive time,
+    one clock for trades and book), price, size, aggressor (+1 the buyer took the offer, -1 the seller hit the
+    bid: Binance's is_buyer_maker)."""
+    return pd.DataFrame({
+        "ts_ns": frame["local_ts_ns"].to_numpy(np.int64),
+        "price": frame["price"].to_numpy(float),
+        "size": frame["qty"].to_numpy(float),
+        "aggressor": np.where(frame["is_buyer_maker"].to_numpy(bool), -1, 1),
+    })

@@ -11,6 +11,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
+from ravebear.catalog.orderflow.binance import trade_arrays
 from ravebear.strategies.microstructure.types import BookUpdate, Trade
 from tests.shared_data import SHARED
 
@@ -26,13 +27,7 @@ COINM_CONTRACT_USD = 100.0  # a COIN-M BTCUSD_PERP contract is worth 100 USD
 @cache
 def trades(market: str) -> pd.DataFrame:
     """ts_ns, price, size, aggressor (+1 buy, -1 sell: is_buyer_maker means the seller hit the bid)."""
-    raw = pd.read_parquet(TRADES_BOOK / f"{PREFIX[market]}_trades.parquet")
-    return pd.DataFrame({
-        "ts_ns": raw["local_ts_ns"].to_numpy(np.int64),
-        "price": raw["price"].to_numpy(float),
-        "size": raw["qty"].to_numpy(float),
-        "aggressor": np.where(raw["is_buyer_maker"].to_numpy(bool), -1, 1),
-    })
+    return trade_arrays(pd.read_parquet(TRADES_BOOK / f"{PREFIX[market]}_trades.parquet"))
 
 
 def trade_objects(frame: pd.DataFrame) -> list[Trade]:
