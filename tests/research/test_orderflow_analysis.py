@@ -14,16 +14,15 @@ from ravebear.catalog.orderflow.importer import import_file
 from ravebear.catalog.store import RaveCatalog
 from ravebear.platform.cli.analyze import analyze
 from ravebear.research import orderflow
+from tests.shared_data import SHARED
 
-CAPTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "trades_book"
+CAPTURES = SHARED / "trades_book"
 PERP, SPOT = "BTCUSDT-PERP.BINANCE", "BTCUSDT.BINANCE"
 USDM = "binance_usdm_BTCUSDT_20240808T2354Z_20240808T2359Z"
 SPOT_FILE = "binance_spot_BTCUSDT_20240808T2354Z_20240809T0005Z"
 COINM = "binance_coinm_BTCUSD_PERP_20240808T2354Z_20240809T0005Z"
 MINUTE = 60_000_000_000
 SETTINGS = ("absorption.lookback_buckets=6", "levels.wicks.min_wick_bps=3", "hold_minutes=1")  # short warm-up and levels: the captures last minutes
-
-pytestmark = pytest.mark.skipif(not CAPTURES.is_dir(), reason="shared captures not present")
 
 
 @pytest.fixture(scope="module")
