@@ -36,9 +36,7 @@ from ravebear.strategies.microstructure.book_features import BookFeatureConfig, 
 from ravebear.strategies.microstructure.cvd import DivergenceConfig, SpotPerpDivergence
 from ravebear.strategies.microstructure.types import Book, Trade
 from ravebear.strategies.microstructure.whales import WhaleConfig, WhaleDetector
-from ravebear.time_units import NS_PER_SECOND
-
-NS_PER_MINUTE = 60_000_000_000
+from ravebear.time_units import NS_PER_MINUTE, NS_PER_SECOND
 
 
 @dataclass(frozen=True)
