@@ -9,7 +9,8 @@ from typing import Any
 
 import msgspec
 
-from ravebear.platform.nodes.run_file import RunFile, source_config
+from ravebear.platform.nodes.component_checks import source_config
+from ravebear.platform.nodes.run_file import RunFile
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ import msgspec
 
 from ravebear.catalog.store import one_minute_bar_type
 from ravebear.platform.nodes.alt_data_routing import live_sources, unserved_filter_data
-from ravebear.platform.nodes.run_file import ConfigError, DataSection, RunFile, component_config_path, component_fields, utc_ns, with_account_risk
+from ravebear.platform.nodes.component_checks import component_config_path, component_fields, with_account_risk
+from ravebear.platform.nodes.run_file import ConfigError, DataSection, RunFile, utc_ns
 
 if TYPE_CHECKING:
     from nautilus_trader.config import BacktestRunConfig
