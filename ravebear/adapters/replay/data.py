@@ -258,7 +258,7 @@ class ReplayDataClient(LiveMarketDataClient):
                 self._handle_data(item)
             self.handed += 1
             if speed == 0:
-                if self._busy():
+                if self._caused_work():
                     await self._drain()
                 elif self.handed % YIELD_EVERY == 0:
                     await asyncio.sleep(0)
@@ -273,7 +273,7 @@ class ReplayDataClient(LiveMarketDataClient):
 
         Skipping the queue's round trip through the event loop is what lets a replay hand hundreds of thousands of
         trades and book updates a second; what the item causes (orders, aggregated bars) still goes through the
-        engines' queues, and `_stream` drains them before the next item.
+        engines' queues, and `_stream` drains them before the next item (`_caused_work`).
         """
         engine = self._kernel.data_engine
         if engine.data_qsize():  # something else queued data first: keep the order
@@ -283,6 +283,12 @@ class ReplayDataClient(LiveMarketDataClient):
             engine._handle_data(item)  # noqa: SLF001 - what LiveDataEngine's data queue task calls for each item
         except Exception as exc:  # as the queue task does: log, then shut down or exit as the engine is configured
             engine._handle_queue_exception(exc, "Data")  # noqa: SLF001
+
+    def _caused_work(self) -> bool:
+        """Whether the item just handled left work for the event loop: a command or event the engines' enqueuers
+        scheduled (they put with `call_soon_threadsafe`, so it is not in any queue yet), or a queue not empty."""
+        ready = getattr(self._loop, "_ready", None)  # asyncio's scheduled callbacks; another loop: assume work
+        return ready is None or bool(ready) or self._busy()
 
     def _busy(self) -> bool:
         kernel = self._kernel
