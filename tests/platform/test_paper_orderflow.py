@@ -36,6 +36,7 @@ REPO = Path(__file__).resolve().parents[2]
 INSTRUMENT = "BTCUSDT-PERP.BINANCE"
 SECONDS = 40.0  # of the capture after its REST snapshot
 INTERVAL_S = 5.0
+SPEED = 20.0  # x real time, for the paced replay
 # small thresholds so that these seconds of real data hold absorption tiers and whale trades
 ACTOR = {
     "interval_s": INTERVAL_S, "record": True,
@@ -175,6 +176,23 @@ def test_the_paper_sandbox_fills_on_the_replayed_l2_book(runs, catalog):
         reference.apply_delta(delta)
     assert replayed.bids == levels(reference.bids()) and replayed.asks == levels(reference.asks())
     assert len(replayed.bids) == len(replayed.asks) == 20 and replayed.bids[0][0] < replayed.asks[0][0]
+
+
+def test_a_paced_replay_takes_the_datas_time_over_the_speed_and_computes_the_same(runs, catalog, tmp_path):
+    raw = yaml.safe_load(run_file(catalog.path))
+    raw["node"]["speed"] = SPEED
+    text = yaml.safe_dump(raw)
+    config = parse_run_file(text, "orderflow.yaml")
+    handles = build_trading_node(config, "paper", catalog.path, log_level="ERROR")
+    actor, _ = handles.node.trader.actors()
+    walls: list[int] = []
+    handles.replay.on_hand = lambda item, wall_ns: walls.append(wall_ns)
+    outcome = run_trading_node(handles, config, text, tmp_path)
+    snapshots, events = list(actor.snapshots), list(actor.events)
+    data_span_s = (handles.replay.last_ts - handles.replay.first_ts) / 1e9
+    assert outcome.failure is None and data_span_s > SECONDS * 0.9
+    assert (walls[-1] - walls[0]) / 1e9 >= data_span_s / SPEED * 0.95  # paced, not as fast as it can
+    assert snapshots == runs["backtest"].snapshots and events == runs["backtest"].events
 
 
 def test_with_quotes_as_the_book_a_paper_replay_equals_the_backtest(catalog, tmp_path):
