@@ -225,10 +225,11 @@ def test_a_paper_node_on_okx_data_says_its_sandbox_has_no_l2_book(catalog):
     raw["venue"]["name"] = "OKX"
     raw["node"]["data"] = "okx"
     plan = trading_node_plan(parse_run_file(yaml.safe_dump(raw)), "paper", None)
-    assert [w for w in plan.warnings if "kind" in w] == [
+    expected = (
         f"data[1]: kind book: on OKX market data the paper sandbox fills on bars, trades and quotes (an L1 book), not on "
-        f"{INSTRUMENT}'s L2 book as a backtest or a paper replay does",
-    ]
+        f"{INSTRUMENT}'s L2 book as a backtest or a paper replay does"
+    )
+    assert [w for w in plan.warnings if "kind" in w] == [expected]
     assert plan.config.exec_clients["OKX"].book_type == "L1_MBP"
 
 
@@ -309,7 +310,7 @@ def test_a_killed_order_flow_replay_resumes_after_the_last_item_it_handed(catalo
 
     third = ravebear_paper(config, catalog.path, tmp_path / "runs")
     assert third.returncode == 0, third.stderr[-3000:]
-    assert f"this replay already finished at 2024-08-08 23:5" in third.stdout and f"({len(expected):,} items)" in third.stdout
+    assert "this replay already finished at 2024-08-08 23:5" in third.stdout and f"({len(expected):,} items)" in third.stdout
     assert read_log(log) == handled
 
 
