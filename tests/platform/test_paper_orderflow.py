@@ -88,6 +88,7 @@ class Seen:
     bids: list = field(default_factory=list)  # its top 20 levels after the run: (price, size)
     asks: list = field(default_factory=list)
     items: int = 0  # items the replay handed
+    venue_priorities: list = field(default_factory=list)  # priorities the sandbox takes the venue's order flow at
 
 
 def seen(actor, recorder) -> Seen:  # noqa: ANN001 - the two actors of the run file
@@ -113,9 +114,18 @@ def paper(store: RaveCatalog, text: str, output: Path) -> Seen:
     config = parse_run_file(text, "orderflow.yaml")
     handles = build_trading_node(config, "paper", store.path, log_level="ERROR")
     actor, recorder = handles.node.trader.actors()
+    msgbus, sandbox = handles.node.kernel.msgbus, handles.sandbox
+    priorities: list[int] = []
+
+    def on_hand(item: object, wall_ns: int) -> None:  # the node runs: its venue is connected
+        if not priorities:
+            priorities.extend(s.priority for s in msgbus.subscriptions("data.*.BINANCE.*") if s.handler == sandbox.on_data)
+
+    handles.replay.on_hand = on_hand
     outcome = run_trading_node(handles, config, text, output)
     assert outcome.failure is None
     result = seen(actor, recorder)
+    result.venue_priorities = priorities
     book = handles.sandbox.exchange.get_matching_engine(InstrumentId.from_str(INSTRUMENT)).get_book()
     result.book_type, result.bids, result.asks, result.items = book.book_type, levels(book.bids()), levels(book.asks()), outcome.items
     return result
@@ -171,6 +181,7 @@ def test_the_paper_node_gets_every_trade_and_delta_of_the_backtest_in_whole_book
 def test_the_paper_sandbox_fills_on_the_replayed_l2_book(runs, catalog):
     replayed = runs["paper"]
     assert replayed.book_type == BookType.L2_MBP
+    assert replayed.venue_priorities == [10]  # once (not twice), and before the actors (priority 0), as in a backtest
     reference = OrderBook(InstrumentId.from_str(INSTRUMENT), BookType.L2_MBP)
     for delta in catalog.nautilus.query(OrderBookDelta, identifiers=[INSTRUMENT]):
         reference.apply_delta(delta)
