@@ -194,18 +194,6 @@ def test_a_bad_data_kind_is_named_with_the_allowed_ones_and_exit_2(tmp_path):
     assert "Traceback" not in done.stderr
 
 
-def test_a_paper_node_warns_that_it_gets_no_order_flow(catalog):
-    from ravebear.platform.nodes.composer import trading_node_plan
-
-    raw = yaml.safe_load(run_file_text(catalog.path))
-    raw["venue"]["name"] = "OKX"
-    plan = trading_node_plan(parse_run_file(yaml.safe_dump(raw)), "paper", catalog.path)
-    assert [w for w in plan.warnings if "kind" in w] == [
-        f"data[0]: kind trades is served in backtests only; this paper node gets no trades for {INSTRUMENT}",
-        f"data[1]: kind book is served in backtests only; this paper node gets no book for {INSTRUMENT}",
-    ]
-
-
 @pytest.mark.parametrize(
     ("change", "message"),
     [

@@ -1,11 +1,17 @@
-"""`ReplayDataClient`: catalog bars (and custom data) fed into a live TradingNode as if they were arriving now.
+"""`ReplayDataClient`: catalog bars, order flow and custom data fed into a live TradingNode as if arriving now.
 
-The client serves the subscriptions of one venue (OKX): when the node's strategies have
-subscribed, it reads every subscribed 1-minute EXTERNAL bar series (all instruments) and the
-configured custom data types from the catalog, merges them in time order and hands them to the
-node one by one — paced at `speed` x real time, or, at speed 0, each item fully handled by the
-node (strategies, orders, sandbox fills) before the next, which is what makes a paper replay
-give the backtest's orders.
+The client serves the subscriptions of one venue (the run file's): when the node's strategies and
+actors have subscribed, it reads every subscribed 1-minute EXTERNAL bar series (all instruments), the
+run file's order-flow entries (`kind: trades | book | quotes`: TradeTick, L2 OrderBookDeltas, QuoteTick)
+and the configured custom data types from the catalog, merges them in time order (ties in the order
+a BacktestNode gives them: its data configs' order) and hands them to the node one by one — paced at
+`speed` x real time, or, at speed 0, each item fully handled by the node (strategies, orders, sandbox
+fills) before the next, which is what makes a paper replay give the backtest's orders.
+
+Order flow is served as a backtest streams it, whether or not anything subscribed (the sandbox fills
+on it); a subscription to order flow the run file has no entry for is named in the log. Book deltas go
+out as whole updates: one `OrderBookDeltas` per run of stored deltas up to the one flagged `F_LAST`,
+so a subscriber (or the data engine's managed book) never sees a half-applied update.
 
 Two things a TradingNode does not do for historical data, and that this client fixes once it
 is bound to the node's kernel (`bind`):
@@ -35,19 +41,47 @@ from nautilus_trader.common.providers import InstrumentProvider
 from nautilus_trader.core.data import Data
 from nautilus_trader.data.aggregation import TimeBarAggregator
 from nautilus_trader.live.data_client import LiveMarketDataClient
-from nautilus_trader.model.data import BarType, CustomData, DataType
-from nautilus_trader.model.identifiers import ClientId, Venue
+from nautilus_trader.live.enqueue import ThrottledEnqueuer
+from nautilus_trader.model.data import BarType, CustomData, DataType, OrderBookDelta, OrderBookDeltas, QuoteTick, TradeTick
+from nautilus_trader.model.enums import RecordFlag
+from nautilus_trader.model.identifiers import ClientId, InstrumentId, Venue
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
 from ravebear.adapters.replay import progress as replay_progress
-from ravebear.adapters.replay.config import ReplayDataClientConfig
+from ravebear.adapters.replay.config import ORDER_FLOW_KINDS, ReplayDataClientConfig
 from ravebear.adapters.replay.progress import PROGRESS_KEY, ReplayProgress
 from ravebear.catalog.instruments import instrument_for
+
+
+ORDER_FLOW_CLASSES = {"trades": TradeTick, "book": OrderBookDelta, "quotes": QuoteTick}
+YIELD_EVERY = 256  # speed 0: items handed between two yields to the event loop when nothing is queued (Ctrl-C, timers)
 
 
 def _import(path: str) -> type:
     module, _, name = path.partition(":")
     return getattr(importlib.import_module(module), name)
+
+
+def book_updates(deltas: list[OrderBookDelta]) -> list[OrderBookDeltas]:
+    """Stored L2 deltas (in `ts_init` order) as whole updates: each run up to a delta flagged `F_LAST`.
+
+    A run also ends where `ts_init` changes (one update reaches the node at one time, and the merge orders items by
+    it), and a tail without `F_LAST` (a range cut mid-update) is an update of its own.
+    """
+    updates: list[OrderBookDeltas] = []
+    run: list[OrderBookDelta] = []
+    last_flag = int(RecordFlag.F_LAST)  # an int: `int & IntFlag` builds an enum each time (0.8 s on 430k deltas)
+    for delta in deltas:
+        if run and delta.ts_init != run[-1].ts_init:
+            updates.append(OrderBookDeltas(run[0].instrument_id, run))
+            run = []
+        run.append(delta)
+        if delta.flags & last_flag:
+            updates.append(OrderBookDeltas(delta.instrument_id, run))
+            run = []
+    if run:
+        updates.append(OrderBookDeltas(run[0].instrument_id, run))
+    return updates
 
 
 class ReplayDataClient(LiveMarketDataClient):
@@ -64,18 +98,36 @@ class ReplayDataClient(LiveMarketDataClient):
         self._task: asyncio.Task | None = None
         self._kernel: Any = None
         self._aggregators_seen = 0
+        self._enqueued = 0  # commands, events and data the engines' enqueuers were given (`bind`)
         self.finished = asyncio.Event()
         self.handed = 0  # items handed to the node
         self.failure: str | None = None  # why the replay stopped before its end
         self.last_ts = 0  # ts_init of the last item handed, UNIX ns (the node's data time)
         self.first_ts = 0  # ts_init of the first item this session handed, UNIX ns
-        self._fingerprint = replay_progress.fingerprint(config.instrument_ids, config.start_ns, config.end_ns, config.custom_data)
+        order_flow = tuple(entry for entry in config.entries if entry[0] in ORDER_FLOW_KINDS)
+        self._order_flow = order_flow
+        self._fingerprint = replay_progress.fingerprint(config.instrument_ids, config.start_ns, config.end_ns, config.custom_data, order_flow)
+        self._unserved: set[tuple[str, str]] = set()  # order-flow subscriptions without an entry, named once each
         self._resume_after: ReplayProgress | None = None
         self.on_hand: Callable[[Data, int], None] | None = None  # hook (latency benchmark): item, wall ns at hand-off
 
     def bind(self, kernel: Any) -> None:
-        """Give the client the node's kernel (queue sizes for pacing, time-bar aggregators)."""
+        """Give the client the node's kernel (queue sizes for pacing, time-bar aggregators, enqueue counts)."""
         self._kernel = kernel
+        for engine in (kernel.data_engine, kernel.risk_engine, kernel.exec_engine):
+            for enqueuer in vars(engine).values():
+                if isinstance(enqueuer, ThrottledEnqueuer):
+                    enqueuer.enqueue = self._counting(enqueuer.enqueue)
+
+    def _counting(self, enqueue: Callable[[Any], None]) -> Callable[[Any], None]:
+        """`enqueue`, counted: an engine's enqueuer puts with `call_soon_threadsafe`, so a command or event just sent
+        is in no queue yet (`qsize()` 0) until the event loop runs; the count says that something was sent."""
+
+        def counted(message: Any) -> None:
+            self._enqueued += 1
+            enqueue(message)
+
+        return counted
 
     def resume(self) -> ReplayProgress | None:
         """Continue after the progress a previous run of this replay stored in the cache (loaded from Redis); return it, or None."""
@@ -108,6 +160,32 @@ class ReplayDataClient(LiveMarketDataClient):
     async def _subscribe(self, command: Any) -> None:
         """Custom data subscriptions are served from `custom_data` (configured up front)."""
 
+    async def _subscribe_trade_ticks(self, command: Any) -> None:
+        self._order_flow_subscribed("trades", command.instrument_id)
+
+    async def _subscribe_order_book_deltas(self, command: Any) -> None:
+        self._order_flow_subscribed("book", command.instrument_id)
+
+    async def _subscribe_quote_ticks(self, command: Any) -> None:
+        self._order_flow_subscribed("quotes", command.instrument_id)
+
+    async def _unsubscribe_trade_ticks(self, command: Any) -> None:
+        """Nothing to stop: order flow is served as a backtest streams it (the sandbox fills on it)."""
+
+    async def _unsubscribe_order_book_deltas(self, command: Any) -> None:
+        """Nothing to stop (as `_unsubscribe_trade_ticks`)."""
+
+    async def _unsubscribe_quote_ticks(self, command: Any) -> None:
+        """Nothing to stop (as `_unsubscribe_trade_ticks`)."""
+
+    def _order_flow_subscribed(self, kind: str, instrument_id: InstrumentId) -> None:
+        """Start the replay (an order-flow actor may be the only subscriber); name a subscription no entry serves."""
+        if not any(entry[0] == kind and entry[1] == instrument_id.value for entry in self._order_flow) and (kind, instrument_id.value) not in self._unserved:
+            self._unserved.add((kind, instrument_id.value))
+            self._log.warning(f"a subscription asks for {kind} of {instrument_id}, but the run file has no `kind: {kind}` data entry for it: the replay serves none")
+        if self._task is None:
+            self._task = self.create_task(self._replay(), log_msg="catalog replay")
+
     async def _unsubscribe(self, command: Any) -> None:
         """Nothing to stop: the replay ends with its data."""
 
@@ -124,7 +202,8 @@ class ReplayDataClient(LiveMarketDataClient):
             await asyncio.sleep(0.01)
         try:
             items = self._load()
-            self._log.info(f"replaying {len(items):,} items ({', '.join(map(str, self._bar_types))}) at speed {self._settings.speed or 'max'}")
+            what = [*map(str, self._bar_types), *(f"{kind} {instrument_id}" for kind, instrument_id, _, _ in self._order_flow)]
+            self._log.info(f"replaying {len(items):,} items ({', '.join(what)}) at speed {self._settings.speed or 'max'}")
             await self._stream(items)
             await self._drain()
         except Exception as exc:  # the session must end with the reason, not wait forever for a replay that died
@@ -136,18 +215,29 @@ class ReplayDataClient(LiveMarketDataClient):
 
     def _load(self) -> list[Data]:
         settings = self._settings
-        series: list[Iterator[Data]] = []
-        # one series per instrument, in the config's instrument order: items with equal times then come in the
-        # order a BacktestNode gives them (its data configs' order, a stable sort), which sizing can depend on
-        order = {instrument_id: index for index, instrument_id in enumerate(settings.instrument_ids)}
-        for bar_type in sorted(self._bar_types, key=lambda bt: order.get(bt.instrument_id.value, len(order))):
-            series.append(iter(self._catalog.bars([str(bar_type)], start=settings.start_ns, end=settings.end_ns)))
+        # one series per data entry, in the run file's order, then the custom data: items with equal times then come
+        # in the order a BacktestNode gives them (its data configs' order, a stable sort), which sizing can depend on
+        entries = settings.entries
+        first_entry: dict[tuple[str, str], int] = {}
+        for index, (kind, instrument_id, _, _) in enumerate(entries):
+            first_entry.setdefault((kind, instrument_id), index)
+        instrument_order = {instrument_id: index for index, instrument_id in enumerate(settings.instrument_ids)}
+        series: list[tuple[int, Iterator[Data]]] = []
+        for bar_type in self._bar_types:
+            instrument_id = bar_type.instrument_id.value
+            place = first_entry.get(("bars", instrument_id), len(entries) + instrument_order.get(instrument_id, len(instrument_order)))
+            series.append((place, iter(self._catalog.bars([str(bar_type)], start=settings.start_ns, end=settings.end_ns))))
+        for kind, instrument_id, start_ns, end_ns in self._order_flow:
+            stored = self._catalog.query(ORDER_FLOW_CLASSES[kind], identifiers=[instrument_id], start=start_ns, end=end_ns)
+            series.append((first_entry[(kind, instrument_id)], iter(book_updates(stored) if kind == "book" else stored)))
+        custom_place = len(entries) + len(instrument_order) + 1
         for path in settings.custom_data:
             cls = _import(path)
             data_type = DataType(cls)
             rows = self._catalog.query(cls, start=settings.start_ns, end=settings.end_ns)
-            series.append(CustomData(data_type, row.data if isinstance(row, CustomData) else row) for row in rows)
-        items = list(heapq.merge(*series, key=lambda item: item.ts_init))
+            series.append((custom_place, (CustomData(data_type, row.data if isinstance(row, CustomData) else row) for row in rows)))
+        series.sort(key=lambda placed: placed[0])  # stable: bars of one entry keep their subscription order
+        items = list(heapq.merge(*(iterator for _, iterator in series), key=lambda item: item.ts_init))
         return self._after_resume_point(items)
 
     def _after_resume_point(self, items: list[Data]) -> list[Data]:
@@ -178,15 +268,43 @@ class ReplayDataClient(LiveMarketDataClient):
                 self.on_hand(item, time.time_ns())
             self.first_ts = self.first_ts or item.ts_init
             self.last_ts = item.ts_init
-            self._handle_data(item)
+            enqueued = self._enqueued
+            if speed == 0:
+                self._handle_now(item)
+            else:
+                self._handle_data(item)
             self.handed += 1
             if speed == 0:
-                await self._drain()
+                if self._enqueued != enqueued or self._busy():  # the item caused work (orders, aggregated bars)
+                    await self._drain()
+                elif self.handed % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
             at_ts = at_ts + 1 if item.ts_init == last_ts else 1
             last_ts = item.ts_init
             self._store_progress(last_ts, at_ts)
         if last_ts >= 0:
             self._store_progress(last_ts, at_ts, finished=True)
+
+    def _handle_now(self, item: Data) -> None:
+        """Have the data engine handle `item` at once, as its queue task would (speed 0: the queue is empty here).
+
+        Skipping the queue's round trip through the event loop is what lets a replay hand hundreds of thousands of
+        trades and book updates a second; what the item causes (orders, aggregated bars) still goes through the
+        engines' queues, and `_stream` drains them before the next item (counted enqueues, `bind`).
+        """
+        engine = self._kernel.data_engine
+        if engine.data_qsize():  # something else queued data first: keep the order
+            self._handle_data(item)
+            return
+        try:
+            engine._handle_data(item)  # noqa: SLF001 - what LiveDataEngine's data queue task calls for each item
+        except Exception as exc:  # as the queue task does: log, then shut down or exit as the engine is configured
+            engine._handle_queue_exception(exc, "Data")  # noqa: SLF001
+
+    def _busy(self) -> bool:
+        kernel = self._kernel
+        data, risk, execution = kernel.data_engine, kernel.risk_engine, kernel.exec_engine
+        return bool(data.data_qsize() + data.cmd_qsize() + risk.cmd_qsize() + risk.evt_qsize() + execution.cmd_qsize() + execution.evt_qsize())
 
     def _store_progress(self, ts: int, at_ts: int, finished: bool = False) -> None:
         before = self._resume_after.handed if self._resume_after is not None else 0
@@ -207,10 +325,7 @@ class ReplayDataClient(LiveMarketDataClient):
 
     async def _drain(self) -> None:
         """Wait until every engine queue is empty twice in a row (the item and what it caused are handled)."""
-        kernel = self._kernel
-        data, risk, execution = kernel.data_engine, kernel.risk_engine, kernel.exec_engine
         idle = 0
         while idle < 2:
-            busy = data.data_qsize() + data.cmd_qsize() + risk.cmd_qsize() + risk.evt_qsize() + execution.cmd_qsize() + execution.evt_qsize()
-            idle = idle + 1 if busy == 0 else 0
+            idle = 0 if self._busy() else idle + 1
             await asyncio.sleep(0)

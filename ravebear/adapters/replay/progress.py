@@ -3,7 +3,8 @@
 The replay stores a `ReplayProgress` under `PROGRESS_KEY` after each item the node has fully handled.
 A restarted node with the same trader id finds it in Redis; when it belongs to the same replay (same
 instruments, range and custom data: `fingerprint`) the replay continues after it instead of from the
-start. Items with equal times are told apart by their place among them (`at_ts`): the merge that
+start. An item is one bar, trade, quote, custom data point or one whole book update (the deltas up to `F_LAST`).
+Items with equal times are told apart by their place among them (`at_ts`): the merge that
 orders them is deterministic.
 """
 
@@ -26,9 +27,16 @@ class ReplayProgress(msgspec.Struct, frozen=True, kw_only=True):
     finished: bool = False  # the replay reached its end
 
 
-def fingerprint(instrument_ids: tuple[str, ...], start_ns: int | None, end_ns: int | None, custom_data: tuple[str, ...]) -> str:
-    """A short id of what a replay replays; progress of another replay is not resumed."""
-    text = "|".join([",".join(instrument_ids), str(start_ns), str(end_ns), ",".join(custom_data)])
+def fingerprint(
+    instrument_ids: tuple[str, ...], start_ns: int | None, end_ns: int | None, custom_data: tuple[str, ...],
+    order_flow: tuple[tuple[str, str, int | None, int | None], ...] = (),
+) -> str:  # fmt: skip
+    """A short id of what a replay replays; progress of another replay is not resumed. `order_flow`: the trades /
+    book / quotes entries (kind, instrument id, start, end); none leaves a bars-only replay's id as it always was."""
+    parts = [",".join(instrument_ids), str(start_ns), str(end_ns), ",".join(custom_data)]
+    if order_flow:
+        parts.append(",".join(":".join(map(str, entry)) for entry in order_flow))
+    text = "|".join(parts)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

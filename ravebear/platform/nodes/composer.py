@@ -3,7 +3,8 @@
 - `backtest_run_config`: a BacktestNode on catalog data and nautilus's simulated venue (RaveBear's fee and
   funding models added);
 - `trading_node_plan`: a TradingNode for `ravebear paper` (sandbox fills) or `ravebear live` (OKX), with
-  market data from a catalog replay or OKX, plus the live alternative-data sources the file names
+  market data (bars, and the `data:` entries' trades / L2 book deltas / quotes) from a catalog replay or OKX,
+  plus the live alternative-data sources the file names
   (`sources:`, read from the adapters' one table `ravebear.adapters.sources.LIVE_SOURCES`).
 
 Every node gets the same strategies and actors (`component_configs`), the same guards and RiskEngine
@@ -243,13 +244,14 @@ def trading_node_plan(
 
     node_settings = config.node
     venue = config.venue
-    if venue.name != "OKX":
-        raise ConfigError(f"venue.name: paper and live nodes trade OKX, got {venue.name!r}")
+    replay = node_settings.data == "replay"
+    if venue.name != "OKX" and not (mode == "paper" and replay):
+        raise ConfigError(f"venue.name: live nodes and paper nodes on OKX data trade OKX, got {venue.name!r} (a paper replay may simulate any venue)")
     plan = TradingNodePlan(config=None)
     data_clients: dict[str, Any] = {}
     exec_clients: dict[str, Any] = {}
     serves: dict[str, str] = {}
-    if node_settings.data == "replay":
+    if replay:
         if catalog_path is None:
             raise ConfigError("node.data is 'replay' but no catalog was given")
         from ravebear.adapters.replay.config import ReplayDataClientConfig
@@ -263,6 +265,7 @@ def trading_node_plan(
             catalog_path=str(catalog_path), venue=venue.name, instrument_ids=tuple(instrument_ids(config)),
             start_ns=min(starts) if starts else None, end_ns=max(ends) if ends else None, speed=node_settings.speed,
             custom_data=tuple(f"{alt_types.__name__}:{name}" for name in config.alt_data.types),
+            entries=tuple((data.kind, data.instrument_id, utc_ns(data.start), utc_ns(data.end)) for data in config.data),
         )  # fmt: skip
         plan.data_factories[client_name] = ReplayDataClientFactory
         plan.replay_client = client_name
@@ -277,10 +280,15 @@ def trading_node_plan(
     plan.data_factories.update(sources.factories)
     serves.update(sources.serves)  # a live source wins over the replay for the types it serves
     plan.sources, plan.warnings = tuple(sources.clients), sources.warnings
-    plan.warnings += tuple(
-        f"data[{index}]: kind {data.kind} is served in backtests only; this {mode} node gets no {data.kind} for {data.instrument_id}"
-        for index, data in enumerate(config.data) if data.kind != "bars"
-    )  # fmt: skip
+    # a replay serves trades, books and quotes as a backtest does; OKX market data serves them to whoever subscribes
+    # (the OrderFlowActor does), but its book then exists only while subscribed, so the OKX-fed sandbox stays L1
+    book = any(data.kind == "book" for data in config.data)
+    if mode == "paper" and not replay:
+        plan.warnings += tuple(
+            f"data[{index}]: kind book: on OKX market data the paper sandbox fills on bars, trades and quotes (an L1 book), not on "
+            f"{data.instrument_id}'s L2 book as a backtest or a paper replay does"
+            for index, data in enumerate(config.data) if data.kind == "book"
+        )  # fmt: skip
     if mode == "paper":
         from ravebear.platform.simulated_venue.sandbox import BarSandboxConfig, SandboxLiveExecClientFactory
 
@@ -291,6 +299,8 @@ def trading_node_plan(
             leverages=({key: Decimal(str(value)) for key, value in venue.leverages.items()} or None) if venue.account_type == "MARGIN" else None,
             use_random_ids=True,  # venue order ids must not repeat across restarts
             fill_model=fill_model_config(config),  # the backtest's, same seed: the same slipped fills
+            # the backtest venue's book: L2 when a book entry streams deltas (the replay serves them whether subscribed or not)
+            book_type="L2_MBP" if book and replay else "L1_MBP",
         )  # fmt: skip
         plan.exec_factories[venue.name] = SandboxLiveExecClientFactory
     else:

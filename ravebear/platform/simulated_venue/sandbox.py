@@ -15,6 +15,9 @@ What the stock `SandboxExecutionClient` gets wrong for RaveBear, each seen in a 
   from entropy): this client installs the run file's fill model (`BarSandboxConfig.fill_model`),
   built after the stock one so its seed is the last word, so a replay slips the very fills the
   backtest slips (docs/NOTES.md, "fill model draws").
+With an L2 book (`book_type: L2_MBP`, set by the composer when a paper replay streams a `kind: book` entry) the
+stock client already does what the backtest venue does: it takes the venue's deltas (`data.book.deltas.<venue>.*`
+matches its `data.*.<venue>.*`), keeps the matching engine's L2 book and ignores bars (nautilus fills bars on L1 only).
 The restored account must also be a *calculated* account (`register_calculated_account`, done by
 the node builder before the kernel loads the cache), or fills stop updating its balance.
 """
@@ -59,6 +62,10 @@ class BarSandboxExecutionClient(SandboxExecutionClient):
     def connect(self) -> None:
         """Connect, take the venue's bars, and re-arm open orders restored from the cache."""
         super().connect()
+        # the venue's trades, quotes and book deltas too move the market before any strategy or actor sees them, as
+        # in a backtest (the exchange, then the data engine); the stock client subscribed them at priority 0
+        self._msgbus.unsubscribe(f"data.*.{self.venue}.*", handler=self.on_data)
+        self._msgbus.subscribe(f"data.*.{self.venue}.*", handler=self.on_data, priority=10)
         self._msgbus.subscribe("data.bars.*", handler=self._on_bar, priority=10)  # before the strategies (priority 0)
         for order in self._cache.orders_open(venue=self.venue):
             engine = self.exchange.get_matching_engine(order.instrument_id)
