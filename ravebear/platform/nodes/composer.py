@@ -279,7 +279,7 @@ def trading_node_plan(
     plan.sources, plan.warnings = tuple(sources.clients), sources.warnings
     plan.warnings += tuple(
         f"data[{index}]: kind {data.kind} is served in backtests only; this {mode} node gets no {data.kind} for {data.instrument_id}"
-        for index, data in enumerate(config.data) if data.kind != "bars"
+        for index, data in enumerate(config.data) if data.kind != "bars" and node_settings.data == "replay"  # OKX's client serves the rest live
     )  # fmt: skip
     if mode == "paper":
         from ravebear.platform.simulated_venue.sandbox import BarSandboxConfig, SandboxLiveExecClientFactory

@@ -53,7 +53,7 @@ class SessionPlayer:
         first = venue.engine.last.get(self.inst_id)
         if first is not None:
             self.feed.anchor(first, 1)
-        self.sent: list[tuple[str, int, dict]] = []  # (channel, wall ns at send, row) when settings.record
+        self.sent: list[tuple[str, int, dict]] = []  # (channel, wall ns at send, row) when settings.record; "books-snapshot" per subscriber
         self.loops = 0  # completed passes of the session
         self.trades = 0  # recorded trades pushed
         self._minute = (0, 0.0)  # (venue ms the current path minute opened, monotonic time it started playing)
@@ -116,7 +116,10 @@ class SessionPlayer:
             return
         channel, ts = arg.get("channel"), self.now_ms()
         if channel == "books":
-            await self.venue._send(conn, {"arg": arg, "action": "snapshot", "data": [self.feed.snapshot(ts)]})  # noqa: SLF001
+            row = self.feed.snapshot(ts)
+            if self.settings.record:
+                self.sent.append(("books-snapshot", time.time_ns(), row))
+            await self.venue._send(conn, {"arg": arg, "action": "snapshot", "data": [row]})  # noqa: SLF001
         elif channel == "bbo-tbt" and self.feed.seq_id:
             bbo = self.feed.bbo(ts, force=True)
             if bbo is not None:
