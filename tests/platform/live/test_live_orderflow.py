@@ -3,18 +3,22 @@
 The venue plays the Binance USD-M capture re-priced to the candles (`--session`); the node subscribes the actor to
 OKX `trades` and `books` through nautilus's OKX data client; a probe actor writes every published snapshot. Each
 snapshot's OBI, spread and depth must equal the features of the book rebuilt here from the exact `books` rows the
-venue sent (its snapshot to the node, then every update), and the order/fill cycle must still book to the cent.
+venue sent (its snapshot to the node, then every update), also after the venue drops the public socket mid-run (the node
+reconnects and gets a fresh snapshot), and the order/fill cycle must still book to the cent.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import threading
+import time
 from bisect import bisect_left
 from decimal import Decimal
 
 import yaml
 
+from ravebear.simulators.okx_venue.faults import Fault
 from ravebear.simulators.okx_venue.runner import VenueSettings, VenueThread
 from ravebear.simulators.okx_venue.server import PlayerSettings
 from ravebear.simulators.okx_venue.session_player import SessionSettings
@@ -77,8 +81,21 @@ def test_a_live_node_computes_order_flow_from_the_venues_book_and_still_trades(t
         {"actor_path": "tests.platform.live.orderflow_probe:SnapshotLog", "config": {"instrument_id": instrument, "path": str(snapshots_file)}},
     ]  # fmt: skip
     config.write_text(yaml.safe_dump(raw, sort_keys=False))
+    dropped: list[int] = []
+
+    def drop_public_socket_later(_) -> None:  # noqa: ANN001 - the node's process
+        def later() -> None:
+            deadline = time.monotonic() + 60
+            while not venue.call(lambda: venue.venue.started.is_set()) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            time.sleep(8.0)
+            dropped.append(time.time_ns())
+            venue.call_async(venue.venue.inject(Fault.parse({"target": "socket", "kind": "drop", "match": "public"})))
+
+        threading.Thread(target=later, daemon=True).start()
+
     try:
-        run = run_session(tmp_path, venue, config)
+        run = run_session(tmp_path, venue, config, during=drop_public_socket_later)
         sent = venue.call(lambda: list(venue.venue.session.sent))
     finally:
         venue.stop()
@@ -88,9 +105,13 @@ def test_a_live_node_computes_order_flow_from_the_venues_book_and_still_trades(t
     assert figures["fills"] >= 2
 
     times, states = book_states(sent)
+    resubscribed = [ns for channel, ns, _ in sent if channel == "books-snapshot"]
+    assert len(dropped) == 1 and len(resubscribed) == 2 and resubscribed[1] > dropped[0]  # the node came back and resubscribed
     snapshots = [json.loads(line) for line in snapshots_file.read_text().splitlines()]
-    with_book = [s for s in snapshots if s["has_book"]]
+    # an interval ending while the node was away holds a book without the updates sent meanwhile: not comparable
+    with_book = [s for s in snapshots if s["has_book"] and not dropped[0] <= s["ts_event"] <= resubscribed[1] + 200_000_000]
     assert len(with_book) >= 10, len(snapshots)
+    assert sum(1 for s in with_book if s["ts_event"] > resubscribed[1]) >= 5  # after the fresh snapshot too
     for snap in with_book:
         # the actor's book at the interval's end: after every books row it received before then; the row sent just
         # before the end may still have been on its way (send time < receive time)
