@@ -437,7 +437,7 @@ class OKXVenue:
                     continue
             if op == "subscribe":
                 conn.subscriptions.append(arg)
-                if channel.startswith("candle") or channel == "trades":
+                if channel.startswith("candle") or channel in ("trades", "books"):
                     self._subscribed.set()
             else:
                 conn.subscriptions = [a for a in conn.subscriptions if a != arg]
