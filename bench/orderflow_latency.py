@@ -35,8 +35,8 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-
 from nautilus_trader.model.data import OrderBookDeltas, TradeTick
+from nautilus_trader.model.identifiers import InstrumentId
 
 from bench.common import REPO_ROOT, SHARED_DATA, print_table
 from ravebear.strategies.orderflow_actor import OrderFlowActor, OrderFlowActorConfig
@@ -61,7 +61,7 @@ class LatencyOrderFlowActor(OrderFlowActor):
         super().__init__(config)
         self.timings: list[tuple[str, str, int, int, int]] = []  # (kind, tradeId | seqId, ts_init, handler entered, published) wall ns
 
-    def _publish_update(self, instrument_id) -> None:  # noqa: ANN001 - an InstrumentId
+    def _publish_update(self, instrument_id: InstrumentId) -> None:
         self.publish_data(self._snapshot_types[instrument_id], self._flows[instrument_id].snapshot())
 
     def on_trade_tick(self, tick: TradeTick) -> None:

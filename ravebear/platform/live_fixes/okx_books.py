@@ -36,10 +36,10 @@ class OKXBookSnapshotDataClientFactory(OKXLiveDataClientFactory):
     def create(loop: Any, name: str, config: Any, msgbus: Any, cache: Any, clock: Any) -> Any:  # type: ignore[override]
         """The stock client, its data hand-off wrapped."""
         client = OKXLiveDataClientFactory.create(loop, name, config, msgbus, cache, clock)
-        handle = client._handle_data  # noqa: SLF001 - the one hand-off every parsed message goes through
+        handle = client._handle_data
 
         def handle_data(data: Any) -> None:
             handle(with_clear(data) if isinstance(data, OrderBookDeltas) else data)
 
-        client._handle_data = handle_data  # noqa: SLF001
+        client._handle_data = handle_data
         return client

@@ -9,11 +9,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ravebear.catalog.orderflow.binance import DEPTH, SNAPSHOT, TRADES, OrderflowFormatError, read_capture
+from ravebear.catalog.orderflow.binance import (
+    DEPTH,
+    SNAPSHOT,
+    TRADES,
+    OrderflowFormatError,
+    read_capture,
+)
 from ravebear.catalog.orderflow.book_sync import ADD, ASK, BID, CLEAR, DELETE, sync_book
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SUFFIXES = (f"_{TRADES}.parquet", f"_{DEPTH}.parquet", f"_{SNAPSHOT}.parquet")
 
@@ -92,11 +102,11 @@ def load_session(path: str | Path) -> RecordedSession:
     return _timeline(str(prefix), frames[TRADES], frames[DEPTH], frames[SNAPSHOT])
 
 
-def _sides(column) -> np.ndarray:  # noqa: ANN001 - a pandas Series
+def _sides(column: pd.Series) -> np.ndarray:
     return np.where(column.to_numpy() == "bid", BID, ASK).astype(np.int64)
 
 
-def _timeline(source: str, trades, diffs, snapshot) -> RecordedSession:  # noqa: ANN001 - pandas frames
+def _timeline(source: str, trades: pd.DataFrame, diffs: pd.DataFrame, snapshot: pd.DataFrame) -> RecordedSession:
     diffs = diffs[(diffs["price"] > 0) & (diffs["qty"] >= 0) & diffs["side"].isin(("bid", "ask"))]
     snapshot = snapshot[(snapshot["price"] > 0) & (snapshot["qty"] > 0) & snapshot["side"].isin(("bid", "ask"))]
     futures = "prev_final_update_id" in diffs.columns and diffs["prev_final_update_id"].notna().all() and len(diffs) > 0

@@ -119,17 +119,17 @@ class SessionPlayer:
             row = self.feed.snapshot(ts)
             if self.settings.record:
                 self.sent.append(("books-snapshot", time.time_ns(), row))
-            await self.venue._send(conn, {"arg": arg, "action": "snapshot", "data": [row]})  # noqa: SLF001
+            await self.venue._send(conn, {"arg": arg, "action": "snapshot", "data": [row]})
         elif channel == "bbo-tbt" and self.feed.seq_id:
             bbo = self.feed.bbo(ts, force=True)
             if bbo is not None:
-                await self.venue._send(conn, {"arg": arg, "data": [bbo]})  # noqa: SLF001
+                await self.venue._send(conn, {"arg": arg, "data": [bbo]})
 
     async def _trade(self, price: Decimal, size: Decimal, side: str, ts: int) -> None:
         venue = self.venue
         venue.engine.on_trade(self.inst_id, price, ts)
-        venue._trade_ids += 1  # noqa: SLF001 - one trade-id sequence for path and recorded trades
-        await self._push("trades", m.trade_push(self.inst_id, venue._trade_ids, price, size, side, ts))  # noqa: SLF001
+        venue._trade_ids += 1
+        await self._push("trades", m.trade_push(self.inst_id, venue._trade_ids, price, size, side, ts))
         await venue.flush()
 
     async def path_trade(self, price: Decimal, ts: int) -> None:

@@ -11,6 +11,7 @@ from nautilus_trader.common.actor import Actor
 from nautilus_trader.config import ActorConfig
 from nautilus_trader.model.identifiers import InstrumentId
 
+from ravebear.catalog.orderflow.events import OrderFlowSnapshot
 from ravebear.strategies.orderflow_actor import orderflow_data_types
 
 FIELDS = ("interval_start", "trades", "buy_size", "sell_size", "last_price", "has_book", "obi", "weighted_obi", "spread_bps", "bid_depth", "ask_depth",
@@ -37,7 +38,7 @@ class SnapshotLog(Actor):
         snapshots, _ = orderflow_data_types(self.config.instrument_id)
         self.subscribe_data(snapshots, instrument_id=InstrumentId.from_str(self.config.instrument_id))
 
-    def on_data(self, data) -> None:  # noqa: ANN001 - an OrderFlowSnapshot
+    def on_data(self, data: OrderFlowSnapshot) -> None:
         """Write one line per snapshot."""
         row = {name: getattr(data, name) for name in FIELDS}
         row["received_ns"] = self.clock.timestamp_ns()

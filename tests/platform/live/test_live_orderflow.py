@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
 import threading
 import time
 from bisect import bisect_left
@@ -23,7 +24,13 @@ from ravebear.simulators.okx_venue.runner import VenueSettings, VenueThread
 from ravebear.simulators.okx_venue.server import PlayerSettings
 from ravebear.simulators.okx_venue.session_player import SessionSettings
 from tests.platform.live.checks import assert_books_match
-from tests.platform.live.harness import CREDS, INSTRUMENT, WINDOW_START, run_session, write_config
+from tests.platform.live.harness import (
+    CREDS,
+    INSTRUMENT,
+    WINDOW_START,
+    run_session,
+    write_config,
+)
 from tests.shared_data import SHARED
 from tests.simulators.okx_venue.book_messages import ClientBook
 
@@ -83,7 +90,7 @@ def test_a_live_node_computes_order_flow_from_the_venues_book_and_still_trades(t
     config.write_text(yaml.safe_dump(raw, sort_keys=False))
     dropped: list[int] = []
 
-    def drop_public_socket_later(_) -> None:  # noqa: ANN001 - the node's process
+    def drop_public_socket_later(_: subprocess.Popen) -> None:
         def later() -> None:
             deadline = time.monotonic() + 60
             while not venue.call(lambda: venue.venue.started.is_set()) and time.monotonic() < deadline:

@@ -6,7 +6,6 @@ algorithm written out here again (checked against OKX's own example in the tests
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import zlib
@@ -71,7 +70,7 @@ async def collect(url: str, inst_id: str, seconds: float, channels: tuple[str, .
         while (left := deadline - time.monotonic()) > 0:
             try:
                 msg = await ws.receive(timeout=left)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 break
             if msg.type != aiohttp.WSMsgType.TEXT:
                 break

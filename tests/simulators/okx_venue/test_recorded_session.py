@@ -10,13 +10,24 @@ import pandas as pd
 import pytest
 
 from ravebear.simulators.okx_venue.book_feed import BookFeed, okx_checksum
-from ravebear.simulators.okx_venue.recorded_session import SessionError, SessionTrade, load_session
-from ravebear.simulators.okx_venue.runner import VenueSettings, VenueThread, venue_instruments
+from ravebear.simulators.okx_venue.recorded_session import (
+    SessionError,
+    load_session,
+)
+from ravebear.simulators.okx_venue.runner import (
+    VenueSettings,
+    VenueThread,
+    venue_instruments,
+)
 from ravebear.simulators.okx_venue.server import PlayerSettings
 from ravebear.simulators.okx_venue.session_player import SessionSettings, attach
 from tests.platform.live.harness import CREDS, INSTRUMENT, WINDOW_START
 from tests.shared_data import SHARED
-from tests.simulators.okx_venue.book_messages import ClientBook, collect, documented_checksum
+from tests.simulators.okx_venue.book_messages import (
+    ClientBook,
+    collect,
+    documented_checksum,
+)
 
 CAPTURES = SHARED / "trades_book"
 USDM = CAPTURES / "binance_usdm_BTCUSDT_20240808T2354Z_20240808T2359Z"
@@ -116,7 +127,7 @@ def test_books_trades_and_bbo_follow_the_candles_over_a_websocket():
         sent_trades = venue.call(lambda: [row for channel, _, row in venue.venue.session.sent if channel == "trades"])
     finally:
         venue.stop()
-    book, trades = _check_stream(frames)
+    _, trades = _check_stream(frames)
     assert Decimal(sent_trades[-1]["px"]) == last_price  # the engine matched on what it printed
     first = sent_trades.index(trades[0][0])
     assert [row for row, _ in trades] == sent_trades[first : first + len(trades)]  # the client got every trade, in order
