@@ -130,7 +130,10 @@ def main() -> None:
         player=PlayerSettings(step_s=60.0, warmup_s=1.0),  # candles in real time: four path prices a minute
         session=SessionSettings(CAPTURE, INSTRUMENT, speed=args.speed, depth=args.depth, record=True),
     )  # fmt: skip
-    venue = VenueThread(settings).start()
+    try:
+        venue = VenueThread(settings).start()
+    except ValueError as error:  # the capture is missing or unreadable (SessionError), or the candles
+        sys.exit(f"error: {error}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         out = folder / "timings.json"
