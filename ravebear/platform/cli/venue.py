@@ -55,8 +55,16 @@ def _utc_ms(text: str | None, name: str) -> int | None:
 @click.option("--settle", "settle_s", type=click.FloatRange(0), default=0.0, show_default=True, metavar="SECONDS", help="Also wait until clients were quiet this long before the next minute.")
 @click.option("--start-now", is_flag=True, help="Play at once instead of waiting for a client to subscribe to candles or trades.")
 @click.option("--historical-time", is_flag=True, help="Stamp candles, orders and fills with the data's own times (default: replayed from the current minute).")
+@click.option("--session", "session_path", default=None, metavar="CAPTURE",
+              help="Serve trades, books and bbo-tbt from a recorded Binance spot or USD-M capture (its prefix or one of its "
+                   "_trades/_depthdiff/_depthsnap files), re-priced to the candles. Default: four candle trades a minute, no book.")
+@click.option("--session-instrument", default=None, help="The swap the session plays on (default: the first of --instruments).")
+@click.option("--session-speed", type=click.FloatRange(0, min_open=True), default=1.0, show_default=True, metavar="X",
+              help="Recorded seconds played per wall second.")
+@click.option("--book-depth", type=click.IntRange(1, 400), default=400, show_default=True, help="Levels per side in `books` (OKX: 400).")
 def okx_sim(data_dir: str | None, instruments: str, start: str | None, end: str | None, balance: Decimal, leverage: int, port: int, step_s: float,
-            settle_s: float, start_now: bool, historical_time: bool) -> None:
+            settle_s: float, start_now: bool, historical_time: bool, session_path: str | None, session_instrument: str | None,
+            session_speed: float, book_depth: int) -> None:
     """Serve a local OKX v5 venue (REST + WebSockets) that fills orders on real candles.
 
     It checks signatures with OKX_API_KEY / OKX_API_SECRET / OKX_API_PASSPHRASE (environment or .env):
@@ -66,6 +74,7 @@ def okx_sim(data_dir: str | None, instruments: str, start: str | None, end: str 
     from ravebear.simulators.okx_venue.price_path import PricePathError
     from ravebear.simulators.okx_venue.runner import VenueSettings, serve_forever
     from ravebear.simulators.okx_venue.server import PlayerSettings
+    from ravebear.simulators.okx_venue.session_player import SessionSettings
 
     missing = missing_okx_keys()
     if missing:
@@ -79,6 +88,11 @@ def okx_sim(data_dir: str | None, instruments: str, start: str | None, end: str 
     )  # fmt: skip
     if data_dir:
         settings.data_dir = Path(data_dir)
+    if session_path:
+        inst_id = session_instrument or settings.inst_ids[0]
+        if inst_id not in settings.inst_ids:
+            fail(f"--session-instrument {inst_id} is not one of --instruments ({', '.join(settings.inst_ids)})", 2)
+        settings.session = SessionSettings(Path(session_path), inst_id, speed=session_speed, depth=book_depth)
 
     def ready(venue, bound: int) -> None:  # noqa: ANN001
         path = venue.path
@@ -86,6 +100,10 @@ def okx_sim(data_dir: str | None, instruments: str, start: str | None, end: str 
         when = f", replayed from {_iso(path.steps[0].ts)}" if path.shift_ms else ""
         click.echo(f"OKX sim venue on 127.0.0.1:{bound}: {', '.join(settings.inst_ids)}, {len(path.steps):,} minutes of real candles "
                    f"({_iso(first)} .. {_iso(last)}{when}), {cash} USDT at {leverage}x")  # fmt: skip
+        if venue.session is not None:
+            played = venue.session.session
+            click.echo(f"recorded session on {venue.session.inst_id}: {Path(played.source).name}, {played.trades:,} trades, "
+                       f"{played.duration_ns / 1e9:.0f} s at {session_speed}x, books {book_depth} levels (loops)")  # fmt: skip
         click.echo("in the run config:")
         click.echo(f"  node: {{data: okx, okx: {{base_url_http: 'http://127.0.0.1:{bound}', base_url_ws: 'ws://127.0.0.1:{bound}/ws/v5/public'}}}}")
         click.echo("operator: GET /sim/status, GET /sim/ledger, POST /sim/pause|resume|step?n=N, POST /sim/faults {target, kind, match}")
@@ -93,7 +111,7 @@ def okx_sim(data_dir: str | None, instruments: str, start: str | None, end: str 
 
     try:
         serve_forever(settings, ready)
-    except (ValueError, PricePathError) as error:
+    except (ValueError, PricePathError) as error:  # SessionError too
         fail(str(error), 2)
     except OSError as error:
         fail(f"cannot serve on 127.0.0.1:{port}: {error.strerror or error}", 1)

@@ -271,10 +271,10 @@ def trading_node_plan(
         plan.replay_client = client_name
         serves.update(dict.fromkeys(config.alt_data.types, config.alt_data.client_id))
     else:
-        from nautilus_trader.adapters.okx.factories import OKXLiveDataClientFactory
+        from ravebear.platform.live_fixes.okx_books import OKXBookSnapshotDataClientFactory
 
         data_clients["OKX"] = okx_data_config(config)
-        plan.data_factories["OKX"] = OKXLiveDataClientFactory
+        plan.data_factories["OKX"] = OKXBookSnapshotDataClientFactory  # nautilus's, with a CLEAR before each book snapshot
     sources = live_sources(config, environ)
     data_clients.update(sources.clients)
     plan.data_factories.update(sources.factories)

@@ -18,7 +18,9 @@ from ravebear.simulators.okx_venue.auth import Credentials
 from ravebear.simulators.okx_venue.engine import MatchingEngine
 from ravebear.simulators.okx_venue.ledger import Ledger, VenueInstrument
 from ravebear.simulators.okx_venue.price_path import PricePath
+from ravebear.simulators.okx_venue.recorded_session import load_session
 from ravebear.simulators.okx_venue.server import OKXVenue, PlayerSettings
+from ravebear.simulators.okx_venue.session_player import SessionSettings, attach
 from ravebear.catalog.instruments import OKX_SWAPS
 
 T = TypeVar("T")
@@ -43,6 +45,7 @@ class VenueSettings:
     creds: Credentials = field(default_factory=lambda: Credentials("", "", ""))
     rebase: bool = True  # replay the candles from the current minute on (False: at their own historical times)
     player: PlayerSettings = field(default_factory=PlayerSettings)
+    session: SessionSettings | None = None  # a recorded session serving trades, books and bbo-tbt (None: candle trades only)
 
 
 def venue_instruments(inst_ids: tuple[str, ...]) -> dict[str, VenueInstrument]:
@@ -69,7 +72,10 @@ def build_venue(settings: VenueSettings) -> OKXVenue:
     if settings.rebase:
         path.rebase(int(time.time() // 60) * 60_000)
     engine = MatchingEngine(venue_instruments(settings.inst_ids), Ledger(cash=settings.balance, leverage=settings.leverage), clock_ms=lambda: 0)
-    return OKXVenue(engine, path, settings.creds, settings.player)
+    venue = OKXVenue(engine, path, settings.creds, settings.player)
+    if settings.session is not None:
+        attach(venue, load_session(settings.session.path), settings.session)
+    return venue
 
 
 def free_port() -> int:

@@ -90,6 +90,7 @@ class OKXVenue:
         self._player_task: asyncio.Task | None = None
         self._subscribed = asyncio.Event()
         self.refused_until: dict[str, float] = {}  # socket kind -> monotonic time until which upgrades get HTTP 503 (injected)
+        self.session: Any = None  # session_player.SessionPlayer: a recorded session's trades and book (runner.build_venue)
         for inst_id, px in path.first_prices().items():
             engine.last[inst_id] = Decimal(str(px))
         engine.clock_ms = lambda: self.now_ms
@@ -146,10 +147,14 @@ class OKXVenue:
 
     async def _on_startup(self, app: web.Application) -> None:
         self._player_task = asyncio.get_running_loop().create_task(self._play())
+        if self.session is not None:
+            self.session.start()
 
     async def _on_cleanup(self, app: web.Application) -> None:
         if self._player_task:
             self._player_task.cancel()
+        if self.session is not None:
+            self.session.stop()
         for conn in list(self.connections):
             await conn.ws.close()
 
@@ -432,11 +437,13 @@ class OKXVenue:
                     continue
             if op == "subscribe":
                 conn.subscriptions.append(arg)
-                if channel.startswith("candle") or channel == "trades":
+                if channel.startswith("candle") or channel in ("trades", "books"):
                     self._subscribed.set()
             else:
                 conn.subscriptions = [a for a in conn.subscriptions if a != arg]
             await self._send(conn, {"event": op, "arg": arg, "connId": f"c{conn.number}"})
+            if op == "subscribe" and self.session is not None:
+                await self.session.on_subscribe(conn, arg)
             if op == "subscribe" and channel == "account":
                 await self._send(conn, {"arg": arg, "data": [self.account()]})
 
@@ -497,16 +504,17 @@ class OKXVenue:
                 channel = "algo-advance" if record.ord_type == "move_order_stop" else "orders-algo"
                 await self.push("business", channel, record.inst_id, m.algo_row(record))
 
-    async def push(self, kind: str, channel: str, inst_id: str, row: Any) -> None:
-        """Send one data row to every socket of `kind` subscribed to `channel` (held back while a reorder fault collects)."""
+    async def push(self, kind: str, channel: str, inst_id: str, row: Any, action: str | None = None) -> None:
+        """Send one data row to every socket of `kind` subscribed to `channel` (held back while a reorder fault collects);
+        `action` for `books` (snapshot | update)."""
         for conn in list(self.connections):
             if conn.kind != kind:
                 continue
             arg = conn.wants(channel, inst_id)
             if arg is None:
                 continue
-            frame = json.dumps({"arg": arg, "data": [row]})
-            if channel not in ("trades",) and not channel.startswith("candle"):
+            frame = json.dumps({"arg": arg, "action": action, "data": [row]} if action else {"arg": arg, "data": [row]})
+            if channel not in ("trades", "books", "bbo-tbt") and not channel.startswith("candle"):
                 self.pushed.append((kind, channel, row))
             hold = conn.held.get(channel)
             if hold is None and (fault := self.faults.take("push", channel)) is not None:
@@ -533,27 +541,37 @@ class OKXVenue:
         while not self.path.done:
             while self.paused:
                 await asyncio.sleep(0.05)
-            await self.step()
-            await asyncio.sleep(self.player.step_s)
+            await self.step(paced=self.session is not None)
+            if self.session is None:  # a paced minute took its time already
+                await asyncio.sleep(self.player.step_s)
             while self.player.settle_s and time.monotonic() - self._last_inbound < self.player.settle_s:
                 await asyncio.sleep(self.player.settle_s / 4)
         self.finished.set()
         logger.info(f"okx-sim: price path finished at {_iso(self.now_ms)}")
 
-    async def step(self) -> bool:
-        """Play the next minute of the path; False at its end."""
+    async def step(self, paced: bool = False) -> bool:
+        """Play the next minute of the path (`paced`: each price at its time within `step_s`, else at once); False at its end."""
         step = self.path.next_step()
         if step is None:
             return False
-        for candle in step.candles:
-            for ts, price in candle.prices():
-                px = Decimal(str(price))
-                self.now_ms = ts
-                self.engine.on_trade(candle.inst_id, px, ts)
-                self._trade_ids += 1
-                size = Decimal(str(round(candle.volume_contracts / 4, 2))) or Decimal("0.01")
-                await self.push("public", "trades", candle.inst_id, m.trade_push(candle.inst_id, self._trade_ids, px, size, "buy", ts))
-                await self.flush()
+        points = [(ts, price, candle) for candle in step.candles for ts, price in candle.prices()]
+        if paced:
+            points.sort(key=lambda point: point[0])
+            self.session.minute_started(step.ts)
+        started = time.monotonic()
+        for ts, price, candle in points:
+            if paced:
+                await asyncio.sleep(max(0.0, started + (ts - step.ts) / MINUTE_MS * self.player.step_s - time.monotonic()))
+            px = Decimal(str(price))
+            self.now_ms = ts
+            if self.session is not None and self.session.serves(candle.inst_id):
+                await self.session.path_trade(px, ts)  # the book moves to the path price, then the trade prints there
+                continue
+            self.engine.on_trade(candle.inst_id, px, ts)
+            self._trade_ids += 1
+            size = Decimal(str(round(candle.volume_contracts / 4, 2))) or Decimal("0.01")
+            await self.push("public", "trades", candle.inst_id, m.trade_push(candle.inst_id, self._trade_ids, px, size, "buy", ts))
+            await self.flush()
         self.now_ms = step.ts + MINUTE_MS - 1
         for candle in step.candles:
             row = m.candle_push(
@@ -575,6 +593,7 @@ class OKXVenue:
             "connections": [{"kind": c.kind, "id": f"c{c.number}", "logged_in": c.logged_in, "subscriptions": c.subscriptions, "stalled": c.stalled} for c in self.connections],
             "open_orders": len(self.engine.open_orders()), "open_algo_orders": len(self.engine.open_algos()),
             "pending_faults": [f.__dict__ for f in self.faults.pending],
+            "session": self.session.status() if self.session is not None else None,
         }
 
     def ledger_view(self) -> dict:
