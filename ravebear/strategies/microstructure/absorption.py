@@ -60,6 +60,7 @@ class AbsorptionDetector:
         self._buy = self._sell = 0.0
         self._reference = self._close = 0.0
         self._last_price: float | None = None
+        self._empty = False  # the open bucket has no trade yet (opened by `advance`)
 
     def update(self, trade: Trade) -> AbsorptionBucket | None:
         """Feed one trade (in time order); return the bucket it closed, if any."""
@@ -69,11 +70,25 @@ class AbsorptionDetector:
             closed = self._close_bucket(index)
             self._bucket, self._buy, self._sell = index, 0.0, 0.0
             self._reference = self._last_price if self._last_price is not None else trade.price
+        self._empty = False
         if trade.aggressor > 0:
             self._buy += trade.size
         else:
             self._sell += trade.size
         self._close = self._last_price = trade.price
+        return closed
+
+    def advance(self, now_ns: int) -> AbsorptionBucket | None:
+        """Close the open bucket when now_ns reached its end (no later trade can join it); return it, if any.
+
+        The buckets and their tiers are the same as when the next trade closes it: the next bucket opens
+        empty (its reference the last price) and an empty bucket counts 0 in the lookback.
+        """
+        if self._bucket < 0 or now_ns < (self._bucket + 1) * self._bucket_ns or self._empty:
+            return None
+        closed = self._close_bucket(self._bucket + 1)
+        self._bucket, self._buy, self._sell, self._empty = self._bucket + 1, 0.0, 0.0, True
+        self._reference = self._close = self._last_price
         return closed
 
     def flush(self) -> AbsorptionBucket | None:
@@ -86,6 +101,10 @@ class AbsorptionDetector:
         if self._bucket < 0:
             return None
         config, history = self.config, self._history
+        if self._empty:  # opened by `advance`, no trade came: an empty bucket, 0 in the lookback
+            for _ in range(min(next_index - self._bucket, config.lookback_buckets)):
+                history.append(0.0)
+            return None
         delta = self._buy - self._sell
         side = 1 if delta > 0 else -1 if delta < 0 else 0
         mean = sum(history) / len(history) if len(history) == config.lookback_buckets else 0.0
