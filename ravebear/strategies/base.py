@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import msgspec
 from nautilus_trader.config import StrategyConfig
-from nautilus_trader.model.data import Bar, DataType
+from nautilus_trader.model.data import Bar, DataType, OrderBookDeltas, QuoteTick, TradeTick
 from nautilus_trader.model.events import OrderDenied, OrderFilled, OrderRejected, PositionChanged, PositionClosed, PositionOpened
 from nautilus_trader.model.identifiers import ClientId, InstrumentId
 from nautilus_trader.trading.strategy import Strategy
@@ -38,7 +38,8 @@ from ravebear.strategies.bar_types import bar_type_for
 from ravebear.strategies.entry_filter import EntryFilter, EntryFilterConfig
 from ravebear.strategies.feed_watch import FeedWatch
 from ravebear.strategies.levels.engine import LevelEngine, LevelEngineConfig
-from ravebear.strategies.levels.model import LevelEvent
+from ravebear.strategies.levels.model import Level, LevelEvent
+from ravebear.strategies.orderflow_conditions import OrderFlowConditions
 from ravebear.strategies.levels.timeframes import Candle, StreamingAggregator, timeframe_minutes
 from ravebear.strategies.position_manager import LONG, SHORT, STOP_ACTIONS, PositionManager
 from ravebear.strategies.trade_state import STATE_KEY
@@ -87,6 +88,7 @@ class Signal:
     side: int  # +1 long, -1 short
     invalidation: float  # the stop goes beyond this price (plus exits.stop_buffer_bps)
     reason: str
+    level: Level | None = None  # the level the idea trades (order-flow conditions read the flow at it)
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,8 @@ class LevelStrategy(Strategy):
         self.entry_filter = EntryFilter(config.entry_filter)
         self._filter_levels = "wick_alignment" in config.entry_filter.conditions
         self._filter_prices = "oi_change" in config.entry_filter.conditions  # OI against the price move
+        flow, zone = config.entry_filter.orderflow, bool(getattr(config, "require_defended_zone", False))
+        self.orderflow = OrderFlowConditions(flow, config.entry_filter.missing_data, zone) if flow.conditions() or zone else None
         self.guards = RiskGuards(config.guards, strategy_id=str(self.id))
         self.gate = EntryGate(self.guards, self.entry_filter, config.exits, config.risk_per_trade_pct, config.max_leverage, config.max_notional)
         self.position_manager = PositionManager(self, self.guards, self._publish_guard, config.exits, config.cooldown_bars, config.guards.flatten_on_kill)
@@ -182,6 +186,14 @@ class LevelStrategy(Strategy):
         self.register_indicator_for_bars(bar_type, self.position_manager.atr)
         self.subscribe_bars(bar_type)  # higher timeframes are built here from it (StreamingAggregator)
         self._subscribe_alt_data()
+        if self.orderflow is not None:  # its own trades and book: order-flow conditions at the entry
+            from nautilus_trader.model.enums import BookType
+
+            self.subscribe_trade_ticks(instrument_id)
+            if self.orderflow.config.book_source == "quotes":
+                self.subscribe_quote_ticks(instrument_id)
+            else:
+                self.subscribe_order_book_deltas(instrument_id, BookType.L2_MBP, managed=False)
         self.position_manager.start(self.instrument, persist_state=self.cache.has_backing)
         self.msgbus.subscribe(topic=GUARD_TOPIC, handler=self._note_guard_event)
         if self.feed_watch is None:
@@ -199,6 +211,18 @@ class LevelStrategy(Strategy):
     def on_data(self, data: Any) -> None:
         """Alternative data goes to the entry filter."""
         self.entry_filter.on_data(data)
+
+    def on_trade_tick(self, tick: TradeTick) -> None:
+        """Trades feed the order-flow conditions (subscribed only when some are ON)."""
+        self.orderflow.on_trade_tick(tick)
+
+    def on_order_book_deltas(self, deltas: OrderBookDeltas) -> None:
+        """Book deltas feed the order-flow conditions."""
+        self.orderflow.on_order_book_deltas(deltas)
+
+    def on_quote_tick(self, tick: QuoteTick) -> None:
+        """Quotes feed the order-flow conditions (`book_source: quotes`)."""
+        self.orderflow.on_quote_tick(tick)
 
     def on_stop(self) -> None:
         """Stop the feed watch, then per `stop_action`: flatten (backtests end flat), cancel working orders, or keep everything."""
@@ -253,6 +277,9 @@ class LevelStrategy(Strategy):
         if events and self._filter_levels:
             for event in events:
                 self.entry_filter.on_level_event(self._instrument_key, event)
+        if events and self.orderflow is not None:
+            for event in events:
+                self.orderflow.on_level(event)
         if timeframe == self._base:
             if self._filter_prices:
                 self.entry_filter.on_price(self._instrument_key, candle.ts, candle.close)
@@ -283,6 +310,14 @@ class LevelStrategy(Strategy):
                 self._publish_guard(GuardEvent(candle.ts, "spot_short", "blocked", self._instrument_key, str(self.id), detail))
                 return
             max_spend = account.spendable(self.config.spot_cash_reserve_pct)
+        if self.orderflow is not None:
+            refusal = self.orderflow.check(candle.ts, signal.side, candle.close, signal.level)
+            if refusal is not None:
+                self.skipped[refusal.guard] = self.skipped.get(refusal.guard, 0) + 1
+                detail = f"{'long' if signal.side == LONG else 'short'} {signal.reason}: {refusal.detail}"
+                self.log.info(f"{self.id} {self._instrument_key}: entry skipped, guard {refusal.guard} blocked: {detail}")
+                self.msgbus.publish(GUARD_TOPIC, GuardEvent(candle.ts, refusal.guard, "blocked", self._instrument_key, str(self.id), detail))
+                return
         verdict = self.gate.decide(candle.ts, signal.side, signal.invalidation, signal.reason, candle.close, self.instrument, account, max_spend)
         if isinstance(verdict, EntryRefusal):
             self.skipped[verdict.guard] = self.skipped.get(verdict.guard, 0) + 1

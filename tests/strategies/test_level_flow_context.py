@@ -15,12 +15,9 @@ from nautilus_trader.common.actor import Actor
 from nautilus_trader.config import ActorConfig
 from nautilus_trader.model.identifiers import InstrumentId
 
-from ravebear.catalog.orderflow.importer import import_file
-from ravebear.catalog.store import RaveCatalog
 from ravebear.platform.nodes.backtest import check_data_available
 from ravebear.platform.nodes.composer import backtest_run_config
 from ravebear.platform.nodes.run_file import ConfigError, parse_run_file
-from ravebear.research.orderflow.compute import minute_bars
 from ravebear.research.orderflow.context import level_contexts
 from ravebear.research.orderflow.load import load
 from ravebear.strategies.levels.engine import LevelEngineConfig
@@ -29,13 +26,10 @@ from ravebear.strategies.microstructure.absorption import AbsorptionConfig, Abso
 from ravebear.strategies.microstructure.level_context import LevelContextTracker, level_key
 from ravebear.strategies.orderflow_actor import level_context_config, level_context_data_type
 from tests.catalog.orderflow.captures import PREFIXES, TRADES_BOOK
+from tests.strategies.spot_capture import INSTRUMENT, spot_catalog
+from tests.strategies.spot_capture import LEVELS as CAPTURE_LEVELS
 
-INSTRUMENT = "BTCUSDT.BINANCE"
-# permissive levels: 12 one-minute bars hold wicks, origins, confluences and a box
-LEVELS = {
-    "timeframes": ["1m"], "detectors": ["wicks", "boxes", "origins"], "wicks": {"min_wick_bps": 2, "min_wick_body_ratio": 0.5},
-    "origins": {"lookback": 3, "min_range_multiple": 1.5, "min_move_bps": 5, "min_relative_volume": 1.0}, "boxes": {"min_bars": 3, "max_height_bps": 20},
-}  # fmt: skip
+LEVELS = {"timeframes": ["1m"], **CAPTURE_LEVELS}
 CONTEXT = {"absorption": {"bucket_s": 5, "lookback_buckets": 6}, "whales": {"min_notional": 100_000}, "delta_window_s": 30}
 
 
@@ -78,15 +72,8 @@ def run_file(catalog_path: str, context: dict | None = None) -> dict:
 
 
 @pytest.fixture(scope="module")
-def catalog(tmp_path_factory) -> RaveCatalog:
-    """The whole spot capture, and 1-minute bars built from its trades (receive time) as the node's candles."""
-    store = RaveCatalog(tmp_path_factory.mktemp("level_context") / "cat")
-    for kind in ("trades", "depthdiff"):
-        import_file(store, TRADES_BOOK / f"{PREFIXES['spot']}{kind}.parquet")
-    bars = minute_bars(load(store, INSTRUMENT, None, None).trades)
-    bars["row"] = range(len(bars))
-    assert store.import_candles(bars, store.instrument(INSTRUMENT)).written == len(bars) == 12
-    return store
+def catalog(tmp_path_factory):
+    return spot_catalog(tmp_path_factory.mktemp("level_context") / "cat")
 
 
 @pytest.fixture(scope="module")

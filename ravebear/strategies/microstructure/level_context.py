@@ -107,6 +107,7 @@ class LevelContextTracker:
         self._judged: dict[str, ZoneTouch] = {}  # zone key -> its latest judged touch
         self._held: list[tuple[int, object]] = []  # items stamped _held_ts, applied once time moves past it
         self._held_ts = -1
+        self._retiring: list[tuple[int, str]] = []  # (ts, zone key) of levels that ended; dropped once time passes ts
 
     # -- feeding -------------------------------------------------------------------------------------
 
@@ -135,9 +136,8 @@ class LevelContextTracker:
         self._release_before(event.ts)
         if kind == "created" and side:
             self.zones.add_zone(Zone(key, level.low, level.high, side))
-        elif kind in _ENDING:
-            self.zones.remove_zone(key)
-            self._judged.pop(key, None)
+        elif kind in _ENDING:  # retired after this instant: a signal on the same candle still reads the zone
+            self._retiring.append((event.ts, key))
         if kind in _READ:
             return self.context(event.ts, level.low, level.high, side, key if side else None)
         return None
@@ -195,6 +195,15 @@ class LevelContextTracker:
     def _release_before(self, ts_ns: int) -> None:
         if self._held and self._held_ts < ts_ns:
             self._release()
+        if self._retiring and self._retiring[0][0] < ts_ns:
+            keep = []
+            for ended, key in self._retiring:
+                if ended < ts_ns:
+                    self.zones.remove_zone(key)
+                    self._judged.pop(key, None)
+                else:
+                    keep.append((ended, key))
+            self._retiring = keep
 
     def _release(self) -> None:
         # one instant's items: the book's first, then the trades (each in arrival order), so the result does not
