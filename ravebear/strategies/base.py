@@ -133,6 +133,7 @@ class LevelStrategy(Strategy):
         self._filter_levels = "wick_alignment" in config.entry_filter.conditions
         self._filter_prices = "oi_change" in config.entry_filter.conditions  # OI against the price move
         flow, zone = config.entry_filter.orderflow, bool(getattr(config, "require_defended_zone", False))
+        flow.context_config()  # a bad entry_filter.orderflow.context key is named even with every condition off
         self.orderflow = OrderFlowConditions(flow, config.entry_filter.missing_data, zone) if flow.conditions() or zone else None
         self.guards = RiskGuards(config.guards, strategy_id=str(self.id))
         self.gate = EntryGate(self.guards, self.entry_filter, config.exits, config.risk_per_trade_pct, config.max_leverage, config.max_notional)

@@ -37,7 +37,7 @@ import msgspec
 from nautilus_trader.model.data import OrderBookDeltas, QuoteTick, TradeTick
 
 from ravebear.ranges import Range, check_ranges
-from ravebear.strategies.microstructure.level_context import LevelContext, LevelContextTracker, level_key
+from ravebear.strategies.microstructure.level_context import LevelContext, LevelContextConfig, LevelContextTracker, level_key
 from ravebear.strategies.microstructure.types import Quote, Trade
 
 CVD_MODES = ("", "aligned", "diverging")
@@ -66,14 +66,17 @@ class OrderFlowConditionsConfig(msgspec.Struct, frozen=True, kw_only=True, forbi
     context: dict[str, Any] = msgspec.field(default_factory=dict)  # LevelContextConfig, e.g. {"delta_window_s": 60, "whales": {...}}
 
     def __post_init__(self) -> None:
-        from ravebear.strategies.orderflow_actor import level_context_config
-
         for name, allowed in (("cvd", CVD_MODES), ("whale_side", WHALE_SIDES), ("book_source", BOOK_SOURCES)):
             if getattr(self, name) not in allowed:
                 shown = ", ".join(repr(a) if not a else a for a in allowed)
                 raise ValueError(f"{_PREFIX}{name} must be one of {shown}, got {getattr(self, name)!r}")
-        check_ranges(self, _RANGES, _PREFIX)
-        level_context_config(self.context, f"{_PREFIX}context.")
+        check_ranges(self, _RANGES, _PREFIX)  # `context` is checked by context_config (the strategy's constructor calls it)
+
+    def context_config(self) -> LevelContextConfig:
+        """The level context's settings; ValueError names a bad key as entry_filter.orderflow.context.<key>."""
+        from ravebear.strategies.orderflow_actor import level_context_config
+
+        return level_context_config(self.context, f"{_PREFIX}context.")
 
     def conditions(self) -> tuple[str, ...]:
         """The ON conditions, in the order they are checked."""
@@ -103,10 +106,8 @@ class OrderFlowConditions:
     """The conditions of one strategy's instrument: feed it ticks, book deltas and level events; `check` each entry."""
 
     def __init__(self, config: OrderFlowConditionsConfig, missing_data: str, require_defended_zone: bool = False) -> None:
-        from ravebear.strategies.orderflow_actor import level_context_config
-
         self.config = config
-        self.tracker = LevelContextTracker(level_context_config(config.context, f"{_PREFIX}context."))
+        self.tracker = LevelContextTracker(config.context_config())
         self._on = config.conditions()
         self._zone = require_defended_zone
         self._missing_passes = missing_data == "pass"
