@@ -34,7 +34,7 @@ from ravebear.risk.guards import GuardEvent, GuardLimits, RiskGuards, account_ev
 from ravebear.ranges import Range, check_ranges
 from ravebear.risk.topics import GUARD_TOPIC
 from ravebear.strategies.account_view import AccountView
-from ravebear.strategies.bar_types import bar_type_for
+from ravebear.strategies.bar_types import BASE_BARS, bar_type_for
 from ravebear.strategies.entry_filter import EntryFilter, EntryFilterConfig
 from ravebear.strategies.feed_watch import FeedWatch
 from ravebear.strategies.levels.engine import LevelEngine, LevelEngineConfig
@@ -67,6 +67,7 @@ class LevelStrategyConfig(StrategyConfig, frozen=True, kw_only=True):
     cooldown_bars: int = 0  # base candles to wait after a position closes
     feed_watchdog: FeedWatchdogSettings = FeedWatchdogSettings()  # live clock only: halt entries on stalled data / order updates (seconds)
     spot_cash_reserve_pct: float = 1.0  # spot pair on a cash account: % of the free quote balance a buy leaves unspent (fees beyond the instrument's, slippage)
+    base_bars: str = "external"  # the 1m candles: "external" (the data's bars) | "trades" (nautilus aggregates them from trade ticks)
     stop_action: str = "flatten"  # when the node stops: "flatten" (cancel orders, close positions), "cancel" (cancel orders only), "keep" (leave both at the venue)
 
     # every number with a unit and its allowed range; a subclass adds its own: {**LevelStrategyConfig.ranges, ...}
@@ -121,6 +122,8 @@ class LevelStrategy(Strategy):
         unknown = sorted(set(config.sides) - set(_SIDE_NAMES))
         if unknown:
             raise ValueError(f"sides: unknown {unknown}; use 'long' and/or 'short'")
+        if config.base_bars not in BASE_BARS:
+            raise ValueError(f"base_bars must be one of {', '.join(BASE_BARS)}, got {config.base_bars!r}")
         if config.stop_action not in STOP_ACTIONS:
             raise ValueError(f"stop_action: {config.stop_action!r}; use 'flatten', 'cancel' or 'keep'")
         if not 0.0 <= config.spot_cash_reserve_pct < 100.0:
@@ -183,7 +186,7 @@ class LevelStrategy(Strategy):
         self.account = AccountView(self.cache, self.portfolio, self.instrument)
         if self.account.is_spot and SHORT in self.sides and self.account.is_cash() is not False:
             self.log.warning(f"{self._instrument_key} is a spot pair: on a cash account its short signals are skipped (spot_short), only longs trade")
-        bar_type = bar_type_for(self._instrument_key, self._base)
+        bar_type = bar_type_for(self._instrument_key, self._base, self.config.base_bars)
         self.register_indicator_for_bars(bar_type, self.position_manager.atr)
         self.subscribe_bars(bar_type)  # higher timeframes are built here from it (StreamingAggregator)
         self._subscribe_alt_data()

@@ -155,13 +155,16 @@ def apply_delta(book: Book, delta: OrderBookDelta) -> None:
     book.apply(BookUpdate(delta.ts_event, 1 if order.side == OrderSide.BUY else -1, order.price.as_double(), size))
 
 
+_CLEAR, _DELETE, _BUY = BookAction.CLEAR, BookAction.DELETE, OrderSide.BUY
+
+
 def book_update(delta: OrderBookDelta) -> BookUpdate | None:
     """The level change of an L2 delta stamped at its ts_init (node time), None for a CLEAR."""
-    if delta.action == BookAction.CLEAR:
+    action = delta.action
+    if action == _CLEAR:
         return None
     order = delta.order
-    size = 0.0 if delta.action == BookAction.DELETE else order.size.as_double()
-    return BookUpdate(delta.ts_init, 1 if order.side == OrderSide.BUY else -1, order.price.as_double(), size)
+    return BookUpdate(delta.ts_init, 1 if order.side == _BUY else -1, order.price.as_double(), 0.0 if action == _DELETE else order.size.as_double())
 
 
 def level_flow_context(instrument_id: InstrumentId, data: LevelEventData, context: LevelContext) -> LevelFlowContext:

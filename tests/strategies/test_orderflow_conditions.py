@@ -208,3 +208,28 @@ def test_the_cli_exits_2_naming_a_bad_condition(tmp_path):
     assert done.stderr.strip() == (
         f"error: {path}: 'strategies[0].config.entry_filter.orderflow.absorption_min_tier' must be between 0 and 3 tier (0 = off), got 4"
     )
+
+
+def test_the_shipped_example_runs_on_the_imported_capture(tmp_path):
+    """config/backtests/orderflow-zone-defense.yaml on a catalog made as its comment says: bars from the trades,
+    the zone-defense short refused at the refill the research path computes, the wick short taken."""
+    from tests.catalog.orderflow.captures import PREFIXES, TRADES_BOOK
+
+    repo = Path(__file__).resolve().parents[2]
+    catalog = tmp_path / "cat"
+    files = [str(TRADES_BOOK / f"{PREFIXES['spot']}{kind}.parquet") for kind in ("trades", "depthdiff")]
+    assert ravebear("catalog", "import-orderflow", *files, "--catalog", str(catalog), cwd=repo).returncode == 0
+    done = ravebear("backtest", "config/backtests/orderflow-zone-defense.yaml", "--catalog", str(catalog), "--output", str(tmp_path / "runs"), cwd=repo)
+    assert done.returncode == 0, done.stderr
+    run = next((tmp_path / "runs").iterdir())
+    summary = __import__("json").loads((run / "summary.json").read_text())
+    assert (summary["entry_signals"], summary["skipped_entries"], summary["trades"]) == (2, {"zone_not_defended": 1}, 1)
+    example = yaml.safe_load((repo / "config/backtests/orderflow-zone-defense.yaml").read_text())["strategies"][0]["config"]
+    from ravebear.catalog.store import RaveCatalog
+
+    contexts = level_contexts(load(RaveCatalog(catalog), INSTRUMENT, None, None), LevelEngineConfig.from_dict({"timeframes": ["1m"], **example["levels"]}),
+                              level_context_config(example["entry_filter"]["orderflow"]["context"]))  # fmt: skip
+    rows = (run / "guard_events.csv").read_text().splitlines()
+    assert len(rows) == 2 and rows[1].split(",")[1:3] == ["zone_not_defended", "blocked"]
+    touched = [c for _, e, c in contexts if e.kind is EventKind.TOUCHED and e.level.kind.value == "confluence" and f"{e.level.low:g}-{e.level.high:g}" in rows[1]]
+    assert len(touched) == 1 and f"zone held, not defended (refill {touched[0].zone_refill:.2f}" in rows[1]
