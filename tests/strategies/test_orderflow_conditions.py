@@ -21,6 +21,7 @@ from ravebear.strategies.microstructure.book_features import BookFeatureConfig, 
 from ravebear.strategies.microstructure.types import Book
 from ravebear.strategies.orderflow_actor import level_context_config
 from tests.platform.test_backtest import ravebear
+from tests.scripted_strategy import ScriptedEntries, ScriptedEntriesConfig
 from tests.strategies.spot_capture import INSTRUMENT, LEVELS, spot_catalog
 
 WINDOW_S = 60.0  # level context delta_window_s (its default)
@@ -233,3 +234,26 @@ def test_the_shipped_example_runs_on_the_imported_capture(tmp_path):
     assert len(rows) == 2 and rows[1].split(",")[1:3] == ["zone_not_defended", "blocked"]
     touched = [c for _, e, c in contexts if e.kind is EventKind.TOUCHED and e.level.kind.value == "confluence" and f"{e.level.low:g}-{e.level.high:g}" in rows[1]]
     assert len(touched) == 1 and f"zone held, not defended (refill {touched[0].zone_refill:.2f}" in rows[1]
+
+
+class RecordingConfig(ScriptedEntriesConfig, frozen=True, kw_only=True):
+    """A scripted strategy's settings (it only records its candles)."""
+
+
+class Recording(ScriptedEntries):
+    """Records every base candle it is fed."""
+
+    def observe(self, timeframe, candle, events) -> None:  # noqa: ANN001
+        self.candles = [*getattr(self, "candles", []), (candle.ts, candle.open, candle.high, candle.low, candle.close, round(candle.volume, 8))]
+
+
+def test_base_bars_from_trades_are_researchs_minute_bars(catalog, flow):
+    """`base_bars: trades`: the 1-minute candles nautilus builds from the trade ticks are the research path's bars
+    (every finished minute; the capture's last, unfinished minute gets none)."""
+    raw = run_file(str(catalog.path), {"strategy_path": f"{__name__}:Recording", "config_path": f"{__name__}:RecordingConfig",
+                                       "config": {"instrument_id": INSTRUMENT, "timeframes": ["1m"], "base_bars": "trades"}})  # fmt: skip
+    raw["data"] = [{"instrument_id": INSTRUMENT, "kind": "trades"}]
+    strategy, _ = run_strategy(catalog, raw)
+    bars = minute_bars(flow.trades)
+    expected = [(int(ts) * 1_000_000 + 60_000_000_000, o, h, lo, c, round(v, 8)) for ts, o, h, lo, c, v in bars[["ts", "open", "high", "low", "close", "volume"]].itertuples(index=False)]
+    assert strategy.candles == expected[:-1] and len(expected) == 12
