@@ -13,6 +13,9 @@ Definitions (also in docs/FINDINGS.md, "Order flow"):
   OBI at touch: plain OBI (top `book.levels` levels) of the book after every update received up to
   the touch trade, signed toward the level (bids for a support, asks for a resistance), in bands
   against (< -obi_band), neutral, for (> obi_band).
+* **Level events with their order-flow context** (`context.py`): every CREATED and TOUCHED event of that level
+  engine with OBI, delta, absorption tier at the level, whale tag and zone-defense state read from the trades and
+  book received before it (`LevelContextTracker`, the OrderFlowActor's `enrich_levels`; docs/ORDERFLOW.md).
 * **CVD divergence**: spot and perp trades fed in one receive-time order (spot first on ties) to
   `SpotPerpDivergence`; an episode starts when its divergence turns from 0 to +1/-1 (or flips sign).
   Outcome over N minutes: the perp's last trade price at start + N minutes vs its last price at the
@@ -34,6 +37,7 @@ from ravebear.strategies.levels.engine import LevelEngineConfig
 from ravebear.strategies.microstructure.absorption import AbsorptionConfig, AbsorptionDetector
 from ravebear.strategies.microstructure.book_features import BookFeatureConfig, book_features
 from ravebear.strategies.microstructure.cvd import DivergenceConfig, SpotPerpDivergence
+from ravebear.strategies.microstructure.level_context import LevelContextConfig
 from ravebear.strategies.microstructure.types import Book, Trade
 from ravebear.strategies.microstructure.whales import WhaleConfig, WhaleDetector
 from ravebear.time_units import NS_PER_MINUTE, NS_PER_SECOND
@@ -48,6 +52,7 @@ class OrderflowAnalysisConfig:
     divergence: DivergenceConfig = field(default_factory=DivergenceConfig)
     book: BookFeatureConfig = field(default_factory=BookFeatureConfig)
     levels: LevelEngineConfig = field(default_factory=LevelEngineConfig)  # the level engine on the 1-minute bars
+    context: LevelContextConfig = field(default_factory=LevelContextConfig)  # each level event's order-flow context (docs/ORDERFLOW.md)
     horizons_min: tuple[int, ...] = (1, 5)  # forward-move horizons of whales and divergences, minutes
     hold_minutes: int = 5  # a touched level is held when not broken within this many minutes
     break_bps: float = 5.0  # a trade this far beyond a level's far edge breaks it, bps

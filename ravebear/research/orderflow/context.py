@@ -4,6 +4,7 @@ and the level events in one time order: the computation the OrderFlowActor runs 
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 from typing import Any
 
@@ -51,3 +52,15 @@ def level_contexts(flow: Orderflow, levels: LevelEngineConfig, config: LevelCont
         if context is not None:
             out.append((timeframe, event, context))
     return out
+
+
+def archive(flow: Orderflow, levels: LevelEngineConfig, config: LevelContextConfig) -> list[dict[str, Any]]:
+    """The enriched level events as flat rows (results.json's `level_events`): the event, its level and its context."""
+    rows = []
+    for timeframe, event, context in level_contexts(flow, levels, config):
+        level = event.level
+        row = {"ts_ns": event.ts, "event": event.kind.value, "kind": level.kind.value, "side": level.side.value, "timeframe": timeframe,
+               "low": level.low, "high": level.high, "created_ns": level.created_ts}  # fmt: skip
+        row.update({k: v for k, v in dataclasses.asdict(context).items() if k not in ("ts_ns", "side", "low", "high")})
+        rows.append(row)
+    return rows
