@@ -125,7 +125,7 @@ def test_the_context_reads_only_what_came_before_the_event(catalog):
         whales = [t for t in before if t.price * t.size >= config.whales.min_notional]
         assert context.whale_age_s == ((event.ts - whales[-1].ts_ns) / 1e9 if whales else -1.0)
         book = Book()
-        for i, update in enumerate(flow.book):
+        for update in flow.book:
             if update is None:
                 book.clear()
             elif update.ts_ns < event.ts:

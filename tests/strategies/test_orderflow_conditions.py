@@ -40,7 +40,7 @@ def flow(catalog):
 def bar_closes(flow) -> list[tuple[int, float]]:
     """(close ns, close price) of the capture's 1-minute bars: scripted bar n closes at the n-th."""
     bars = minute_bars(flow.trades)
-    return [(int(ts) * 1_000_000 + 60_000_000_000, float(close)) for ts, close in zip(bars["ts"], bars["close"])]
+    return [(int(ts) * 1_000_000 + 60_000_000_000, float(close)) for ts, close in zip(bars["ts"], bars["close"], strict=True)]
 
 
 def obi_before(flow, ts: int) -> float:
@@ -168,7 +168,7 @@ def test_require_defended_zone_enters_only_when_the_book_defended_the_touched_zo
         if event.kind is EventKind.TOUCHED and event.ts == entry.ts_init and event.level.kind.value in ("box", "origin", "confluence")
     ]  # fmt: skip
     assert len(touched) == 1
-    event, context = touched[0]
+    _, context = touched[0]
     assert context.zone_state == "held" and not context.zone_defended  # by the default min_refill 1: the book did not refill
     refill = context.zone_refill
     assert 0 < refill < 1
@@ -243,7 +243,7 @@ class RecordingConfig(ScriptedEntriesConfig, frozen=True, kw_only=True):
 class Recording(ScriptedEntries):
     """Records every base candle it is fed."""
 
-    def observe(self, timeframe, candle, events) -> None:  # noqa: ANN001
+    def observe(self, timeframe, candle, events) -> None:
         self.candles = [*getattr(self, "candles", []), (candle.ts, candle.open, candle.high, candle.low, candle.close, round(candle.volume, 8))]
 
 

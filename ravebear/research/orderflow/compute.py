@@ -2,7 +2,7 @@
 
 Definitions (also in docs/FINDINGS.md, "Order flow"):
 * **Absorption tiers**: `AbsorptionDetector` buckets (default 10 s); a bucket closing before the
-  detector's lookback is full (the first `lookback_buckets` buckets of the data) is counted as warm-up, not as tier 0.
+  detector's lookback is full (the first `lookback_buckets` buckets of the data: `warm_up`) is counted as warm-up, not as tier 0.
 * **Levels** come from the level engine (`replay_levels`, the `levels` settings: the run file's defaults) on 1-minute OHLCV bars
   built from the trades (receive time). A level **touch** is the first trade after the level's candle
   closed whose price reaches the level (support: price <= its high; resistance: price >= its low).
@@ -79,8 +79,7 @@ def absorption(trades: list[Trade], config: AbsorptionConfig) -> tuple[dict[str,
     last = detector.flush()
     if last is not None:
         buckets.append(last)
-    warm_end = buckets[0].start_ns + config.lookback_buckets * int(config.bucket_s * NS_PER_SECOND) if buckets else 0
-    counted = [b for b in buckets if b.start_ns >= warm_end]
+    counted = [b for b in buckets if not b.warm_up]
     tiers = {str(k): {"buy": 0, "sell": 0, "all": 0} for k in range(4)}
     for b in counted:
         row = tiers[str(b.tier)]
@@ -89,7 +88,7 @@ def absorption(trades: list[Trade], config: AbsorptionConfig) -> tuple[dict[str,
             row["buy" if b.side > 0 else "sell"] += 1
     result = {"buckets": len(buckets), "warm_up_buckets": len(buckets) - len(counted), "counted_buckets": len(counted), "tiers": tiers,
               "bucket_s": config.bucket_s, "lookback_buckets": config.lookback_buckets}  # fmt: skip
-    return result, {b.start_ns: (b.tier if b.start_ns >= warm_end else -1) for b in buckets}
+    return result, {b.start_ns: (-1 if b.warm_up else b.tier) for b in buckets}
 
 
 def minute_bars(trades: list[Trade]) -> Any:

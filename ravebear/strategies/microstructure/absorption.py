@@ -3,7 +3,7 @@
 Trades fall into fixed time buckets of `bucket_s` seconds (aligned to the epoch). When a bucket
 closes, its net delta (aggressive buy size - aggressive sell size) is compared with the mean |delta|
 of the previous `lookback_buckets` buckets (empty buckets count as 0; no tier until that many
-buckets have passed): multiple = |delta| / mean. The move is the price change from the last trade
+buckets have passed: such a bucket is marked `warm_up`): multiple = |delta| / mean. The move is the price change from the last trade
 before the bucket (the bucket's first trade when there is none) to its last trade, in bps, signed
 in the aggressors' direction (positive when buyers lifted price or sellers pushed it down).
 
@@ -47,6 +47,7 @@ class AbsorptionBucket:
     multiple: float  # |delta| / mean |delta| of the lookback (0 before the lookback is full)
     move_bps: float
     tier: int
+    warm_up: bool = False  # closed before the lookback was full: no mean yet, so tier 0 says nothing
 
 
 class AbsorptionDetector:
@@ -107,7 +108,8 @@ class AbsorptionDetector:
             return None
         delta = self._buy - self._sell
         side = 1 if delta > 0 else -1 if delta < 0 else 0
-        mean = sum(history) / len(history) if len(history) == config.lookback_buckets else 0.0
+        warm_up = len(history) < config.lookback_buckets
+        mean = 0.0 if warm_up else sum(history) / len(history)
         multiple = abs(delta) / mean if mean > 0 else 0.0
         move = (self._close - self._reference) / self._reference * 1e4 * side
         tier = 0
@@ -115,7 +117,7 @@ class AbsorptionDetector:
             if multiple >= least and move <= most:
                 tier = k
         start = self._bucket * self._bucket_ns
-        bucket = AbsorptionBucket(start, start + self._bucket_ns, self._buy, self._sell, delta, side, self._reference, self._close, multiple, move, tier)
+        bucket = AbsorptionBucket(start, start + self._bucket_ns, self._buy, self._sell, delta, side, self._reference, self._close, multiple, move, tier, warm_up)
         history.append(abs(delta))
         for _ in range(min(next_index - self._bucket - 1, config.lookback_buckets)):
             history.append(0.0)  # buckets without trades
