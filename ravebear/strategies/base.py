@@ -233,6 +233,9 @@ class LevelStrategy(Strategy):
         if self.feed_watch is not None:
             self.feed_watch.stop()
             self.feed_watch = None
+        unfed = self.orderflow.unfed() if self.orderflow is not None else None
+        if unfed:
+            self.log.warning(f"{self.id} {self._instrument_key}: {unfed}")
         self.position_manager.stop(self.config.stop_action)
 
     def on_save(self) -> dict[str, bytes]:

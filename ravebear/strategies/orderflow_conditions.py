@@ -111,6 +111,8 @@ class OrderFlowConditions:
         self._on = config.conditions()
         self._zone = require_defended_zone
         self._missing_passes = missing_data == "pass"
+        self.trades = 0  # trades and book updates fed (a node that serves none judged every entry on missing data)
+        self.book_updates = 0
 
     # -- feeding (node time: ts_init, the clock the candles' close times are on) ---------------------------
 
@@ -120,6 +122,7 @@ class OrderFlowConditions:
 
         trade = trade_from_tick(tick)
         if trade is not None:
+            self.trades += 1
             self.tracker.on_trade(Trade(tick.ts_init, trade.price, trade.size, trade.aggressor))
 
     def on_order_book_deltas(self, deltas: OrderBookDeltas) -> None:
@@ -127,6 +130,7 @@ class OrderFlowConditions:
         from ravebear.strategies.orderflow_actor import book_update
 
         tracker = self.tracker
+        self.book_updates += len(deltas.deltas)
         for delta in deltas.deltas:
             update = book_update(delta)
             if update is None:
@@ -136,7 +140,17 @@ class OrderFlowConditions:
 
     def on_quote_tick(self, tick: QuoteTick) -> None:
         """Feed an L1 quote as the whole book."""
+        self.book_updates += 1
         self.tracker.on_quote(Quote(tick.ts_init, tick.bid_price.as_double(), tick.bid_size.as_double(), tick.ask_price.as_double(), tick.ask_size.as_double()))
+
+    def unfed(self) -> str | None:
+        """A warning when the node served no trades or no book (every entry then met missing data), else None."""
+        missing = [name for name, count in (("trades", self.trades), ("book", self.book_updates)) if not count]
+        if not missing:
+            return None
+        policy = "passed" if self._missing_passes else "refused"
+        return (f"order-flow conditions got no {' and no '.join(missing)} (a backtest needs `kind: trades` and `kind: {'quotes' if self.config.book_source == 'quotes' else 'book'}` "
+                f"data entries): the conditions reading them {policy} every entry (entry_filter.missing_data)")
 
     def on_level(self, event: Any) -> None:
         """Feed a level event of the strategy's engine (zones are watched from their creation)."""

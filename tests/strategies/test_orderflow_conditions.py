@@ -257,3 +257,16 @@ def test_base_bars_from_trades_are_researchs_minute_bars(catalog, flow):
     bars = minute_bars(flow.trades)
     expected = [(int(ts) * 1_000_000 + 60_000_000_000, o, h, lo, c, round(v, 8)) for ts, o, h, lo, c, v in bars[["ts", "open", "high", "low", "close", "volume"]].itertuples(index=False)]
     assert strategy.candles == expected[:-1] and len(expected) == 12
+
+
+def test_a_node_serving_no_order_flow_is_named_at_stop(catalog, flow):
+    """Bars only: the OBI condition has no book, so missing_data (pass) lets the entry through, and the strategy says why."""
+    closes = bar_closes(flow)
+    raw = run_file(str(catalog.path), scripted([(2, 1, closes[1][1] * 0.998)], {"obi_min": 0.2}))
+    raw["data"] = [{"instrument_id": INSTRUMENT, "kind": "bars"}]
+    strategy, _ = run_strategy(catalog, raw)
+    assert (strategy.signals, strategy.skipped) == (1, {})
+    assert strategy.orderflow.unfed() == (
+        "order-flow conditions got no trades and no book (a backtest needs `kind: trades` and `kind: book` data entries): "
+        "the conditions reading them passed every entry (entry_filter.missing_data)"
+    )
