@@ -199,3 +199,32 @@ def test_a_tracker_holds_back_items_stamped_at_the_event():
         if order == "after":
             tracker.on_trade(Trade(60, 99.0, 5.0, -1))
         assert (context.delta, context.last_price) == (2.0, 101.0)
+
+
+def test_absorption_counts_at_the_level_only_for_aggressors_pushing_into_it():
+    """Hand-built: 10 sold into 100 without a move after two 1-lot buckets is a tier-3 bucket of absorbed sellers."""
+    from ravebear.strategies.microstructure.level_context import LevelContextConfig
+    from ravebear.strategies.microstructure.types import Trade
+
+    second = 1_000_000_000
+    tracker = LevelContextTracker(LevelContextConfig(absorption=AbsorptionConfig(bucket_s=1.0, lookback_buckets=2), near_bps=10.0))
+    for trade in (Trade(0, 100.0, 1.0, 1), Trade(1 * second, 100.0, 1.0, -1), Trade(2 * second, 100.0, 10.0, -1)):
+        tracker.on_trade(trade)
+    assert tracker.context(3 * second, 100.0, 100.0, 1).absorption_tier == 3  # a support: sellers absorbed, the bucket ending at T counts
+    assert tracker.context(3 * second, 100.0, 100.0, -1).absorption_tier == 0  # a resistance wants buyers absorbed
+    assert tracker.context(3 * second, 100.2, 100.2, 1).absorption_tier == 0  # 20 bps away: beyond near_bps
+    assert tracker.context(3 * second, 100.05, 100.2, 1).absorption_tier == 3  # 5 bps from the zone's edge
+
+
+def test_a_level_ending_on_a_candle_is_still_read_on_that_candle():
+    from ravebear.strategies.levels.model import Level, LevelEvent, LevelKind, LevelSide
+    from ravebear.strategies.microstructure.types import Trade
+
+    minute = 60_000_000_000
+    zone = Level(LevelKind.CONFLUENCE, LevelSide.SUPPORT, 99.0, 100.0, "1m", minute, 1, 0.5)
+    tracker = LevelContextTracker()
+    tracker.on_trade(Trade(minute // 2, 101.0, 1.0, 1))
+    assert tracker.on_level(LevelEvent(EventKind.CREATED, zone, minute)).zone_state == "untested"
+    tracker.on_level(LevelEvent(EventKind.INVALIDATED, zone, 2 * minute))
+    assert tracker.context(2 * minute, 99.0, 100.0, 1, level_key(zone)).zone_state == "untested"  # the same candle: still watched
+    assert tracker.context(2 * minute + 1, 99.0, 100.0, 1, level_key(zone)).zone_state == ""  # later: gone
