@@ -270,3 +270,32 @@ def test_a_node_serving_no_order_flow_is_named_at_stop(catalog, flow):
         "order-flow conditions got no trades and no book (a backtest needs `kind: trades` and `kind: book` data entries): "
         "the conditions reading them passed every entry (entry_filter.missing_data)"
     )
+
+
+def test_hand_built_readings_decide_each_condition():
+    """Diverging CVD, the whale's side, an absorption tier and missing data, on a few hand-made trades."""
+    import msgspec
+
+    from ravebear.strategies.microstructure.types import Trade
+    from ravebear.strategies.orderflow_conditions import OrderFlowConditions, OrderFlowConditionsConfig
+
+    second = 1_000_000_000
+
+    def conditions(missing: str = "pass", **values) -> OrderFlowConditions:
+        made = OrderFlowConditions(msgspec.convert(values, OrderFlowConditionsConfig), missing)
+        # price falls 100 -> 99 while buyers outweigh sellers (+3 - 1); a 150k buy is the only whale (100k threshold)
+        for ts, price, size, side in ((0, 100.0, 1.0, -1), (10, 99.5, 3.0, 1), (20, 99.0, 150_000.0 / 99.0, 1)):
+            made.tracker.on_trade(Trade(ts * second, price, size, side))
+        return made
+
+    whales = {"whales": {"min_notional": 100_000}}
+    assert conditions(cvd="diverging").check(30 * second, 1, 99.0) is None  # buyers while price fell: diverging for a long
+    refusal = conditions(cvd="aligned").check(30 * second, -1, 99.0)
+    assert refusal.guard == "orderflow_cvd" and refusal.detail.startswith("CVD not aligned: delta +")
+    assert conditions(whale_within_s=15, whale_side="aligned", context=whales).check(30 * second, 1, 99.0) is None  # the buy whale, 10 s before
+    refusal = conditions(whale_within_s=15, whale_side="aligned", context=whales).check(30 * second, -1, 99.0)
+    assert refusal.detail == "the whale trade 10 s ago was a buy, against the entry"
+    assert conditions(whale_within_s=5, context=whales).check(30 * second, 1, 99.0).detail == "no whale trade within 5 s (the latest 10 s ago)"
+    empty = OrderFlowConditions(msgspec.convert({"obi_min": 0.1}, OrderFlowConditionsConfig), "block")
+    assert empty.check(second, 1, 100.0).detail == "OBI: no book (missing_data: block)"
+    assert OrderFlowConditions(msgspec.convert({"obi_min": 0.1}, OrderFlowConditionsConfig), "pass").check(second, 1, 100.0) is None
