@@ -128,10 +128,10 @@ def market_data_config(data: DataSection, catalog_path: Path) -> Any:
 
     if data.kind == "bars":
         return BacktestDataConfig(
-            catalog_path=str(catalog_path), data_cls=DATA_CLASSES["bars"], instrument_id=data.instrument_id,
+            catalog_path=str(catalog_path), data_cls=DATA_CLASSES["bars"], instrument_id=InstrumentId.from_str(data.instrument_id),
             bar_types=[data.bar_type or one_minute_bar_type(data.instrument_id)], start_time=utc_ns(data.start), end_time=utc_ns(data.end),
         )  # fmt: skip
-    # an InstrumentId, not a str: BacktestNode's L2 check reads `.venue` from it (docs/NOTES.md)
+    # an InstrumentId, not a str (bars too): BacktestNode's L2 check reads `.venue` from every entry's (docs/NOTES.md)
     return BacktestDataConfig(
         catalog_path=str(catalog_path), data_cls=DATA_CLASSES[data.kind], instrument_id=InstrumentId.from_str(data.instrument_id),
         start_time=utc_ns(data.start), end_time=utc_ns(data.end),
