@@ -83,7 +83,8 @@ def _missing_instruments(node: Any, settings: RecorderSettings) -> str | None:
     for wanted, venue in [*((i, "OKX") for i in settings.okx_ids), *((i, "KRAKEN") for i in settings.kraken_ids)]:
         if node.cache.instrument(InstrumentId.from_str(wanted)) is not None:
             continue
-        known = [instrument.id.value for instrument in node.cache.instruments() if instrument.id.venue.value == venue]
+        asked = {*settings.okx_ids, *settings.kraken_ids}
+        known = [instrument.id.value for instrument in node.cache.instruments() if instrument.id.venue.value == venue and instrument.id.value not in asked]
         close = difflib.get_close_matches(wanted, known, n=1, cutoff=0.75)
         option = "--okx" if venue == "OKX" else "--kraken"
         problems.append(f"{option} {wanted.rsplit('.', 1)[0]}: {venue} lists no such instrument" + (f" (did you mean {close[0].rsplit('.', 1)[0]}?)" if close else ""))

@@ -8,7 +8,7 @@ writes what is buffered before it returns.
 
 Trades a venue sends again (a reconnect's or a restart's replay of recent trades) are dropped by trade
 id: the writer remembers the last `SEEN_TRADE_IDS` ids per instrument, primed from the newest stored
-file, so a restart appends without duplicates while memory stays bounded.
+files, so a restart appends without duplicates while memory stays bounded.
 """
 
 from __future__ import annotations
@@ -149,13 +149,18 @@ class BatchWriter:
         return fresh
 
     def _stored_trade_ids(self, instrument_id: str) -> list[str]:
-        """Trade ids of the newest stored file of a series (what a restart may be sent again)."""
+        """Trade ids of the newest stored files of a series, oldest first, up to `SEEN_TRADE_IDS` (what a restart may be sent again)."""
         import pyarrow.parquet as pq
 
-        files = stored_files(self.store, TRADES, instrument_id)
-        if not files:
-            return []
-        return [str(value) for value in pq.read_table(files[-1][0], columns=["trade_id"]).column("trade_id").to_pylist()][-SEEN_TRADE_IDS:]
+        chunks: list[list[str]] = []
+        count = 0
+        for path, _ in reversed(stored_files(self.store, TRADES, instrument_id)):
+            if count >= SEEN_TRADE_IDS:
+                break
+            ids = [str(value) for value in pq.read_table(path, columns=["trade_id"]).column("trade_id").to_pylist()]
+            chunks.append(ids)
+            count += len(ids)
+        return [trade_id for chunk in reversed(chunks) for trade_id in chunk][-SEEN_TRADE_IDS:]
 
 
 def last_stored_ns(store: RaveCatalog, folder: str, instrument_id: str) -> int:
