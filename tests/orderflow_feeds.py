@@ -130,3 +130,32 @@ def captures_message_rate() -> dict[str, float]:
         count = len(trades) + diffs.final_update_id.nunique() + len(ticker)
         rates[stem] = count / ((stamps.max() - stamps.min()) / 1e9)
     return rates
+
+
+def _shifted(item: tuple[int, str, dict], shift_ms: int, id_offset: int) -> tuple[int, str, dict]:
+    stamp, channel, message = item
+    rows = []
+    for row in message["data"]:
+        if channel == "trade":
+            rows.append({**row, "trade_id": row["trade_id"] + id_offset, "timestamp": _rfc3339(stamp + shift_ms)})
+        elif channel == "trades":
+            rows.append({**row, "tradeId": str(int(row["tradeId"]) + id_offset), "ts": str(int(row["ts"]) + shift_ms)})
+        else:
+            rows.append({**row, "ts": str(int(row["ts"]) + shift_ms)})
+    return stamp + shift_ms, channel, {**message, "data": rows}
+
+
+def session(messages: list[tuple[int, str, dict]], minutes: float) -> list[tuple[int, str, dict]]:
+    """The capture's messages repeated end to end until they span `minutes` of exchange time.
+
+    Each repeat starts where the previous one ended (times shifted), with trade ids offset so none repeats;
+    an OKX book repeat opens with the capture's snapshot again (a re-snapshot, as after a reconnect).
+    """
+    span = messages[-1][0] - messages[0][0] + 1
+    wanted_ms = int(minutes * 60_000)
+    out: list[tuple[int, str, dict]] = []
+    repeat = 0
+    while repeat * span < wanted_ms:
+        out += [_shifted(item, repeat * span, repeat * 10_000_000) for item in messages if item[0] - messages[0][0] + repeat * span < wanted_ms]
+        repeat += 1
+    return out

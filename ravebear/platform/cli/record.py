@@ -58,7 +58,12 @@ def record(okx: tuple[str, ...], kraken: tuple[str, ...], catalog_path: str | No
         fail(outcome.usage_error, 2)
     for series in outcome.series:
         click.echo(f"{series.instrument_id} {series.kind}: {plural(series.received, 'trade' if series.kind == 'trades' else 'book delta')} received")
-    click.echo(f"{plural(outcome.batches, 'batch', 'batches')} written ({outcome.written:,} objects, {outcome.repeats_dropped:,} repeats dropped) in {outcome.elapsed_s:.1f} s")
+    active = [series for series in outcome.series if series.updates]
+    if active:
+        span = max(s.last_wall for s in active) - min(s.first_wall for s in active)
+        updates = sum(s.updates for s in active)
+        click.echo(f"{plural(updates, 'update')} (trades and book messages) handled in {span:.1f} s from first to last ({updates / span if span else 0:,.0f}/s)")
+    click.echo(f"{plural(outcome.batches, 'batch', 'batches')} written ({outcome.written:,} objects, {outcome.repeats_dropped:,} repeats dropped) in {outcome.elapsed_s:.1f} s; writer busy {outcome.writer_busy_s:.1f} s")
     if outcome.gaps:
         click.echo(f"{plural(len(outcome.gaps), 'gap')} recorded (kept in {store.path}/recorder/gaps.jsonl, not filled in):")
         for gap in outcome.gaps:

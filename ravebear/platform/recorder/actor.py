@@ -48,7 +48,9 @@ class Series:
     kind: str  # trades | book
     received: int = 0  # items (trades, or book deltas) this session
     last_ts: int = 0  # ts_init of the last item (ns)
+    first_wall: float = 0.0  # time.monotonic() of the first item
     last_wall: float = 0.0  # time.monotonic() of the last item
+    updates: int = 0  # handler calls: one per trade, one per book update (OrderBookDeltas)
     rate: float = 0.0  # items/s over the last status interval
     counted: int = 0  # `received` at the last status tick
     stored_until: int = 0  # newest ts_init already in the catalog at start (0: none)
@@ -155,6 +157,9 @@ class RecorderActor(Actor):
             gap, series.open_gap = series.open_gap, None
             self._record([replace(gap, to_ns=ts_init)])
         series.received += count
+        series.updates += 1
+        if not series.first_wall:
+            series.first_wall = time.monotonic()
         series.last_ts = ts_init
         series.last_wall = time.monotonic()
 

@@ -52,6 +52,7 @@ class RecordOutcome:
     batches: int = 0
     written: int = 0
     repeats_dropped: int = 0
+    writer_busy_s: float = 0.0  # time the writer thread spent writing batches
     gaps: list[Gap] = field(default_factory=list)
     failure: str | None = None  # the run failed (exit 1)
     usage_error: str | None = None  # bad input found only once connected, e.g. an unknown instrument (exit 2)
@@ -194,4 +195,5 @@ def run_recorder(store: RaveCatalog, settings: RecorderSettings, out: TextIO | N
     outcome.series = list(actor.recorded.series.values())
     outcome.gaps = list(actor.recorded.gaps)
     outcome.batches, outcome.written, outcome.repeats_dropped = writer.stats.batches, writer.stats.written, writer.stats.repeats_dropped
+    outcome.writer_busy_s = writer.stats.busy_s
     return outcome

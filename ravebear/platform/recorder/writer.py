@@ -38,6 +38,7 @@ class WriterStats:
     repeats_dropped: int = 0  # trades already stored or already written in this session
     queued: int = 0  # batches handed over and not yet written
     last_write_s: float = 0.0  # wall time of the latest batch write
+    busy_s: float = 0.0  # wall time spent writing batches, all told
     failure: str | None = None  # the first write error; the runner stops the recorder on it
     per_series: dict[tuple[str, str], int] = field(default_factory=dict)  # (folder, instrument) -> objects written
 
@@ -133,6 +134,7 @@ class BatchWriter:
         started = time.perf_counter()
         result = write_series(self.store, folder, instrument_id, objects)
         self.stats.last_write_s = time.perf_counter() - started
+        self.stats.busy_s += self.stats.last_write_s
         self.stats.batches += 1
         self.stats.written += result.written
         self.stats.repeats_dropped += result.already_stored
