@@ -26,7 +26,7 @@ from ravebear.platform.recorder.gaps import Gap, append_gaps
 if TYPE_CHECKING:
     from ravebear.catalog.store import RaveCatalog
 
-SEEN_TRADE_IDS = 100_000  # trade ids remembered per instrument to drop a venue's repeats (memory: ~10 MB per instrument)
+SEEN_TRADE_IDS = 10_000  # trade ids remembered per instrument to drop a venue's repeats (~1 MB each; Kraken re-sends <= 50 on subscribe)
 
 
 @dataclass
