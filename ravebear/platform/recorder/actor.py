@@ -12,8 +12,8 @@ Gaps it records (never filling them in):
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
 from nautilus_trader.common.actor import Actor

@@ -88,7 +88,7 @@ def _missing_instruments(node: Any, settings: RecorderSettings) -> str | None:
         known = [instrument.id.value for instrument in node.cache.instruments() if instrument.id.venue.value == venue and instrument.id.value not in asked]
         close = difflib.get_close_matches(wanted, known, n=1, cutoff=0.75)
         option = "--okx" if venue == "OKX" else "--kraken"
-        problems.append(f"{option} {wanted.rsplit('.', 1)[0]}: {venue} lists no such instrument" + (f" (did you mean {close[0].rsplit('.', 1)[0]}?)" if close else ""))
+        problems.append(f"{option} {wanted.rsplit('.', 1)[0]}: {'OKX' if venue == 'OKX' else 'Kraken'} lists no such instrument" + (f" (did you mean {close[0].rsplit('.', 1)[0]}?)" if close else ""))
     return "; ".join(problems) or None
 
 

@@ -46,7 +46,7 @@ def start_record(catalog: Path, okx: OkxReplayServer | None, kraken: KrakenRepla
     return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def wait(condition, proc: subprocess.Popen, timeout_s: float = 60.0) -> None:  # noqa: ANN001
+def wait(condition, proc: subprocess.Popen, timeout_s: float = 60.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if condition():
@@ -197,7 +197,7 @@ def test_ctrl_c_mid_stream_leaves_whole_files_and_a_restart_appends_without_dupl
 
 def ravebear(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "ravebear.platform.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "ravebear.platform.cli", *args], check=False, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
 
 @pytest.mark.parametrize(
@@ -228,6 +228,29 @@ def test_an_instrument_the_venue_does_not_list_is_one_line_and_exit_2(tmp_path, 
                         "--okx-ws", f"ws://127.0.0.1:{okx.port}/ws/v5/public", cwd=tmp_path)  # fmt: skip
     assert done.returncode == 2, done.stderr[-2000:]
     assert done.stderr.strip() == "error: --okx PEPE-USDT-SWAP: OKX lists no such instrument"
+
+
+def test_a_kraken_pair_the_venue_does_not_list_is_one_line_and_exit_2(tmp_path):
+    with KrakenReplayServer(messages=[]) as kraken:
+        done = ravebear("record", "--catalog", str(tmp_path / "c"), "--kraken", "XBT/USD", "--kraken", "ETH/USD", "--kraken-http", kraken.url,
+                        "--kraken-ws", f"ws://127.0.0.1:{kraken.port}/v2", cwd=tmp_path)  # fmt: skip
+    assert (done.returncode, done.stderr.strip()) == (2, "error: --kraken ETH/USD: Kraken lists no such instrument")
+
+
+def test_the_status_line_shows_rates_ages_batches_and_gaps():
+    from ravebear.platform.recorder.actor import RecorderState, Series
+    from ravebear.platform.recorder.gaps import DISCONNECTED, Gap
+    from ravebear.platform.recorder.status import status_line
+    from ravebear.platform.recorder.writer import WriterStats
+
+    state = RecorderState(started=100.0)
+    state.series[(OKX_ID, "trades")] = Series("OKX", OKX_ID, "trades", rate=12.4, last_wall=3_823.5)
+    state.series[(OKX_ID, "book")] = Series("OKX", OKX_ID, "book", rate=2_501.0, last_wall=3_823.9)
+    state.series[(KRAKEN_ID, "trades")] = Series("KRAKEN", KRAKEN_ID, "trades")
+    state.gaps.append(Gap("OKX", OKX_ID, "book", DISCONNECTED, 1, 2))
+    line = status_line(state, WriterStats(batches=1_204, queued=2), now=3_824.0)
+    assert line == ("rec 1:02:04 | BTC-USDT-SWAP.OKX trades 12/s (0.5s) book 2,501/s (0.1s) | BTC/USD.KRAKEN trades 0/s (-)"
+                    " | batches 1,204 (queued 2) | gaps 1")  # fmt: skip
 
 
 def test_a_venue_that_does_not_answer_fails_with_one_line(tmp_path):
