@@ -1,8 +1,9 @@
 """The actor that records: subscribes to trades and L2 book deltas, buffers them, notices gaps.
 
 Gaps it records (never filling them in):
-- a book snapshot after the first (OKX re-sends one when its socket is re-subscribed): the book series
-  and the trades of the same instrument (same socket) have a hole from their last item to the snapshot;
+- a book snapshot after the first (nautilus re-subscribes OKX's `books` on a prevSeqId break, and after a
+  reconnect; OKX then sends a new snapshot): the book series has a hole from its last item to the snapshot,
+  and the trades of the same instrument (same socket) are marked as possibly missing since their last;
   the book restarts from that snapshot (stored with a CLEAR first, so a replay resets its book there);
 - trade ids that skip (Kraken's are sequential per pair): the ids not received;
 - a client socket seen down (polled every status tick): from each series' last item to its next one;
@@ -129,10 +130,13 @@ class RecorderActor(Actor):
         if items and items[0].flags & _SNAPSHOT:
             if series.snapshots and series.open_gap is None:
                 trades = self.recorded.series.get((instrument_id, "trades"))
-                detail = f"new snapshot at seq {deltas.sequence}: the book restarts from it"
+                details = {
+                    "book": f"new snapshot at seq {deltas.sequence} (a sequence break or a reconnect): the book restarts from it",
+                    "trades": "the book was re-subscribed (a sequence break or a reconnect): trades in between may be missing",
+                }
                 for hole in (series, trades):
                     if hole is not None and hole.open_gap is None:
-                        hole.open_gap = Gap(hole.source, instrument_id, hole.kind, RESNAPSHOT, hole.last_ts, 0, detail)
+                        hole.open_gap = Gap(hole.source, instrument_id, hole.kind, RESNAPSHOT, hole.last_ts, 0, details[hole.kind])
             series.snapshots += 1
             if items[0].action != BookAction.CLEAR:
                 items = [OrderBookDelta.clear(deltas.instrument_id, items[0].sequence, items[0].ts_event, items[0].ts_init), *items]

@@ -168,6 +168,25 @@ def test_a_disconnect_is_recorded_as_a_gap_and_recording_continues(tmp_path, okx
     assert f"{len(found)} gaps recorded" in out and "gap BTC/USD.KRAKEN trades: trade ids skipped" in out
 
 
+def test_a_broken_book_sequence_is_a_gap_and_the_stored_book_restarts_from_the_new_snapshot(tmp_path, okx_messages):
+    messages = list(okx_messages[:4000])
+    books = [index for index, item in enumerate(messages) if item[1] == "books"]
+    stamp, channel, message = messages[books[300]]
+    row = {**message["data"][0], "prevSeqId": 12345}  # OKX's chain broken: this update does not follow the last one
+    messages[books[300]] = (stamp, channel, {**message, "data": [row]})
+    catalog = tmp_path / "catalog"
+    with OkxReplayServer(messages=messages, rate=2000) as okx:
+        proc = start_record(catalog, okx, None)
+        wait(lambda: okx.finished.is_set(), proc)
+        time.sleep(1.0)
+        ctrl_c(proc)
+    assert okx.connects == 2  # no reconnect: nautilus re-subscribed the book on the same socket
+    assert sum(1 for channel, message in okx.sent if channel == "books" and message.get("action") == "snapshot") == 2
+    book_gaps = [g for g in gaps(catalog) if g["kind"] == "book"]
+    assert [g["reason"] for g in book_gaps] == ["book re-snapshot"] and book_gaps[0]["to_ns"] > book_gaps[0]["from_ns"] > 0
+    assert rebuilt_book(catalog) == server_book(okx)  # the CLEAR stored before the new snapshot reset the book
+
+
 def test_ctrl_c_mid_stream_leaves_whole_files_and_a_restart_appends_without_duplicates(tmp_path, okx_messages, kraken_messages):
     catalog = tmp_path / "catalog"
     with KrakenReplayServer(messages=kraken_messages[:4000], rate=1000) as first:
