@@ -150,8 +150,12 @@ class RecorderActor(Actor):
             return
         previous = series.last_trade_id
         series.last_trade_id = trade_id
-        if previous is not None and trade_id > previous + 1 and series.open_gap is None:
-            detail = f"ids {previous + 1}..{trade_id - 1} ({trade_id - previous - 1} trades) not received"
+        if previous is None or trade_id <= previous + 1:
+            return
+        detail = f"ids {previous + 1}..{trade_id - 1} ({trade_id - previous - 1} trades) not received"
+        if series.open_gap is not None:  # the socket was seen down: that gap (closed by this trade) says which ids it cost
+            series.open_gap = replace(series.open_gap, detail=f"{series.open_gap.detail}; {detail}")
+        else:
             self._record([Gap(series.source, series.instrument_id, "trades", TRADE_IDS, series.last_ts, tick.ts_init, detail)])
 
     def _arrived(self, series: Series, ts_init: int, count: int) -> None:
