@@ -60,6 +60,8 @@ class AlertDispatcher:
         self._wake: dict[str, asyncio.Event] = {}
         self._inflight: dict[str, list[_Pending]] = {}  # channel -> the batch being sent
         self._replaying = 0
+        self._inbox: deque[tuple[Alert, float]] = deque()  # deque appends and pops are thread-safe
+        self._woken = False
         self._workers: list[asyncio.Task] = []
         self._started = threading.Event()
 
@@ -73,8 +75,11 @@ class AlertDispatcher:
         self._loop.call_soon_threadsafe(self._replay_dead_letters)
 
     def submit(self, alert: Alert) -> None:
-        """Hand one alert to the sender and return at once."""
-        self._loop.call_soon_threadsafe(self._accept, alert, time.monotonic())
+        """Hand one alert to the sender and return at once (a deque append; the sender is woken once per batch)."""
+        self._inbox.append((alert, time.monotonic()))
+        if not self._woken:
+            self._woken = True
+            self._loop.call_soon_threadsafe(self._take_inbox)
 
     def close(self, timeout_s: float = 10.0) -> DispatchStats:
         """Deliver what is queued within `timeout_s`, dead-letter the rest, stop the thread."""
@@ -96,6 +101,11 @@ class AlertDispatcher:
             self._workers.append(self._loop.create_task(self._channel_worker(name)))
         self._started.set()
         self._loop.run_forever()
+
+    def _take_inbox(self) -> None:
+        self._woken = False  # before draining: an alert appended from now on schedules another call
+        while self._inbox:
+            self._accept(*self._inbox.popleft())
 
     def _accept(self, alert: Alert, submitted: float) -> None:
         self.stats.submitted += 1
@@ -203,7 +213,9 @@ class AlertDispatcher:
 
     async def _drain(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
-        while (any(self._queues.values()) or self._inflight) and time.monotonic() < deadline:
+        self._take_inbox()
+        while (any(self._queues.values()) or self._inflight or self._inbox) and time.monotonic() < deadline:
+            self._take_inbox()
             await asyncio.sleep(0.02)
         for task in self._workers:
             task.cancel()
