@@ -3,6 +3,8 @@ per day and channel without sending (backtests: shadow mode), through the same r
 
 from __future__ import annotations
 
+import difflib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from ravebear.adapters.discord.dead_letter import DeadLetters
 from ravebear.adapters.discord.dispatcher import AlertDispatcher, DispatchStats
 from ravebear.adapters.discord.routing import Routes, ShadowCounter
 from ravebear.catalog.level_data import LevelEventData
+from ravebear.ranges import Range, check_ranges
 from ravebear.platform.alerts.builders import entry_alert, exit_alert, fill_alert, guard_alert, level_alert, whale_alert
 from ravebear.risk.topics import GUARD_TOPIC
 
@@ -42,6 +45,39 @@ class AlertActorConfig(ActorConfig, frozen=True, kw_only=True, forbid_unknown_fi
     whale_client: str | None = None  # the data client serving WhaleTransaction in this node (None: no whale alerts)
     shadow: bool = False  # count per day and channel, send nothing (the composer sets it in backtests)
     close_timeout_s: float = 10.0  # at stop: how long queued alerts may take before they are dead-lettered
+
+    def __post_init__(self) -> None:
+        check_ranges(self, RANGES)
+        for channel, env_var in self.channels.items():
+            if "://" in env_var or "/webhooks/" in env_var:
+                raise ValueError(f"channels.{channel} holds a webhook URL: URLs are secrets; put it in the environment or .env "
+                                 f"(e.g. DISCORD_WEBHOOK_{_env_name(channel)}=...) and name the variable here")
+            if not _ENV_VAR.fullmatch(env_var):
+                raise ValueError(f"channels.{channel} must name an environment variable such as DISCORD_WEBHOOK_{_env_name(channel)}, got {env_var!r}")
+        used = {f"symbols.{symbol}": channel for symbol, channel in self.symbols.items()}
+        used |= {key: getattr(self, key) for key in ("default_channel", "whale_channel", "high_conf_channel") if getattr(self, key)}
+        for key, channel in used.items():
+            if channel not in self.channels:
+                close = difflib.get_close_matches(channel, list(self.channels), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ValueError(f"{key} names channel {channel!r}, which is not under channels{hint}")
+        for kind in self.kinds:
+            if kind not in ALL_KINDS:
+                close = difflib.get_close_matches(kind, ALL_KINDS, n=1)
+                raise ValueError(f"kinds: unknown alert kind {kind!r}" + (f" (did you mean {close[0]!r}?)" if close else f"; one of {', '.join(ALL_KINDS)}"))
+
+
+_ENV_VAR = re.compile(r"[A-Z_][A-Z0-9_]*")
+RANGES = {
+    "high_conf_score": Range(0, 100, "score"),
+    "cooldown_s": Range(0, 86_400, "s", note="0 = every alert"),
+    "digest_after": Range(1, 10_000, "alerts"),
+    "close_timeout_s": Range(0, 600, "s"),
+}
+
+
+def _env_name(channel: str) -> str:
+    return re.sub(r"[^A-Z0-9]+", "_", channel.upper()).strip("_")
 
 
 def routes_of(config: AlertActorConfig) -> Routes:

@@ -254,6 +254,9 @@ class RunFile(_Section):
     sources: SourcesSection = SourcesSection()
     actors: list[ActorSection] = Field(default_factory=list)
     strategies: list[StrategySection] = Field(default_factory=list)
+    # Discord alerts (platform/alerts/actor.py AlertActorConfig): sent by paper and live nodes, counted per day and
+    # channel by backtests (shadow mode); webhook URLs come from the environment or .env, named here by variable
+    alerts: dict[str, Any] | None = None
 
 
 def utc_ns(value: str | None) -> int | None:
@@ -328,6 +331,10 @@ def parse_run_file(text: str, source: str = "config") -> RunFile:
     check_risk(config.risk, f"{source}: risk")
     for name, values in config.sources.configured().items():
         source_config(name, values, f"{source}: sources.{name}")
+    if config.alerts is not None:
+        from ravebear.platform.alerts.composition import check_alerts
+
+        check_alerts(config.alerts, f"{source}: alerts")
     for section, components in (("actors", config.actors), ("strategies", config.strategies)):
         for index, component in enumerate(components):
             check_component_config(component, f"{source}: {section}[{index}]", config.risk)
