@@ -41,3 +41,18 @@ def alert_actor_config(config: RunFile, alt_data_clients: dict[str, str], shadow
     instruments = list(dict.fromkeys(data.instrument_id for data in config.data if data.kind == "bars"))
     values = {**dict(config.alerts or {}), "instrument_ids": instruments, "whale_client": alt_data_clients.get("WhaleTransaction"), "shadow": shadow}
     return ImportableActorConfig(actor_path=ACTOR_PATH, config_path=CONFIG_PATH, config=values)
+
+
+def alert_warnings(config: RunFile) -> tuple[str, ...]:
+    """What the alerts: section will silently lack: level alerts with no LevelActor publishing level events."""
+    if config.alerts is None:
+        return ()
+    from ravebear.platform.alerts.actor import DEFAULT_KINDS
+
+    kinds = config.alerts.get("kinds", DEFAULT_KINDS)
+    wants_levels = any(kind.startswith("level_") for kind in kinds)
+    has_levels = any(actor.actor_path.endswith(":LevelActor") for actor in config.actors)
+    if wants_levels and not has_levels:
+        return ("alerts: level alerts need the LevelActor under actors: (ravebear.strategies.level_actor:LevelActor); "
+                "without it only entries, exits, guards and whales are alerted",)
+    return ()

@@ -214,8 +214,10 @@ def component_configs(config: RunFile, overrides: dict | None = None, alt_data_c
 
 def backtest_warnings(config: RunFile) -> tuple[str, ...]:
     """What a backtest of this run file will silently lack: entry-filter data that `alt_data:` does not replay."""
+    from ravebear.platform.alerts.composition import alert_warnings
+
     strategies, _ = component_configs(config)
-    return unserved_filter_data(strategies, dict.fromkeys(config.alt_data.types, config.alt_data.client_id))
+    return unserved_filter_data(strategies, dict.fromkeys(config.alt_data.types, config.alt_data.client_id)) + alert_warnings(config)
 
 
 @dataclass
@@ -311,7 +313,9 @@ def trading_node_plan(
             encoding="msgpack", buffer_interval_ms=None, flush_on_start=redis.flush_on_start,
         )  # fmt: skip
     strategies, actors = component_configs(config, {"stop_action": node_settings.stop_action}, serves, shadow_alerts=False)
-    plan.warnings += unserved_filter_data(strategies, {**dict.fromkeys(sources.left_out, ""), **serves})
+    from ravebear.platform.alerts.composition import alert_warnings
+
+    plan.warnings += unserved_filter_data(strategies, {**dict.fromkeys(sources.left_out, ""), **serves}) + alert_warnings(config)
     plan.show_dashboard = node_settings.dashboard if dashboard is None else dashboard
     level = log_level or config.run.log_level
     if plan.show_dashboard:  # nautilus writes logs to stdout, which would tear the in-place view: errors only there, the rest to a file

@@ -58,6 +58,9 @@ def test_a_backtest_reports_the_alert_load_it_would_send(tmp_path: Path) -> None
     assert done.returncode == 0, done.stderr
     folder = Path(done.stdout.split("run folder:")[1].split()[0])
     load = pd.read_csv(folder / "alerts.csv")
+    line = next(x for x in done.stdout.splitlines() if x.startswith("alerts a live node would send"))
+    btc = load[load["channel"] == "btc-15m"]["alerts"]
+    assert f"btc-15m {btc.sum():,} (" in line and f"busiest {btc.max():,})" in line
     assert set(load["channel"]) == {"btc-15m", "eth-15m", "high-conf"}
     assert list(load.columns) == ["day", "channel", "alerts"] and (load["alerts"] > 0).all()
     positions = pd.read_csv(folder / "positions.csv")
@@ -76,3 +79,14 @@ def test_a_backtest_reports_the_alert_load_it_would_send(tmp_path: Path) -> None
         assert channels[channel]["max_day"] == rows["alerts"].max()
     html = (folder / "risk_report.html").read_text()
     assert "Alert load per Discord channel" in html and f"{channels['btc-15m']['total']:,}" in html
+
+
+def test_level_alerts_without_a_level_actor_are_warned_about(tmp_path: Path) -> None:
+    from ravebear.platform.nodes.composer import backtest_warnings
+
+    without = parse_run_file(_file(tmp_path, actors=[]).read_text())
+    assert [w for w in backtest_warnings(without) if w.startswith("alerts:")] == [
+        "alerts: level alerts need the LevelActor under actors: (ravebear.strategies.level_actor:LevelActor); "
+        "without it only entries, exits, guards and whales are alerted"]
+    entries_only = parse_run_file(_file(tmp_path, {"kinds": ["entry", "exit"]}, actors=[]).read_text())
+    assert not [w for w in backtest_warnings(entries_only) if w.startswith("alerts:")]
