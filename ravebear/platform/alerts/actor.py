@@ -40,6 +40,8 @@ class AlertActorConfig(ActorConfig, frozen=True, kw_only=True, forbid_unknown_fi
     cooldown_s: float = 300.0  # seconds (event time) before the same (symbol, subject, kind) is alerted again
     digest_after: int = 3  # alerts waiting in one channel before they go out merged as one digest
     kinds: tuple[str, ...] = DEFAULT_KINDS
+    level_timeframes: tuple[str, ...] = ()  # level alerts of these timeframes only (e.g. [15m, 1h]); empty: every timeframe
+    min_level_score: float = 0.0  # score 0-100 below which a level event is not alerted
     dead_letter: str = "var/alerts/dead_letter.jsonl"  # undelivered alerts, replayed on the next start
     instrument_ids: tuple[str, ...] = ()  # level events of these instruments
     whale_client: str | None = None  # the data client serving WhaleTransaction in this node (None: no whale alerts)
@@ -70,6 +72,7 @@ class AlertActorConfig(ActorConfig, frozen=True, kw_only=True, forbid_unknown_fi
 _ENV_VAR = re.compile(r"[A-Z_][A-Z0-9_]*")
 RANGES = {
     "high_conf_score": Range(0, 100, "score"),
+    "min_level_score": Range(0, 100, "score"),
     "cooldown_s": Range(0, 86_400, "s", note="0 = every alert"),
     "digest_after": Range(1, 10_000, "alerts"),
     "close_timeout_s": Range(0, 600, "s"),
@@ -134,7 +137,9 @@ class AlertActor(Actor):
     def on_data(self, data: Any) -> None:
         """Level events and whale transfers."""
         if isinstance(data, LevelEventData):
-            self.emit(level_alert(data))
+            config = self.config
+            if (not config.level_timeframes or data.timeframe in config.level_timeframes) and data.score * 100 >= config.min_level_score:
+                self.emit(level_alert(data))
         elif type(data).__name__ == "WhaleTransaction":
             self.emit(whale_alert(data))
 
