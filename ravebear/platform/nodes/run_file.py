@@ -326,7 +326,9 @@ def parse_run_file(text: str, source: str = "config") -> RunFile:
         raise ConfigError(f"{source}: nothing to run: add 'strategies' or 'actors'")
     _check_data_ranges(config, source)
     _check_instruments_under_data(config, source)
-    from ravebear.platform.nodes.component_checks import check_component_config, check_risk, source_config
+    from ravebear.platform.nodes.component_checks import check_component_config, check_risk, default_actor_instruments, source_config
+
+    default_actor_instruments(config)
 
     check_risk(config.risk, f"{source}: risk")
     for name, values in config.sources.configured().items():
