@@ -100,6 +100,7 @@ class AlertActor(Actor):
         self.built = 0  # alerts built from events (before cooldown and routing)
         self._kinds = frozenset(self.config.kinds)
         self._risk: dict[str, float] = {}  # position id -> money at risk at entry (from the entry order's `risk=` tag)
+        self._late: DeadLetters | None = None  # after stop: alerts still arriving are kept for the next start
 
     def on_start(self) -> None:
         """Start the sender (or the shadow counter) and subscribe to every event family."""
@@ -130,6 +131,7 @@ class AlertActor(Actor):
             s = self.stats
             self.log.info(f"alerts: {s.alerts_sent} delivered in {s.messages} messages ({s.merged} in digests), {s.repeats} repeats dropped, "
                           f"{s.dead_lettered} kept in {self.config.dead_letter}")
+            self._late = self.dispatcher.dead_letters
             self.dispatcher = None
         if self.shadow is not None:
             self.log.info(f"alerts (shadow): {sum(self.shadow.counts.values())} would have been sent")
@@ -152,6 +154,10 @@ class AlertActor(Actor):
             self.shadow.add(alert)
         elif self.dispatcher is not None:
             self.dispatcher.submit(alert)
+        elif self._late is not None:  # e.g. a position closed by a stop action after this actor stopped
+            for channel in self.routes.channels_for(alert):
+                if channel in self.config.channels:
+                    self._late.add(channel, [alert], "raised after the alerts actor stopped")
 
     def _on_guard(self, event: Any) -> None:
         self.emit(guard_alert(event))
