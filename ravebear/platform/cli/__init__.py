@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ravebear.platform.cli.alerts import alerts
 from ravebear.platform.cli.altdata import coinalyze_download, stablecoins_download, whale_alert_download
 from ravebear.platform.cli.analyze import analyze
 from ravebear.platform.cli.catalog import catalog, catalog_download_group
@@ -39,7 +40,7 @@ def main() -> None:
     load_dotenv(Path.cwd() / ".env", override=False)  # secrets from ./.env; the environment wins
 
 
-for _command in (catalog, backtest, report, analyze, paper, live, venue):
+for _command in (catalog, backtest, report, analyze, paper, live, venue, alerts):
     main.add_command(_command)
 catalog.add_command(instrument)
 catalog.add_command(catalog_import_orderflow)
