@@ -18,7 +18,13 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 class LedgerError(Exception):
-    """A ledger that cannot be opened, said in one line (the URL in it has its password hidden)."""
+    """A ledger that cannot be opened, said in one line (the URL in it has its password hidden).
+
+    `exit_code`: 2 for bad input (a URL, a driver, a missing file), 1 for a database that failed (unreachable)."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 def redact_url(url: str | URL) -> str:
@@ -124,5 +130,5 @@ def open_ledger(url: str | None = None, must_exist: bool = False) -> Engine:
     except SQLAlchemyError as exc:
         engine.dispose()
         reason = hide_secret(str(getattr(exc, "orig", None) or exc).strip().splitlines()[0], url)
-        raise LedgerError(f"cannot open the ledger at {redact_url(url)}: {reason}") from exc
+        raise LedgerError(f"cannot open the ledger at {redact_url(url)}: {reason}", exit_code=1) from exc
     return engine
