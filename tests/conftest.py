@@ -55,10 +55,10 @@ def redis_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory):
+def postgres_server():
     """A real PostgreSQL server (the pgserver wheel's binaries) on a free 127.0.0.1 port, one per xdist worker."""
     from tests.postgres_server import PostgresServer
 
-    server = PostgresServer(tmp_path_factory.mktemp("postgres"))
+    server = PostgresServer()
     yield server
     server.close()

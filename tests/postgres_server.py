@@ -1,13 +1,17 @@
 """A real PostgreSQL 16 server on a free 127.0.0.1 port, from the binaries the `pgserver` wheel ships (test extra).
 
 Password authentication over TCP (scram-sha-256), so URLs carry a real secret the ledger must never print.
-Run as root, the server runs as the system user `pgserver` (PostgreSQL refuses root), created by pgserver's helper."""
+Run as root, the server runs as the system user `pgserver` (PostgreSQL refuses root), created by pgserver's helper.
+Its data folder is a fresh folder under the system temp dir, not pytest's tmp_path: every new pytest session resets
+/tmp/pytest-of-<user> to mode 0700, which cut a running server (another user) off its own files."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
 import warnings
@@ -30,12 +34,14 @@ def _pgserver():  # noqa: ANN202 - the pgserver module
 class PostgresServer:
     """initdb + pg_ctl in `workdir`; `url(db)` for SQLAlchemy; `stop()` / `start()` to take it away and back."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self) -> None:
         _, commands, utils = _pgserver()
-        self._commands = commands
         self.bin = commands.POSTGRES_BIN_PATH
+        self.root = Path(tempfile.mkdtemp(prefix="ravebear-pg-"))
+        self.root.chmod(0o755)
+        workdir = self.root
         self.pgdata = workdir / "pgdata"
-        self.pgdata.mkdir(parents=True)
+        self.pgdata.mkdir()
         self.user = None
         if os.geteuid() == 0:
             import pwd
@@ -55,7 +61,11 @@ class PostgresServer:
         self.start()
 
     def _run(self, program: str, *args: str, timeout: float = 60) -> None:
-        subprocess.run([str(self.bin / program), *args], check=True, capture_output=True, timeout=timeout, user=self.user)
+        done = subprocess.run([str(self.bin / program), *args], capture_output=True, text=True, timeout=timeout, user=self.user)
+        if done.returncode != 0:
+            log = self.pgdata / "log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise RuntimeError(f"{program} failed ({done.returncode}): {done.stderr.strip()} {done.stdout.strip()[-500:]} {tail}")
 
     def start(self) -> None:
         """Start (again) on the same port and wait until it accepts connections."""
@@ -88,7 +98,9 @@ class PostgresServer:
         return self.url(name)
 
     def close(self) -> None:
+        """Stop it and remove its folder."""
         try:
             self.stop()
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+        except (RuntimeError, subprocess.TimeoutExpired):
             pass
+        shutil.rmtree(self.root, ignore_errors=True)

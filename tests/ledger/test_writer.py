@@ -179,7 +179,7 @@ def test_a_writer_killed_mid_stream_leaves_only_whole_batches(ledger_url, tmp_pa
 
 
 def test_a_postgres_that_goes_away_loses_nothing(tmp_path):
-    server = PostgresServer(tmp_path / "pg")
+    server = PostgresServer()
     try:
         url = server.create_database("ledger")
         engine = open_ledger(url)
