@@ -142,6 +142,8 @@ class LedgerWriter:
 
             warn = logger.warning
         self._warn = warn
+        self._down_warned = False  # one warning per outage
+        self._bound_warned = False
         self._id_prefix = new_id()[:16]  # random per writer, then a counter: unique, and cheaper than a uuid4 per row
         self._ids = itertools.count(1)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -259,7 +261,7 @@ class LedgerWriter:
                     break
                 ok = self._write_one_batch(held)
                 if ok and down:
-                    down = False
+                    down = self._bound_warned = False
                     self._warn(f"ledger: {self._shown} is reachable again; writing the {self.stats.held_rows:,} held rows")
                 if not ok:
                     if not down:
@@ -287,12 +289,12 @@ class LedgerWriter:
         try:
             self._execute(batch)
         except SQLAlchemyError as exc:
-            if self._reachable():
+            if not _locked(exc) and self._reachable():  # the database is there and refused this batch
                 self.stats.held_rows -= rows
-                self._spill(batch, f"refused by the database: {self._reason(exc)}")
+                self._write_each_or_spill(batch, exc)
                 return True
             held.extendleft(reversed(batch))
-            if not getattr(self, "_down_warned", False):
+            if not self._down_warned:
                 self._down_warned = True
                 self._warn(
                     f"ledger: cannot write to {self._shown}: {self._reason(exc)}; holding {self.stats.held_rows:,} rows in memory "
@@ -308,6 +310,24 @@ class LedgerWriter:
             else:
                 self.stats.outcome_updates += 1
         return True
+
+    def _write_each_or_spill(self, batch: list[_Insert | _Update], error: SQLAlchemyError) -> None:
+        """A refused batch: each group in its own transaction; the groups refused again go to the spill file."""
+        refused = []
+        for item in batch:
+            try:
+                self._execute([item])
+            except SQLAlchemyError as exc:
+                error = exc
+                refused.append(item)
+                continue
+            self.stats.batches += 1
+            if isinstance(item, _Insert):
+                self.stats.written_rows += len(item.rows)
+            else:
+                self.stats.outcome_updates += 1
+        if refused:
+            self._spill(refused, f"refused by the database: {self._reason(error)}")
 
     def _execute(self, batch: list[_Insert | _Update], ignore_duplicates: bool = False) -> None:
         with self.engine.begin() as connection:
@@ -352,7 +372,7 @@ class LedgerWriter:
             item = held.popleft()
             self.stats.held_rows -= _size(item)
             over.append(item)
-        if not getattr(self, "_bound_warned", False):
+        if not self._bound_warned:
             self._bound_warned = True
             self._spill(over, f"over the {self.settings.max_pending_rows:,}-row memory bound while the database is away")
         else:
@@ -393,11 +413,32 @@ class LedgerWriter:
         try:
             self._execute(items, ignore_duplicates=True)
         except SQLAlchemyError as exc:
-            self._warn(f"ledger: the spill file {self.spill_path} could not be written to {self._shown} yet ({self._reason(exc)}); kept for the next start")
-            return
-        self.stats.replayed_rows = sum(_size(item) for item in items)
+            if _locked(exc) or not self._reachable():
+                self._warn(f"ledger: the spill file {self.spill_path} could not be written to {self._shown} yet ({self._reason(exc)}); kept for the next start")
+                return
+            self._replay_each(items)
+        else:
+            self.stats.replayed_rows = sum(_size(item) for item in items)
         self.spill_path.unlink()
         self._warn(f"ledger: wrote {self.stats.replayed_rows:,} rows from the spill file {self.spill_path} and removed it")
+
+    def _replay_each(self, items: list[_Insert | _Update]) -> None:
+        """The database refuses part of a spill file: write group by group; the refused ones go to <spill>.rejected.jsonl."""
+        rejected = self.spill_path.with_suffix(".rejected.jsonl")
+        refused, reason = [], ""
+        for item in items:
+            try:
+                self._execute([item], ignore_duplicates=True)
+                self.stats.replayed_rows += _size(item)
+            except SQLAlchemyError as exc:
+                refused.append(item)
+                reason = self._reason(exc)
+        if refused:
+            path, self.spill_path = self.spill_path, rejected
+            try:
+                self._spill(refused, f"of the spill file refused by the database ({reason}); kept in {rejected}, not replayed")
+            finally:
+                self.spill_path = path
 
 
 def _with_event_time(row: dict[str, Any]) -> dict[str, Any]:
@@ -460,6 +501,12 @@ def _bulk_insert(table_name: str, dialect: Dialect) -> _BulkInsert:
     if found is None:
         found = _BULK[key] = _BulkInsert(table_name, dialect)
     return found
+
+
+def _locked(error: SQLAlchemyError) -> bool:
+    """SQLite busy past its timeout (another writer holds the lock): wait and retry, not a refusal."""
+    text_ = str(error).lower()
+    return "database is locked" in text_ or "database is busy" in text_
 
 
 def _json_default(value: Any) -> Any:

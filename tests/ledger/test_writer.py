@@ -132,26 +132,44 @@ def test_the_caller_never_waits_while_sqlite_is_locked(tmp_path, okx_btc):
     writer.close()
 
 
-def test_a_batch_the_database_refuses_is_spilled_and_replayed_without_duplicates(ledger_url, tmp_path):
+def test_a_batch_the_database_refuses_keeps_its_good_groups_and_spills_the_rest(ledger_url, tmp_path):
     engine = open_ledger(ledger_url)
     spill = tmp_path / "spill.jsonl"
     warnings: list[str] = []
     writer = LedgerWriter(engine, spill, WriterSettings(batch_rows=10, batch_s=60), warn=warnings.append)
     writer.add(Run, id="same", mode="paper")
     writer.flush()
-    writer.add_many(Run, [{"id": "same", "mode": "live"}, {"id": "other", "mode": "live"}])  # a duplicate key
+    writer.add_many(Run, [{"id": "same", "mode": "live"}, {"id": "other", "mode": "live"}])  # a duplicate key in a group
+    writer.add(Run, id="next", mode="backtest")  # the same batch, a group of its own
     writer.flush()
-    writer.add(Run, id="after", mode="backtest")
     stats = writer.close()
-    assert stats.spilled_rows == 2 and count(engine, Run) == 2  # "same" and "after": nothing else stopped
+    assert stats.spilled_rows == 2 and count(engine, Run) == 2  # "same" and "next": the refused group only is spilled
     assert len(warnings) == 1 and warnings[0].startswith("ledger: 2 rows refused by the database: ") and str(spill) in warnings[0]
     assert "IntegrityError" in warnings[0] or "UniqueViolation" in warnings[0]
 
-    replay = LedgerWriter(engine, spill, warn=warnings.append)
+    replay = LedgerWriter(engine, spill, warn=warnings.append)  # the next start: the duplicate is skipped, "other" lands
     replay.close()
     assert not spill.exists() and replay.stats.replayed_rows == 2
     with engine.connect() as connection:
-        assert dict(connection.execute(text("SELECT id, mode FROM runs")).all()) == {"same": "paper", "other": "live", "after": "backtest"}
+        assert dict(connection.execute(text("SELECT id, mode FROM runs")).all()) == {"same": "paper", "other": "live", "next": "backtest"}
+
+
+def test_spilled_rows_the_database_still_refuses_are_set_aside_not_replayed_forever(ledger_url, tmp_path):
+    engine = open_ledger(ledger_url)
+    spill = tmp_path / "spill.jsonl"
+    spill.write_text(
+        '{"insert": "runs", "rows": [{"id": "good", "mode": "live", "run_file": "", "config_digest": "", "trader_id": ""}]}\n'
+        '{"insert": "runs", "rows": [{"id": "bad", "mode": null, "run_file": "", "config_digest": "", "trader_id": ""}]}\n'
+        '{"insert": "runs", "rows": [{"id": "cut'  # a line cut short by a kill while spilling
+    )
+    warnings: list[str] = []
+    LedgerWriter(engine, spill, warn=warnings.append).close()
+    rejected = spill.with_suffix(".rejected.jsonl")
+    assert not spill.exists() and '"id": "bad"' in rejected.read_text()
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT id FROM runs")).scalars().all() == ["good"]
+    assert warnings[0].startswith("ledger: 1 rows of the spill file refused by the database (")
+    assert warnings[1] == f"ledger: wrote 1 rows from the spill file {spill} and removed it"
 
 
 @pytest.mark.parametrize("kill_after_rows", [900, 2400])
