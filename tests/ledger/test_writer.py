@@ -246,3 +246,10 @@ def test_a_postgres_that_goes_away_loses_nothing(tmp_path):
         engine.dispose()
     finally:
         server.close()
+
+
+def test_writer_settings_outside_their_range_are_one_line_errors_with_units():
+    with pytest.raises(ValueError, match=r"^ledger.batch_s must be above 0 and at most 60 s, got 0$"):
+        WriterSettings(batch_s=0)
+    with pytest.raises(ValueError, match=r"^ledger.max_pending_rows must be between 1 and 100,000,000 rows, got 0$"):
+        WriterSettings(max_pending_rows=0)
