@@ -8,6 +8,7 @@ import asyncio
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ravebear.adapters.common.redact import LogSink
@@ -46,7 +47,7 @@ class AlertDispatcher:
     """One background sender for all channels; `clients` maps a channel name to its webhook."""
 
     def __init__(self, routes: Routes, clients: dict[str, WebhookClient], dead_letters: DeadLetters, log: LogSink,
-                 cooldown_s: float = 300.0, digest_after: int = 3) -> None:
+                 cooldown_s: float = 300.0, digest_after: int = 3, on_outcome: Callable[[str, Alert, str], None] | None = None) -> None:
         self.routes = routes
         self.clients = clients
         self.dead_letters = dead_letters
@@ -54,6 +55,7 @@ class AlertDispatcher:
         self.gate = AlertGate(cooldown_s)
         self.digest_after = digest_after
         self.stats = DispatchStats()
+        self.on_outcome = on_outcome  # (channel, alert, sent | merged | dead_lettered), called on the sender thread
         self._queues: dict[str, deque[_Pending]] = {name: deque() for name in clients}
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name="discord-alerts", daemon=True)
@@ -158,7 +160,7 @@ class AlertDispatcher:
                         self._inflight[channel] = batch
                         self.stats.rate_limited += result.rate_limited
                         if result.outcome == "sent":
-                            self._delivered(part, merged=True)
+                            self._delivered(part, merged=True, channel=channel)
                         else:
                             self._dead_letter(channel, part, result.detail)
             except Exception as exc:  # a bug must not silence every later alert: keep the batch and go on
@@ -185,11 +187,12 @@ class AlertDispatcher:
             result = await client.send(plain_message(pending.alert))
             self.stats.plain_fallbacks += result.outcome == "sent"
         if result.outcome == "sent":
-            self._delivered([pending], merged=False)
+            self._delivered([pending], merged=False, channel=client.channel)
         else:
             self._dead_letter(client.channel, [pending], result.detail)
 
-    def _delivered(self, batch: list[_Pending], merged: bool) -> None:
+    def _delivered(self, batch: list[_Pending], merged: bool, channel: str) -> None:
+        self._tell(channel, batch, "merged" if merged else "sent")
         now = time.monotonic()
         self.stats.messages += 1
         self.stats.alerts_sent += len(batch)
@@ -201,7 +204,13 @@ class AlertDispatcher:
         self.log.warning(f"discord {channel}: {len(batch)} alerts not delivered ({reason}); kept in {self.dead_letters.path}")
         self.dead_letters.add(channel, [p.alert for p in batch], reason)
         self.stats.dead_lettered += len(batch)
+        self._tell(channel, batch, "dead_lettered")
         self._replayed(batch)
+
+    def _tell(self, channel: str, batch: list[_Pending], outcome: str) -> None:
+        if self.on_outcome is not None:
+            for pending in batch:
+                self.on_outcome(channel, pending.alert, outcome)
 
     def _replayed(self, batch: list[_Pending]) -> None:
         done = sum(p.replay for p in batch)

@@ -63,10 +63,12 @@ class ShadowCounter:
         self.gate = AlertGate(cooldown_s)
         self.counts: Counter[tuple[str, str]] = Counter()  # (YYYY-MM-DD, channel) -> alerts
 
-    def add(self, alert: Alert) -> None:
-        """Count one alert where the routes would send it, unless it is a repeat."""
+    def add(self, alert: Alert) -> list[str]:
+        """Count one alert where the routes would send it, unless it is a repeat; return those channels."""
         if not self.gate.admit(alert):
-            return
+            return []
         day = datetime.fromtimestamp(alert.ts_ns / NS_PER_S, tz=UTC).date().isoformat()
-        for channel in self.routes.channels_for(alert):
+        channels = self.routes.channels_for(alert)
+        for channel in channels:
             self.counts[(day, channel)] += 1
+        return channels

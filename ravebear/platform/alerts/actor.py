@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import deque
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +27,18 @@ from ravebear.ranges import Range, check_ranges
 from ravebear.platform.alerts.builders import entry_alert, exit_alert, fill_alert, guard_alert, level_alert, whale_alert
 from ravebear.risk.topics import GUARD_TOPIC
 
+ALERT_TOPIC = "ravebear.alerts.outcome"  # an AlertRecord per alert and channel (the ledger listens)
+OUTCOME_TIMER = "ravebear-alert-outcomes"
 ALL_KINDS = tuple(kind.value for kind in AlertKind)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRecord:
+    """What became of one alert in one channel: sent, merged (in a digest), dead_lettered, or shadow (a backtest's count)."""
+
+    alert: Alert
+    channel: str
+    outcome: str
 DEFAULT_KINDS = tuple(k for k in ALL_KINDS if k != AlertKind.FILL.value)  # fills repeat what entries and exits say
 
 
@@ -101,6 +115,7 @@ class AlertActor(Actor):
         self._kinds = frozenset(self.config.kinds)
         self._risk: dict[str, float] = {}  # position id -> money at risk at entry (from the entry order's `risk=` tag)
         self._late: DeadLetters | None = None  # after stop: alerts still arriving are kept for the next start
+        self._outcomes: deque[AlertRecord] = deque()  # filled on the sender thread, published on the node's
 
     def on_start(self) -> None:
         """Start the sender (or the shadow counter) and subscribe to every event family."""
@@ -111,8 +126,10 @@ class AlertActor(Actor):
             clients, warnings = webhook_clients(config.channels, self.log)
             for warning in warnings:
                 self.log.warning(warning)
-            self.dispatcher = AlertDispatcher(self.routes, clients, DeadLetters(Path(config.dead_letter)), self.log, config.cooldown_s, config.digest_after)
+            self.dispatcher = AlertDispatcher(self.routes, clients, DeadLetters(Path(config.dead_letter)), self.log, config.cooldown_s,
+                                              config.digest_after, on_outcome=lambda channel, alert, outcome: self._outcomes.append(AlertRecord(alert, channel, outcome)))
             self.dispatcher.start()
+            self.clock.set_timer(OUTCOME_TIMER, timedelta(seconds=1), callback=lambda _: self._publish_outcomes())
             self.log.info(f"alerts: sending to {', '.join(sorted(clients)) or 'no channel'}")
         for instrument_id in config.instrument_ids:
             self.subscribe_data(DataType(LevelEventData, metadata={"instrument_id": instrument_id}), instrument_id=InstrumentId.from_str(instrument_id))
@@ -127,7 +144,10 @@ class AlertActor(Actor):
     def on_stop(self) -> None:
         """Deliver what is queued (or dead-letter it) and log what was sent or would have been."""
         if self.dispatcher is not None:
+            if OUTCOME_TIMER in self.clock.timer_names:
+                self.clock.cancel_timer(OUTCOME_TIMER)
             self.stats = self.dispatcher.close(self.config.close_timeout_s)
+            self._publish_outcomes()
             s = self.stats
             self.log.info(f"alerts: {s.alerts_sent} delivered in {s.messages} messages ({s.merged} in digests), {s.repeats} repeats dropped, "
                           f"{s.dead_lettered} kept in {self.config.dead_letter}")
@@ -151,13 +171,22 @@ class AlertActor(Actor):
             return
         self.built += 1
         if self.shadow is not None:
-            self.shadow.add(alert)
+            if self.msgbus.has_subscribers(ALERT_TOPIC):
+                for channel in self.shadow.add(alert):
+                    self.msgbus.publish(ALERT_TOPIC, AlertRecord(alert, channel, "shadow"))
+            else:
+                self.shadow.add(alert)
         elif self.dispatcher is not None:
             self.dispatcher.submit(alert)
+            self._publish_outcomes()
         elif self._late is not None:  # e.g. a position closed by a stop action after this actor stopped
             for channel in self.routes.channels_for(alert):
                 if channel in self.config.channels:
                     self._late.add(channel, [alert], "raised after the alerts actor stopped")
+
+    def _publish_outcomes(self) -> None:
+        while self._outcomes:
+            self.msgbus.publish(ALERT_TOPIC, self._outcomes.popleft())
 
     def _on_guard(self, event: Any) -> None:
         self.emit(guard_alert(event))
