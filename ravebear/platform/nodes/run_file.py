@@ -257,6 +257,9 @@ class RunFile(_Section):
     # Discord alerts (platform/alerts/actor.py AlertActorConfig): sent by paper and live nodes, counted per day and
     # channel by backtests (shadow mode); webhook URLs come from the environment or .env, named here by variable
     alerts: dict[str, Any] | None = None
+    # the event ledger (platform/ledger_feed/actor.py LedgerActorConfig; docs/LEDGER.md): touches with the market state,
+    # signals, alerts, orders and fills in SQL, from every node; a URL with a password comes from RAVEBEAR_LEDGER_URL
+    ledger: dict[str, Any] | None = None
 
 
 def utc_ns(value: str | None) -> int | None:
@@ -337,6 +340,10 @@ def parse_run_file(text: str, source: str = "config") -> RunFile:
         from ravebear.platform.alerts.composition import check_alerts
 
         check_alerts(config.alerts, f"{source}: alerts")
+    if config.ledger is not None:
+        from ravebear.platform.ledger_feed.composition import check_ledger
+
+        check_ledger(config.ledger, f"{source}: ledger")
     for section, components in (("actors", config.actors), ("strategies", config.strategies)):
         for index, component in enumerate(components):
             check_component_config(component, f"{source}: {section}[{index}]", config.risk)
