@@ -41,7 +41,7 @@ def _ms(value: str | None, option: str) -> int | None:
 @catalog_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Output folder (default: var/analysis/<UTC time>-<bar type>/).")  # fmt: skip
-@click.option("--ledger", "ledger_url", default=None, help="correlations: the ledger's URL (default: $RAVEBEAR_LEDGER_URL, else sqlite:///var/ledger.sqlite).")
+@click.option("--url", "ledger_url", default=None, help="correlations: the ledger's URL (default: $RAVEBEAR_LEDGER_URL, else sqlite:///var/ledger.sqlite).")
 @click.option("--run", "run_id", default=None, help="correlations: one run's touches (default: every run in the ledger).")
 @click.option("--set", "overrides", multiple=True, metavar="SECTION.FIELD=VALUE",
               help="Change a threshold, e.g. --set big_moves.range_quantile=0.995 --set touch_times.wick.min_wick_bps=5 (repeatable).")  # fmt: skip

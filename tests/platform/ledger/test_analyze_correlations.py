@@ -34,7 +34,7 @@ def ledger(tmp_path_factory) -> Path:
 
 
 def test_the_report_equals_scipy_on_the_ledgers_touches(ledger: Path, tmp_path: Path) -> None:
-    done = ravebear("analyze", "correlations", "--ledger", f"sqlite:///{ledger}", "--out", str(tmp_path / "out"), "--set", "bootstrap=200")
+    done = ravebear("analyze", "correlations", "--url", f"sqlite:///{ledger}", "--out", str(tmp_path / "out"), "--set", "bootstrap=200")
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Market state at level touches vs their outcomes" in done.stdout and "Held vs broken, all touches" in done.stdout
     result = json.loads((tmp_path / "out" / "results.json").read_text())["analyses"]["correlations"]
@@ -59,13 +59,13 @@ def test_the_report_equals_scipy_on_the_ledgers_touches(ledger: Path, tmp_path: 
 
 
 def test_bad_input_is_one_line(ledger: Path, tmp_path: Path) -> None:
-    missing = ravebear("analyze", "correlations", "--ledger", f"sqlite:///{tmp_path / 'nope.sqlite'}")
+    missing = ravebear("analyze", "correlations", "--url", f"sqlite:///{tmp_path / 'nope.sqlite'}")
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "nope.sqlite" in missing.stderr and "Traceback" not in missing.stderr
-    nothing = ravebear("analyze", "correlations", "--ledger", f"sqlite:///{ledger}", "--run", "no-such-run")
+    nothing = ravebear("analyze", "correlations", "--url", f"sqlite:///{ledger}", "--run", "no-such-run")
     assert nothing.returncode == 2
     assert nothing.stderr.strip() == ("error: the ledger holds no level touches for these filters; a backtest, paper or live run with "
                                       "a ledger: section and the LevelActor fills it")
-    wrong = ravebear("analyze", "correlations", "--ledger", f"sqlite:///{ledger}", "--set", "fdr=2")
+    wrong = ravebear("analyze", "correlations", "--url", f"sqlite:///{ledger}", "--set", "fdr=2")
     assert wrong.returncode == 2 and wrong.stderr.strip() == "error: --set fdr=2: fdr must be above 0 and below 1, got 2"
     together = ravebear("analyze", "correlations", "sessions")
     assert together.returncode == 2 and "runs alone" in together.stderr
