@@ -1,9 +1,12 @@
-"""A paper replay sends its alerts to a local Discord: exactly the alerts a backtest of the same file counts in
-shadow mode (per channel), with the webhook URLs only in the environment and never in the output."""
+"""A paper replay of the shipped config sends its alerts to a local Discord and fills the ledger: exactly the alerts a
+backtest of the same file counts in shadow mode (per channel), the same touches and signals in the ledger, and
+`analyze correlations` reports on it; webhook URLs only in the environment, never in the output."""
 
 from __future__ import annotations
 
+import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections import Counter
@@ -47,17 +50,19 @@ def test_a_paper_replay_sends_what_the_backtest_counts(tmp_path: Path) -> None:
     raw["strategies"][0]["instruments"] = {"BTC-USDT-SWAP.OKX": {}, "ETH-USDT-SWAP.OKX": {}}
     raw["actors"] = [LEVELS]
     raw["alerts"] = {**ALERTS, "dead_letter": str(tmp_path / "alerts" / "dead.jsonl")}
+    raw["ledger"] |= {"spill": str(tmp_path / "spill.jsonl")}
+    ledger = {"RAVEBEAR_LEDGER_URL": f"sqlite:///{tmp_path / 'ledger.sqlite'}"}
     raw["node"] = {"dashboard": False, "stop_action": "flatten"}  # ends flat as a backtest does: the same exits
     path = tmp_path / "alerts.yaml"
     path.write_text(yaml.safe_dump(raw))
 
-    backtest = _cli("backtest", str(path), "--catalog", str(catalog.path), "--output", str(tmp_path / "bt"))
+    backtest = _cli("backtest", str(path), "--catalog", str(catalog.path), "--output", str(tmp_path / "bt"), env=ledger)
     assert backtest.returncode == 0, backtest.stderr[-2000:]
     folder = Path(backtest.stdout.split("run folder:")[1].split()[0])
     counted = pd.read_csv(folder / "alerts.csv").groupby("channel")["alerts"].sum().to_dict()
 
     with DiscordWebhookServer(webhooks={hook: (token, f"c-{name}") for name, (hook, token) in HOOKS.items()}) as server:
-        env = {ALERTS["channels"][name]: f"{server.url}/api/webhooks/{hook}/{token}" for name, (hook, token) in HOOKS.items()}
+        env = {ALERTS["channels"][name]: f"{server.url}/api/webhooks/{hook}/{token}" for name, (hook, token) in HOOKS.items()} | ledger
         result = _cli("paper", str(path), "--catalog", str(catalog.path), "--output", str(tmp_path / "paper"), "--no-dashboard", env=env)
         assert result.returncode == 0, result.stderr[-3000:]
         delivered = _delivered(server)
@@ -65,3 +70,18 @@ def test_a_paper_replay_sends_what_the_backtest_counts(tmp_path: Path) -> None:
     assert not (tmp_path / "alerts" / "dead.jsonl").exists() or (tmp_path / "alerts" / "dead.jsonl").read_text() == ""
     output = result.stdout + result.stderr + "".join(p.read_text(errors="replace") for p in (tmp_path / "paper").rglob("*") if p.is_file())
     assert not any(token in output for _, token in HOOKS.values())
+
+    with sqlite3.connect(tmp_path / "ledger.sqlite") as connection:
+        runs = pd.read_sql("select id, mode from runs", connection).set_index("mode")["id"]
+        rows = {table: pd.read_sql(f"select * from {table}", connection) for table in ("level_touches", "signals", "alerts_sent")}
+    for table in ("level_touches", "signals"):
+        by_run = rows[table].groupby("run_id").size()
+        assert by_run[runs["paper"]] == by_run[runs["backtest"]] > 0, table
+    alerts = rows["alerts_sent"].groupby(["run_id", "outcome"]).size()
+    assert alerts[(runs["backtest"], "shadow")] == sum(counted.values())
+    paper = rows["alerts_sent"][rows["alerts_sent"]["run_id"] == runs["paper"]]
+    assert set(paper["outcome"]) <= {"sent", "merged"} and paper.groupby("channel").size().to_dict() == dict(delivered)
+    report = _cli("analyze", "correlations", "--run", runs["paper"], "--out", str(tmp_path / "corr"), "--set", "bootstrap=200", env=ledger)
+    assert report.returncode == 0, report.stderr[-2000:]
+    result = json.loads((tmp_path / "corr" / "results.json").read_text())["analyses"]["correlations"]
+    assert result["touches"] == (rows["level_touches"]["run_id"] == runs["paper"]).sum()
