@@ -22,12 +22,12 @@ from tests.redis_server import free_port
 PASSWORD = "s3cret-Pw-for-tests"
 
 
-def _pgserver():  # noqa: ANN202 - the pgserver module
+def _pgserver():
     with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR when pgserver is imported
         warnings.simplefilter("ignore")
         import pgserver
         import pgserver._commands as commands
-        import pgserver.utils as utils
+        from pgserver import utils
     return pgserver, commands, utils
 
 
@@ -61,7 +61,7 @@ class PostgresServer:
         self.start()
 
     def _run(self, program: str, *args: str, timeout: float = 60) -> None:
-        done = subprocess.run([str(self.bin / program), *args], capture_output=True, text=True, timeout=timeout, user=self.user)
+        done = subprocess.run([str(self.bin / program), *args], check=False, capture_output=True, text=True, timeout=timeout, user=self.user)
         if done.returncode != 0:
             log = self.pgdata / "log"
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""

@@ -28,7 +28,7 @@ class Filters:
     limit: int | None = None  # the newest `limit` rows (still listed oldest first)
 
 
-def read_table(engine: Engine, name: str, filters: Filters = Filters()) -> pd.DataFrame:  # noqa: B008 - frozen default
+def read_table(engine: Engine, name: str, filters: Filters = Filters()) -> pd.DataFrame:
     """The rows of table `name` (a key of models.TABLES) that pass `filters`, oldest first."""
     table = TABLES[name].__table__
     columns = table.c

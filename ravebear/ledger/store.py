@@ -57,7 +57,7 @@ def sqlite_path(url: str | URL) -> Path | None:
     return Path(parsed.database)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DBAPI connection
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     # WAL: readers (the CLI) never block the writer; a killed writer's open transaction is discarded on next open.
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -94,7 +94,7 @@ def create_ledger_engine(url: str | URL, must_exist: bool = False) -> Engine:
     return engine
 
 
-def alembic_config(engine: Engine):  # noqa: ANN201 - alembic.config.Config, imported lazily
+def alembic_config(engine: Engine):
     """The Alembic config of the ledger's migrations, bound to `engine` (no alembic.ini: the package carries them)."""
     from alembic.config import Config
 

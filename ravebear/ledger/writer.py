@@ -17,14 +17,23 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import SQLModel
 
 from ravebear.ledger import spill
-from ravebear.ledger.batches import OUTCOME_COLUMNS, SHAPES, Insert, Item, TableShape, Update, size, write_batch
+from ravebear.ledger.batches import (
+    OUTCOME_COLUMNS,
+    SHAPES,
+    Insert,
+    Item,
+    TableShape,
+    Update,
+    size,
+    write_batch,
+)
 from ravebear.ledger.models import new_id
 from ravebear.ledger.store import hide_secret, redact_url
 from ravebear.ranges import Range, check_ranges
@@ -138,7 +147,7 @@ class LedgerWriter:
             self._thread.join(timeout)
         return self.stats
 
-    def __enter__(self) -> LedgerWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -26,7 +26,7 @@ ETH = SAMPLE / "okx_swap_ETH-USDT-SWAP_1m_20260727_20260822_gappy.parquet"
 def ravebear(*args: str, cwd: Path = REPO, env: dict | None = None) -> subprocess.CompletedProcess:
     """The real command in its own process."""
     environment = {k: v for k, v in os.environ.items() if k != "RAVEBEAR_LEDGER_URL"}
-    return subprocess.run([sys.executable, "-m", "ravebear.platform.cli", "ledger", *args], capture_output=True, text=True, cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "ravebear.platform.cli", "ledger", *args], check=False, capture_output=True, text=True, cwd=cwd,
                           env={**environment, "PYTHONPATH": str(REPO), "COLUMNS": "250", **(env or {})}, timeout=120)  # fmt: skip
 
 
@@ -130,7 +130,7 @@ def test_an_unreachable_postgres_fails_with_exit_1_and_no_password(postgres_serv
 
 
 def test_the_url_comes_from_the_environment(filled, tmp_path):
-    url, touches = filled
+    url, _ = filled
     done = invoke("list", "runs", env={"RAVEBEAR_LEDGER_URL": url}, cwd=tmp_path)
     assert done.exit_code == 0, done.stderr
     assert done.stdout.splitlines()[0] == "runs: 2 rows"

@@ -11,7 +11,14 @@ from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
 from ravebear.ledger.store import (
-    LedgerError, create_ledger_engine, current_revision, hide_secret, ledger_url, open_ledger, redact_url, upgrade,
+    LedgerError,
+    create_ledger_engine,
+    current_revision,
+    hide_secret,
+    ledger_url,
+    open_ledger,
+    redact_url,
+    upgrade,
 )  # fmt: skip
 from tests.postgres_server import PASSWORD
 

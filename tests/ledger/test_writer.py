@@ -17,7 +17,14 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlmodel import Session
 
-from ravebear.ledger.models import AlertSent, FillRecord, LevelTouch, OrderRecord, Run, Signal
+from ravebear.ledger.models import (
+    AlertSent,
+    FillRecord,
+    LevelTouch,
+    OrderRecord,
+    Run,
+    Signal,
+)
 from ravebear.ledger.outcomes import OutcomeSettings, OutcomeTracker
 from ravebear.ledger.store import open_ledger
 from ravebear.ledger.writer import LedgerWriter, WriterSettings

@@ -23,7 +23,7 @@ SHOWN = {  # the columns `list` prints (export writes every column)
 }  # fmt: skip
 
 
-def _filters(function):  # noqa: ANN001, ANN202 - a click command function
+def _filters(function):
     for option in reversed([
         click.option("--url", default=None, help="SQLAlchemy URL of the ledger (default: $RAVEBEAR_LEDGER_URL or sqlite:///var/ledger.sqlite)."),
         click.option("--run", default=None, help="Only this run id."),
@@ -59,7 +59,7 @@ def _ns(text: str | None, option: str) -> int | None:
 
 
 def _read(table: str, url: str | None, run: str | None, instrument: str | None, kind: str | None, since: str | None,
-          until: str | None, limit: int | None):  # noqa: ANN202 - a DataFrame, pandas imported lazily
+          until: str | None, limit: int | None):
     from ravebear.ledger.query import Filters, QueryError, read_table
     from ravebear.ledger.store import LedgerError, open_ledger
 
