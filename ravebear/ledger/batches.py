@@ -78,10 +78,12 @@ def utc_from_ns(ns: int) -> datetime:
     return datetime.fromtimestamp(ns / 1e9, UTC)
 
 
-def write_batch(engine: Engine, batch: list[Item], ignore_duplicates: bool = False) -> None:
-    """Write `batch` in one transaction, in order (adjacent inserts into one table as one executemany).
+def write_batch(engine: Engine, batch: list[Item], ignore_duplicates: bool = False) -> list[Update]:
+    """Write `batch` in one transaction, in order (adjacent inserts into one table as one executemany); returns the
+    outcome updates that matched no touch (its row is not stored yet, e.g. it went to the spill file).
 
     `ignore_duplicates`: rows whose id is already stored are skipped (a spill file replayed after a kill)."""
+    unmatched: list[Update] = []
     with engine.begin() as connection:
         i = 0
         while i < len(batch):
@@ -99,8 +101,11 @@ def write_batch(engine: Engine, batch: list[Item], ignore_duplicates: bool = Fal
             else:
                 table = LevelTouch.__table__
                 values = {key: bindparam(key) for key in item.values}
-                connection.execute(update(table).where(table.c.id == bindparam("_id")).values(values), [{**item.values, "_id": item.touch_id}])
+                statement = update(table).where(table.c.id == bindparam("_id")).values(values)
+                if connection.execute(statement, {**item.values, "_id": item.touch_id}).rowcount == 0:
+                    unmatched.append(item)
             i += 1
+    return unmatched
 
 
 def _with_event_time(row: dict[str, Any]) -> dict[str, Any]:

@@ -237,7 +237,7 @@ class LedgerWriter:
             batch.append(item)
             rows += size(item)
         try:
-            write_batch(self.engine, batch)
+            unmatched = write_batch(self.engine, batch)
         except SQLAlchemyError as exc:
             if not _locked(exc) and self._reachable():  # the database is there and refused this batch
                 self.stats.held_rows -= rows
@@ -253,22 +253,32 @@ class LedgerWriter:
             return False
         self._down_warned = False
         self.stats.held_rows -= rows
-        self._count(batch)
+        self._count([item for item in batch if item not in unmatched])
+        self._keep_unmatched(unmatched)
         return True
 
     def _write_each_or_spill(self, batch: list[Item], error: SQLAlchemyError) -> None:
         """A refused batch: each group in its own transaction; the groups refused again go to the spill file."""
         refused = []
+        unmatched: list[Update] = []
         for item in batch:
             try:
-                write_batch(self.engine, [item])
+                unmatched += write_batch(self.engine, [item])
             except SQLAlchemyError as exc:
                 error = exc
                 refused.append(item)
                 continue
-            self._count([item])
+            if item not in unmatched:
+                self._count([item])
+        self._keep_unmatched(unmatched)
         if refused:
             self._spill(refused, f"refused by the database: {self._reason(error)}")
+
+    def _keep_unmatched(self, unmatched: list[Update]) -> None:
+        """Outcome updates whose touch is not stored (it went to the spill file) follow it there, so the next start
+        writes the touch and then its outcome."""
+        if unmatched:
+            self._spill(list(unmatched), None)
 
     def _count(self, batch: list[Item]) -> None:
         self.stats.batches += 1
@@ -317,30 +327,38 @@ class LedgerWriter:
         if not self.spill_path.is_file():
             return
         items = spill.read(self.spill_path)
+        unmatched: list[Update] = []
         try:
-            write_batch(self.engine, items, ignore_duplicates=True)
-            self.stats.replayed_rows = sum(size(item) for item in items)
+            unmatched = write_batch(self.engine, items, ignore_duplicates=True)
+            self.stats.replayed_rows = sum(size(item) for item in items) - len(unmatched)
         except SQLAlchemyError as exc:
             if _locked(exc) or not self._reachable():
                 self._warn(f"ledger: the spill file {self.spill_path} could not be written to {self._shown} yet ({self._reason(exc)}); kept for the next start")
                 return
-            self._replay_each(items)
+            unmatched = self._replay_each(items)
+        if unmatched:
+            rejected = self.spill_path.with_suffix(".rejected.jsonl")
+            spill.append(rejected, unmatched)
+            self._warn(f"ledger: {len(unmatched):,} outcome updates in the spill file match no stored touch: set aside in {rejected}")
         self.spill_path.unlink()
         self._warn(f"ledger: wrote {self.stats.replayed_rows:,} rows from the spill file {self.spill_path} and removed it")
 
-    def _replay_each(self, items: list[Item]) -> None:
+    def _replay_each(self, items: list[Item]) -> list[Update]:
+        """Group by group; returns the outcome updates that matched no touch."""
         rejected = self.spill_path.with_suffix(".rejected.jsonl")
-        refused, reason = [], ""
+        refused, reason, unmatched = [], "", []
         for item in items:
             try:
-                write_batch(self.engine, [item], ignore_duplicates=True)
-                self.stats.replayed_rows += size(item)
+                missed = write_batch(self.engine, [item], ignore_duplicates=True)
+                unmatched += missed
+                self.stats.replayed_rows += 0 if missed else size(item)
             except SQLAlchemyError as exc:
                 refused.append(item)
                 reason = self._reason(exc)
         if refused:
             count = spill.append(rejected, refused)
             self._warn(f"ledger: {count:,} rows of the spill file refused by the database ({reason}): set aside in {rejected}, not replayed")
+        return unmatched
 
 
 def _locked(error: SQLAlchemyError) -> bool:

@@ -260,3 +260,30 @@ def test_writer_settings_outside_their_range_are_one_line_errors_with_units():
         WriterSettings(batch_s=0)
     with pytest.raises(ValueError, match=r"^ledger.max_pending_rows must be between 1 and 100,000,000 rows, got 0$"):
         WriterSettings(max_pending_rows=0)
+
+
+def test_an_outcome_whose_touch_went_to_the_spill_file_follows_it_there(ledger_url, tmp_path, okx_btc):
+    engine = open_ledger(ledger_url)
+    spill_path = tmp_path / "spill.jsonl"
+    warnings: list[str] = []
+    first, second = touches_from_candles(okx_btc, "r", every=5, count=2)
+    writer = LedgerWriter(engine, spill_path, WriterSettings(batch_rows=10, batch_s=60), warn=warnings.append)
+    writer.add(LevelTouch, id="t0", **first)
+    writer.flush()
+    writer.add_many(LevelTouch, [{**second, "id": "t1"}, {**first, "id": "t0"}])  # refused (t0 twice): t1 is spilled with it
+    writer.flush()
+    tracker = OutcomeTracker(OutcomeSettings(break_window_min=5, excursion_window_min=5))
+    tracker.track("t1", BTC, second["ts_event_ns"], second["touch_price"], second["level_price"], second["direction"])
+    after = okx_btc[(okx_btc.ts + 60_000) * 1_000_000 > second["ts_event_ns"]].head(90)
+    updates = [u for bar in after.itertuples(index=False) for u in tracker.on_bar(BTC, (int(bar.ts) + 60_000) * 1_000_000, bar.high, bar.low, bar.close)]
+    (update,) = updates
+    writer.update_outcome("t1", **update.values())  # t1 is not in the database: the update must not be lost
+    writer.close()
+    assert count(engine, LevelTouch) == 1 and writer.stats.outcome_updates == 0 and writer.stats.spilled_rows == 3
+
+    LedgerWriter(engine, spill_path, warn=warnings.append).close()  # next start: t1, then its outcome
+    with Session(engine) as session:
+        stored = session.get(LevelTouch, "t1")
+        assert stored.markout_5m_bps == pytest.approx(update.markouts_bps[5]) and stored.outcome == update.outcome
+        assert stored.mfe_bps == pytest.approx(update.mfe_bps)
+    assert not spill_path.exists()
