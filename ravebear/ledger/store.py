@@ -119,14 +119,27 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+def _head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+
 def open_ledger(url: str | None = None, must_exist: bool = False) -> Engine:
     """The ledger at `url` (default: ledger_url()), its schema upgraded to the newest revision.
 
     Raises LedgerError, one line with the password hidden, when it cannot be reached or upgraded."""
+    from alembic.util import CommandError
+
     url = ledger_url(url)
     engine = create_ledger_engine(url, must_exist=must_exist)
     try:
         upgrade(engine)
+    except CommandError as exc:  # a revision this code does not know: the ledger was written by a newer RaveBear
+        engine.dispose()
+        known = _head_revision()
+        raise LedgerError(f"the ledger at {redact_url(url)} has a schema newer than this RaveBear knows ({exc}; newest here: {known}): "
+                          "upgrade RaveBear or point --url elsewhere") from exc  # fmt: skip
     except SQLAlchemyError as exc:
         engine.dispose()
         reason = hide_secret(str(getattr(exc, "orig", None) or exc).strip().splitlines()[0], url)
