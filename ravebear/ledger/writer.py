@@ -9,6 +9,7 @@ on the next start. Nothing is dropped."""
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import queue
 import threading
@@ -101,6 +102,7 @@ class LedgerWriter:
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
         self._thread.start()
+        atexit.register(self.close)  # a process that exits without close() still writes (or spills) its queue
 
     # -- the caller's side: never blocks -------------------------------------------------------------------------
 
@@ -143,6 +145,7 @@ class LedgerWriter:
         """Write what is queued, spilling what cannot be written, and stop the thread; returns the final stats."""
         if not self._closed:
             self._closed = True
+            atexit.unregister(self.close)
             self._queue.put(_STOP)
             self._thread.join(timeout)
         return self.stats
@@ -238,8 +241,8 @@ class LedgerWriter:
             rows += size(item)
         try:
             unmatched = write_batch(self.engine, batch)
-        except SQLAlchemyError as exc:
-            if not _locked(exc) and self._reachable():  # the database is there and refused this batch
+        except Exception as exc:  # noqa: BLE001 - a database error, or a value the driver cannot take (TypeError, ...)
+            if not isinstance(exc, SQLAlchemyError) or (not _locked(exc) and self._reachable()):  # refused, not away
                 self.stats.held_rows -= rows
                 self._write_each_or_spill(batch, exc)
                 return True
@@ -257,14 +260,14 @@ class LedgerWriter:
         self._keep_unmatched(unmatched)
         return True
 
-    def _write_each_or_spill(self, batch: list[Item], error: SQLAlchemyError) -> None:
+    def _write_each_or_spill(self, batch: list[Item], error: Exception) -> None:
         """A refused batch: each group in its own transaction; the groups refused again go to the spill file."""
         refused = []
         unmatched: list[Update] = []
         for item in batch:
             try:
                 unmatched += write_batch(self.engine, [item])
-            except SQLAlchemyError as exc:
+            except Exception as exc:  # noqa: BLE001 - as in _write_one_batch
                 error = exc
                 refused.append(item)
                 continue
@@ -296,7 +299,7 @@ class LedgerWriter:
         except SQLAlchemyError:
             return False
 
-    def _reason(self, exc: SQLAlchemyError) -> str:
+    def _reason(self, exc: Exception) -> str:
         original = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
         lines = str(original).strip().splitlines() or [""]
         return hide_secret(f"{type(original).__name__}: {lines[0]}", self._url)
@@ -331,8 +334,8 @@ class LedgerWriter:
         try:
             unmatched = write_batch(self.engine, items, ignore_duplicates=True)
             self.stats.replayed_rows = sum(size(item) for item in items) - len(unmatched)
-        except SQLAlchemyError as exc:
-            if _locked(exc) or not self._reachable():
+        except Exception as exc:  # noqa: BLE001 - as in _write_one_batch
+            if isinstance(exc, SQLAlchemyError) and (_locked(exc) or not self._reachable()):
                 self._warn(f"ledger: the spill file {self.spill_path} could not be written to {self._shown} yet ({self._reason(exc)}); kept for the next start")
                 return
             unmatched = self._replay_each(items)
@@ -352,7 +355,7 @@ class LedgerWriter:
                 missed = write_batch(self.engine, [item], ignore_duplicates=True)
                 unmatched += missed
                 self.stats.replayed_rows += 0 if missed else size(item)
-            except SQLAlchemyError as exc:
+            except Exception as exc:  # noqa: BLE001 - as in _write_one_batch
                 refused.append(item)
                 reason = self._reason(exc)
         if refused:

@@ -287,3 +287,33 @@ def test_an_outcome_whose_touch_went_to_the_spill_file_follows_it_there(ledger_u
         assert stored.markout_5m_bps == pytest.approx(update.markouts_bps[5]) and stored.outcome == update.outcome
         assert stored.mfe_bps == pytest.approx(update.mfe_bps)
     assert not spill_path.exists()
+
+
+def test_a_value_the_driver_cannot_take_is_spilled_and_the_writer_keeps_going(tmp_path):
+    engine = open_ledger(f"sqlite:///{tmp_path / 'l.sqlite'}")
+    warnings: list[str] = []
+    writer = LedgerWriter(engine, tmp_path / "spill.jsonl", WriterSettings(batch_rows=10, batch_s=60), warn=warnings.append)
+    writer.add(Run, id="text-time", mode="paper", started_at="2026-07-27")  # SQLite's DateTime takes datetime objects only
+    writer.add(Run, id="fine", mode="paper")
+    writer.flush()
+    writer.add(Run, id="later", mode="live")
+    stats = writer.close()
+    assert (stats.written_rows, stats.spilled_rows) == (2, 1)
+    assert warnings == [f"ledger: 1 rows refused by the database: TypeError: SQLite DateTime type only accepts Python datetime and date objects as input.: spilled to {tmp_path / 'spill.jsonl'}; they are written on the next start"]
+    with engine.connect() as connection:
+        assert sorted(connection.execute(text("SELECT id FROM runs")).scalars()) == ["fine", "later"]
+
+
+def test_a_process_that_exits_without_close_still_writes_its_queue(ledger_url, tmp_path):
+    script = (
+        "import sys\n"
+        "from ravebear.ledger.models import Run\nfrom ravebear.ledger.store import open_ledger\n"
+        "from ravebear.ledger.writer import LedgerWriter, WriterSettings\n"
+        "writer = LedgerWriter(open_ledger(sys.argv[1]), sys.argv[2], WriterSettings(batch_rows=1000, batch_s=60))\n"
+        "for i in range(250):\n    writer.add(Run, id=f'r{i}', mode='paper')\n"
+        "sys.exit(0)  # no close(), no flush\n"
+    )  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", script, ledger_url, str(tmp_path / "spill.jsonl")], cwd=REPO, check=False,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert count(open_ledger(ledger_url), Run) == 250
