@@ -241,8 +241,8 @@ class LedgerWriter:
             rows += size(item)
         try:
             unmatched = write_batch(self.engine, batch)
-        except Exception as exc:  # noqa: BLE001 - a database error, or a value the driver cannot take (TypeError, ...)
-            if not isinstance(exc, SQLAlchemyError) or (not _locked(exc) and self._reachable()):  # refused, not away
+        except Exception as exc:  # noqa: BLE001 - SQLAlchemy's, the driver's own (COPY), or a value it cannot take
+            if not _locked(exc) and self._reachable():  # the database is there: it refused this batch
                 self.stats.held_rows -= rows
                 self._write_each_or_spill(batch, exc)
                 return True
@@ -335,7 +335,7 @@ class LedgerWriter:
             unmatched = write_batch(self.engine, items, ignore_duplicates=True)
             self.stats.replayed_rows = sum(size(item) for item in items) - len(unmatched)
         except Exception as exc:  # noqa: BLE001 - as in _write_one_batch
-            if isinstance(exc, SQLAlchemyError) and (_locked(exc) or not self._reachable()):
+            if _locked(exc) or not self._reachable():
                 self._warn(f"ledger: the spill file {self.spill_path} could not be written to {self._shown} yet ({self._reason(exc)}); kept for the next start")
                 return
             unmatched = self._replay_each(items)
@@ -364,7 +364,7 @@ class LedgerWriter:
         return unmatched
 
 
-def _locked(error: SQLAlchemyError) -> bool:
+def _locked(error: Exception) -> bool:
     """SQLite busy past its timeout (another writer holds the lock): wait and retry, not a refusal."""
     message = str(error).lower()
     return "database is locked" in message or "database is busy" in message

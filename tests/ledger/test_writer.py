@@ -317,3 +317,29 @@ def test_a_process_that_exits_without_close_still_writes_its_queue(ledger_url, t
                           env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert count(open_ledger(ledger_url), Run) == 250
+
+
+def test_a_postgres_stopped_in_the_middle_of_big_batches_still_ends_with_every_row_once(tmp_path, okx_btc):
+    server = PostgresServer()
+    try:
+        url = server.create_database("ledger")
+        engine = open_ledger(url)
+        spill_path = tmp_path / "spill.jsonl"
+        warnings: list[str] = []
+        writer = LedgerWriter(engine, spill_path, WriterSettings(batch_rows=5000, batch_s=0.05, retry_s=0.2), warn=warnings.append)
+        rows = touches_from_candles(okx_btc, "r", every=1, count=20_000)
+        for i, row in enumerate(rows):
+            writer.add(LevelTouch, id=f"t{i:05d}", **row)
+            if i == 8_000:
+                server.stop()  # wherever it lands: checkout, mid-COPY or commit
+        time.sleep(0.5)
+        server.start()
+        writer.close()
+        LedgerWriter(open_ledger(url), spill_path, warn=warnings.append).close()  # replays whatever was spilled
+        with create_engine(url).connect() as connection:
+            ids = connection.execute(text("SELECT id FROM level_touches ORDER BY id")).scalars().all()
+        assert ids == [f"t{i:05d}" for i in range(20_000)]
+        assert not any(PASSWORD in w for w in warnings)
+        engine.dispose()
+    finally:
+        server.close()
