@@ -71,7 +71,7 @@ class LevelTouch(SQLModel, table=True):
     touch_price: float
     level_price: float
     side: str = Field(default="", max_length=16)  # support | resistance
-    direction: int = 1  # +1: the level should push price up (support), -1: down (resistance); markouts are signed by it
+    direction: int  # +1: the level should push price up (support), -1: down (resistance); markouts are signed by it
     # market state at the touch (None: no source served it)
     open_interest_usd: float | None = None
     open_interest_change_pct: float | None = None  # over open_interest_window_min
