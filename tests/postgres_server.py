@@ -11,6 +11,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -20,19 +21,34 @@ from pathlib import Path
 from tests.redis_server import free_port
 
 PASSWORD = "s3cret-Pw-for-tests"
+_WATCHDOG = """
+import os, shutil, subprocess, sys, time
+parent, pg_ctl, pgdata, root, user = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5] or None
+while os.path.isdir(root):
+    try:
+        os.kill(parent, 0)
+    except ProcessLookupError:
+        subprocess.run([pg_ctl, "-D", pgdata, "-m", "immediate", "-w", "stop"], user=user, capture_output=True, check=False)
+        shutil.rmtree(root, ignore_errors=True)
+        break
+    time.sleep(1)
+"""
 
 
-def _pgserver():  # noqa: ANN202 - the pgserver module
+def _pgserver():
     with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR when pgserver is imported
         warnings.simplefilter("ignore")
         import pgserver
         import pgserver._commands as commands
-        import pgserver.utils as utils
+        from pgserver import utils
     return pgserver, commands, utils
 
 
 class PostgresServer:
-    """initdb + pg_ctl in `workdir`; `url(db)` for SQLAlchemy; `stop()` / `start()` to take it away and back."""
+    """initdb + pg_ctl in a fresh temp folder; `url(db)` for SQLAlchemy; `stop()` / `start()` to take it away and back.
+
+    A watchdog process stops the server and removes its folder if this process dies without `close()` (a killed
+    pytest worker), so no server outlives its tests."""
 
     def __init__(self) -> None:
         _, commands, utils = _pgserver()
@@ -59,9 +75,13 @@ class PostgresServer:
         pwfile.unlink()
         self.port = free_port()
         self.start()
+        subprocess.Popen(
+            [sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(self.bin / "pg_ctl"), str(self.pgdata), str(self.root), self.user or ""],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
 
     def _run(self, program: str, *args: str, timeout: float = 60) -> None:
-        done = subprocess.run([str(self.bin / program), *args], capture_output=True, text=True, timeout=timeout, user=self.user)
+        done = subprocess.run([str(self.bin / program), *args], check=False, capture_output=True, text=True, timeout=timeout, user=self.user)
         if done.returncode != 0:
             log = self.pgdata / "log"
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""

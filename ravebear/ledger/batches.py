@@ -78,10 +78,12 @@ def utc_from_ns(ns: int) -> datetime:
     return datetime.fromtimestamp(ns / 1e9, UTC)
 
 
-def write_batch(engine: Engine, batch: list[Item], ignore_duplicates: bool = False) -> None:
-    """Write `batch` in one transaction, in order (adjacent inserts into one table as one executemany).
+def write_batch(engine: Engine, batch: list[Item], ignore_duplicates: bool = False) -> list[Update]:
+    """Write `batch` in one transaction, in order (adjacent inserts into one table as one executemany); returns the
+    outcome updates that matched no touch (its row is not stored yet, e.g. it went to the spill file).
 
     `ignore_duplicates`: rows whose id is already stored are skipped (a spill file replayed after a kill)."""
+    unmatched: list[Update] = []
     with engine.begin() as connection:
         i = 0
         while i < len(batch):
@@ -99,8 +101,11 @@ def write_batch(engine: Engine, batch: list[Item], ignore_duplicates: bool = Fal
             else:
                 table = _SQL_TABLES[item.table_name]
                 values = {key: bindparam(key) for key in item.values}
-                connection.execute(update(table).where(table.c.id == bindparam("_id")).values(values), [{**item.values, "_id": item.touch_id}])
+                statement = update(table).where(table.c.id == bindparam("_id")).values(values)
+                if connection.execute(statement, {**item.values, "_id": item.touch_id}).rowcount == 0:
+                    unmatched.append(item)
             i += 1
+    return unmatched
 
 
 def _with_event_time(row: dict[str, Any]) -> dict[str, Any]:
@@ -110,16 +115,22 @@ def _with_event_time(row: dict[str, Any]) -> dict[str, Any]:
 
 
 class _BulkInsert:
-    """One table's INSERT compiled once for a dialect, its parameters built without SQLAlchemy's per-row processing
-    (~15 us a row, more than SQLite's own cost; docs/NOTES.md)."""
+    """One table's rows written without SQLAlchemy's per-row parameter processing (~15 us a row, more than SQLite's own
+    cost; docs/NOTES.md): PostgreSQL through psycopg gets COPY, other databases the INSERT compiled once and the
+    driver's executemany."""
 
     def __init__(self, table_name: str, dialect: Dialect) -> None:
         table = _SQL_TABLES[table_name]
         compiled = insert(table).compile(dialect=dialect)
         self.sql = str(compiled)
-        self.positional = compiled.positional  # SQLite: ? placeholders, tuples; psycopg: named, dicts
+        self.positional = compiled.positional  # SQLite: ? placeholders, tuples; psycopg: named (dicts) or COPY
         names = list(compiled.positiontup) if compiled.positional else [c.name for c in table.columns]
         self.names = names
+        self.copy = None
+        if dialect.name == "postgresql" and dialect.driver == "psycopg":
+            preparer = dialect.identifier_preparer
+            columns = ", ".join(preparer.quote(name) for name in names)
+            self.copy = f"COPY {preparer.format_table(table)} ({columns}) FROM STDIN"
         self.values = operator.itemgetter(*names)  # the row's values in the statement's order, at C speed
         self.event_time = names.index("event_time") if "event_time" in names else None
         self.ts = names.index("ts_event_ns") if "ts_event_ns" in names else None
@@ -127,14 +138,20 @@ class _BulkInsert:
         self.processors = [(i, fn) for i, fn in processors.items() if fn is not None]  # SQLite: datetime -> text
 
     def run(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
-        """executemany of the rows (the writer's dicts are never changed: a failed batch is retried as it was)."""
-        if not self.positional:
-            params = [_with_event_time(dict(row)) if row.get("event_time") is None else row for row in rows]
-            if self.processors:
-                params = [self._processed(row) for row in params]
-            connection.exec_driver_sql(self.sql, params)
-            return
-        positional = []
+        """Insert the rows in the connection's transaction (the writer's dicts are never changed: a failed batch is
+        retried as it was)."""
+        tuples = self._tuples(rows)
+        if self.copy is not None:
+            with connection.connection.driver_connection.cursor() as cursor, cursor.copy(self.copy) as copy:
+                for values in tuples:
+                    copy.write_row(values)
+        elif self.positional:
+            connection.exec_driver_sql(self.sql, tuples)
+        else:
+            connection.exec_driver_sql(self.sql, [dict(zip(self.names, values, strict=True)) for values in tuples])
+
+    def _tuples(self, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        out = []
         event_time, ts, processors = self.event_time, self.ts, self.processors
         for row in rows:
             values = list(self.values(row))
@@ -143,16 +160,8 @@ class _BulkInsert:
             for i, process in processors:
                 if values[i] is not None:
                     values[i] = process(values[i])
-            positional.append(tuple(values))
-        connection.exec_driver_sql(self.sql, positional)
-
-    def _processed(self, row: dict[str, Any]) -> dict[str, Any]:
-        row = dict(row)
-        for i, process in self.processors:
-            name = self.names[i]
-            if row.get(name) is not None:
-                row[name] = process(row[name])
-        return row
+            out.append(tuple(values))
+        return out
 
 
 _BULK: dict[tuple[str, str, str], _BulkInsert] = {}

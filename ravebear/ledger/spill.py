@@ -53,11 +53,14 @@ def read(path: Path) -> list[Item]:
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+    return str(value)  # a value of a type the database refused: kept as text rather than lost
 
 
 def _from_json(shape: TableShape, row: dict[str, Any]) -> dict[str, Any]:
     for name in shape.datetimes & row.keys():
         if isinstance(row[name], str):
-            row[name] = datetime.fromisoformat(row[name])
+            try:
+                row[name] = datetime.fromisoformat(row[name])
+            except ValueError:
+                pass  # not a time: the database refuses it again and the row is set aside
     return row

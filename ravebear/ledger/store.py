@@ -57,7 +57,7 @@ def sqlite_path(url: str | URL) -> Path | None:
     return Path(parsed.database)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DBAPI connection
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     # WAL: readers (the CLI) never block the writer; a killed writer's open transaction is discarded on next open.
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -94,7 +94,7 @@ def create_ledger_engine(url: str | URL, must_exist: bool = False) -> Engine:
     return engine
 
 
-def alembic_config(engine: Engine):  # noqa: ANN201 - alembic.config.Config, imported lazily
+def alembic_config(engine: Engine):
     """The Alembic config of the ledger's migrations, bound to `engine` (no alembic.ini: the package carries them)."""
     from alembic.config import Config
 
@@ -119,14 +119,27 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+def _head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+
 def open_ledger(url: str | None = None, must_exist: bool = False) -> Engine:
     """The ledger at `url` (default: ledger_url()), its schema upgraded to the newest revision.
 
     Raises LedgerError, one line with the password hidden, when it cannot be reached or upgraded."""
+    from alembic.util import CommandError
+
     url = ledger_url(url)
     engine = create_ledger_engine(url, must_exist=must_exist)
     try:
         upgrade(engine)
+    except CommandError as exc:  # a revision this code does not know: the ledger was written by a newer RaveBear
+        engine.dispose()
+        known = _head_revision()
+        raise LedgerError(f"the ledger at {redact_url(url)} has a schema newer than this RaveBear knows ({exc}; newest here: {known}): "
+                          "upgrade RaveBear or point --url elsewhere") from exc  # fmt: skip
     except SQLAlchemyError as exc:
         engine.dispose()
         reason = hide_secret(str(getattr(exc, "orig", None) or exc).strip().splitlines()[0], url)

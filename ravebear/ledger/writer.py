@@ -9,6 +9,7 @@ on the next start. Nothing is dropped."""
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import queue
 import threading
@@ -17,7 +18,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -93,6 +94,7 @@ class LedgerWriter:
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
         self._thread.start()
+        atexit.register(self.close)  # a process that exits without close() still writes (or spills) its queue
 
     # -- the caller's side: never blocks -------------------------------------------------------------------------
 
@@ -142,11 +144,12 @@ class LedgerWriter:
         """Write what is queued, spilling what cannot be written, and stop the thread; returns the final stats."""
         if not self._closed:
             self._closed = True
+            atexit.unregister(self.close)
             self._queue.put(_STOP)
             self._thread.join(timeout)
         return self.stats
 
-    def __enter__(self) -> LedgerWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -160,7 +163,7 @@ class LedgerWriter:
             raise TypeError(f"missing columns for {shape.name}: {', '.join(sorted(shape.required - keys))}")
         row = {**shape.defaults, **values}
         if row.get("id") is None:
-            row["id"] = f"{self._id_prefix}{next(self._ids):x}"
+            row["id"] = f"{self._id_prefix}{next(self._ids):012x}"  # sorts in the order added
         return row
 
     def _put(self, item: Any) -> None:
@@ -236,9 +239,9 @@ class LedgerWriter:
             batch.append(item)
             rows += size(item)
         try:
-            write_batch(self.engine, batch)
-        except SQLAlchemyError as exc:
-            if not _locked(exc) and self._reachable():  # the database is there and refused this batch
+            unmatched = write_batch(self.engine, batch)
+        except Exception as exc:  # noqa: BLE001 - SQLAlchemy's, the driver's own (COPY), or a value it cannot take
+            if not _locked(exc) and self._reachable():  # the database is there: it refused this batch
                 self.stats.held_rows -= rows
                 self._write_each_or_spill(batch, exc)
                 return True
@@ -252,22 +255,32 @@ class LedgerWriter:
             return False
         self._down_warned = False
         self.stats.held_rows -= rows
-        self._count(batch)
+        self._count([item for item in batch if item not in unmatched])
+        self._keep_unmatched(unmatched)
         return True
 
-    def _write_each_or_spill(self, batch: list[Item], error: SQLAlchemyError) -> None:
+    def _write_each_or_spill(self, batch: list[Item], error: Exception) -> None:
         """A refused batch: each group in its own transaction; the groups refused again go to the spill file."""
         refused = []
+        unmatched: list[Update] = []
         for item in batch:
             try:
-                write_batch(self.engine, [item])
-            except SQLAlchemyError as exc:
+                unmatched += write_batch(self.engine, [item])
+            except Exception as exc:  # noqa: BLE001 - as in _write_one_batch
                 error = exc
                 refused.append(item)
                 continue
-            self._count([item])
+            if item not in unmatched:
+                self._count([item])
+        self._keep_unmatched(unmatched)
         if refused:
             self._spill(refused, f"refused by the database: {self._reason(error)}")
+
+    def _keep_unmatched(self, unmatched: list[Update]) -> None:
+        """Outcome updates whose touch is not stored (it went to the spill file) follow it there, so the next start
+        writes the touch and then its outcome."""
+        if unmatched:
+            self._spill(list(unmatched), None)
 
     def _count(self, batch: list[Item]) -> None:
         self.stats.batches += 1
@@ -285,7 +298,7 @@ class LedgerWriter:
         except SQLAlchemyError:
             return False
 
-    def _reason(self, exc: SQLAlchemyError) -> str:
+    def _reason(self, exc: Exception) -> str:
         original = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
         lines = str(original).strip().splitlines() or [""]
         return hide_secret(f"{type(original).__name__}: {lines[0]}", self._url)
@@ -316,33 +329,41 @@ class LedgerWriter:
         if not self.spill_path.is_file():
             return
         items = spill.read(self.spill_path)
+        unmatched: list[Update] = []
         try:
-            write_batch(self.engine, items, ignore_duplicates=True)
-            self.stats.replayed_rows = sum(size(item) for item in items)
-        except SQLAlchemyError as exc:
+            unmatched = write_batch(self.engine, items, ignore_duplicates=True)
+            self.stats.replayed_rows = sum(size(item) for item in items) - len(unmatched)
+        except Exception as exc:  # noqa: BLE001 - as in _write_one_batch
             if _locked(exc) or not self._reachable():
                 self._warn(f"ledger: the spill file {self.spill_path} could not be written to {self._shown} yet ({self._reason(exc)}); kept for the next start")
                 return
-            self._replay_each(items)
+            unmatched = self._replay_each(items)
+        if unmatched:
+            rejected = self.spill_path.with_suffix(".rejected.jsonl")
+            spill.append(rejected, unmatched)
+            self._warn(f"ledger: {len(unmatched):,} outcome updates in the spill file match no stored touch: set aside in {rejected}")
         self.spill_path.unlink()
         self._warn(f"ledger: wrote {self.stats.replayed_rows:,} rows from the spill file {self.spill_path} and removed it")
 
-    def _replay_each(self, items: list[Item]) -> None:
+    def _replay_each(self, items: list[Item]) -> list[Update]:
+        """Group by group; returns the outcome updates that matched no touch."""
         rejected = self.spill_path.with_suffix(".rejected.jsonl")
-        refused, reason = [], ""
+        refused, reason, unmatched = [], "", []
         for item in items:
             try:
-                write_batch(self.engine, [item], ignore_duplicates=True)
-                self.stats.replayed_rows += size(item)
-            except SQLAlchemyError as exc:
+                missed = write_batch(self.engine, [item], ignore_duplicates=True)
+                unmatched += missed
+                self.stats.replayed_rows += 0 if missed else size(item)
+            except Exception as exc:  # noqa: BLE001 - as in _write_one_batch
                 refused.append(item)
                 reason = self._reason(exc)
         if refused:
             count = spill.append(rejected, refused)
             self._warn(f"ledger: {count:,} rows of the spill file refused by the database ({reason}): set aside in {rejected}, not replayed")
+        return unmatched
 
 
-def _locked(error: SQLAlchemyError) -> bool:
+def _locked(error: Exception) -> bool:
     """SQLite busy past its timeout (another writer holds the lock): wait and retry, not a refusal."""
     message = str(error).lower()
     return "database is locked" in message or "database is busy" in message

@@ -11,7 +11,14 @@ from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
 from ravebear.ledger.store import (
-    LedgerError, create_ledger_engine, current_revision, hide_secret, ledger_url, open_ledger, redact_url, upgrade,
+    LedgerError,
+    create_ledger_engine,
+    current_revision,
+    hide_secret,
+    ledger_url,
+    open_ledger,
+    redact_url,
+    upgrade,
 )  # fmt: skip
 from tests.postgres_server import PASSWORD
 
@@ -85,3 +92,22 @@ def test_an_unreachable_postgres_is_one_line_without_the_password(postgres_serve
     with pytest.raises(LedgerError, match="password authentication failed") as error:
         open_ledger(wrong)
     assert PASSWORD not in str(error.value)
+
+
+def test_a_ledger_from_a_newer_ravebear_is_one_line_and_left_untouched(ledger_url):
+    engine = open_ledger(ledger_url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0009'"))
+    engine.dispose()
+    with pytest.raises(LedgerError) as error:
+        open_ledger(ledger_url)
+    assert str(error.value).endswith("has a schema newer than this RaveBear knows (Can't locate revision identified by '0009'; newest here: 0002): "
+                                     "upgrade RaveBear or point --url elsewhere")  # fmt: skip
+    assert error.value.exit_code == 2
+    assert current_revision(create_ledger_engine(ledger_url)) == "0009"
+
+
+def test_a_file_that_is_not_a_database_is_one_line(tmp_path):
+    (tmp_path / "notes.sqlite").write_text("not a database\n")
+    with pytest.raises(LedgerError, match=r"^cannot open the ledger at sqlite:///.*notes\.sqlite: file is not a database$"):
+        open_ledger(f"sqlite:///{tmp_path / 'notes.sqlite'}", must_exist=True)

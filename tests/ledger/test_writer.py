@@ -17,7 +17,14 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlmodel import Session
 
-from ravebear.ledger.models import AlertSent, FillRecord, LevelTouch, OrderRecord, Run, Signal
+from ravebear.ledger.models import (
+    AlertSent,
+    FillRecord,
+    LevelTouch,
+    OrderRecord,
+    Run,
+    Signal,
+)
 from ravebear.ledger.outcomes import OutcomeSettings, OutcomeTracker
 from ravebear.ledger.store import open_ledger
 from ravebear.ledger.writer import LedgerWriter, WriterSettings
@@ -102,7 +109,7 @@ def test_a_wrong_column_is_refused_at_once_naming_it(tmp_path):
     writer = LedgerWriter(open_ledger(f"sqlite:///{tmp_path / 'l.sqlite'}"), tmp_path / "spill.jsonl")
     with pytest.raises(TypeError, match="^unknown columns for level_touches: price, scroe$"):
         writer.add(LevelTouch, run_id="r", ts_event_ns=1, instrument_id=BTC, touch_price=1.0, level_price=1.0, scroe=5, price=1)
-    with pytest.raises(TypeError, match="^missing columns for level_touches: level_price, touch_price$"):
+    with pytest.raises(TypeError, match="^missing columns for level_touches: direction, level_price, touch_price$"):
         writer.add(LevelTouch, run_id="r", ts_event_ns=1, instrument_id=BTC)
     with pytest.raises(TypeError, match="^not outcome columns of level_touches: score$"):
         writer.update_outcome("x", score=3.0)
@@ -279,3 +286,84 @@ def test_a_runs_end_is_written_to_its_row_and_survives_the_spill_file(ledger_url
     spill.append(path, [Update(run_id, {"ended_at": end}, "runs")])
     (item,) = spill.read(path)
     assert (item.table_name, item.touch_id, item.values) == ("runs", run_id, {"ended_at": end})
+def test_an_outcome_whose_touch_went_to_the_spill_file_follows_it_there(ledger_url, tmp_path, okx_btc):
+    engine = open_ledger(ledger_url)
+    spill_path = tmp_path / "spill.jsonl"
+    warnings: list[str] = []
+    first, second = touches_from_candles(okx_btc, "r", every=5, count=2)
+    writer = LedgerWriter(engine, spill_path, WriterSettings(batch_rows=10, batch_s=60), warn=warnings.append)
+    writer.add(LevelTouch, id="t0", **first)
+    writer.flush()
+    writer.add_many(LevelTouch, [{**second, "id": "t1"}, {**first, "id": "t0"}])  # refused (t0 twice): t1 is spilled with it
+    writer.flush()
+    tracker = OutcomeTracker(OutcomeSettings(break_window_min=5, excursion_window_min=5))
+    tracker.track("t1", BTC, second["ts_event_ns"], second["touch_price"], second["level_price"], second["direction"])
+    after = okx_btc[(okx_btc.ts + 60_000) * 1_000_000 > second["ts_event_ns"]].head(90)
+    updates = [u for bar in after.itertuples(index=False) for u in tracker.on_bar(BTC, (int(bar.ts) + 60_000) * 1_000_000, bar.high, bar.low, bar.close)]
+    (update,) = updates
+    writer.update_outcome("t1", **update.values())  # t1 is not in the database: the update must not be lost
+    writer.close()
+    assert count(engine, LevelTouch) == 1 and writer.stats.outcome_updates == 0 and writer.stats.spilled_rows == 3
+
+    LedgerWriter(engine, spill_path, warn=warnings.append).close()  # next start: t1, then its outcome
+    with Session(engine) as session:
+        stored = session.get(LevelTouch, "t1")
+        assert stored.markout_5m_bps == pytest.approx(update.markouts_bps[5]) and stored.outcome == update.outcome
+        assert stored.mfe_bps == pytest.approx(update.mfe_bps)
+    assert not spill_path.exists()
+
+
+def test_a_value_the_driver_cannot_take_is_spilled_and_the_writer_keeps_going(tmp_path):
+    engine = open_ledger(f"sqlite:///{tmp_path / 'l.sqlite'}")
+    warnings: list[str] = []
+    writer = LedgerWriter(engine, tmp_path / "spill.jsonl", WriterSettings(batch_rows=10, batch_s=60), warn=warnings.append)
+    writer.add(Run, id="text-time", mode="paper", started_at="2026-07-27")  # SQLite's DateTime takes datetime objects only
+    writer.add(Run, id="fine", mode="paper")
+    writer.flush()
+    writer.add(Run, id="later", mode="live")
+    stats = writer.close()
+    assert (stats.written_rows, stats.spilled_rows) == (2, 1)
+    assert warnings == [f"ledger: 1 rows refused by the database: TypeError: SQLite DateTime type only accepts Python datetime and date objects as input.: spilled to {tmp_path / 'spill.jsonl'}; they are written on the next start"]
+    with engine.connect() as connection:
+        assert sorted(connection.execute(text("SELECT id FROM runs")).scalars()) == ["fine", "later"]
+
+
+def test_a_process_that_exits_without_close_still_writes_its_queue(ledger_url, tmp_path):
+    script = (
+        "import sys\n"
+        "from ravebear.ledger.models import Run\nfrom ravebear.ledger.store import open_ledger\n"
+        "from ravebear.ledger.writer import LedgerWriter, WriterSettings\n"
+        "writer = LedgerWriter(open_ledger(sys.argv[1]), sys.argv[2], WriterSettings(batch_rows=1000, batch_s=60))\n"
+        "for i in range(250):\n    writer.add(Run, id=f'r{i}', mode='paper')\n"
+        "sys.exit(0)  # no close(), no flush\n"
+    )  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", script, ledger_url, str(tmp_path / "spill.jsonl")], cwd=REPO, check=False,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert count(open_ledger(ledger_url), Run) == 250
+
+
+def test_a_postgres_stopped_in_the_middle_of_big_batches_still_ends_with_every_row_once(tmp_path, okx_btc):
+    server = PostgresServer()
+    try:
+        url = server.create_database("ledger")
+        engine = open_ledger(url)
+        spill_path = tmp_path / "spill.jsonl"
+        warnings: list[str] = []
+        writer = LedgerWriter(engine, spill_path, WriterSettings(batch_rows=5000, batch_s=0.05, retry_s=0.2), warn=warnings.append)
+        rows = touches_from_candles(okx_btc, "r", every=1, count=20_000)
+        for i, row in enumerate(rows):
+            writer.add(LevelTouch, id=f"t{i:05d}", **row)
+            if i == 8_000:
+                server.stop()  # wherever it lands: checkout, mid-COPY or commit
+        time.sleep(0.5)
+        server.start()
+        writer.close()
+        LedgerWriter(open_ledger(url), spill_path, warn=warnings.append).close()  # replays whatever was spilled
+        with create_engine(url).connect() as connection:
+            ids = connection.execute(text("SELECT id FROM level_touches ORDER BY id")).scalars().all()
+        assert ids == [f"t{i:05d}" for i in range(20_000)]
+        assert not any(PASSWORD in w for w in warnings)
+        engine.dispose()
+    finally:
+        server.close()
