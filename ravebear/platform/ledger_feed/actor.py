@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,7 +30,6 @@ from ravebear.ranges import Range, check_ranges
 from ravebear.risk.topics import SIGNAL_TOPIC
 from ravebear.strategies.bar_types import bar_type_for
 from ravebear.strategies.entry_filter import EntryFilter, EntryFilterConfig
-from ravebear.strategies.levels.timeframes import timeframe_minutes
 from ravebear.time_units import NS_PER_SECOND
 
 DATA_CONDITIONS = ("usdt_dominance", "whale_flow", "oi_change", "funding", "crowding")
@@ -51,7 +49,7 @@ RANGES = {
 class LedgerActorConfig(ActorConfig, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Where the ledger is and how touches are judged; the node fills the fields below the line."""
 
-    url: str | None = None  # a SQLAlchemy URL WITHOUT a password; None: $RAVEBEAR_LEDGER_URL (environment or .env), else sqlite:///var/ledger.sqlite
+    url: str | None = None  # a SQLAlchemy URL WITHOUT a password; $RAVEBEAR_LEDGER_URL (environment or .env) wins; neither: sqlite:///var/ledger.sqlite
     spill: str = "var/ledger_spill.jsonl"  # rows kept here while the database is away; written at the next start
     batch_rows: int = 1000  # rows per transaction at most ...
     batch_s: float = 0.5  # ... or this many seconds after the first row waited
@@ -73,8 +71,9 @@ class LedgerActorConfig(ActorConfig, frozen=True, kw_only=True, forbid_unknown_f
 
     def __post_init__(self) -> None:
         check_ranges(self, RANGES)
-        if self.url and re.search(r"://[^/@\s]*:[^@/\s]+@", self.url):
-            raise ValueError("url holds a password: secrets go in the environment or .env (RAVEBEAR_LEDGER_URL=...), never in a run file")
+        from ravebear.ledger.config import LedgerConfig
+
+        LedgerConfig(url=self.url)  # a password in the URL, or no URL at all: one line
 
 
 def _utc(ns: int) -> datetime:
@@ -100,22 +99,24 @@ class LedgerActor(Actor):
         self._btc_dominance: float | None = None
         self._first_ns = 0
         self._last_ns = 0
+        self._last_close: dict[str, float] = {}
         self._held_fill: dict[str, dict[str, Any]] = {}  # instrument -> its latest fill, until its position event
 
     # -- lifecycle ---------------------------------------------------------------------------------------------------
 
     def on_start(self) -> None:
         """Open the ledger, write the run's record and subscribe to everything it records."""
-        from ravebear.ledger.store import LedgerError, open_ledger
-        from ravebear.ledger.writer import LedgerWriter, WriterSettings
+        from ravebear.ledger.config import LedgerConfig, start_ledger
+        from ravebear.ledger.store import LedgerError
+        from ravebear.ledger.writer import WriterSettings
 
         config = self.config
         try:
-            engine = open_ledger(config.url)
+            self.writer = start_ledger(LedgerConfig(url=config.url, spill_path=config.spill, writer=WriterSettings(batch_rows=config.batch_rows, batch_s=config.batch_s)),
+                                       warn=self.log.warning)
         except LedgerError as exc:
             self.log.error(f"ledger: {exc}; this run is not recorded")
             return
-        self.writer = LedgerWriter(engine, config.spill, WriterSettings(batch_rows=config.batch_rows, batch_s=config.batch_s), warn=self.log.warning)
         self._add(Run, id=self.run_id, mode=config.mode, run_file=config.run_file, config_digest=config.config_digest,
                   trader_id=config.trader_id, started_at=datetime.now(UTC))
         for instrument_id in config.instrument_ids:
@@ -168,6 +169,7 @@ class LedgerActor(Actor):
         self._first_ns = self._first_ns or ts
         self._last_ns = max(self._last_ns, ts)
         instrument = bar.bar_type.instrument_id.value
+        self._last_close[instrument] = bar.close.as_double()
         for update in self.outcomes.on_bar(instrument, ts, bar.high.as_double(), bar.low.as_double(), bar.close.as_double()):
             self.writer.update_outcome(update.touch_id, **update.values())
         for row in self.pending.due(ts):
@@ -196,25 +198,20 @@ class LedgerActor(Actor):
             self.market.on_data(data)
 
     def _on_touch(self, data: LevelEventData) -> None:
+        from ravebear.ledger.touches import touch_row
+
         instrument, ts = data.instrument_id.value, int(data.ts_event)
-        direction = {"support": 1, "resistance": -1}.get(data.side, 0)
-        level_price = data.low if direction > 0 else data.high if direction < 0 else (data.low + data.high) / 2
-        touch_price = data.high if direction > 0 else data.low if direction < 0 else level_price  # the near edge price came to
+        near_edge = {"support": data.high, "resistance": data.low}.get(data.side, self._last_close.get(instrument, (data.low + data.high) / 2))
         state = self.market.market_state(ts, instrument)
-        row = {
-            "id": new_id(), "run_id": self.run_id, "ts_event_ns": ts, "instrument_id": instrument,
-            "level_id": f"{data.kind}:{data.timeframe}:{data.created_ts}:{data.low:g}", "kind": data.kind, "timeframe": data.timeframe,
-            "score": data.score * 100, "age_min": data.age_bars * timeframe_minutes(data.timeframe), "touch_price": touch_price,
-            "level_price": level_price, "side": data.side, "direction": direction,
-            "open_interest_usd": state["open_interest"] if self.config.oi_usd else None,
-            "open_interest_change_pct": state["open_interest_change_pct"],
-            "open_interest_window_min": int(self.config.oi_lookback_h * 60) if state["open_interest_change_pct"] is not None else None,
-            "funding_rate": state["funding_rate"], "long_short_ratio": state["long_short_ratio"],
-            "usdt_supply_usd": self._usdt[0] if self._usdt else None, "usdt_net_flow_usd": self._usdt[1] if self._usdt else None,
-            "btc_dominance_pct": self._btc_dominance, "whale_flow_usd": state["whale_flow_usd"],
-        }
-        if direction:
-            self.outcomes.track(row["id"], instrument, ts, touch_price, level_price, direction)
+        row = touch_row(data, self.run_id, near_edge, id=new_id(),
+                        open_interest_usd=state["open_interest"] if self.config.oi_usd else None,
+                        open_interest_change_pct=state["open_interest_change_pct"],
+                        open_interest_window_min=int(self.config.oi_lookback_h * 60) if state["open_interest_change_pct"] is not None else None,
+                        funding_rate=state["funding_rate"], long_short_ratio=state["long_short_ratio"],
+                        usdt_supply_usd=self._usdt[0] if self._usdt else None, usdt_net_flow_usd=self._usdt[1] if self._usdt else None,
+                        btc_dominance_pct=self._btc_dominance, whale_flow_usd=state["whale_flow_usd"])
+        row["instrument_id"] = instrument
+        self.outcomes.track(row["id"], instrument, ts, row["touch_price"], row["level_price"], row["direction"])
         if self.config.orderflow:
             ready = self.pending.add(join_key(data), row)
             if ready is not None:

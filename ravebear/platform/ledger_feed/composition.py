@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from ravebear.platform.nodes.run_file import ConfigError, RunFile
@@ -34,17 +33,14 @@ def check_ledger(values: dict[str, Any], where: str) -> None:
         raise ConfigError(f"{where}: {text}") from None
 
 
-def config_digest(config: RunFile) -> str:
-    """sha256 of the run file's checked content (the same file parsed twice gives the same digest)."""
-    return hashlib.sha256(config.model_dump_json().encode()).hexdigest()
-
-
 def ledger_actor_config(config: RunFile, alt_data_clients: dict[str, str], mode: str, trader_id: str) -> Any:
     """The LedgerActor of a node: every instrument under data:, the node's alternative-data clients, its mode."""
     from nautilus_trader.config import ImportableActorConfig
 
+    from ravebear.ledger.config import config_digest  # of the checked content: the same file parsed twice, the same digest
+
     instruments = list(dict.fromkeys(data.instrument_id for data in config.data if data.kind == "bars"))
     orderflow = any(actor.actor_path.endswith(":OrderFlowActor") for actor in config.actors)
-    values = {**dict(config.ledger or {}), "mode": mode, "run_file": config.run.name, "config_digest": config_digest(config),
+    values = {**dict(config.ledger or {}), "mode": mode, "run_file": config.run.name, "config_digest": config_digest(config.model_dump_json()),
               "trader_id": trader_id, "instrument_ids": instruments, "alt_data_clients": dict(alt_data_clients), "orderflow": orderflow}
     return ImportableActorConfig(actor_path=ACTOR_PATH, config_path=CONFIG_PATH, config=values)
