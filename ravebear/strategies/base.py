@@ -32,7 +32,7 @@ from ravebear.risk.exits import ExitPlan, ExitSettings
 from ravebear.risk.feed_watchdog import FeedWatchdogSettings
 from ravebear.risk.guards import GuardEvent, GuardLimits, RiskGuards, account_event_key
 from ravebear.ranges import Range, check_ranges
-from ravebear.risk.topics import GUARD_TOPIC
+from ravebear.risk.topics import GUARD_TOPIC, SIGNAL_TOPIC, SignalDecision
 from ravebear.strategies.account_view import AccountView
 from ravebear.strategies.bar_types import BASE_BARS, bar_type_for
 from ravebear.strategies.entry_filter import EntryFilter, EntryFilterConfig
@@ -315,6 +315,7 @@ class LevelStrategy(Strategy):
                 self.skipped["spot_short"] = self.skipped.get("spot_short", 0) + 1
                 self.log.info(f"entry skipped (spot_short): {detail}")
                 self._publish_guard(GuardEvent(candle.ts, "spot_short", "blocked", self._instrument_key, str(self.id), detail))
+                self._publish_signal(candle.ts, signal, "spot_short", detail)
                 return
             max_spend = account.spendable(self.config.spot_cash_reserve_pct)
         if self.orderflow is not None:
@@ -328,13 +329,22 @@ class LevelStrategy(Strategy):
         verdict = self.gate.decide(candle.ts, signal.side, signal.invalidation, signal.reason, candle.close, self.instrument, account, max_spend)
         if isinstance(verdict, EntryRefusal):
             self.skipped[verdict.guard] = self.skipped.get(verdict.guard, 0) + 1
+            self._publish_signal(candle.ts, signal, verdict.guard, verdict.event.detail if verdict.event is not None else verdict.detail)
             if verdict.event is None:
                 self.log.info(f"{self.id} {self._instrument_key}: entry skipped ({verdict.guard}): {verdict.detail}")
             else:  # one line per refused signal, at INFO: a losing day refuses hundreds
                 self.log.info(f"{self.id} {self._instrument_key}: entry skipped, guard {verdict.event.guard} blocked: {verdict.event.detail}")
                 self.msgbus.publish(GUARD_TOPIC, verdict.event)
             return
+        self._publish_signal(candle.ts, signal, None, "")
         self.position_manager.enter(verdict)
+
+    def _publish_signal(self, ts: int, signal: Signal, refused_by: str | None, detail: str) -> None:
+        """Tell listeners (the ledger) about a signal and its fate; no cost when nothing listens."""
+        if self.msgbus.has_subscribers(SIGNAL_TOPIC):
+            reason = signal.reason + (f"; {detail}" if detail else "")
+            side = "BUY" if signal.side > 0 else "SELL"
+            self.msgbus.publish(SIGNAL_TOPIC, SignalDecision(ts, str(self.id), self._instrument_key, side, refused_by is None, refused_by, reason))
 
     # -- orders and positions: the position manager's ------------------------------------------
 

@@ -334,6 +334,33 @@ class EntryFilter:
     def _on_ratio(self, row: LongShortRatio) -> None:
         self._ratio[row.instrument_id.value] = (row.ts_event, row.ratio)
 
+    # -- the state itself (the ledger records it at each level touch) ----------------------
+
+    def market_state(self, ts: int, instrument_id: str) -> dict[str, float | None]:
+        """The figures the data conditions read at ts, None where no data is held (or the condition is off):
+        USDT dominance and its change over dominance_lookback_h (pp), whale net flow over whale_window_h (USD,
+        + toward exchanges, stablecoins flipped), open interest and its change over oi_lookback_h (%),
+        funding (a fraction per period) and the long/short ratio. Stale data (max_data_age_h) reads as None."""
+        dominance = _window(self._dominance, ts - self._dominance_window)
+        latest_dominance = self._dominance[-1][1] if self._dominance and self._fresh(ts, self._dominance[-1][0]) else None
+        whale = None
+        if self._whale_last_ts is not None and self._fresh(ts, self._whale_last_ts):
+            self._expire_whales(ts - self._whale_window)
+            whale = self._whale_net
+        points = self._open_interest.get(instrument_id)
+        oi = _window(points, ts - self._oi_window)
+        funding = self._funding.get(instrument_id)
+        ratio = self._ratio.get(instrument_id)
+        return {
+            "usdt_dominance_pct": latest_dominance,
+            "usdt_dominance_change_pp": dominance[1] - dominance[0] if dominance else None,
+            "whale_flow_usd": whale,
+            "open_interest": points[-1][1] if points and self._fresh(ts, points[-1][0]) else None,
+            "open_interest_change_pct": (oi[1] / oi[0] - 1.0) * 100.0 if oi and oi[0] > 0 else None,
+            "funding_rate": funding[1] if funding and funding[0] <= ts and self._fresh(ts, funding[0]) else None,
+            "long_short_ratio": ratio[1] if ratio and ratio[0] <= ts and self._fresh(ts, ratio[0]) else None,
+        }
+
     # -- checking ------------------------------------------------------------------------
 
     def check(self, ts: int, instrument_id: str, side: str, price: float) -> FilterVerdict:

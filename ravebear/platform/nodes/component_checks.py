@@ -28,6 +28,20 @@ def component_fields(component: StrategySection | ActorSection) -> set[str]:
     return {field.name for field in msgspec.structs.fields(config_cls)}
 
 
+def default_actor_instruments(config: Any) -> None:
+    """An actor whose config class has `instrument_ids` and whose section leaves it out watches every instrument
+    under data: (so narrowing data: narrows the actors with it)."""
+    instruments = list(dict.fromkeys(data.instrument_id for data in config.data if data.kind == "bars"))
+    for actor in config.actors:
+        if "instrument_ids" not in actor.config:
+            try:
+                fields = component_fields(actor)
+            except (ImportError, AttributeError):
+                continue  # named by check_component_config
+            if "instrument_ids" in fields:
+                actor.config["instrument_ids"] = list(instruments)
+
+
 def check_risk(risk: dict[str, Any], where: str) -> None:
     """Reject unknown or ill-typed account-wide risk limits by name."""
     import msgspec
