@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 import warnings
 from pathlib import Path
 
-from tests.redis_server import free_port
+from tests.redis_server import free_port, wait_for_port
 
 PASSWORD = "s3cret-Pw-for-tests"
 _WATCHDOG = """
@@ -91,13 +89,8 @@ class PostgresServer:
         """Start (again) on the same port and wait until it accepts connections."""
         options = f"-h 127.0.0.1 -p {self.port} -k '' -c fsync=off -c full_page_writes=off"
         self._run("pg_ctl", "-D", str(self.pgdata), "-o", options, "-l", str(self.pgdata / "log"), "-w", "start")
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
+        if wait_for_port(self.port, 20):
+            return
         raise RuntimeError(f"postgres did not start on port {self.port}")
 
     def stop(self) -> None:

@@ -158,6 +158,15 @@ def apply_delta(book: Book, delta: OrderBookDelta) -> None:
 _CLEAR, _DELETE, _BUY = BookAction.CLEAR, BookAction.DELETE, OrderSide.BUY
 
 
+def feed_tracker(tracker: Any, delta: OrderBookDelta) -> None:
+    """Hand one book delta to a LevelContextTracker: a CLEAR empties its book, anything else updates a level."""
+    update = book_update(delta)
+    if update is None:
+        tracker.on_clear(delta.ts_init)
+    else:
+        tracker.on_book(update)
+
+
 def book_update(delta: OrderBookDelta) -> BookUpdate | None:
     """The level change of an L2 delta stamped at its ts_init (node time), None for a CLEAR."""
     action = delta.action
@@ -326,11 +335,7 @@ class OrderFlowActor(Actor):
             self._advance(flow, delta.ts_init)
             apply_delta(book, delta)
             if tracker is not None:
-                update = book_update(delta)
-                if update is None:
-                    tracker.on_clear(delta.ts_init)
-                else:
-                    tracker.on_book(update)
+                feed_tracker(tracker, delta)
 
     def on_quote_tick(self, tick: QuoteTick) -> None:
         """Make the instrument's book the quote's best bid and ask (`book_source: quotes`)."""

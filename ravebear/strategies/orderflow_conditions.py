@@ -127,16 +127,12 @@ class OrderFlowConditions:
 
     def on_order_book_deltas(self, deltas: OrderBookDeltas) -> None:
         """Feed a batch of L2 deltas."""
-        from ravebear.strategies.orderflow_actor import book_update
+        from ravebear.strategies.orderflow_actor import feed_tracker
 
         tracker = self.tracker
         self.book_updates += len(deltas.deltas)
         for delta in deltas.deltas:
-            update = book_update(delta)
-            if update is None:
-                tracker.on_clear(delta.ts_init)
-            else:
-                tracker.on_book(update)
+            feed_tracker(tracker, delta)
 
     def on_quote_tick(self, tick: QuoteTick) -> None:
         """Feed an L1 quote as the whole book."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ravebear.platform.nodes.run_file import ConfigError, RunFile
+from ravebear.platform.nodes.run_file import RunFile
 
 ACTOR_PATH = "ravebear.platform.alerts.actor:AlertActor"
 CONFIG_PATH = "ravebear.platform.alerts.actor:AlertActorConfig"
@@ -13,25 +13,11 @@ SET_BY_NODE = ("instrument_ids", "whale_client", "shadow")  # the composer fills
 
 
 def check_alerts(values: dict[str, Any], where: str) -> None:
-    """Reject unknown keys (with a suggestion), values out of range, URLs in place of variable names, unknown channels."""
-    import msgspec
-
+    """Reject keys the node sets, unknown keys (with a suggestion), values out of range, URLs in place of variable names, unknown channels."""
     from ravebear.platform.alerts.actor import AlertActorConfig
-    from ravebear.platform.nodes.component_checks import _msgspec_message
+    from ravebear.platform.nodes.component_checks import check_node_section
 
-    for key in SET_BY_NODE:
-        if key in values:
-            raise ConfigError(f"{where}: '{key}' is set by the node from data: and alt_data:/sources:, not in alerts:")
-    try:
-        msgspec.convert(values, AlertActorConfig)
-    except msgspec.ValidationError as exc:
-        text = str(exc).split(" - at `$")[0]
-        if "unknown field" in text:
-            raise ConfigError(f"{where}: {_msgspec_message(exc, AlertActorConfig)}") from None
-        if text.split(" ")[0] in values and " must be " in text:
-            key, _, rest = text.partition(" ")
-            raise ConfigError(f"{where.rpartition(': ')[0]}: 'alerts.{key}' {rest}") from None
-        raise ConfigError(f"{where}: {text}") from None
+    check_node_section(values, where, "alerts", AlertActorConfig, SET_BY_NODE)
 
 
 def alert_actor_config(config: RunFile, alt_data_clients: dict[str, str], shadow: bool) -> Any:

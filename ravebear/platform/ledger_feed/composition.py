@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ravebear.platform.nodes.run_file import ConfigError, RunFile
+from ravebear.platform.nodes.run_file import RunFile
 
 ACTOR_PATH = "ravebear.platform.ledger_feed.actor:LedgerActor"
 CONFIG_PATH = "ravebear.platform.ledger_feed.actor:LedgerActorConfig"
@@ -12,25 +12,11 @@ SET_BY_NODE = ("mode", "run_file", "config_digest", "trader_id", "instrument_ids
 
 
 def check_ledger(values: dict[str, Any], where: str) -> None:
-    """Reject unknown keys (with a suggestion), values out of range, a password in the URL, keys the node sets."""
-    import msgspec
-
+    """Reject keys the node sets, unknown keys (with a suggestion), values out of range, a password in the URL."""
     from ravebear.platform.ledger_feed.actor import LedgerActorConfig
-    from ravebear.platform.nodes.component_checks import _msgspec_message
+    from ravebear.platform.nodes.component_checks import check_node_section
 
-    for key in SET_BY_NODE:
-        if key in values:
-            raise ConfigError(f"{where}: '{key}' is set by the node, not in ledger:")
-    try:
-        msgspec.convert(values, LedgerActorConfig)
-    except msgspec.ValidationError as exc:
-        text = str(exc).split(" - at `$")[0]
-        if "unknown field" in text:
-            raise ConfigError(f"{where}: {_msgspec_message(exc, LedgerActorConfig)}") from None
-        if text.split(" ")[0] in values and " must be " in text:
-            key, _, rest = text.partition(" ")
-            raise ConfigError(f"{where.rpartition(': ')[0]}: 'ledger.{key}' {rest}") from None
-        raise ConfigError(f"{where}: {text}") from None
+    check_node_section(values, where, "ledger", LedgerActorConfig, SET_BY_NODE)
 
 
 def ledger_actor_config(config: RunFile, alt_data_clients: dict[str, str], mode: str, trader_id: str) -> Any:

@@ -40,7 +40,7 @@ def _file(tmp_path: Path, alerts: dict | None = None, **changes) -> Path:
     ({"symbols": {"BTC": "btc-1m"}}, "alerts: symbols.BTC names channel 'btc-1m', which is not under channels (did you mean 'btc-15m'?)"),
     ({"high_conf_score": 150}, "'alerts.high_conf_score' must be between 0 and 100 score, got 150"),
     ({"kinds": ["level_touch"]}, "alerts: kinds: unknown alert kind 'level_touch' (did you mean 'level_touched'?)"),
-    ({"shadow": False}, "alerts: 'shadow' is set by the node from data: and alt_data:/sources:, not in alerts:"),
+    ({"shadow": False}, "alerts: 'shadow' is set by the node, not in alerts:"),
 ])
 def test_a_wrong_alerts_section_is_named(tmp_path: Path, alerts: dict, message: str) -> None:
     path = _file(tmp_path, alerts)
