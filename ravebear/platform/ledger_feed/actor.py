@@ -209,7 +209,7 @@ class LedgerActor(Actor):
                         open_interest_window_min=int(self.config.oi_lookback_h * 60) if state["open_interest_change_pct"] is not None else None,
                         funding_rate=state["funding_rate"], long_short_ratio=state["long_short_ratio"],
                         usdt_supply_usd=self._usdt[0] if self._usdt else None, usdt_net_flow_usd=self._usdt[1] if self._usdt else None,
-                        btc_dominance_pct=self._btc_dominance, whale_flow_usd=state["whale_flow_usd"])
+                        btc_dominance_pct=self._btc_dominance, usdt_dominance_pct=state["usdt_dominance_pct"], whale_flow_usd=state["whale_flow_usd"])
         row["instrument_id"] = instrument
         self.outcomes.track(row["id"], instrument, ts, row["touch_price"], row["level_price"], row["direction"])
         if self.config.orderflow:

@@ -28,7 +28,7 @@ from ravebear.ranges import Range, check_ranges
 
 # the trader's per-event list: price context, derivatives, stablecoins, whales, order flow, the level itself
 DEFAULT_FEATURES = (
-    "open_interest_change_pct", "funding_rate", "long_short_ratio", "usdt_net_flow_usd", "btc_dominance_pct", "whale_flow_usd",
+    "open_interest_change_pct", "funding_rate", "long_short_ratio", "usdt_net_flow_usd", "usdt_dominance_pct", "btc_dominance_pct", "whale_flow_usd",
     "obi", "delta", "absorption_tier", "whale_tag", "score", "age_min",
 )
 DEFAULT_OUTCOMES = ("held", "markout_1m_bps", "markout_5m_bps", "markout_15m_bps", "markout_60m_bps")
