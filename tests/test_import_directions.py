@@ -8,13 +8,14 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "ravebear"
 ALLOWED = {  # layer -> the RaveBear layers it may import (besides itself and time_units)
-    "platform": {"adapters", "catalog", "reports", "research", "risk", "simulators", "strategies"},
-    "research": {"reports", "strategies", "catalog"},
+    "platform": {"adapters", "catalog", "ledger", "reports", "research", "risk", "simulators", "strategies"},
+    "research": {"reports", "strategies", "catalog", "ledger"},
     "reports": {"risk", "catalog"},
     "strategies": {"risk", "catalog"},
     "risk": {"catalog"},
     "adapters": {"catalog"},
     "simulators": {"catalog"},
+    "ledger": {"catalog"},
     "catalog": set(),
 }
 

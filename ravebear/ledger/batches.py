@@ -1,0 +1,189 @@
+"""What the writer queues (groups of rows for one table, outcome updates) and how a batch of them is written in ONE
+transaction: each table's INSERT compiled once per dialect and run through the driver's executemany."""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic_core import PydanticUndefined
+from sqlalchemy import Connection, DateTime, Dialect, Engine, bindparam, insert, update
+from sqlmodel import SQLModel
+
+from ravebear.ledger.models import TABLES, LevelTouch
+
+OUTCOME_COLUMNS = frozenset(c.name for c in LevelTouch.__table__.columns if c.name.startswith(("markout_", "mfe_", "mae_", "outcome")))
+
+
+@dataclass(frozen=True)
+class TableShape:
+    """A table's columns as the writer checks them: which exist, which must be given, the others' defaults."""
+
+    name: str
+    columns: frozenset[str]
+    required: frozenset[str]
+    defaults: dict[str, Any]
+    datetimes: frozenset[str]
+
+
+def _shape(model: type[SQLModel]) -> TableShape:
+    table = model.__table__
+    defaults, required = {}, set()
+    for name, field in model.model_fields.items():
+        if field.default_factory is not None or name == "id":
+            continue
+        if field.default is PydanticUndefined:
+            required.add(name)
+        else:
+            defaults[name] = field.default
+    datetimes = frozenset(c.name for c in table.columns if isinstance(c.type, DateTime))
+    return TableShape(table.name, frozenset(c.name for c in table.columns), frozenset(required), defaults, datetimes)
+
+
+SHAPES: dict[str, TableShape] = {model.__tablename__: _shape(model) for model in TABLES.values()}
+"""Table name -> its shape."""
+_SQL_TABLES = {model.__tablename__: model.__table__ for model in TABLES.values()}
+
+
+class Insert:
+    """Rows for one table that land in the same transaction (never split across batches)."""
+
+    __slots__ = ("rows", "table")
+
+    def __init__(self, table: TableShape, rows: list[dict[str, Any]]) -> None:
+        self.table, self.rows = table, rows
+
+
+class Update:
+    """Outcome columns of one level touch."""
+
+    __slots__ = ("touch_id", "values")
+
+    def __init__(self, touch_id: str, values: dict[str, Any]) -> None:
+        self.touch_id, self.values = touch_id, values
+
+
+Item = Insert | Update
+
+
+def size(item: Item) -> int:
+    """Rows an item counts for in a batch."""
+    return len(item.rows) if isinstance(item, Insert) else 1
+
+
+def utc_from_ns(ns: int) -> datetime:
+    """A UNIX ns time as an aware UTC datetime."""
+    return datetime.fromtimestamp(ns / 1e9, UTC)
+
+
+def write_batch(engine: Engine, batch: list[Item], ignore_duplicates: bool = False) -> list[Update]:
+    """Write `batch` in one transaction, in order (adjacent inserts into one table as one executemany); returns the
+    outcome updates that matched no touch (its row is not stored yet, e.g. it went to the spill file).
+
+    `ignore_duplicates`: rows whose id is already stored are skipped (a spill file replayed after a kill)."""
+    unmatched: list[Update] = []
+    with engine.begin() as connection:
+        i = 0
+        while i < len(batch):
+            item = batch[i]
+            if isinstance(item, Insert):
+                rows = list(item.rows)
+                while i + 1 < len(batch) and isinstance(batch[i + 1], Insert) and batch[i + 1].table is item.table:
+                    i += 1
+                    rows.extend(batch[i].rows)
+                if ignore_duplicates:
+                    statement = _insert_ignoring_duplicates(item.table.name, connection.dialect.name)
+                    connection.execute(statement, [_with_event_time(dict(row)) for row in rows])
+                else:
+                    _bulk_insert(item.table.name, connection.dialect).run(connection, rows)
+            else:
+                table = LevelTouch.__table__
+                values = {key: bindparam(key) for key in item.values}
+                statement = update(table).where(table.c.id == bindparam("_id")).values(values)
+                if connection.execute(statement, {**item.values, "_id": item.touch_id}).rowcount == 0:
+                    unmatched.append(item)
+            i += 1
+    return unmatched
+
+
+def _with_event_time(row: dict[str, Any]) -> dict[str, Any]:
+    if row.get("event_time") is None and "ts_event_ns" in row:
+        row["event_time"] = utc_from_ns(row["ts_event_ns"])
+    return row
+
+
+class _BulkInsert:
+    """One table's rows written without SQLAlchemy's per-row parameter processing (~15 us a row, more than SQLite's own
+    cost; docs/NOTES.md): PostgreSQL through psycopg gets COPY, other databases the INSERT compiled once and the
+    driver's executemany."""
+
+    def __init__(self, table_name: str, dialect: Dialect) -> None:
+        table = _SQL_TABLES[table_name]
+        compiled = insert(table).compile(dialect=dialect)
+        self.sql = str(compiled)
+        self.positional = compiled.positional  # SQLite: ? placeholders, tuples; psycopg: named (dicts) or COPY
+        names = list(compiled.positiontup) if compiled.positional else [c.name for c in table.columns]
+        self.names = names
+        self.copy = None
+        if dialect.name == "postgresql" and dialect.driver == "psycopg":
+            preparer = dialect.identifier_preparer
+            columns = ", ".join(preparer.quote(name) for name in names)
+            self.copy = f"COPY {preparer.format_table(table)} ({columns}) FROM STDIN"
+        self.values = operator.itemgetter(*names)  # the row's values in the statement's order, at C speed
+        self.event_time = names.index("event_time") if "event_time" in names else None
+        self.ts = names.index("ts_event_ns") if "ts_event_ns" in names else None
+        processors = {names.index(c.name): c.type.dialect_impl(dialect).bind_processor(dialect) for c in table.columns if isinstance(c.type, DateTime)}
+        self.processors = [(i, fn) for i, fn in processors.items() if fn is not None]  # SQLite: datetime -> text
+
+    def run(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
+        """Insert the rows in the connection's transaction (the writer's dicts are never changed: a failed batch is
+        retried as it was)."""
+        tuples = self._tuples(rows)
+        if self.copy is not None:
+            with connection.connection.driver_connection.cursor() as cursor, cursor.copy(self.copy) as copy:
+                for values in tuples:
+                    copy.write_row(values)
+        elif self.positional:
+            connection.exec_driver_sql(self.sql, tuples)
+        else:
+            connection.exec_driver_sql(self.sql, [dict(zip(self.names, values, strict=True)) for values in tuples])
+
+    def _tuples(self, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        out = []
+        event_time, ts, processors = self.event_time, self.ts, self.processors
+        for row in rows:
+            values = list(self.values(row))
+            if event_time is not None and values[event_time] is None:
+                values[event_time] = utc_from_ns(values[ts])
+            for i, process in processors:
+                if values[i] is not None:
+                    values[i] = process(values[i])
+            out.append(tuple(values))
+        return out
+
+
+_BULK: dict[tuple[str, str, str], _BulkInsert] = {}
+
+
+def _bulk_insert(table_name: str, dialect: Dialect) -> _BulkInsert:
+    key = (table_name, dialect.name, dialect.driver)
+    found = _BULK.get(key)
+    if found is None:
+        found = _BULK[key] = _BulkInsert(table_name, dialect)
+    return found
+
+
+def _insert_ignoring_duplicates(table_name: str, dialect: str) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING on SQLite and PostgreSQL (a plain INSERT elsewhere)."""
+    table = _SQL_TABLES[table_name]
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).on_conflict_do_nothing()
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
+    return insert(table)

@@ -1,0 +1,154 @@
+"""Touch outcomes (markouts, MFE/MAE, held or broken) from bars fed one at a time: hand-built cases, and a
+brute-force reference over the bundled real OKX candles (gaps included)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+
+from ravebear.ledger.models import MARKOUT_MINUTES
+from ravebear.ledger.outcomes import OutcomeSettings, OutcomeTracker
+from ravebear.time_units import NS_PER_MINUTE
+
+T0 = 1_785_000_000 * 1_000_000_000  # a whole minute, ns
+BTC = "BTC-USDT-SWAP.OKX"
+
+
+def feed(tracker: OutcomeTracker, closes: list[float], start: int = T0, highs=None, lows=None) -> list:
+    """Bars closing at start + 1, 2, ... minutes."""
+    out = []
+    for i, close in enumerate(closes, start=1):
+        high = highs[i - 1] if highs else close
+        low = lows[i - 1] if lows else close
+        out += tracker.on_bar(BTC, start + i * NS_PER_MINUTE, high, low, close)
+    return out
+
+
+def test_a_support_that_holds_gets_its_markouts_in_its_direction():
+    tracker = OutcomeTracker(OutcomeSettings(break_bps=10, break_window_min=60, excursion_window_min=60))
+    tracker.track("t1", BTC, T0, touch_price=100.0, level_price=99.9, direction=1)
+    closes = [100.0 + 0.01 * i for i in range(1, 61)]  # 100.01 ... 100.60
+    assert feed(tracker, closes[:59]) == []  # the 60-minute markout is not known before the 60th bar
+    (update,) = feed(tracker, closes[59:], start=T0 + 59 * NS_PER_MINUTE)
+    assert update.touch_id == "t1" and update.outcome == "held"
+    assert update.markouts_bps[1] == pytest.approx(1.0)  # +0.01 on 100 = 1 bps
+    assert update.markouts_bps[5] == pytest.approx(5.0)
+    assert update.markouts_bps[15] == pytest.approx(15.0)
+    assert update.markouts_bps[60] == pytest.approx(60.0)
+    assert update.mfe_bps == pytest.approx(60.0) and update.mae_bps == 0.0
+    assert update.filled_at == datetime.fromtimestamp((T0 + 60 * NS_PER_MINUTE) / 1e9, UTC)
+    assert tracker.pending == 0
+
+
+def test_a_resistance_markout_is_positive_when_price_falls_and_a_close_beyond_it_breaks_it():
+    tracker = OutcomeTracker(OutcomeSettings(break_bps=10, break_window_min=30, excursion_window_min=60))
+    tracker.track("r1", BTC, T0, touch_price=200.0, level_price=200.0, direction=-1)
+    closes = [199.0] * 10 + [200.1] + [200.3] * 49  # minute 11: 200.1 is 5 bps above: not yet; minute 12: 15 bps: broken
+    highs = [c + 0.5 for c in closes]
+    lows = [c - 1.0 for c in closes]
+    (update,) = feed(tracker, closes, highs=highs, lows=lows)
+    assert update.markouts_bps[1] == pytest.approx(50.0)  # (200 - 199) / 200
+    assert update.markouts_bps[60] == pytest.approx(-15.0)
+    assert update.outcome == "broken"
+    assert update.mfe_bps == pytest.approx((200 - 198) / 200 * 1e4)  # the lowest low, 198
+    assert update.mae_bps == pytest.approx((200.8 - 200) / 200 * 1e4)  # the highest high, 200.8
+
+
+def test_a_close_just_inside_the_break_distance_does_not_break_it():
+    tracker = OutcomeTracker(OutcomeSettings(break_bps=10, break_window_min=5, excursion_window_min=5))
+    tracker.track("s", BTC, T0, touch_price=100.0, level_price=100.0, direction=1)
+    tracker.track("s2", BTC, T0, touch_price=100.0, level_price=100.0, direction=1)
+    updates = feed(tracker, [99.91, 99.95, 99.90, 100.0] + [100.0] * 56)  # 99.90 is exactly 10 bps: not below it
+    assert {u.touch_id: u.outcome for u in updates} == {"s": "held", "s2": "held"}
+
+
+def test_a_gap_gives_the_last_close_before_the_horizon_and_none_when_nothing_closed_in_it():
+    tracker = OutcomeTracker(OutcomeSettings(break_window_min=1, excursion_window_min=1))
+    tracker.track("g", BTC, T0, touch_price=100.0, level_price=99.0, direction=1)
+    assert tracker.on_bar(BTC, T0 + 3 * NS_PER_MINUTE, 101, 100, 101.0) == []  # nothing closed in (t, t+1]: 1m is None
+    assert tracker.on_bar(BTC, T0 + 4 * NS_PER_MINUTE, 102, 101, 102.0) == []
+    (update,) = tracker.on_bar(BTC, T0 + 80 * NS_PER_MINUTE, 90, 80, 85.0)  # a gap past 5, 15 and 60 minutes
+    assert update.markouts_bps == {1: None, 5: pytest.approx(200.0), 15: pytest.approx(200.0), 60: pytest.approx(200.0)}
+    assert update.outcome == "held"  # nothing closed in the 1-minute window beyond the level
+
+
+def test_bars_at_or_before_the_touch_and_of_other_instruments_do_not_count():
+    tracker = OutcomeTracker()
+    tracker.track("x", BTC, T0, touch_price=100.0, level_price=100.0, direction=1)
+    assert tracker.on_bar(BTC, T0, 1000, 1, 1.0) == []
+    assert tracker.on_bar("ETH-USDT-SWAP.OKX", T0 + NS_PER_MINUTE, 1000, 1, 1.0) == []
+    (partial,) = tracker.finish(T0 + 2 * NS_PER_MINUTE)
+    assert partial.markouts_bps == dict.fromkeys(MARKOUT_MINUTES) and partial.mfe_bps is None and partial.outcome is None
+
+
+def test_thresholds_outside_their_range_are_one_line_errors_with_units():
+    with pytest.raises(ValueError, match=r"^ledger.outcomes.break_bps must be between 0 and 10,000 bps, got -1$"):
+        OutcomeSettings(break_bps=-1)
+    with pytest.raises(ValueError, match=r"^ledger.outcomes.break_window_min must be between 1 and 1,440 minutes, got 0$"):
+        OutcomeSettings(break_window_min=0)
+    with pytest.raises(ValueError, match="direction must be"):
+        OutcomeTracker().track("x", BTC, T0, 100.0, 100.0, 0)
+
+
+def reference(frame: pd.DataFrame, t: int, price: float, level: float, d: int, s: OutcomeSettings) -> dict:
+    """The same definitions computed from slices of the whole series (no streaming)."""
+    close_ns = frame["close_ns"]
+    out = {}
+    for h in MARKOUT_MINUTES:
+        end = t + h * NS_PER_MINUTE
+        if not (close_ns >= end).any():
+            out[h] = None
+            continue
+        inside = frame[(close_ns > t) & (close_ns <= end)]
+        out[h] = None if inside.empty else d * (inside["close"].iloc[-1] - price) / price * 1e4
+    window = frame[(close_ns > t) & (close_ns <= t + s.excursion_window_min * NS_PER_MINUTE)]
+    up, down = (window["high"].max() - price) / price * 1e4, (price - window["low"].min()) / price * 1e4
+    mfe, mae = (up, down) if d == 1 else (down, up)
+    breaks = frame[(close_ns > t) & (close_ns <= t + s.break_window_min * NS_PER_MINUTE)]["close"]
+    beyond = level * (1 - d * s.break_bps / 1e4)
+    broken = bool((breaks < beyond).any() if d == 1 else (breaks > beyond).any())
+    if window.empty:  # a gap covers the whole window: no excursion to measure
+        mfe = mae = None
+    else:
+        mfe, mae = max(0.0, mfe), max(0.0, mae)
+    return {"markouts": out, "mfe": mfe, "mae": mae, "outcome": "broken" if broken else "held"}
+
+
+def test_streaming_outcomes_equal_a_brute_force_reference_on_real_candles(okx_btc):
+    frame = okx_btc.head(6000).copy()
+    frame["close_ns"] = (frame["ts"].astype("int64") + 60_000) * 1_000_000  # OKX stamps the open; a bar closes a minute later
+    settings = OutcomeSettings(break_bps=15, break_window_min=30, excursion_window_min=45)
+    tracker = OutcomeTracker(settings)
+    touches, updates = {}, {}
+    rows = list(frame[["close_ns", "high", "low", "close"]].itertuples(index=False))
+    for i, (ts, high, low, close) in enumerate(rows):
+        for update in tracker.on_bar(BTC, ts, high, low, close):
+            updates[update.touch_id] = update
+        if i % 37 == 0 and i < len(rows) - 200:  # a touch at this bar's close; alternate supports and resistances
+            d = 1 if i % 2 == 0 else -1
+            level = low if d == 1 else high
+            touches[f"t{i}"] = (ts, close, level, d)
+            tracker.track(f"t{i}", BTC, ts, close, level, d)
+    assert tracker.pending == 0 and set(updates) == set(touches)
+    gaps = 0
+    outcomes = set()
+    for touch_id, (ts, price, level, d) in touches.items():
+        want = reference(frame, ts, price, level, d, settings)
+        got = updates[touch_id]
+        for h in MARKOUT_MINUTES:
+            if want["markouts"][h] is None:
+                gaps += 1
+                assert got.markouts_bps[h] is None, (touch_id, h)
+            else:
+                assert got.markouts_bps[h] == pytest.approx(want["markouts"][h], abs=1e-9), (touch_id, h)
+        if want["mfe"] is None:
+            gaps += 1
+            assert got.mfe_bps is None and got.mae_bps is None, touch_id
+        else:
+            assert got.mfe_bps == pytest.approx(want["mfe"], abs=1e-9) and got.mae_bps == pytest.approx(want["mae"], abs=1e-9)
+        assert got.outcome == want["outcome"], touch_id
+        outcomes.add(got.outcome)
+    assert outcomes == {"held", "broken"}  # the real series exercises both
+    assert len(touches) > 150 and gaps > 0  # the gappy sample puts some horizons in gaps
