@@ -112,6 +112,7 @@ def create_or_load(job: StudyJob) -> Any:
     """Create the study (enqueueing the grid) or load it when it exists; a local journal's stale trials are retried."""
     import optuna
 
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = open_storage(job.storage)
     try:
         study = optuna.create_study(study_name=job.name, storage=storage, directions=job.directions, sampler=_sampler(job, 0), pruner=_pruner(job))
