@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ravebear.optimize.overfit import deflated_sharpe, pbo_cscv, per_period_sharpe, plateau_scores
+from ravebear.optimize.overfit import deflated_sharpe, pbo_cscv, per_period_sharpe, plateau_choice, plateau_scores
 from ravebear.optimize.study import StudyJob
 
 
@@ -57,7 +57,7 @@ def analyse(study: Any, job: StudyJob) -> dict[str, Any]:
     best = complete[int(np.argmax(values))]
     points = np.array([[p.scale(t.params[p.key]) for p in params] for t in complete])
     medians, sizes = plateau_scores(points, values, settings.plateau_radius)
-    plateau = complete[int(np.lexsort((values, medians))[-1])]  # best median; ties: the better point
+    plateau = complete[plateau_choice(points, values, settings.plateau_radius)]
     multi = len(settings.objectives) > 1
     front = study.best_trials if multi else [best]
     chosen = best if settings.choose == "best" else plateau

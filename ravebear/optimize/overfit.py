@@ -113,3 +113,9 @@ def plateau_scores(points: np.ndarray, values: np.ndarray, radius: float) -> tup
         medians[index] = float(np.median(values[near]))
         sizes[index] = int(near.sum())
     return medians, sizes
+
+
+def plateau_choice(points: np.ndarray, values: np.ndarray, radius: float) -> int:
+    """The trial with the best neighbourhood median (ties: the better own value)."""
+    medians, _ = plateau_scores(points, values, radius)
+    return int(np.lexsort((np.asarray(values, dtype=float), medians))[-1])
