@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ravebear.optimize.overfit import deflated_sharpe, pbo_cscv, per_period_sharpe, plateau_choice, plateau_scores
-from ravebear.optimize.study import StudyJob
+from ravebear.optimize.study import StudyJob, finished_count
 
 
 def trial_rows(study: Any) -> list[dict[str, Any]]:
@@ -48,7 +48,7 @@ def analyse(study: Any, job: StudyJob) -> dict[str, Any]:
     settings = job.space.settings
     params = job.space.params
     complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.values]
-    tried = len([t for t in study.get_trials(deepcopy=False) if t.state.is_finished()])
+    tried = finished_count(study)  # every trial evaluated (a retried one once): the DSR's N
     result: dict[str, Any] = {"trials": trial_rows(study), "tried": tried, "feasible": len(complete)}
     if not complete:
         result["error"] = f"no feasible trial (each had fewer than min_trades {settings.min_trades} trades or failed)"

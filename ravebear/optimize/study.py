@@ -139,9 +139,9 @@ def _retry_stale_local(study: Any, job: StudyJob) -> None:
     from optuna.trial import TrialState
 
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
         study._storage.set_trial_user_attr(trial._trial_id, "status", "failed: left running by a killed run, retried")
-        study.enqueue_trial(trial.params, skip_if_exists=False)
+        study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+        study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number}, skip_if_exists=False)
 
 
 def _pop_waiting(study: Any) -> Any:
@@ -195,10 +195,14 @@ def objective(job: StudyJob, trial: Any) -> list[float]:
 
 
 def finished_count(study: Any) -> int:
-    """Trials that are done (complete, pruned/infeasible, failed) or running."""
+    """Trials that are done (complete, pruned/infeasible, failed) or running; a failed trial that was retried (cut
+    by a kill: its retry carries its number) does not count, its retry does."""
     from optuna.trial import TrialState
 
-    return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING)))
+    trials = study.get_trials(deepcopy=False)
+    retried = {t.user_attrs.get("retry_of", t.system_attrs.get("failed_trial")) for t in trials} - {None}
+    counted = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING)
+    return len([t for t in trials if t.state in counted and not (t.state == TrialState.FAIL and t.number in retried)])
 
 
 def work(job: StudyJob, worker: int, on_trial: Any = None) -> dict[str, Any]:

@@ -61,13 +61,16 @@ def run_trial(config: RunFile, catalog_path: Path) -> TrialRun:
         engine.kernel.msgbus.subscribe(topic="events.account.*", handler=recorder)
         results = node.run()
         bars = results[0].iterations if results else 0
+        span = (results[0].backtest_start, results[0].backtest_end) if results and results[0].backtest_start and results[0].backtest_end else None
         positions = engine.trader.generate_positions_report()
         fills = engine.trader.generate_fills_report()
     finally:
         node.dispose()
     balance, currency = config.venue.starting_balance.split()[:2]
     balances = recorder.frame()
-    summary = summarize(positions, fills, balances, Decimal(balance), start.isoformat(), end.isoformat(), None, currency)
+    # the period of the ratios: the engine's own span, as run_backtest records it for summary.json
+    first, last = (pd.Timestamp(v, unit="ns", tz="UTC").isoformat() for v in span) if span else (None, None)
+    summary = summarize(positions, fills, balances, Decimal(balance), first, last, None, currency)
     days = (end - start).total_seconds() / 86_400
     metrics = {name: summary.get(name) for name in ("trades", "win_rate", "pnl", "return_pct", "sharpe", "sortino", "profit_factor", "expectancy")}
     metrics["max_drawdown"] = summary["max_drawdown_pct"]
