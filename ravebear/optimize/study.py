@@ -24,6 +24,7 @@ from ravebear.optimize.trial_run import period_returns, run_trial
 PASSWORD_ENV = "RAVEBEAR_STUDY_PASSWORD"  # a storage URL without a password takes it from here
 HEARTBEAT_S = 20  # a running trial's heartbeat; silent for GRACE_S: failed and retried
 GRACE_S = 60
+SCHEMA_RETRIES = 5  # tries to open an RDB storage whose tables another host is creating
 
 
 def storage_url(url: str) -> str:
@@ -52,12 +53,24 @@ def open_storage(storage: str) -> Any:
     import optuna
 
     if "://" in storage:
-        from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+        import warnings
 
-        return RDBStorage(
-            storage_url(storage), engine_kwargs={"pool_pre_ping": True}, heartbeat_interval=HEARTBEAT_S,
-            grace_period=GRACE_S, failed_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=2),
-        )  # fmt: skip
+        from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+        from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            for attempt in range(SCHEMA_RETRIES):
+                try:
+                    return RDBStorage(
+                        storage_url(storage), engine_kwargs={"pool_pre_ping": True}, heartbeat_interval=HEARTBEAT_S,
+                        grace_period=GRACE_S, heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=2),
+                    )  # fmt: skip
+                except (IntegrityError, ProgrammingError):
+                    # two hosts creating Optuna's tables in a fresh database at once: one wins, the other retries
+                    if attempt == SCHEMA_RETRIES - 1:
+                        raise
+                    time.sleep(0.5 * (attempt + 1))
     from optuna.storages.journal import JournalFileBackend, JournalStorage
 
     return JournalStorage(JournalFileBackend(str(storage)))
