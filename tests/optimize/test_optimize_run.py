@@ -43,6 +43,7 @@ def test_a_study_writes_a_run_file_that_backtest_runs_with_the_chosen_trials_num
     assert chosen["exits"]["trailing_offset_bps"] == study["chosen"]["params"][TRAIL]
     assert chosen["levels"]["wicks"]["min_wick_body_ratio"] == study["chosen"]["params"][RATIO]
     assert f"best run file: {(tmp_path / 'out' / 'best.yaml').resolve()}" in done.stdout
+    assert "study: 4/4 trials" in done.stderr and "ETA" in done.stderr and "best sharpe" in done.stderr  # the progress line
     backtest = ravebear("backtest", str(tmp_path / "out" / "best.yaml"), "--catalog", str(opt_catalog), "--output", str(tmp_path / "runs"))
     assert backtest.returncode == 0, backtest.stderr
     folder = Path(backtest.stdout.split("run folder:")[1].split()[0])
@@ -92,3 +93,30 @@ def test_a_killed_study_resumes_under_the_same_name(tmp_path, opt_catalog):
     assert len(complete) == 6  # the study reached its 6 trials across both runs
     ran_here = results["folds"][0]["workers"][0]["trials"]
     assert 1 <= ran_here <= 4  # the second run did only what was left (plus a retry of a trial cut by the kill)
+
+
+def test_several_objectives_give_a_pareto_front_and_no_feasible_trial_is_exit_1(tmp_path, opt_catalog):
+    run = write_run_file(tmp_path, "2026-07-28", "2026-07-30")
+    space = space_file(tmp_path, "{sampler: random, trials: 5, min_trades: 1, objectives: [sharpe, max_drawdown]}")
+    done = ravebear("optimize", str(run), str(space), "--catalog", str(opt_catalog), "--out", str(tmp_path / "out"), "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    study = json.loads((tmp_path / "out" / "results.json").read_text())["folds"][0]
+    complete = {t["number"]: t["values"] for t in study["trials"] if t["state"] == "complete"}
+
+    def dominates(a: list[float], b: list[float]) -> bool:
+        return all(x >= y for x, y in zip(a, b, strict=True)) and a != b
+
+    front = {p["number"] for p in study["pareto"]}
+    assert front and front <= set(complete)
+    for number, values in complete.items():  # the front is exactly the non-dominated complete trials
+        assert (number in front) == (not any(dominates(other, values) for other in complete.values()))
+    assert study["chosen"]["number"] in front
+    strict = ravebear("optimize", str(run), str(space), "--catalog", str(opt_catalog), "--out", str(tmp_path / "none"), "--workers", "1", "--trials", "2",
+                      "--objective", "sharpe")  # fmt: skip
+    assert strict.returncode == 0
+    space.write_text(space.read_text().replace("min_trades: 1", "min_trades: 100000"))
+    none = ravebear("optimize", str(run), str(space), "--catalog", str(opt_catalog), "--out", str(tmp_path / "none2"), "--workers", "1", "--trials", "2")
+    assert none.returncode == 1
+    assert "study: no feasible trial (each had fewer than min_trades 100000 trades or failed)" in none.stdout
+    results = json.loads((tmp_path / "none2" / "results.json").read_text())
+    assert all(t["status"].startswith("infeasible: ") and "< min_trades 100000" in t["status"] for t in results["folds"][0]["trials"])
