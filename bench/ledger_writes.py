@@ -42,7 +42,7 @@ def events(count: int) -> list[dict]:
         rows.append({
             "run_id": "bench", "ts_event_ns": (int(bar.ts) + 60_000) * 1_000_000 + (i // len(bars)) * span_ns,
             "instrument_id": "BTC-USDT-SWAP.OKX", "level_id": f"L{i % 997}", "kind": "wick", "timeframe": "15m",
-            "score": float(i % 100), "age_min": float(i % 600), "touch_price": bar.close,
+            "score": (i % 100) / 100, "age_min": float(i % 600), "touch_price": bar.close,
             "level_price": bar.low if support else bar.high, "side": "support" if support else "resistance",
             "direction": 1 if support else -1, "open_interest_usd": bar.volume * bar.close, "funding_rate": 0.0001,
             "long_short_ratio": 1.1, "usdt_supply_usd": 1.8e11, "usdt_net_flow_usd": 2.5e7, "btc_dominance_pct": 57.0,

@@ -66,12 +66,12 @@ class LevelTouch(SQLModel, table=True):
     level_id: str = Field(default="", max_length=128)
     kind: str = Field(default="", max_length=32)  # the level's kind (wick, poor_high, ...)
     timeframe: str = Field(default="", max_length=16)  # e.g. 15m, 1h
-    score: float | None = None  # the level's score, 0-100
+    score: float | None = None  # the level's score at the touch: quality x freshness in [0, 1] (LevelEventData.score)
     age_min: float | None = None  # the level's age at the touch, minutes
     touch_price: float
     level_price: float
     side: str = Field(default="", max_length=16)  # support | resistance
-    direction: int = 1  # +1: the level should push price up (support), -1: down (resistance); markouts are signed by it
+    direction: int  # +1: the level should push price up (support), -1: down (resistance); markouts are signed by it
     # market state at the touch (None: no source served it)
     open_interest_usd: float | None = None
     open_interest_change_pct: float | None = None  # over open_interest_window_min

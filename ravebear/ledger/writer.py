@@ -164,7 +164,7 @@ class LedgerWriter:
             raise TypeError(f"missing columns for {shape.name}: {', '.join(sorted(shape.required - keys))}")
         row = {**shape.defaults, **values}
         if row.get("id") is None:
-            row["id"] = f"{self._id_prefix}{next(self._ids):x}"
+            row["id"] = f"{self._id_prefix}{next(self._ids):012x}"  # sorts in the order added
         return row
 
     def _put(self, item: Any) -> None:

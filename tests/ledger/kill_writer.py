@@ -18,7 +18,7 @@ if __name__ == "__main__":
     while True:
         writer.add_many(LevelTouch, [
             {"run_id": "kill", "ts_event_ns": 1_785_000_000_000_000_000 + (k * GROUP + i) * 1_000_000_000, "instrument_id": "BTC-USDT-SWAP.OKX",
-             "level_id": f"g{k}", "touch_price": 65_000.0 + i, "level_price": 64_990.0}
+             "level_id": f"g{k}", "touch_price": 65_000.0 + i, "level_price": 64_990.0, "direction": 1}
             for i in range(GROUP)
         ])  # fmt: skip
         k += 1

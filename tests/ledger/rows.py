@@ -14,7 +14,7 @@ def touches_from_candles(frame: pd.DataFrame, run_id: str, every: int = 10, coun
         support = n % 2 == 0
         rows.append({
             "run_id": run_id, "ts_event_ns": (int(bar.ts) + 60_000) * 1_000_000, "instrument_id": BTC,
-            "level_id": f"L{n}", "kind": "wick" if support else "poor_high", "timeframe": "15m", "score": float(n % 100),
+            "level_id": f"L{n}", "kind": "wick" if support else "poor_high", "timeframe": "15m", "score": (n % 100) / 100,
             "age_min": float(n), "touch_price": float(bar.close), "level_price": float(bar.low if support else bar.high),
             "side": "support" if support else "resistance", "direction": 1 if support else -1,
             "open_interest_usd": float(bar.volume) * float(bar.close), "funding_rate": 0.0001,

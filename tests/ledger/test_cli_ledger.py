@@ -135,3 +135,19 @@ def test_the_url_comes_from_the_environment(filled, tmp_path):
     assert done.exit_code == 0, done.stderr
     assert done.stdout.splitlines()[0] == "runs: 2 rows"
     assert [line.split()[0] for line in done.stdout.splitlines()[3:]] == ["run-a", "run-b"]
+
+
+def test_an_export_in_small_chunks_equals_the_whole_one(filled, tmp_path):
+    url, touches = filled
+    for suffix, read in ((".csv", pd.read_csv), (".parquet", pd.read_parquet)):
+        whole, chunked = tmp_path / f"whole{suffix}", tmp_path / f"chunked{suffix}"
+        assert invoke("export", "touches", str(whole), "--url", url, cwd=tmp_path).exit_code == 0
+        done = invoke("export", "touches", str(chunked), "--url", url, "--chunk-rows", "2", cwd=tmp_path)  # all-null chunks too
+        assert done.exit_code == 0, done.stderr
+        assert done.stdout == f"wrote {len(touches):,} touches to {chunked} ({suffix[1:]})\n"
+        pd.testing.assert_frame_equal(read(chunked), read(whole))
+        got = read(chunked)
+        assert list(got.absorption_tier.isna()) == list(touches.sort_values("ts_event_ns").absorption_tier.isna())
+    empty = invoke("export", "touches", str(tmp_path / "none.parquet"), "--url", url, "--run", "nope", cwd=tmp_path)
+    assert empty.stdout == f"wrote 0 touches to {tmp_path / 'none.parquet'} (parquet)\n"
+    assert pd.read_parquet(tmp_path / "none.parquet").columns.tolist() == [c.name for c in LevelTouch.__table__.columns]

@@ -109,7 +109,7 @@ def test_a_wrong_column_is_refused_at_once_naming_it(tmp_path):
     writer = LedgerWriter(open_ledger(f"sqlite:///{tmp_path / 'l.sqlite'}"), tmp_path / "spill.jsonl")
     with pytest.raises(TypeError, match="^unknown columns for level_touches: price, scroe$"):
         writer.add(LevelTouch, run_id="r", ts_event_ns=1, instrument_id=BTC, touch_price=1.0, level_price=1.0, scroe=5, price=1)
-    with pytest.raises(TypeError, match="^missing columns for level_touches: level_price, touch_price$"):
+    with pytest.raises(TypeError, match="^missing columns for level_touches: direction, level_price, touch_price$"):
         writer.add(LevelTouch, run_id="r", ts_event_ns=1, instrument_id=BTC)
     with pytest.raises(TypeError, match="^not outcome columns of level_touches: score$"):
         writer.update_outcome("x", score=3.0)

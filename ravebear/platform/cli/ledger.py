@@ -58,9 +58,10 @@ def _ns(text: str | None, option: str) -> int | None:
         fail(f"--{option}: not a date/time: {text!r} (e.g. 2026-07-27 or '2026-07-27 12:20')", 2)
 
 
-def _read(table: str, url: str | None, run: str | None, instrument: str | None, kind: str | None, since: str | None,
-          until: str | None, limit: int | None):
-    from ravebear.ledger.query import Filters, QueryError, read_table
+def _frames(table: str, url: str | None, run: str | None, instrument: str | None, kind: str | None, since: str | None,
+            until: str | None, limit: int | None, chunk_rows: int = 100_000):
+    """The filtered rows in frames (an export never holds a whole table); one-line errors for bad input."""
+    from ravebear.ledger.query import Filters, QueryError, iter_table
     from ravebear.ledger.store import LedgerError, open_ledger
 
     filters = Filters(run, instrument, kind, _ns(since, "since"), _ns(until, "until"), limit)
@@ -69,7 +70,7 @@ def _read(table: str, url: str | None, run: str | None, instrument: str | None, 
     except LedgerError as exc:
         fail(str(exc), exc.exit_code)
     try:
-        return read_table(engine, table, filters)
+        yield from iter_table(engine, table, filters, chunk_rows)
     except QueryError as exc:
         fail(str(exc), 2)
     finally:
@@ -98,7 +99,9 @@ def list_rows(table: str, url: str | None, run: str | None, instrument: str | No
     from ravebear.reports.tables import Table
 
     table = _table(table)
-    frame = _read(table, url, run, instrument, kind, since, until, limit)
+    import pandas as pd
+
+    frame = pd.concat(list(_frames(table, url, run, instrument, kind, since, until, limit)), ignore_index=True)
     if frame.empty:
         click.echo(f"no {table} match")
         return
@@ -113,8 +116,9 @@ def list_rows(table: str, url: str | None, run: str | None, instrument: str | No
 @click.argument("output", type=click.Path())
 @_filters
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default=None, help="Default: from OUTPUT's suffix (.csv or .parquet).")
+@click.option("--chunk-rows", type=click.IntRange(1), default=100_000, hidden=True)  # rows read and written at a time
 def export(table: str, output: str, url: str | None, run: str | None, instrument: str | None, kind: str | None, since: str | None,
-           until: str | None, fmt: str | None) -> None:  # fmt: skip
+           until: str | None, fmt: str | None, chunk_rows: int) -> None:  # fmt: skip
     """Write a table's rows, every column, to a CSV or Parquet file (times in UTC)."""
     table = _table(table)
     path = Path(output)
@@ -128,15 +132,27 @@ def export(table: str, output: str, url: str | None, run: str | None, instrument
         staged.touch()
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror}", 2)
+    rows = 0
     try:
-        frame = _read(table, url, run, instrument, kind, since, until, None)
+        frames = _frames(table, url, run, instrument, kind, since, until, None, chunk_rows)
         if fmt == "csv":
-            frame.to_csv(staged, index=False)
+            for i, frame in enumerate(frames):
+                frame.to_csv(staged, index=False, header=i == 0, mode="w" if i == 0 else "a")
+                rows += len(frame)
         else:
-            frame.to_parquet(staged, index=False, engine="pyarrow")
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            from ravebear.ledger.query import arrow_schema
+
+            schema = arrow_schema(table)  # fixed from the column types, so every chunk matches
+            with pq.ParquetWriter(staged, schema) as parquet:
+                for frame in frames:
+                    parquet.write_table(pa.Table.from_pandas(frame, schema=schema, preserve_index=False))
+                    rows += len(frame)
         staged.replace(path)  # whole file or none
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror}", 2)
     finally:
         staged.unlink(missing_ok=True)
-    click.echo(f"wrote {len(frame):,} {table} to {output} ({fmt})")
+    click.echo(f"wrote {rows:,} {table} to {output} ({fmt})")
