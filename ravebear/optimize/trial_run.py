@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -46,9 +47,33 @@ def window_of(config: RunFile) -> tuple[pd.Timestamp, pd.Timestamp]:
     return pd.Timestamp(min(starts), tz="UTC"), pd.Timestamp(max(ends), tz="UTC")
 
 
+CACHE_ENTRIES = 16  # catalog reads a worker keeps (each a data entry over one window: a fold's IS/OOS or a prune cut)
+_reads: dict[tuple[bytes, str, str], Any] = {}
+
+
+def _cached_node_class() -> type:
+    """A BacktestNode that keeps its catalog reads in this process: trials of one window read the catalog once.
+
+    nautilus builds a new engine per node and re-queries the catalog in `load_data_config` every run; the bars it
+    returns are immutable and `engine.add_data` copies the list, so one read can feed every later trial."""
+    from nautilus_trader.backtest.node import BacktestNode
+
+    class CachedReadNode(BacktestNode):
+        @classmethod
+        def load_data_config(cls, config: Any, start: Any = None, end: Any = None) -> Any:
+            key = (config.json(), str(start), str(end))
+            if key not in _reads:
+                if len(_reads) >= CACHE_ENTRIES:
+                    _reads.pop(next(iter(_reads)))
+                _reads[key] = super().load_data_config(config, start, end)
+            return _reads[key]
+
+    return CachedReadNode
+
+
 def run_trial(config: RunFile, catalog_path: Path) -> TrialRun:
     """Run `config` as a backtest on the catalog and return its metrics; nothing is written."""
-    from nautilus_trader.backtest.node import BacktestNode
+    BacktestNode = _cached_node_class()  # noqa: N806 - a class
 
     prepare_backtest_process()
     start, end = window_of(config)
