@@ -19,7 +19,7 @@ def trial_rows(study: Any) -> list[dict[str, Any]]:
         rows.append({
             "number": trial.number, "state": trial.state.name.lower(), "status": trial.user_attrs.get("status", trial.state.name.lower()),
             "params": dict(trial.params), "values": list(trial.values) if trial.values else None,
-            "metrics": trial.user_attrs.get("metrics"),
+            "metrics": trial.user_attrs.get("metrics"), "intermediate": {str(k): v for k, v in trial.intermediate_values.items()},
             "duration_s": trial.duration.total_seconds() if trial.duration else None,
         })  # fmt: skip
     return rows

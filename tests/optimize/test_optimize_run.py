@@ -120,3 +120,19 @@ def test_several_objectives_give_a_pareto_front_and_no_feasible_trial_is_exit_1(
     assert "study: no feasible trial (each had fewer than min_trades 100000 trades or failed)" in none.stdout
     results = json.loads((tmp_path / "none2" / "results.json").read_text())
     assert all(t["status"].startswith("infeasible: ") and "< min_trades 100000" in t["status"] for t in results["folds"][0]["trials"])
+
+
+def test_a_hopeless_trial_is_pruned_on_the_first_part_of_its_window(tmp_path, opt_catalog):
+    import statistics
+
+    run = write_run_file(tmp_path, "2026-07-28", "2026-07-31")
+    space = space_file(tmp_path, "{sampler: random, trials: 7, seed: 5, min_trades: 0, prune_segment: 0.5, prune_startup: 2}")
+    done = ravebear("optimize", str(run), str(space), "--catalog", str(opt_catalog), "--out", str(tmp_path / "out"), "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    trials = json.loads((tmp_path / "out" / "results.json").read_text())["folds"][0]["trials"]
+    pruned = [t for t in trials if t["status"].startswith("pruned: sharpe")]
+    assert pruned and all("on the first 50% of the window" in t["status"] and t["metrics"] is None for t in pruned)
+    for trial in pruned:  # below the median of the earlier complete trials at the same step (Optuna's MedianPruner)
+        earlier = [t["intermediate"]["0"] for t in trials if t["number"] < trial["number"] and t["state"] == "complete"]
+        assert len(earlier) >= 2 and trial["intermediate"]["0"] < statistics.median(earlier)
+    assert all(t["metrics"]["trades"] >= 0 for t in trials if t["state"] == "complete")
