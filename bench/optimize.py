@@ -51,7 +51,7 @@ def throughput(root: Path, catalog: Path, workers: int, trials: int) -> dict:
     ravebear("optimize", str(run), str(space), "--catalog", str(catalog), "--out", str(out), "--workers", str(workers))
     fold = json.loads((out / "results.json").read_text())["folds"][0]
     return {"workers": workers, "trials": fold["tried"], "elapsed_s": fold["elapsed_s"], "per_hour": fold["tried"] / fold["elapsed_s"] * 3600,
-            "peak_rss_mb": [w["peak_rss_mb"] for w in fold["workers"]]}  # fmt: skip
+            "peak_rss_mb": [w["peak_rss_mb"] for w in fold["workers"]], "cpu_s": sum(w["cpu_s"] for w in fold["workers"])}  # fmt: skip
 
 
 def walk_forward(root: Path, catalog: Path, trials: int) -> dict:
@@ -70,6 +70,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=16, help="trials of the throughput study (default 16)")
     parser.add_argument("--wf-trials", type=int, default=50, help="TPE trials per fold of the walk-forward (default 50)")
+    parser.add_argument("--no-walk-forward", action="store_true", help="only the throughput and memory figures")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
@@ -83,17 +84,20 @@ def main() -> None:
         two = throughput(root, catalog, 2, args.trials)
         speedup = two["per_hour"] / one["per_hour"]
         peak = max(one["peak_rss_mb"] + two["peak_rss_mb"])
-        wf = walk_forward(root, catalog, args.wf_trials)
+        wf = None if args.no_walk_forward else walk_forward(root, catalog, args.wf_trials)
         print(f"load average after: {os.getloadavg()[0]:.2f}")
     rows = [
         ("1 worker: trials/h", f"{one['per_hour']:.0f} ({one['trials']} trials in {one['elapsed_s']:.1f} s)", "reference", ""),
         ("2 workers: trials/h", f"{two['per_hour']:.0f} ({two['trials']} trials in {two['elapsed_s']:.1f} s)", ">= 1.8x of 1 worker", ""),
         ("2 workers / 1 worker", f"{speedup:.2f}x", ">= 1.8x", "ok" if speedup >= 1.8 else "MISSED"),
+        ("cores the workers got", f"1 worker: {one['cpu_s'] / one['elapsed_s']:.2f}, 2 workers: {two['cpu_s'] / two['elapsed_s']:.2f} (CPU s / wall s); "
+         f"CPU s per trial {one['cpu_s'] / one['trials']:.2f} vs {two['cpu_s'] / two['trials']:.2f}", "2 workers ~2.0", ""),  # fmt: skip
         ("peak RSS per worker", f"{peak:.0f} MB (workers: {one['peak_rss_mb'] + two['peak_rss_mb']})", "<= 1024 MB", "ok" if peak <= 1024 else "MISSED"),
-        (f"{args.wf_trials}-trial TPE x 3-fold walk-forward, 2 workers", f"{wf['elapsed_s']:.0f} s (trials per fold {wf['trials']}, {wf['pruned']} pruned, worker peak {wf['peak_rss_mb']:.0f} MB)",
-         "< 1800 s (50 trials)", "ok" if wf["elapsed_s"] < 1800 else "MISSED"),  # fmt: skip
-        ("walk-forward result", f"OOS return {wf['oos_return_pct']} %, DSR per fold {wf['dsr']}, PBO per fold {wf['pbo']}", "-", ""),
     ]
+    if wf is not None:
+        rows += [(f"{args.wf_trials}-trial TPE x 3-fold walk-forward, 2 workers", f"{wf['elapsed_s']:.0f} s (trials per fold {wf['trials']}, {wf['pruned']} pruned, worker peak {wf['peak_rss_mb']:.0f} MB)",
+         "< 1800 s (50 trials)", "ok" if wf["elapsed_s"] < 1800 else "MISSED"),  # fmt: skip
+        ("walk-forward result", f"OOS return {wf['oos_return_pct']} %, DSR per fold {wf['dsr']}, PBO per fold {wf['pbo']}", "-", "")]
     width = max(len(r[0]) for r in rows)
     for name, value, target, mark in rows:
         print(f"{name:<{width}}  {value:<70}  target {target:<22} {mark}")

@@ -229,7 +229,7 @@ def work(job: StudyJob, worker: int, on_trial: Any = None) -> dict[str, Any]:
     logging.getLogger("optuna").setLevel(logging.WARNING)
     study = optuna.load_study(study_name=job.name, storage=open_storage(job.storage), sampler=_sampler(job, worker), pruner=_pruner(job))
     grid = job.space.settings.sampler == "grid"
-    done, started = 0, time.perf_counter()
+    done, started, cpu_before = 0, time.perf_counter(), _cpu_s()
     while True:
         if grid:
             trial = _pop_waiting(study)
@@ -249,7 +249,14 @@ def work(job: StudyJob, worker: int, on_trial: Any = None) -> dict[str, Any]:
         done += 1
         if on_trial is not None:
             on_trial(study)
-    return {"worker": worker, "pid": os.getpid(), "trials": done, "elapsed_s": round(time.perf_counter() - started, 3), "peak_rss_mb": peak_rss_mb()}
+    return {"worker": worker, "pid": os.getpid(), "trials": done, "elapsed_s": round(time.perf_counter() - started, 3),
+            "cpu_s": round(_cpu_s() - cpu_before, 3), "peak_rss_mb": peak_rss_mb()}  # fmt: skip
+
+
+def _cpu_s() -> float:
+    """CPU seconds (user + system) this process has used: with the wall time, how much of a core a worker got."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def peak_rss_mb() -> float:
