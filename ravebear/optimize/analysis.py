@@ -8,7 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from ravebear.optimize.overfit import deflated_sharpe, pbo_cscv, per_period_sharpe, plateau_choice, plateau_scores
+from ravebear.optimize.overfit import (
+    deflated_sharpe,
+    pbo_cscv,
+    per_period_sharpe,
+    plateau_choice,
+    plateau_scores,
+)
 from ravebear.optimize.study import StudyJob, finished_count
 
 

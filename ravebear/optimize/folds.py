@@ -40,8 +40,6 @@ def make_folds(start: pd.Timestamp, end: pd.Timestamp, settings: WalkForward) ->
         oos_window_start = oos_end - test
         is_end = oos_window_start - purge
         is_start = start if settings.mode == "anchored" else is_end - train
-        if train is not None and settings.mode == "anchored" and number == 0 and is_end - is_start < train:
-            is_start = is_start  # anchored: `train` is only a floor on the first in-sample window
         if is_start < start or is_end - is_start < pd.Timedelta(1, "h") or (train is not None and is_end - is_start < train):
             raise ConfigError(
                 f"optimize.walk_forward: {settings.folds} folds of {settings.test} out-of-sample"

@@ -88,10 +88,12 @@ def write_report(results: dict[str, Any], path: Path) -> Path:
     from plotly.offline import get_plotlyjs
 
     params, objective = results["params"], results["settings"]["objectives"][0]
-    body = [f"<h1>Optimisation of {html.escape(results['run_file'])}</h1>",
-            f"<p class='note'>space {html.escape(results['space_file'])}; study {html.escape(results['study'])} on {html.escape(results['storage'])}; "
-            f"data {results['window'][0]} .. {results['window'][1]}; objectives {', '.join(results['settings']['objectives'])}; "
-            f"sampler {results['settings']['sampler']}, seed {results['settings']['seed']}; {results['elapsed_s']:.0f} s.</p>"]  # fmt: skip
+    note = (
+        f"<p class='note'>space {html.escape(results['space_file'])}; study {html.escape(results['study'])} on {html.escape(results['storage'])}; "
+        f"data {results['window'][0]} .. {results['window'][1]}; objectives {', '.join(results['settings']['objectives'])}; "
+        f"sampler {results['settings']['sampler']}, seed {results['settings']['seed']}; {results['elapsed_s']:.0f} s.</p>"
+    )
+    body = [f"<h1>Optimisation of {html.escape(results['run_file'])}</h1>", note]
     if results.get("chosen"):
         body.append("<h2>Chosen set</h2>" + _table(["param", "value"], [[k, v] for k, v in results["chosen"]["params"].items()]))
         body.append(f"<p>Written as the run file {html.escape(results['chosen']['run_file'])} (found on {results['chosen']['found_on'][0]} .. {results['chosen']['found_on'][1]}).</p>")

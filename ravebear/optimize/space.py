@@ -90,7 +90,7 @@ class Param:
             return list(self.choices)
         if self.step is None:
             return None
-        count = int(math.floor((self.high - self.low) / self.step + 1e-9)) + 1
+        count = math.floor((self.high - self.low) / self.step + 1e-9) + 1
         values = [self.low + i * self.step for i in range(count)]
         return [int(v) for v in values] if self.is_int else [round(float(v), 12) for v in values]
 
@@ -144,7 +144,7 @@ def _param(key: str, spec: Any, source: str) -> Param:
     if unknown:
         import difflib
 
-        name = sorted(unknown)[0]
+        name = min(unknown)
         close = difflib.get_close_matches(name, ["low", "high", "step", "log", "choices"], n=1)
         raise ConfigError(f"{where}: unknown setting '{name}'" + (f" (did you mean '{close[0]}'?)" if close else "") + "; use low/high/step/log or choices")
     if "choices" in spec:

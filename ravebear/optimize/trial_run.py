@@ -73,7 +73,7 @@ def _cached_node_class() -> type:
 
 def run_trial(config: RunFile, catalog_path: Path) -> TrialRun:
     """Run `config` as a backtest on the catalog and return its metrics; nothing is written."""
-    BacktestNode = _cached_node_class()  # noqa: N806 - a class
+    BacktestNode = _cached_node_class()
 
     prepare_backtest_process()
     start, end = window_of(config)

@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 def ravebear(*args: str, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
     """The real CLI in a subprocess, from the repository root."""
     return subprocess.run(
-        [sys.executable, "-m", "ravebear.platform.cli", *args], capture_output=True, text=True, cwd=REPO,
+        [sys.executable, "-m", "ravebear.platform.cli", *args], capture_output=True, text=True, cwd=REPO, check=False,
         env={**os.environ, **(env or {})}, timeout=timeout,
     )  # fmt: skip
 

@@ -7,7 +7,14 @@ import pandas as pd
 import pytest
 
 from ravebear.optimize.folds import make_folds
-from ravebear.optimize.overfit import deflated_sharpe, expected_max_sharpe, pbo_cscv, plateau_choice, plateau_scores, probabilistic_sharpe
+from ravebear.optimize.overfit import (
+    deflated_sharpe,
+    expected_max_sharpe,
+    pbo_cscv,
+    plateau_choice,
+    plateau_scores,
+    probabilistic_sharpe,
+)
 from ravebear.optimize.settings import WalkForward
 from ravebear.platform.nodes.run_file import ConfigError
 

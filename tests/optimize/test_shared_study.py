@@ -29,7 +29,7 @@ def test_two_processes_share_one_postgres_study_without_duplicate_grid_points(tm
             [sys.executable, "-m", "ravebear.platform.cli", "optimize", str(run), str(space), "--catalog", str(opt_catalog),
              "--out", str(tmp_path / f"host{index}"), "--workers", "1", "--storage", (url, bare)[index], "--study", "shared"],
             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+        )
         for index in range(2)
     ]
     outputs = [process.communicate(timeout=600) for process in processes]

@@ -98,7 +98,7 @@ def optimize(run_file: str, space_file: str, catalog_path: str | None, out_dir: 
         sys.exit(1)
 
 
-def _window(config, store):  # noqa: ANN001, ANN202 - RunFile, RaveCatalog
+def _window(config, store):
     """The data window: the run file's data start/end, else the span every bar series of the run covers."""
     import pandas as pd
 
