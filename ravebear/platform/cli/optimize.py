@@ -103,7 +103,7 @@ def _window(config, store):
     import pandas as pd
 
     from ravebear.catalog.store import one_minute_bar_type
-    from ravebear.platform.nodes.run_file import utc_ns
+    from ravebear.platform.nodes.run_file import ConfigError, utc_ns
 
     starts, ends = [], []
     for data in config.data:
@@ -113,6 +113,8 @@ def _window(config, store):
         first, last = pd.Timestamp(int(opens[0]), unit="ms", tz="UTC"), pd.Timestamp(int(opens[-1]) + 60_000, unit="ms", tz="UTC")
         starts.append(pd.Timestamp(utc_ns(data.start), tz="UTC") if data.start else first)
         ends.append(pd.Timestamp(utc_ns(data.end), tz="UTC") if data.end else last)
+    if not starts:
+        raise ConfigError("data: the run file has no bars entry to take the optimisation window from")
     return max(starts), min(ends)
 
 
