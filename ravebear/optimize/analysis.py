@@ -39,9 +39,14 @@ def _importance(study: Any, keys: list[str]) -> dict[str, float] | None:
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if len(complete) < 3 or not keys:
         return None
+    import warnings
+
     try:
-        # optuna 5's default evaluator (PED-ANOVA) scores what leads to LOW target values: ours are maximised
-        importances = optuna.importance.get_param_importances(study, target=lambda t: -t.values[0])
+        # optuna 5's default evaluator (PED-ANOVA) scores what leads to LOW target values: ours are maximised, so the
+        # target is negated; it warns about that on every call, whatever the target
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            importances = optuna.importance.get_param_importances(study, target=lambda t: -t.values[0])
     except (RuntimeError, ValueError, ZeroDivisionError):
         return None
     return {key: round(float(value), 6) for key, value in importances.items()}
