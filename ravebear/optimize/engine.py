@@ -20,7 +20,7 @@ from ravebear.optimize.folds import Fold, make_folds
 from ravebear.optimize.space import Space, apply_params, run_file_with
 from ravebear.optimize.study import StudyJob, shown_url
 from ravebear.optimize.trial_run import run_trial
-from ravebear.optimize.workers import run_study
+from ravebear.optimize.workers import run_study, worker_pool
 
 
 @dataclass
@@ -81,20 +81,17 @@ def chosen_run_file(request: OptimizeRequest, params: dict[str, Any], window: tu
     return "\n".join(header) + "\n" + yaml.safe_dump(raw, sort_keys=False)
 
 
-def optimize(request: OptimizeRequest, show: Callable[[str], None]) -> dict[str, Any]:
-    """Run the search and write results.json, report.html and best.yaml into `request.out_dir`."""
+def _run_folds(request: OptimizeRequest, folds: list[Fold | None], balance: float, pool: Any, show: Callable[[str], None],
+               fold_results: list[dict[str, Any]], oos_curves: list[pd.Series]) -> None:  # fmt: skip
+    """Each fold's study, its analysis and its chosen set's out-of-sample run, appended to the two lists."""
     settings = request.space.settings
-    balance = float(str((request.run_raw.get("venue") or {}).get("starting_balance", "10000 USDT")).split()[0])
-    folds: list[Fold | None] = make_folds(request.start, request.end, settings.walk_forward) if settings.walk_forward else [None]
-    started = time.perf_counter()
-    fold_results, oos_curves = [], []
     for fold in folds:
         start, end = (fold.is_start, fold.is_end) if fold else (request.start, request.end)
         name = f"{request.study}-fold{fold.number}" if fold else request.study
         job = StudyJob(name, request.storage, request.space, request.run_raw, request.catalog_path, start, end, settings.trials, balance, fold.number if fold else 0)
         label = f"fold {fold.number + 1}/{len(folds)}" if fold else "study"
         fold_started = time.perf_counter()
-        study, workers = run_study(job, request.workers, label, show)
+        study, workers = run_study(job, request.workers, label, show, pool)
         entry = {"study": name, "window": [start.isoformat(), end.isoformat()], "fold": fold.as_dict() if fold else None,
                  "workers": workers, "elapsed_s": round(time.perf_counter() - fold_started, 3), **analyse(study, job)}  # fmt: skip
         if fold and "chosen" in entry:
@@ -103,6 +100,21 @@ def optimize(request: OptimizeRequest, show: Callable[[str], None]) -> dict[str,
             oos_curves.append(oos.equity)
             show(f"{label}: out-of-sample {fold.oos_start:%m-%d %H:%M} .. {fold.oos_end:%m-%d %H:%M}: {_metric_text(oos.metrics)}")
         fold_results.append(entry)
+
+
+def optimize(request: OptimizeRequest, show: Callable[[str], None]) -> dict[str, Any]:
+    """Run the search and write results.json, report.html and best.yaml into `request.out_dir`."""
+    settings = request.space.settings
+    balance = float(str((request.run_raw.get("venue") or {}).get("starting_balance", "10000 USDT")).split()[0])
+    folds: list[Fold | None] = make_folds(request.start, request.end, settings.walk_forward) if settings.walk_forward else [None]
+    started = time.perf_counter()
+    fold_results, oos_curves = [], []
+    pool = worker_pool(request.workers)
+    try:
+        _run_folds(request, folds, balance, pool, show, fold_results, oos_curves)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     chosen = [entry["chosen"]["params"] for entry in fold_results if "chosen" in entry]
     results: dict[str, Any] = {
         "run_file": str(request.run_path), "space_file": str(request.space_path), "study": request.study,

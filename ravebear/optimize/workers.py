@@ -28,34 +28,41 @@ def progress_line(label: str, done: int, total: int, elapsed_s: float, best: str
     return f"{label}: {done}/{total} trials, {rate * 60:.1f}/min, ETA {eta}, {best}"
 
 
-def run_study(job: StudyJob, workers: int, label: str, show: Callable[[str], None]) -> tuple[Any, list[dict[str, Any]]]:
-    """Create or load the study, work it with `workers` local processes (1: this process), wait for other hosts'
-    running trials, and return the study and each worker's count and peak memory."""
+def worker_pool(workers: int) -> ProcessPoolExecutor | None:
+    """The local worker processes (spawned: nautilus and Optuna hold threads, so no fork), kept for every fold so a
+    worker starts once and keeps its catalog reads; None for one worker (it runs in this process)."""
+    if workers <= 1:
+        return None
+    import multiprocessing
+
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+def run_study(job: StudyJob, workers: int, label: str, show: Callable[[str], None], pool: ProcessPoolExecutor | None = None) -> tuple[Any, list[dict[str, Any]]]:
+    """Create or load the study, work it with `workers` local processes (`pool`; none: this process), wait for other
+    hosts' running trials, and return the study and each worker's count and peak memory."""
     from optuna.trial import TrialState
 
     study = create_or_load(job)
     total = len(job.space.grid_points()) if job.space.settings.sampler == "grid" else job.trials
     before = len([t for t in study.get_trials(deepcopy=False) if t.state.is_finished()])
     started = time.perf_counter()
-    if workers <= 1:
+    if pool is None:
         def each(study_now: Any) -> None:
             done = len([t for t in study_now.get_trials(deepcopy=False) if t.state.is_finished()]) - before
             show(progress_line(label, before + done, total, time.perf_counter() - started, best_so_far(study_now, job), before))
 
         stats = [work(job, 0, each)]
     else:
-        import multiprocessing
-
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(work, job, index) for index in range(workers)]
-            shown = -1
-            while not all(f.done() for f in futures):
-                done = finished_count(study) - len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
-                if done != shown:
-                    show(progress_line(label, done, total, time.perf_counter() - started, best_so_far(study, job), before))
-                    shown = done
-                time.sleep(POLL_S)
-            stats = [f.result() for f in futures]
+        futures = [pool.submit(work, job, index) for index in range(workers)]
+        shown = -1
+        while not all(f.done() for f in futures):
+            done = finished_count(study) - len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
+            if done != shown:
+                show(progress_line(label, done, total, time.perf_counter() - started, best_so_far(study, job), before))
+                shown = done
+            time.sleep(POLL_S)
+        stats = [f.result() for f in futures]
     while study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):  # another host's trials: wait for them
         time.sleep(POLL_S)
     finished = len([t for t in study.get_trials(deepcopy=False) if t.state.is_finished()])

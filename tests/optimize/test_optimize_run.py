@@ -67,6 +67,7 @@ def test_walk_forward_with_two_workers_stitches_the_out_of_sample_folds(tmp_path
     for fold in folds:
         assert sum(w["trials"] for w in fold["workers"]) == fold["tried"] >= 4 and len(fold["workers"]) == 2
         assert all(w["peak_rss_mb"] < 1024 for w in fold["workers"])
+    assert {w["pid"] for w in folds[0]["workers"]} == {w["pid"] for w in folds[1]["workers"]}  # the same two processes work every fold
     returns = [f["oos"]["metrics"]["return_pct"] for f in folds]
     compounded = (math.prod(1 + r / 100 for r in returns) - 1) * 100
     assert math.isclose(results["oos_return_pct"], compounded, abs_tol=1e-3)
