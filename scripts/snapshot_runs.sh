@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Record what the shipped configs do, to prove a refactor changed nothing.
-# Runs the five shipped backtest configs and a paper replay of the parity config (tests/platform/test_paper_parity.py's
+# Runs the shipped backtest configs and a paper replay of the parity config (tests/platform/test_paper_parity.py's
 # settings) through the CLI, then keeps each run folder's orders, fills, positions, account, guard events,
 # funding and summary (minus wall-clock timings and run ids) under OUT.
 # Usage: scripts/snapshot_runs.sh OUT            then: scripts/compare_runs.py BEFORE AFTER
@@ -16,6 +16,8 @@ shared=../shared/data/ohlcv_1m
 for sym in BTC ETH SOL; do
     $rb catalog import "$shared/binance_usdm_${sym}USDT_1m_20250504_20250624.parquet" -i "${sym}USDT-PERP.BINANCE" --catalog "$catalog" >/dev/null
 done
+trades_book=../shared/data/trades_book/binance_spot_BTCUSDT_20240808T2354Z_20240809T0005Z_  # orderflow-zone-defense.yaml's data
+$rb catalog import-orderflow "${trades_book}trades.parquet" "${trades_book}depthdiff.parquet" --catalog "$catalog" >/dev/null
 run() {  # name config [command]
     local name=$1 config=$2 cmd=${3:-backtest}
     local runs="$work/runs-$name"

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 import warnings
 from pathlib import Path
 
-from tests.redis_server import free_port
+from tests.redis_server import free_port, wait_for_port
 
 PASSWORD = "s3cret-Pw-for-tests"
 _WATCHDOG = """
@@ -44,6 +42,28 @@ def _pgserver():
     return pgserver, commands, utils
 
 
+def _readable_install(install: Path) -> Path:
+    """The wheel's PostgreSQL install (`pgserver/pginstall`) and its bundled libraries (`pgserver.libs`, which the
+    binaries find at $ORIGIN/../../../pgserver.libs), copied once to a world-readable folder under the system temp dir.
+
+    As root the server runs as the user `pgserver`, which cannot reach binaries inside a virtualenv under a 0700
+    folder (a clone made with mktemp -d, as CI may do): initdb then fails with 'Permission denied'."""
+    from importlib.metadata import version
+
+    site = install.parent.parent  # .../site-packages
+    target = Path(tempfile.gettempdir()) / f"ravebear-pgserver-{version('pgserver')}"
+    if not (target / "pgserver" / "pginstall" / "bin" / "initdb").exists():
+        staging = Path(tempfile.mkdtemp(prefix="ravebear-pgserver-", dir=tempfile.gettempdir()))
+        staging.chmod(0o755)
+        shutil.copytree(install, staging / "pgserver" / "pginstall", symlinks=True)
+        shutil.copytree(site / "pgserver.libs", staging / "pgserver.libs", symlinks=True)
+        try:
+            os.rename(staging, target)  # atomic: another worker's copy may have won
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
+    return target / "pgserver" / "pginstall"
+
+
 class PostgresServer:
     """initdb + pg_ctl in a fresh temp folder; `url(db)` for SQLAlchemy; `stop()` / `start()` to take it away and back.
 
@@ -53,6 +73,8 @@ class PostgresServer:
     def __init__(self) -> None:
         _, commands, utils = _pgserver()
         self.bin = commands.POSTGRES_BIN_PATH
+        if os.geteuid() == 0:
+            self.bin = _readable_install(self.bin.parent) / "bin"
         self.root = Path(tempfile.mkdtemp(prefix="ravebear-pg-"))
         self.root.chmod(0o755)
         workdir = self.root
@@ -91,13 +113,8 @@ class PostgresServer:
         """Start (again) on the same port and wait until it accepts connections."""
         options = f"-h 127.0.0.1 -p {self.port} -k '' -c fsync=off -c full_page_writes=off"
         self._run("pg_ctl", "-D", str(self.pgdata), "-o", options, "-l", str(self.pgdata / "log"), "-w", "start")
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
+        if wait_for_port(self.port, 20):
+            return
         raise RuntimeError(f"postgres did not start on port {self.port}")
 
     def stop(self) -> None:

@@ -209,7 +209,11 @@ def write_data(catalog: ParquetDataCatalog | str | Path, data: list[Any], replac
     rows_per_group = 5_000 if isinstance(catalog, (str, Path)) else catalog.max_rows_per_group
     replaced = {_absolute(path) for path in replaces}
     with Staging(root) as staging:
-        ParquetDataCatalog(str(staging.path), max_rows_per_group=rows_per_group).write_data(data)
+        staged_catalog = ParquetDataCatalog(str(staging.path), max_rows_per_group=rows_per_group)
+        try:
+            staged_catalog.write_data(data)
+        finally:
+            _forget_instance(ParquetDataCatalog, staged_catalog)
         for staged in staging.files():
             target = staging.target(staged)
             if target.exists() and target not in replaced:
@@ -226,6 +230,14 @@ def write_data(catalog: ParquetDataCatalog | str | Path, data: list[Any], replac
                     f"writing {target.relative_to(root)} would overlap stored files in {target.parent} (intervals {sorted(stored)})",
                 )
         return staging.commit(replaced)
+
+
+def _forget_instance(cls: type, instance: Any) -> None:
+    """Drop a catalog from nautilus's per-arguments instance cache (`Singleton`): each staging folder is new, so
+    without this every write keeps one more ParquetDataCatalog alive (a long-running recorder grew ~25 MB an hour)."""
+    for key, value in list(cls._instances.items()):  # type: ignore[attr-defined]
+        if value is instance:
+            cls._instances.pop(key, None)  # type: ignore[attr-defined]
 
 
 def write_table(root: str | Path, table: pa.Table, target: Path, replaces: Iterable[Path] = (), **options: Any) -> Path:

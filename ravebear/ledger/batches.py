@@ -57,12 +57,12 @@ class Insert:
 
 
 class Update:
-    """Outcome columns of one level touch."""
+    """Columns of one stored row: a level touch's outcomes (the default table) or a run's end."""
 
-    __slots__ = ("touch_id", "values")
+    __slots__ = ("touch_id", "values", "table_name")
 
-    def __init__(self, touch_id: str, values: dict[str, Any]) -> None:
-        self.touch_id, self.values = touch_id, values
+    def __init__(self, touch_id: str, values: dict[str, Any], table_name: str = LevelTouch.__tablename__) -> None:
+        self.touch_id, self.values, self.table_name = touch_id, values, table_name
 
 
 Item = Insert | Update
@@ -99,7 +99,7 @@ def write_batch(engine: Engine, batch: list[Item], ignore_duplicates: bool = Fal
                 else:
                     _bulk_insert(item.table.name, connection.dialect).run(connection, rows)
             else:
-                table = LevelTouch.__table__
+                table = _SQL_TABLES[item.table_name]
                 values = {key: bindparam(key) for key in item.values}
                 statement = update(table).where(table.c.id == bindparam("_id")).values(values)
                 if connection.execute(statement, {**item.values, "_id": item.touch_id}).rowcount == 0:

@@ -81,6 +81,7 @@ class LevelTouch(SQLModel, table=True):
     usdt_supply_usd: float | None = None
     usdt_net_flow_usd: float | None = None  # supply change over the source's interval
     btc_dominance_pct: float | None = None
+    usdt_dominance_pct: float | None = None  # % of total crypto market cap (what the entry filter's usdt_dominance reads)
     whale_flow_usd: float | None = None  # net whale transfers toward exchanges over the filter window
     # order-flow context (None unless the order-flow actor runs)
     obi: float | None = None  # top-of-book imbalance in [-1, 1], positive when bids outweigh asks

@@ -1,5 +1,5 @@
 """The writer's spill file: queued items it could not write, one JSON object a line (`{"insert": table, "rows": [...]}`
-or `{"update": touch_id, "values": {...}}`, times as ISO text), appended and fsynced, read back on the next start."""
+or `{"update": row_id, "values": {...}, "table": name}`, times as ISO text), appended and fsynced, read back on the next start."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def append(path: Path, items: Iterable[Item]) -> int:
             if isinstance(item, Insert):
                 record = {"insert": item.table.name, "rows": item.rows}
             else:
-                record = {"update": item.touch_id, "values": item.values}
+                record = {"update": item.touch_id, "values": item.values, "table": item.table_name}
             out.write(json.dumps(record, default=_json_default) + "\n")
             rows += size(item)
         out.flush()
@@ -45,7 +45,8 @@ def read(path: Path) -> list[Item]:
             shape = SHAPES[record["insert"]]
             items.append(Insert(shape, [_from_json(shape, row) for row in record["rows"]]))
         elif "update" in record:
-            items.append(Update(record["update"], _from_json(SHAPES[LevelTouch.__tablename__], record["values"])))
+            table = record.get("table", LevelTouch.__tablename__)
+            items.append(Update(record["update"], _from_json(SHAPES[table], record["values"]), table))
     return items
 
 

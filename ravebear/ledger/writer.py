@@ -25,20 +25,12 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import SQLModel
 
 from ravebear.ledger import spill
-from ravebear.ledger.batches import (
-    OUTCOME_COLUMNS,
-    SHAPES,
-    Insert,
-    Item,
-    TableShape,
-    Update,
-    size,
-    write_batch,
-)
-from ravebear.ledger.models import new_id
+from ravebear.ledger.batches import OUTCOME_COLUMNS, SHAPES, Insert, Item, TableShape, Update, size, write_batch
+from ravebear.ledger.models import Run, new_id
 from ravebear.ledger.store import hide_secret, redact_url
 from ravebear.ranges import Range, check_ranges
 
+RUN_END_COLUMNS = frozenset({"ended_at", "data_start", "data_end"})
 WRITER_RANGES = {
     "batch_rows": Range(1, 1_000_000, "rows"),
     "batch_s": Range(0, 60, "s", low_open=True),
@@ -134,6 +126,13 @@ class LedgerWriter:
         if unknown:
             raise TypeError(f"not outcome columns of level_touches: {', '.join(sorted(unknown))}")
         self._put(Update(touch_id, values))
+
+    def update_run(self, run_id: str, **values: Any) -> None:
+        """Queue the end of a run: `ended_at`, `data_start`, `data_end` (the row was added when the run started)."""
+        unknown = set(values) - RUN_END_COLUMNS
+        if unknown:
+            raise TypeError(f"not end-of-run columns of runs: {', '.join(sorted(unknown))}")
+        self._put(Update(run_id, values, Run.__tablename__))
 
     def flush(self, timeout: float | None = 30.0) -> bool:
         """Write everything queued so far (or hold/spill it when the database is away); True when done within timeout."""

@@ -44,6 +44,7 @@ def build_risk_report(run_dir: Path) -> dict[str, Any]:
     exposure = _exposure(run.fills, multipliers, equity)
     funding = _funding(run.funding)
     guards = _guard_events(run, start, end, warnings)
+    alerts = alert_load(run.path, start, end, warnings)
     fees_by = {key: _fees(run.fills, key) for key in ("instrument_id", "strategy_id")}
     if start is None:
         notes.append("no account, fill or funding event recorded: the run's period is unknown")
@@ -124,6 +125,7 @@ def build_risk_report(run_dir: Path) -> dict[str, Any]:
         "fees": {"total": total_fees, "by_instrument": fees_by["instrument_id"], "by_strategy": fees_by["strategy_id"]},
         "funding": funding,
         "guard_events": guards,
+        "alerts": alerts,
         "notes": [*warnings, *notes],
         "warnings": warnings,
     }
@@ -250,6 +252,27 @@ def _funding(frame: pd.DataFrame | None) -> dict[str, Any]:
 
 
 _FIGURES = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?")
+
+
+def alert_load(run_dir: Path, start: pd.Timestamp | None, end: pd.Timestamp | None, warnings: list[str]) -> dict[str, Any]:
+    """The alerts a live node would have sent with this config (alerts.csv of a backtest in shadow mode), per channel:
+    total, mean per UTC day of the run (days without alerts count) and the busiest day."""
+    path = run_dir / "alerts.csv"
+    if not path.is_file():
+        return {"recorded": False, "days": 0, "channels": []}
+    try:
+        frame = pd.read_csv(path, dtype={"day": str, "channel": str})
+        frame["alerts"] = pd.to_numeric(frame["alerts"], errors="raise").astype(int)
+    except (ValueError, KeyError, pd.errors.ParserError) as exc:
+        warnings.append(f"alerts.csv: unreadable ({exc}): no alert load")
+        return {"recorded": False, "days": 0, "channels": []}
+    days = (end.normalize() - start.normalize()).days + 1 if start is not None and end is not None else frame["day"].nunique()
+    channels = []
+    for channel, rows in frame.groupby("channel", sort=True):
+        busiest = rows.loc[rows["alerts"].idxmax()]
+        total = int(rows["alerts"].sum())
+        channels.append({"channel": channel, "total": total, "per_day": total / max(days, 1), "max_day": int(busiest["alerts"]), "busiest_day": busiest["day"]})
+    return {"recorded": True, "days": int(days), "channels": channels}
 
 
 def _guard_events(run: RunTables, start: pd.Timestamp | None, end: pd.Timestamp | None, notes: list[str]) -> dict[str, Any]:

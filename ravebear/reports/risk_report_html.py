@@ -214,6 +214,12 @@ def _tables(report: dict[str, Any]) -> list[tuple[str, Table]]:
         rows = [_stats_row(name, group) for name, group in report[key].items()]
         tables.append((key.replace("_", "-"), Table(f"Per {title} ({ccy})", [title, *STAT_COLUMNS], [*rows, total], group_note)))
 
+    alerts = report.get("alerts") or {}
+    if alerts.get("recorded"):
+        rows = [[c["channel"], f"{c['total']:,}", f"{c['per_day']:,.1f}", f"{c['max_day']:,}", c["busiest_day"]] for c in alerts["channels"]]
+        note = (f"Counted in shadow mode over {alerts['days']} UTC days: what a paper or live node with this config would send "
+                "(after the cooldown; digests may merge bursts into fewer messages). Discord allows 30 messages a minute per channel.")
+        tables.append(("alert-load", Table("Alert load per Discord channel", ["channel", "alerts", "per day", "busiest day", "on"], rows, note)))
     funding = report["funding"]
     fee_rows = []
     for instrument_id in sorted(set(report["fees"]["by_instrument"]) | set(funding["by_instrument"])):

@@ -60,6 +60,12 @@ def claims_table(results: dict[str, Any]) -> Table | None:
 def meta_table(results: dict[str, Any]) -> Table:
     """What was analysed."""
     meta = results["meta"]
+    if "rows" in meta:  # an analysis of something other than candles says what it read
+        rows = [list(row) for row in meta["rows"]]
+        timings = results.get("timings_s", {})
+        if timings:
+            rows.append(["seconds", ", ".join(f"{k} {v:.2f}" for k, v in timings.items())])
+        return Table("Data", ["item", "value"], rows)
     rows = [
         ["bar type", meta["bar_type"]],
         ["1-minute candles", f"{meta['candles_1m']:,}"],

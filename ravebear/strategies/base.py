@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import msgspec
 from nautilus_trader.config import StrategyConfig
-from nautilus_trader.model.data import Bar, DataType
+from nautilus_trader.model.data import Bar, DataType, OrderBookDeltas, QuoteTick, TradeTick
 from nautilus_trader.model.events import OrderDenied, OrderFilled, OrderRejected, PositionChanged, PositionClosed, PositionOpened
 from nautilus_trader.model.identifiers import ClientId, InstrumentId
 from nautilus_trader.trading.strategy import Strategy
@@ -32,13 +32,14 @@ from ravebear.risk.exits import ExitPlan, ExitSettings
 from ravebear.risk.feed_watchdog import FeedWatchdogSettings
 from ravebear.risk.guards import GuardEvent, GuardLimits, RiskGuards, account_event_key
 from ravebear.ranges import Range, check_ranges
-from ravebear.risk.topics import GUARD_TOPIC
+from ravebear.risk.topics import GUARD_TOPIC, SIGNAL_TOPIC, SignalDecision
 from ravebear.strategies.account_view import AccountView
-from ravebear.strategies.bar_types import bar_type_for
+from ravebear.strategies.bar_types import BASE_BARS, bar_type_for
 from ravebear.strategies.entry_filter import EntryFilter, EntryFilterConfig
 from ravebear.strategies.feed_watch import FeedWatch
 from ravebear.strategies.levels.engine import LevelEngine, LevelEngineConfig
-from ravebear.strategies.levels.model import LevelEvent
+from ravebear.strategies.levels.model import Level, LevelEvent
+from ravebear.strategies.orderflow_conditions import OrderFlowConditions
 from ravebear.strategies.levels.timeframes import Candle, StreamingAggregator, timeframe_minutes
 from ravebear.strategies.position_manager import LONG, SHORT, STOP_ACTIONS, PositionManager
 from ravebear.strategies.trade_state import STATE_KEY
@@ -66,6 +67,7 @@ class LevelStrategyConfig(StrategyConfig, frozen=True, kw_only=True):
     cooldown_bars: int = 0  # base candles to wait after a position closes
     feed_watchdog: FeedWatchdogSettings = FeedWatchdogSettings()  # live clock only: halt entries on stalled data / order updates (seconds)
     spot_cash_reserve_pct: float = 1.0  # spot pair on a cash account: % of the free quote balance a buy leaves unspent (fees beyond the instrument's, slippage)
+    base_bars: str = "external"  # the 1m candles: "external" (the data's bars) | "trades" (nautilus aggregates them from trade ticks)
     stop_action: str = "flatten"  # when the node stops: "flatten" (cancel orders, close positions), "cancel" (cancel orders only), "keep" (leave both at the venue)
 
     # every number with a unit and its allowed range; a subclass adds its own: {**LevelStrategyConfig.ranges, ...}
@@ -87,6 +89,7 @@ class Signal:
     side: int  # +1 long, -1 short
     invalidation: float  # the stop goes beyond this price (plus exits.stop_buffer_bps)
     reason: str
+    level: Level | None = None  # the level the idea trades (order-flow conditions read the flow at it)
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,8 @@ class LevelStrategy(Strategy):
         unknown = sorted(set(config.sides) - set(_SIDE_NAMES))
         if unknown:
             raise ValueError(f"sides: unknown {unknown}; use 'long' and/or 'short'")
+        if config.base_bars not in BASE_BARS:
+            raise ValueError(f"base_bars must be one of {', '.join(BASE_BARS)}, got {config.base_bars!r}")
         if config.stop_action not in STOP_ACTIONS:
             raise ValueError(f"stop_action: {config.stop_action!r}; use 'flatten', 'cancel' or 'keep'")
         if not 0.0 <= config.spot_cash_reserve_pct < 100.0:
@@ -130,6 +135,9 @@ class LevelStrategy(Strategy):
         self.entry_filter = EntryFilter(config.entry_filter)
         self._filter_levels = "wick_alignment" in config.entry_filter.conditions
         self._filter_prices = "oi_change" in config.entry_filter.conditions  # OI against the price move
+        flow, zone = config.entry_filter.orderflow, bool(getattr(config, "require_defended_zone", False))
+        flow.context_config()  # a bad entry_filter.orderflow.context key is named even with every condition off
+        self.orderflow = OrderFlowConditions(flow, config.entry_filter.missing_data, zone) if flow.conditions() or zone else None
         self.guards = RiskGuards(config.guards, strategy_id=str(self.id))
         self.gate = EntryGate(self.guards, self.entry_filter, config.exits, config.risk_per_trade_pct, config.max_leverage, config.max_notional)
         self.position_manager = PositionManager(self, self.guards, self._publish_guard, config.exits, config.cooldown_bars, config.guards.flatten_on_kill)
@@ -178,10 +186,18 @@ class LevelStrategy(Strategy):
         self.account = AccountView(self.cache, self.portfolio, self.instrument)
         if self.account.is_spot and SHORT in self.sides and self.account.is_cash() is not False:
             self.log.warning(f"{self._instrument_key} is a spot pair: on a cash account its short signals are skipped (spot_short), only longs trade")
-        bar_type = bar_type_for(self._instrument_key, self._base)
+        bar_type = bar_type_for(self._instrument_key, self._base, self.config.base_bars)
         self.register_indicator_for_bars(bar_type, self.position_manager.atr)
         self.subscribe_bars(bar_type)  # higher timeframes are built here from it (StreamingAggregator)
         self._subscribe_alt_data()
+        if self.orderflow is not None:  # its own trades and book: order-flow conditions at the entry
+            from nautilus_trader.model.enums import BookType
+
+            self.subscribe_trade_ticks(instrument_id)
+            if self.orderflow.config.book_source == "quotes":
+                self.subscribe_quote_ticks(instrument_id)
+            else:
+                self.subscribe_order_book_deltas(instrument_id, BookType.L2_MBP, managed=False)
         self.position_manager.start(self.instrument, persist_state=self.cache.has_backing)
         self.msgbus.subscribe(topic=GUARD_TOPIC, handler=self._note_guard_event)
         if self.feed_watch is None:
@@ -200,11 +216,26 @@ class LevelStrategy(Strategy):
         """Alternative data goes to the entry filter."""
         self.entry_filter.on_data(data)
 
+    def on_trade_tick(self, tick: TradeTick) -> None:
+        """Trades feed the order-flow conditions (subscribed only when some are ON)."""
+        self.orderflow.on_trade_tick(tick)
+
+    def on_order_book_deltas(self, deltas: OrderBookDeltas) -> None:
+        """Book deltas feed the order-flow conditions."""
+        self.orderflow.on_order_book_deltas(deltas)
+
+    def on_quote_tick(self, tick: QuoteTick) -> None:
+        """Quotes feed the order-flow conditions (`book_source: quotes`)."""
+        self.orderflow.on_quote_tick(tick)
+
     def on_stop(self) -> None:
         """Stop the feed watch, then per `stop_action`: flatten (backtests end flat), cancel working orders, or keep everything."""
         if self.feed_watch is not None:
             self.feed_watch.stop()
             self.feed_watch = None
+        unfed = self.orderflow.unfed() if self.orderflow is not None else None
+        if unfed:
+            self.log.warning(f"{self.id} {self._instrument_key}: {unfed}")
         self.position_manager.stop(self.config.stop_action)
 
     def on_save(self) -> dict[str, bytes]:
@@ -253,6 +284,9 @@ class LevelStrategy(Strategy):
         if events and self._filter_levels:
             for event in events:
                 self.entry_filter.on_level_event(self._instrument_key, event)
+        if events and self.orderflow is not None:
+            for event in events:
+                self.orderflow.on_level(event)
         if timeframe == self._base:
             if self._filter_prices:
                 self.entry_filter.on_price(self._instrument_key, candle.ts, candle.close)
@@ -281,18 +315,36 @@ class LevelStrategy(Strategy):
                 self.skipped["spot_short"] = self.skipped.get("spot_short", 0) + 1
                 self.log.info(f"entry skipped (spot_short): {detail}")
                 self._publish_guard(GuardEvent(candle.ts, "spot_short", "blocked", self._instrument_key, str(self.id), detail))
+                self._publish_signal(candle.ts, signal, "spot_short", detail)
                 return
             max_spend = account.spendable(self.config.spot_cash_reserve_pct)
+        if self.orderflow is not None:
+            refusal = self.orderflow.check(candle.ts, signal.side, candle.close, signal.level)
+            if refusal is not None:
+                self.skipped[refusal.guard] = self.skipped.get(refusal.guard, 0) + 1
+                detail = f"{'long' if signal.side == LONG else 'short'} {signal.reason}: {refusal.detail}"
+                self.log.info(f"{self.id} {self._instrument_key}: entry skipped, guard {refusal.guard} blocked: {detail}")
+                self.msgbus.publish(GUARD_TOPIC, GuardEvent(candle.ts, refusal.guard, "blocked", self._instrument_key, str(self.id), detail))
+                return
         verdict = self.gate.decide(candle.ts, signal.side, signal.invalidation, signal.reason, candle.close, self.instrument, account, max_spend)
         if isinstance(verdict, EntryRefusal):
             self.skipped[verdict.guard] = self.skipped.get(verdict.guard, 0) + 1
+            self._publish_signal(candle.ts, signal, verdict.guard, verdict.event.detail if verdict.event is not None else verdict.detail)
             if verdict.event is None:
                 self.log.info(f"{self.id} {self._instrument_key}: entry skipped ({verdict.guard}): {verdict.detail}")
             else:  # one line per refused signal, at INFO: a losing day refuses hundreds
                 self.log.info(f"{self.id} {self._instrument_key}: entry skipped, guard {verdict.event.guard} blocked: {verdict.event.detail}")
                 self.msgbus.publish(GUARD_TOPIC, verdict.event)
             return
+        self._publish_signal(candle.ts, signal, None, "")
         self.position_manager.enter(verdict)
+
+    def _publish_signal(self, ts: int, signal: Signal, refused_by: str | None, detail: str) -> None:
+        """Tell listeners (the ledger) about a signal and its fate; no cost when nothing listens."""
+        if self.msgbus.has_subscribers(SIGNAL_TOPIC):
+            reason = signal.reason + (f"; {detail}" if detail else "")
+            side = "BUY" if signal.side > 0 else "SELL"
+            self.msgbus.publish(SIGNAL_TOPIC, SignalDecision(ts, str(self.id), self._instrument_key, side, refused_by is None, refused_by, reason))
 
     # -- orders and positions: the position manager's ------------------------------------------
 

@@ -61,6 +61,10 @@ wick_alignment (per instrument)
     timeframes: agrees, fewer: disagrees (no neutral). Missing: no level event for the
     instrument yet.
 
+orderflow (per instrument; `orderflow_conditions.py`)
+    CVD aligned or diverging, OBI toward the entry, absorption at the touched level, a whale trade nearby: read
+    from the strategy's own trades and book at the entry; each refuses on its own (not counted in min_agree).
+
 Per-instrument data is keyed by the object's `instrument_id` (string form, as `check` takes it).
 Time windows are deques trimmed as data arrives and at each check, so check times are expected
 not to go backwards. `StablecoinSupply` and `Liquidation` rows are not used (yet) and ignored.
@@ -79,6 +83,7 @@ from nautilus_trader.model.data import Bar
 
 from ravebear.catalog.alt_data.types import Dominance, FundingRate, LongShortRatio, OpenInterest, WhaleTransaction
 from ravebear.strategies.levels.model import EventKind, LevelEvent, LevelKind, LevelSide
+from ravebear.strategies.orderflow_conditions import OrderFlowConditionsConfig
 from ravebear.time_units import NS_PER_HOUR
 
 CONDITIONS: tuple[str, ...] = ("usdt_dominance", "whale_flow", "oi_change", "funding", "crowding", "wick_alignment")
@@ -120,6 +125,7 @@ class EntryFilterConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
     wick_alignment_timeframes: tuple[str, ...] = ("1h", "15m", "5m")  # timeframes whose untouched wicks count
     wick_alignment_min: int = 2  # supporting timeframes needed
     wick_alignment_max_distance_bps: float = 100.0  # bps of the entry price; farther wicks do not support it
+    orderflow: OrderFlowConditionsConfig = msgspec.field(default_factory=OrderFlowConditionsConfig)  # e.g. {cvd: aligned, obi_min: 0.2}
 
     def __post_init__(self) -> None:
         unknown = [name for name in self.conditions if name not in CONDITIONS]
@@ -327,6 +333,33 @@ class EntryFilter:
 
     def _on_ratio(self, row: LongShortRatio) -> None:
         self._ratio[row.instrument_id.value] = (row.ts_event, row.ratio)
+
+    # -- the state itself (the ledger records it at each level touch) ----------------------
+
+    def market_state(self, ts: int, instrument_id: str) -> dict[str, float | None]:
+        """The figures the data conditions read at ts, None where no data is held (or the condition is off):
+        USDT dominance and its change over dominance_lookback_h (pp), whale net flow over whale_window_h (USD,
+        + toward exchanges, stablecoins flipped), open interest and its change over oi_lookback_h (%),
+        funding (a fraction per period) and the long/short ratio. Stale data (max_data_age_h) reads as None."""
+        dominance = _window(self._dominance, ts - self._dominance_window)
+        latest_dominance = self._dominance[-1][1] if self._dominance and self._fresh(ts, self._dominance[-1][0]) else None
+        whale = None
+        if self._whale_last_ts is not None and self._fresh(ts, self._whale_last_ts):
+            self._expire_whales(ts - self._whale_window)
+            whale = self._whale_net
+        points = self._open_interest.get(instrument_id)
+        oi = _window(points, ts - self._oi_window)
+        funding = self._funding.get(instrument_id)
+        ratio = self._ratio.get(instrument_id)
+        return {
+            "usdt_dominance_pct": latest_dominance,
+            "usdt_dominance_change_pp": dominance[1] - dominance[0] if dominance else None,
+            "whale_flow_usd": whale,
+            "open_interest": points[-1][1] if points and self._fresh(ts, points[-1][0]) else None,
+            "open_interest_change_pct": (oi[1] / oi[0] - 1.0) * 100.0 if oi and oi[0] > 0 else None,
+            "funding_rate": funding[1] if funding and funding[0] <= ts and self._fresh(ts, funding[0]) else None,
+            "long_short_ratio": ratio[1] if ratio and ratio[0] <= ts and self._fresh(ts, ratio[0]) else None,
+        }
 
     # -- checking ------------------------------------------------------------------------
 

@@ -5,7 +5,10 @@ turns them into the detectors' plain types (`microstructure.types`), feeds CVD, 
 depth), absorption tiers and whale tagging, and publishes:
 - an `OrderFlowSnapshot` per `interval_s` of data time (intervals aligned to the epoch like bars; an interval
   is closed by the first item at or after its end, and an interval without any item gets no snapshot);
-- an `OrderFlowEvent` for each absorption bucket of tier >= 1 and each whale trade.
+- an `OrderFlowEvent` for each absorption bucket of tier >= 1 and each whale trade;
+- with `enrich_levels`, a `LevelFlowContext` for each CREATED and TOUCHED `LevelEventData` of its instruments (from the
+  LevelActor): the level's order-flow context (`microstructure.level_context`, settings `level_context`), read from
+  the items the node handed before the level event's time (ts_init: the bar close).
 Data time is each item's `ts_init` (the node's clock); the detectors get the exchange's `ts_event`.
 Thresholds are the detectors' own config dataclasses (`cvd`, `book`, `absorption`, `whales`), range-checked
 with `microstructure.ranges`; `instruments` overrides them per instrument (e.g. a COIN-M whale multiplier).
@@ -25,18 +28,31 @@ from nautilus_trader.model.data import DataType, OrderBookDelta, OrderBookDeltas
 from nautilus_trader.model.enums import AggressorSide, BookAction, BookType, OrderSide
 from nautilus_trader.model.identifiers import InstrumentId
 
-from ravebear.catalog.orderflow.events import OrderFlowEvent, OrderFlowSnapshot
+from ravebear.catalog.level_data import LevelEventData
+from ravebear.catalog.orderflow.events import LevelFlowContext, OrderFlowEvent, OrderFlowSnapshot
 from ravebear.ranges import Range, check_ranges
+from ravebear.strategies.level_actor import from_data
 from ravebear.strategies.microstructure.absorption import AbsorptionBucket, AbsorptionConfig, AbsorptionDetector
 from ravebear.strategies.microstructure.book_features import BookFeatureConfig, book_features
 from ravebear.strategies.microstructure.cvd import CvdConfig, CvdTracker
+from ravebear.strategies.microstructure.level_context import LevelContext, LevelContextConfig, LevelContextTracker
 from ravebear.strategies.microstructure.ranges import check_orderflow_ranges
 from ravebear.strategies.microstructure.sessions import SessionHours
 from ravebear.strategies.microstructure.types import BUY, SELL, Book, BookUpdate, Quote, Trade
 from ravebear.strategies.microstructure.whales import WhaleConfig, WhaleDetector, WhaleTrade
+from ravebear.strategies.microstructure.zone_defense import ZoneDefenseConfig
 from ravebear.time_units import NS_PER_SECOND
 
-SECTIONS = {"cvd": CvdConfig, "book": BookFeatureConfig, "absorption": AbsorptionConfig, "whales": WhaleConfig}
+SECTIONS = {"cvd": CvdConfig, "book": BookFeatureConfig, "absorption": AbsorptionConfig, "whales": WhaleConfig, "zone_defense": ZoneDefenseConfig}
+CONTEXT_RANGES = {
+    "delta_window_s": Range(0, 86_400, "seconds", low_open=True), "absorption_window_s": Range(0, 86_400, "seconds", low_open=True),
+    "near_bps": Range(0, 5_000, "bps"),
+}  # fmt: skip
+
+
+def level_context_data_type(instrument_id: str) -> DataType:
+    """The data type of the `LevelFlowContext`s the actor publishes for one instrument (`enrich_levels`)."""
+    return DataType(LevelFlowContext, metadata={"instrument_id": instrument_id})
 
 
 def orderflow_data_types(instrument_id: str) -> tuple[DataType, DataType]:
@@ -57,6 +73,8 @@ class OrderFlowActorConfig(ActorConfig, frozen=True, kw_only=True):
     absorption: dict[str, Any] = msgspec.field(default_factory=dict)  # AbsorptionConfig
     whales: dict[str, Any] = msgspec.field(default_factory=dict)  # WhaleConfig, e.g. {"min_notional": 1000000}
     instruments: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)  # instrument id -> {section: {field: value}}
+    enrich_levels: bool = False  # subscribe to LevelEventData (the LevelActor's) and publish each one's LevelFlowContext
+    level_context: dict[str, Any] = msgspec.field(default_factory=dict)  # LevelContextConfig, e.g. {"delta_window_s": 60, "near_bps": 10}
     publish: bool = True  # publish snapshots and events on the message bus
     record: bool = False  # keep every snapshot and event in memory (tests, research parity)
 
@@ -64,6 +82,7 @@ class OrderFlowActorConfig(ActorConfig, frozen=True, kw_only=True):
         check_ranges(self, {"interval_s": Range(0, 86_400, "seconds", low_open=True)})
         if self.book_source not in ("deltas", "quotes", "none"):
             raise ValueError(f"book_source must be one of deltas, quotes, none, got {self.book_source!r}")
+        level_context_config(self.level_context)  # raises on a bad key or threshold, naming it
         for instrument_id in self.instrument_ids:
             detector_configs(self, instrument_id)  # raises on a bad threshold, naming it
 
@@ -89,10 +108,25 @@ def _section(section: str, values: dict[str, Any], prefix: str = "") -> Any:
     return config
 
 
+def level_context_config(values: dict[str, Any], prefix: str = "level_context.") -> LevelContextConfig:
+    """A `LevelContextConfig` from run-file values; errors name `<prefix><key>` (nested sections: their detector's keys)."""
+    names = [item.name for item in fields(LevelContextConfig)]
+    plain: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in names:
+            close = difflib.get_close_matches(key, names, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else f"; {prefix.rstrip('.')} has {', '.join(names)}"
+            raise ValueError(f"unknown key '{prefix}{key}'{hint}")
+        plain[key] = _section(key, value or {}, prefix) if key in SECTIONS else value
+    config = LevelContextConfig(**plain)
+    check_ranges(config, CONTEXT_RANGES, prefix)
+    return config
+
+
 def detector_configs(config: OrderFlowActorConfig, instrument_id: str) -> dict[str, Any]:
     """The detector configs of one instrument: the actor's sections with its `instruments` overrides."""
     overrides = config.instruments.get(instrument_id) or {}
-    sections = {"cvd": config.cvd, "book": config.book, "absorption": config.absorption, "whales": config.whales}
+    sections = {"cvd": config.cvd, "book": config.book, "absorption": config.absorption, "whales": config.whales}  # zone_defense: level_context
     for name in overrides:
         if name not in sections:
             raise ValueError(f"unknown key 'instruments.{instrument_id}.{name}'; allowed: {', '.join(sections)}")
@@ -119,6 +153,39 @@ def apply_delta(book: Book, delta: OrderBookDelta) -> None:
     order = delta.order
     size = 0.0 if delta.action == BookAction.DELETE else order.size.as_double()
     book.apply(BookUpdate(delta.ts_event, 1 if order.side == OrderSide.BUY else -1, order.price.as_double(), size))
+
+
+_CLEAR, _DELETE, _BUY = BookAction.CLEAR, BookAction.DELETE, OrderSide.BUY
+
+
+def feed_tracker(tracker: Any, delta: OrderBookDelta) -> None:
+    """Hand one book delta to a LevelContextTracker: a CLEAR empties its book, anything else updates a level."""
+    update = book_update(delta)
+    if update is None:
+        tracker.on_clear(delta.ts_init)
+    else:
+        tracker.on_book(update)
+
+
+def book_update(delta: OrderBookDelta) -> BookUpdate | None:
+    """The level change of an L2 delta stamped at its ts_init (node time), None for a CLEAR."""
+    action = delta.action
+    if action == _CLEAR:
+        return None
+    order = delta.order
+    return BookUpdate(delta.ts_init, 1 if order.side == _BUY else -1, order.price.as_double(), 0.0 if action == _DELETE else order.size.as_double())
+
+
+def level_flow_context(instrument_id: InstrumentId, data: LevelEventData, context: LevelContext) -> LevelFlowContext:
+    """A level event's context as custom data, stamped like the event."""
+    return LevelFlowContext(
+        instrument_id=instrument_id, event=data.event, kind=data.kind, side=data.side, timeframe=data.timeframe, low=data.low,
+        high=data.high, created_ts=data.created_ts, last_price=context.last_price, has_book=context.has_book, obi=context.obi,
+        weighted_obi=context.weighted_obi, spread_bps=context.spread_bps, delta=context.delta, price_move_bps=context.price_move_bps,
+        absorption_tier=context.absorption_tier, whale_age_s=context.whale_age_s, whale_side=context.whale_side,
+        whale_notional=context.whale_notional, zone_state=context.zone_state, zone_defended=context.zone_defended,
+        zone_refill=context.zone_refill, zone_absorbed_quote=context.zone_absorbed_quote, ts_event=data.ts_event, ts_init=data.ts_init,
+    )  # fmt: skip
 
 
 def quote_from_tick(tick: QuoteTick) -> Quote:
@@ -220,8 +287,10 @@ class OrderFlowActor(Actor):
         self._flows: dict[InstrumentId, InstrumentFlow] = {}
         self._snapshot_types: dict[InstrumentId, DataType] = {}
         self._event_types: dict[InstrumentId, DataType] = {}
+        self._trackers: dict[InstrumentId, LevelContextTracker] = {}  # enrich_levels only
         self.snapshots: list[OrderFlowSnapshot] = []
         self.events: list[OrderFlowEvent] = []
+        self.contexts: list[LevelFlowContext] = []
 
     def flow(self, instrument_id: str) -> InstrumentFlow:
         """An instrument's detectors and book (for a strategy in the same process)."""
@@ -236,6 +305,9 @@ class OrderFlowActor(Actor):
             self._flows[instrument_id] = InstrumentFlow(instrument_id, interval_ns, detector_configs(config, name))
             self._snapshot_types[instrument_id], self._event_types[instrument_id] = orderflow_data_types(name)
             self.subscribe_trade_ticks(instrument_id)
+            if config.enrich_levels:
+                self._trackers[instrument_id] = LevelContextTracker(level_context_config(config.level_context))
+                self.subscribe_data(DataType(LevelEventData, metadata={"instrument_id": name}), instrument_id=instrument_id)
             if config.book_source == "deltas":
                 # managed=False: the detectors keep their own book; the data engine need not build a second one
                 self.subscribe_order_book_deltas(instrument_id, BookType.L2_MBP, managed=False)
@@ -250,20 +322,46 @@ class OrderFlowActor(Actor):
         if trade is not None:
             for event in flow.on_trade(trade, tick.ts_init):
                 self._emit_event(event)
+            tracker = self._trackers.get(tick.instrument_id)
+            if tracker is not None:
+                tracker.on_trade(Trade(tick.ts_init, trade.price, trade.size, trade.aggressor))
 
     def on_order_book_deltas(self, deltas: OrderBookDeltas) -> None:
         """Apply a batch of L2 deltas to the instrument's book."""
         flow = self._flows[deltas.instrument_id]
         book = flow.book
+        tracker = self._trackers.get(deltas.instrument_id)
         for delta in deltas.deltas:
             self._advance(flow, delta.ts_init)
             apply_delta(book, delta)
+            if tracker is not None:
+                feed_tracker(tracker, delta)
 
     def on_quote_tick(self, tick: QuoteTick) -> None:
         """Make the instrument's book the quote's best bid and ask (`book_source: quotes`)."""
         flow = self._flows[tick.instrument_id]
         self._advance(flow, tick.ts_init)
-        flow.book.apply_quote(quote_from_tick(tick))
+        quote = quote_from_tick(tick)
+        flow.book.apply_quote(quote)
+        tracker = self._trackers.get(tick.instrument_id)
+        if tracker is not None:
+            tracker.on_quote(Quote(tick.ts_init, quote.bid_price, quote.bid_size, quote.ask_price, quote.ask_size))
+
+    def on_data(self, data: Any) -> None:
+        """A level event of one of the instruments: publish its order-flow context (CREATED and TOUCHED)."""
+        if not isinstance(data, LevelEventData):
+            return
+        tracker = self._trackers.get(data.instrument_id)
+        if tracker is None:
+            return
+        context = tracker.on_level(from_data(data))
+        if context is None:
+            return
+        enriched = level_flow_context(data.instrument_id, data, context)
+        if self.config.record:
+            self.contexts.append(enriched)
+        if self.config.publish:
+            self.publish_data(level_context_data_type(data.instrument_id.value), enriched)
 
     def on_stop(self) -> None:
         """Nothing to write: snapshots and events went out as they happened (the open interval gets none)."""

@@ -56,7 +56,7 @@ class PoorLevelReversal(LevelStrategy):
             if not config.min_sweep_bps <= event.depth_bps <= config.max_sweep_bps or event.score < config.min_score:
                 continue
             if level.side is LevelSide.RESISTANCE and close < level.low:
-                return Signal(SHORT, candle.high, f"{timeframe} poor high {level.high:g} swept {event.depth_bps:.1f} bps")
+                return Signal(SHORT, candle.high, f"{timeframe} poor high {level.high:g} swept {event.depth_bps:.1f} bps", level)
             if level.side is LevelSide.SUPPORT and close > level.high:
-                return Signal(LONG, candle.low, f"{timeframe} poor low {level.low:g} swept {event.depth_bps:.1f} bps")
+                return Signal(LONG, candle.low, f"{timeframe} poor low {level.low:g} swept {event.depth_bps:.1f} bps", level)
         return None

@@ -50,7 +50,7 @@ class UntouchedWick(LevelStrategy):
             if event.depth_bps > config.max_touch_depth_bps or event.score < config.min_score:
                 continue
             if level.side is LevelSide.SUPPORT and close > level.high:
-                return Signal(LONG, min(candle.low, level.low), f"{timeframe} wick support {level.low:g} held")
+                return Signal(LONG, min(candle.low, level.low), f"{timeframe} wick support {level.low:g} held", level)
             if level.side is LevelSide.RESISTANCE and close < level.low:
-                return Signal(SHORT, max(candle.high, level.high), f"{timeframe} wick resistance {level.high:g} held")
+                return Signal(SHORT, max(candle.high, level.high), f"{timeframe} wick resistance {level.high:g} held", level)
         return None

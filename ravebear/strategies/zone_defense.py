@@ -5,7 +5,9 @@ origins and confluence stacks (`zone_kinds`). A TOUCHED event means a candle tra
 the zone without closing through it; when that candle also closes outside the zone on its
 defended side (above a support zone, below a resistance zone) the defenders won the test: the
 strategy enters with them, stop beyond the zone's far edge (or the candle's extreme, whichever
-is further).
+is further). With `require_defended_zone` the book must agree: the order-flow zone-defense detector
+(trades and L2 book at the zone, `orderflow_conditions.py`) must judge the zone defended at the
+entry, else the entry is refused as `zone_not_defended`; its settings are `entry_filter.orderflow.context`.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class ZoneDefenseConfig(LevelStrategyConfig, frozen=True, kw_only=True):
     signal_timeframes: tuple[str, ...] = ("1m", "5m", "15m", "1h")  # zones of these timeframes (stacks: the base timeframe)
     min_score: float = 0.2  # zone score (0-1) at the test
     max_zone_bps: float = 80.0  # thicker zones are skipped (the stop would be too far), bps of price
+    require_defended_zone: bool = False  # enter only when the book defends the zone (needs trades and book data)
 
     ranges: ClassVar[dict[str, Range]] = {
         **LevelStrategyConfig.ranges,
@@ -62,9 +65,9 @@ class ZoneDefense(LevelStrategy):
             if (level.high - level.low) / close * 1e4 > config.max_zone_bps or event.score <= best_score:
                 continue
             if level.side is LevelSide.SUPPORT and close > level.high:
-                best = Signal(LONG, min(level.low, candle.low), f"{level.timeframe} {level.kind.value} {level.low:g}-{level.high:g} defended")
+                best = Signal(LONG, min(level.low, candle.low), f"{level.timeframe} {level.kind.value} {level.low:g}-{level.high:g} defended", level)
             elif level.side is LevelSide.RESISTANCE and close < level.low:
-                best = Signal(SHORT, max(level.high, candle.high), f"{level.timeframe} {level.kind.value} {level.low:g}-{level.high:g} defended")
+                best = Signal(SHORT, max(level.high, candle.high), f"{level.timeframe} {level.kind.value} {level.low:g}-{level.high:g} defended", level)
             else:
                 continue
             best_score = event.score

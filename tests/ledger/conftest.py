@@ -1,19 +1,9 @@
 """Every ledger test that takes `ledger_url` runs on a SQLite file and on a real PostgreSQL server (one per xdist
-worker, a fresh database per test)."""
+worker, a fresh database per test; the server fixture is in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import pytest
-
-
-@pytest.fixture(scope="session")
-def postgres_server():
-    """A real PostgreSQL server (the pgserver wheel's binaries) on a free 127.0.0.1 port, one per xdist worker."""
-    from tests.postgres_server import PostgresServer
-
-    server = PostgresServer()
-    yield server
-    server.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -262,6 +262,30 @@ def test_writer_settings_outside_their_range_are_one_line_errors_with_units():
         WriterSettings(max_pending_rows=0)
 
 
+def test_a_runs_end_is_written_to_its_row_and_survives_the_spill_file(ledger_url, tmp_path):
+    from datetime import UTC, datetime
+
+    from sqlmodel import Session, select
+
+    from ravebear.ledger import spill
+    from ravebear.ledger.batches import Update
+
+    engine = open_ledger(ledger_url)
+    writer = LedgerWriter(engine, tmp_path / "spill.jsonl")
+    run_id = writer.add(Run, mode="backtest", run_file="config/backtest.yaml", started_at=datetime(2026, 12, 5, 1, 0, tzinfo=UTC))
+    end = datetime(2026, 12, 5, 1, 5, tzinfo=UTC)
+    writer.update_run(run_id, ended_at=end, data_start=datetime(2026, 7, 27, tzinfo=UTC), data_end=datetime(2026, 8, 22, tzinfo=UTC))
+    with pytest.raises(TypeError, match="^not end-of-run columns of runs: mode$"):
+        writer.update_run(run_id, mode="live")
+    writer.close()
+    with Session(engine) as session:
+        run = session.exec(select(Run)).one()
+    assert (run.mode, run.run_file) == ("backtest", "config/backtest.yaml")
+    assert run.ended_at.replace(tzinfo=UTC) == end and run.data_end.replace(tzinfo=UTC) == datetime(2026, 8, 22, tzinfo=UTC)
+    path = tmp_path / "again.jsonl"
+    spill.append(path, [Update(run_id, {"ended_at": end}, "runs")])
+    (item,) = spill.read(path)
+    assert (item.table_name, item.touch_id, item.values) == ("runs", run_id, {"ended_at": end})
 def test_an_outcome_whose_touch_went_to_the_spill_file_follows_it_there(ledger_url, tmp_path, okx_btc):
     engine = open_ledger(ledger_url)
     spill_path = tmp_path / "spill.jsonl"

@@ -99,7 +99,7 @@ def test_bad_values_and_missing_sections_are_explained():
     text = with_changes(lambda raw: raw["venue"].update(starting_balance="lots"))
     with pytest.raises(ConfigError, match=r"'venue.starting_balance': expected '<amount> <CURRENCY>'"):
         parse_run_file(text)
-    text = with_changes(lambda raw: raw.pop("strategies"))
+    text = with_changes(lambda raw: (raw.pop("strategies"), raw.pop("actors")))
     with pytest.raises(ConfigError, match="nothing to run: add 'strategies' or 'actors'"):
         parse_run_file(text)
     text = with_changes(lambda raw: raw["strategies"][0].update(strategy_path="ravebear.strategies.nope:Nope"))
@@ -191,3 +191,14 @@ def test_data_dates_and_instruments_are_checked_against_data(mutate, message):
     with pytest.raises(ConfigError) as error:
         parse_run_file(with_changes(mutate), "c.yaml")
     assert str(error.value) == f"c.yaml: {message}"
+
+
+def test_an_actor_without_instrument_ids_watches_every_instrument_under_data():
+    full = parse_run_file(DEFAULT.read_text())
+    assert full.actors[0].config["instrument_ids"] == [data.instrument_id for data in full.data] == ["BTC-USDT-SWAP.OKX", "ETH-USDT-SWAP.OKX", "SOL-USDT-SWAP.OKX"]
+
+    def only_eth(raw):
+        raw["data"] = [{"instrument_id": "ETH-USDT-SWAP.OKX"}]
+        raw["strategies"][0]["instruments"] = {"ETH-USDT-SWAP.OKX": {}}
+
+    assert parse_run_file(with_changes(only_eth)).actors[0].config["instrument_ids"] == ["ETH-USDT-SWAP.OKX"]

@@ -193,3 +193,25 @@ def test_cli_bad_input_is_one_line_and_exit_2(catalog: RaveCatalog, tmp_path: Pa
     done = CliRunner().invoke(analyze, [*args, "--catalog", str(catalog.path), "--out", str(tmp_path)])
     assert done.exit_code == 2, done.output
     assert done.output.strip().startswith(message) and len(done.output.strip().splitlines()) == 1, done.output
+
+
+def test_level_events_carry_their_order_flow_context(catalog: RaveCatalog, result: dict, tmp_path: Path) -> None:
+    """Every created/touched event of the level engine on the trades' 1-minute bars, with the delta the raw capture
+    gives over the minute before it (pandas, receive time) and the table in the terminal."""
+    from ravebear.research.orderflow.compute import minute_bars
+    from ravebear.research.orderflow.load import load
+    from ravebear.strategies.levels.replay import replay_levels
+
+    events = result["analyses"]["orderflow"]["level_events"]
+    config = orderflow.apply_overrides(orderflow.OrderflowAnalysisConfig(), SETTINGS)
+    replayed = [e for _, e in replay_levels(minute_bars(load(catalog, PERP, None, None).trades), config.levels) if e.kind.value in ("created", "touched")]
+    assert [(row["ts_ns"], row["event"], row["low"]) for row in events] == [(e.ts, e.kind.value, e.level.low) for e in replayed] and events
+    trades = _trades(USDM)
+    window = int(config.context.delta_window_s * 1e9)
+    for row in events:
+        inside = trades[(trades["ts"] > row["ts_ns"] - window) & (trades["ts"] < row["ts_ns"])]
+        assert row["delta"] == pytest.approx(float((inside["size"] * inside["side"]).sum()), abs=1e-9)
+        assert row["has_book"] and -1 <= row["obi"] <= 1
+    out = tmp_path / "out"
+    done = CliRunner().invoke(analyze, ["orderflow", "-i", PERP, "--catalog", str(catalog.path), "--out", str(out), *(x for s in SETTINGS for x in ("--set", s))])
+    assert "Level events with their order-flow context" in done.output and f"{len(events)} created/touched events" in done.output

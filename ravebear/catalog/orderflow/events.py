@@ -1,4 +1,5 @@
-"""Order-flow custom data published by the OrderFlowActor: a snapshot per interval and events (absorption, whale trade).
+"""Order-flow custom data published by the OrderFlowActor: a snapshot per interval, events (absorption, whale trade)
+and the order-flow context of level events (`LevelFlowContext`).
 
 Both are nautilus `Data` with `@customdataclass` (like `LevelEventData`), so the same types go on the message bus,
 into the catalog and back into a backtest. (No `from __future__ import annotations`: @customdataclass reads the
@@ -49,3 +50,35 @@ class OrderFlowEvent(Data):
     move_bps: float = 0.0  # absorption: price move in the aggressors' direction
     run_trades: int = 0  # whale: whale trades in its same-side run, this one included
     cluster: bool = False  # whale: the run is a cluster
+
+
+@customdataclass
+class LevelFlowContext(Data):
+    """The order flow around a level at its CREATED or TOUCHED event (`LevelContextTracker`, docs/ORDERFLOW.md).
+
+    Joins its `LevelEventData` on (instrument_id, event, timeframe, kind, side, created_ts, low, high, ts_event).
+    """
+
+    instrument_id: InstrumentId = InstrumentId.from_str("BTCUSDT-PERP.BINANCE")
+    event: str = ""  # created | touched
+    kind: str = ""  # the level's: wick | poor | box | origin | confluence
+    side: str = ""  # support | resistance | range
+    timeframe: str = ""
+    low: float = 0.0
+    high: float = 0.0
+    created_ts: int = 0  # the level's creation candle close (ns)
+    last_price: float = 0.0  # last trade before the event (0 before any)
+    has_book: bool = False  # both book sides held a level (the book fields are 0 otherwise)
+    obi: float = 0.0  # top-N imbalance in [-1, 1], positive when bids outweigh asks
+    weighted_obi: float = 0.0
+    spread_bps: float = 0.0
+    delta: float = 0.0  # aggressive buy - sell size over level_context.delta_window_s before the event
+    price_move_bps: float = 0.0  # over the same window
+    absorption_tier: int = 0  # 0-3: highest tier of the buckets absorbing aggressors into the level nearby
+    whale_age_s: float = -1.0  # seconds since the latest whale trade (-1: none yet)
+    whale_side: int = 0  # its aggressor (+1 buyer, -1 seller; 0 none)
+    whale_notional: float = 0.0  # quote currency
+    zone_state: str = ""  # untested | testing | defended | held | broken ("" for a range level)
+    zone_defended: bool = False
+    zone_refill: float = 0.0  # defending depth after / before the touch
+    zone_absorbed_quote: float = 0.0  # aggressive quote volume into the zone during the touch

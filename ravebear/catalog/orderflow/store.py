@@ -55,8 +55,9 @@ def _data_class(folder: str) -> type:
 def stored_files(store: RaveCatalog, folder: str, instrument_id: str) -> list[tuple[Path, tuple[int, int]]]:
     """A series' files with their (first, last) ts_init from their names, oldest first."""
     from nautilus_trader.persistence.catalog.parquet import _parse_filename_timestamps
+    from nautilus_trader.persistence.funcs import urisafe_identifier
 
-    directory = store.path / "data" / folder / instrument_id
+    directory = store.path / "data" / folder / urisafe_identifier(instrument_id)  # nautilus's folder: `BTC/USD.KRAKEN` -> `BTCUSD.KRAKEN`
     found = [(path, _parse_filename_timestamps(str(path))) for path in directory.glob("*.parquet")] if directory.is_dir() else []
     return sorted(((path, span) for path, span in found if span is not None), key=lambda item: item[1])
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ravebear.platform.cli.alerts import alerts
 from ravebear.platform.cli.altdata import coinalyze_download, stablecoins_download, whale_alert_download
 from ravebear.platform.cli.analyze import analyze
 from ravebear.platform.cli.catalog import catalog, catalog_download_group
@@ -16,6 +17,7 @@ from ravebear.platform.cli.ledger import ledger
 from ravebear.platform.cli.nodes import live, paper
 from ravebear.platform.cli.optimize import optimize
 from ravebear.platform.cli.orderflow import catalog_import_orderflow
+from ravebear.platform.cli.record import record
 from ravebear.platform.cli.runs import backtest, report
 from ravebear.platform.cli.venue import venue
 
@@ -41,7 +43,7 @@ def main() -> None:
     load_dotenv(Path.cwd() / ".env", override=False)  # secrets from ./.env; the environment wins
 
 
-for _command in (catalog, backtest, report, analyze, optimize, paper, live, venue, ledger):
+for _command in (catalog, backtest, report, analyze, optimize, paper, live, venue, record, alerts, ledger):
     main.add_command(_command)
 catalog.add_command(instrument)
 catalog.add_command(catalog_import_orderflow)

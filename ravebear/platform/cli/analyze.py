@@ -19,6 +19,7 @@ from ravebear.research import ANALYSES
 DEFAULT_BAR_TYPE = "BTC-USDT-SWAP.OKX-1-MINUTE-LAST-EXTERNAL"
 DEFAULT_OUT_ROOT = Path("var") / "analysis"
 ORDERFLOW = "orderflow"
+CORRELATIONS = "correlations"
 
 
 def _ms(value: str | None, option: str) -> int | None:
@@ -30,7 +31,7 @@ def _ms(value: str | None, option: str) -> int | None:
         fail(f"{option} {value!r} is not a date/time (use e.g. 2024-08-01 or 2024-08-01T12:00)", code=2)
 
 
-@click.command(short_help="Analyse catalog candles: tables, report.html, results.json.", epilog=f"ANALYSES (default: all): {' '.join(ANALYSES)}.  `analyze orderflow -i INSTRUMENT`: the order-flow analyses over catalog trades and book (alone).")
+@click.command(short_help="Analyse catalog candles: tables, report.html, results.json.", epilog=f"ANALYSES (default: all): {' '.join(ANALYSES)}.  `analyze orderflow -i INSTRUMENT`: the order-flow analyses over catalog trades and book (alone).  `analyze correlations`: market state at level touches vs their outcomes, from the ledger (alone).")
 @click.argument("analyses", nargs=-1)
 @click.option("--bar-type", default=DEFAULT_BAR_TYPE, show_default=True, help="1-minute bar series in the catalog.")
 @click.option("--instrument", "-i", default=None, help="orderflow: instrument id of the trades and book, e.g. BTCUSDT-PERP.BINANCE.")
@@ -40,14 +41,21 @@ def _ms(value: str | None, option: str) -> int | None:
 @catalog_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Output folder (default: var/analysis/<UTC time>-<bar type>/).")  # fmt: skip
+@click.option("--url", "ledger_url", default=None, help="correlations: the ledger's URL (default: $RAVEBEAR_LEDGER_URL, else sqlite:///var/ledger.sqlite).")
+@click.option("--run", "run_id", default=None, help="correlations: one run's touches (default: every run in the ledger).")
 @click.option("--set", "overrides", multiple=True, metavar="SECTION.FIELD=VALUE",
               help="Change a threshold, e.g. --set big_moves.range_quantile=0.995 --set touch_times.wick.min_wick_bps=5 (repeatable).")  # fmt: skip
 def analyze(
     analyses: tuple[str, ...], bar_type: str, instrument: str | None, pair: str | None, start: str | None, end: str | None, catalog_path: str | None,
-    out_dir: str | None, overrides: tuple[str, ...],
+    out_dir: str | None, ledger_url: str | None, run_id: str | None, overrides: tuple[str, ...],
 ) -> None:  # fmt: skip
     """Run the analysis bots over catalog candles; print tables, write report.html and results.json."""
     started = time.perf_counter()
+    if CORRELATIONS in (name.lower() for name in analyses):
+        if len(analyses) > 1:
+            fail(f"`{CORRELATIONS}` runs alone: `ravebear analyze correlations` (it reads the ledger, the others read candles)", code=2)
+        _correlations(ledger_url, run_id, instrument, start, end, out_dir, overrides, started)
+        return
     if ORDERFLOW in (name.lower() for name in analyses):
         if len(analyses) > 1:
             fail(f"`{ORDERFLOW}` runs alone: `ravebear analyze orderflow -i INSTRUMENT` (the other analyses read candles)", code=2)
@@ -95,6 +103,48 @@ def _orderflow(
     except orderflow.NoOrderflowData as exc:
         fail(str(exc), code=2)
     _write(results, out_dir, f"{instrument}-orderflow", started)
+
+
+def _correlations(
+    url: str | None, run_id: str | None, instrument: str | None, start: str | None, end: str | None, out_dir: str | None,
+    overrides: tuple[str, ...], started: float,
+) -> None:  # fmt: skip
+    """`analyze correlations`: which market-state features go with touch outcomes, over the ledger's touches."""
+    import dataclasses
+
+    from ravebear.ledger.query import Filters
+    from ravebear.ledger.store import LedgerError, open_ledger, redact_url
+    from ravebear.research import correlations
+    from ravebear.research.correlations.load import NoTouches, touches_frame
+
+    config = correlations.CorrelationConfig()
+    names = {f.name: f for f in dataclasses.fields(config)}
+    for override in overrides:
+        key, sep, value = override.partition("=")
+        key = key.strip().removeprefix("correlations.")
+        if not sep or key not in names:
+            fail(f"--set {override}: expected one of {', '.join(f'{n}=VALUE' for n in names)}", code=2)
+        current = getattr(config, key)
+        try:
+            parsed = tuple(v.strip() for v in value.split(",") if v.strip()) if isinstance(current, tuple) else type(current)(value)
+            config = dataclasses.replace(config, **{key: parsed})
+        except ValueError as exc:
+            fail(f"--set {override}: {exc}", code=2)
+    start_ms, end_ms = _ms(start, "--start"), _ms(end, "--end")
+    filters = Filters(run=run_id, instrument=instrument, since_ns=start_ms * 1_000_000 if start_ms is not None else None,
+                      until_ns=end_ms * 1_000_000 if end_ms is not None else None)
+    try:
+        engine = open_ledger(url, must_exist=True)
+    except LedgerError as exc:
+        fail(str(exc), code=exc.exit_code)
+    try:
+        touches = touches_frame(engine, filters)
+    except NoTouches as exc:
+        fail(str(exc), code=2)
+    finally:
+        engine.dispose()
+    results = correlations.run(touches, config, source=redact_url(engine.url))
+    _write(results, out_dir, "correlations", started)
 
 
 def _write(results: dict, out_dir: str | None, label: str, started: float) -> None:

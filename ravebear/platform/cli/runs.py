@@ -54,11 +54,25 @@ def _backtest(path: Path, catalog_path: str | None, output_dir: str | None) -> N
 
     for line in no_trade_lines(outcome.run.summary, outcome.run.path):
         click.echo(line)
+    _print_alert_load(outcome.run.path, outcome.run.summary)
     click.echo(f"run folder: {outcome.run.path.resolve()}")
     folder = outcome.run.path
     for label, name in (("risk report", "risk_report.html"), ("tearsheet", "report.html")):
         if (folder / name).exists():
             click.echo(f"{label + ':':<13}{(folder / name).resolve()}")
+
+
+def _print_alert_load(folder: Path, summary: dict) -> None:
+    """One line: what the run's alerts: section would send to Discord (counted in shadow mode)."""
+    import pandas as pd
+
+    from ravebear.reports.risk_report import alert_load
+
+    start, end = (pd.Timestamp(summary[k]) if summary.get(k) else None for k in ("start", "end"))
+    load = alert_load(folder, start, end, [])
+    if load["recorded"]:
+        parts = [f"{c['channel']} {c['total']:,} ({c['per_day']:,.1f}/day, busiest {c['max_day']:,})" for c in load["channels"]]
+        click.echo(f"alerts a live node would send (not sent in a backtest): {', '.join(parts) or 'none'}")
 
 
 @click.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 import pandas as pd
@@ -150,6 +151,16 @@ class BacktestOutcome:
     bars: int
 
 
+def _write_alert_load(engine: Any, run_dir: Path) -> None:
+    """alerts.csv (day, channel, alerts): what the AlertActor counted in shadow mode, when the run file has `alerts:`."""
+    from ravebear.platform.alerts.actor import AlertActor
+
+    for actor in engine.trader.actors():
+        if isinstance(actor, AlertActor) and actor.shadow is not None:
+            rows = [{"day": day, "channel": channel, "alerts": count} for (day, channel), count in sorted(actor.shadow.counts.items())]
+            pd.DataFrame(rows, columns=["day", "channel", "alerts"]).to_csv(run_dir / "alerts.csv", index=False)
+
+
 def run_backtest(config: RunFile, config_text: str, catalog: RaveCatalog, output_dir: Path | None = None) -> BacktestOutcome:
     """Run a backtest and write its run folder; return the outcome."""
     from decimal import Decimal
@@ -195,6 +206,7 @@ def run_backtest(config: RunFile, config_text: str, catalog: RaveCatalog, output
             funding=_funding(engine, config),
             currency=config.venue.starting_balance.split()[1],
         )
+        _write_alert_load(engine, run.path)
         if config.run.risk_report:
             from ravebear.reports.risk_report_html import write_risk_report
 

@@ -28,6 +28,20 @@ def component_fields(component: StrategySection | ActorSection) -> set[str]:
     return {field.name for field in msgspec.structs.fields(config_cls)}
 
 
+def default_actor_instruments(config: Any) -> None:
+    """An actor whose config class has `instrument_ids` and whose section leaves it out watches every instrument
+    under data: (so narrowing data: narrows the actors with it)."""
+    instruments = list(dict.fromkeys(data.instrument_id for data in config.data if data.kind == "bars"))
+    for actor in config.actors:
+        if "instrument_ids" not in actor.config:
+            try:
+                fields = component_fields(actor)
+            except (ImportError, AttributeError):
+                continue  # named by check_component_config
+            if "instrument_ids" in fields:
+                actor.config["instrument_ids"] = list(instruments)
+
+
 def check_risk(risk: dict[str, Any], where: str) -> None:
     """Reject unknown or ill-typed account-wide risk limits by name."""
     import msgspec
@@ -154,3 +168,23 @@ def check_component_config(component: StrategySection | ActorSection, where: str
             raise ConfigError(_range_error(str(exc), where, component, config.get("instrument_id")) or f"{label}: {exc}") from None
         except (ImportError, AttributeError) as exc:
             raise ConfigError(f"{where}: cannot import '{component.component_path}': {exc}") from None
+
+
+def check_node_section(values: dict[str, Any], where: str, section: str, config_cls: type, set_by_node: tuple[str, ...]) -> None:
+    """A run-file section that configures one node actor (alerts:, ledger:): keys the node sets refused, unknown keys
+    named with a suggestion, a value out of range with the Range wording and its run-file key."""
+    import msgspec
+
+    for key in set_by_node:
+        if key in values:
+            raise ConfigError(f"{where}: '{key}' is set by the node, not in {section}:")
+    try:
+        msgspec.convert(values, config_cls)
+    except msgspec.ValidationError as exc:
+        text = str(exc).split(" - at `$")[0]
+        if "unknown field" in text:
+            raise ConfigError(f"{where}: {_msgspec_message(exc, config_cls)}") from None
+        if text.split(" ")[0] in values and " must be " in text:
+            key, _, rest = text.partition(" ")
+            raise ConfigError(f"{where.rpartition(': ')[0]}: '{section}.{key}' {rest}") from None
+        raise ConfigError(f"{where}: {text}") from None

@@ -128,10 +128,10 @@ def market_data_config(data: DataSection, catalog_path: Path) -> Any:
 
     if data.kind == "bars":
         return BacktestDataConfig(
-            catalog_path=str(catalog_path), data_cls=DATA_CLASSES["bars"], instrument_id=data.instrument_id,
+            catalog_path=str(catalog_path), data_cls=DATA_CLASSES["bars"], instrument_id=InstrumentId.from_str(data.instrument_id),
             bar_types=[data.bar_type or one_minute_bar_type(data.instrument_id)], start_time=utc_ns(data.start), end_time=utc_ns(data.end),
         )  # fmt: skip
-    # an InstrumentId, not a str: BacktestNode's L2 check reads `.venue` from it (docs/NOTES.md)
+    # an InstrumentId, not a str (bars too): BacktestNode's L2 check reads `.venue` from every entry's (docs/NOTES.md)
     return BacktestDataConfig(
         catalog_path=str(catalog_path), data_cls=DATA_CLASSES[data.kind], instrument_id=InstrumentId.from_str(data.instrument_id),
         start_time=utc_ns(data.start), end_time=utc_ns(data.end),
@@ -176,12 +176,16 @@ def alt_data_configs(config: RunFile, catalog_path: Path) -> list:
     return configs
 
 
-def component_configs(config: RunFile, overrides: dict | None = None, alt_data_clients: dict[str, str] | None = None) -> tuple[list, list]:
+def component_configs(
+    config: RunFile, overrides: dict | None = None, alt_data_clients: dict[str, str] | None = None, mode: str = "backtest", trader_id: str = "RAVEBEAR-001",
+) -> tuple[list, list]:
     """The nautilus strategy and actor configs of a run file (shared by the backtest and the paper/live nodes).
 
     `overrides` are merged into every strategy config whose class has those fields (e.g. the live
     node's `stop_action`). `alt_data_clients` (alternative-data type name -> client id) tells each
     strategy where to subscribe to the data its entry filter needs; default: the catalog's `alt_data`.
+    With `alerts:`, the AlertActor is added: counting in shadow mode (backtests) or sending (paper, live); with `ledger:`,
+    the LedgerActor, recording the node's `mode`.
     """
     if alt_data_clients is None:
         alt_data_clients = dict.fromkeys(config.alt_data.types, config.alt_data.client_id)
@@ -205,13 +209,23 @@ def component_configs(config: RunFile, overrides: dict | None = None, alt_data_c
         ImportableActorConfig(actor_path=actor.actor_path, config_path=component_config_path(actor), config=dict(actor.config))
         for actor in config.actors
     ]
+    if config.alerts is not None:
+        from ravebear.platform.alerts.composition import alert_actor_config
+
+        actors.append(alert_actor_config(config, alt_data_clients, mode == "backtest"))
+    if config.ledger is not None:
+        from ravebear.platform.ledger_feed.composition import ledger_actor_config
+
+        actors.append(ledger_actor_config(config, alt_data_clients, mode, trader_id))
     return strategies, actors
 
 
 def backtest_warnings(config: RunFile) -> tuple[str, ...]:
     """What a backtest of this run file will silently lack: entry-filter data that `alt_data:` does not replay."""
+    from ravebear.platform.alerts.composition import alert_warnings
+
     strategies, _ = component_configs(config)
-    return unserved_filter_data(strategies, dict.fromkeys(config.alt_data.types, config.alt_data.client_id))
+    return unserved_filter_data(strategies, dict.fromkeys(config.alt_data.types, config.alt_data.client_id)) + alert_warnings(config)
 
 
 @dataclass
@@ -315,8 +329,10 @@ def trading_node_plan(
             database=DatabaseConfig(type="redis", host=redis.host, port=redis.port, connection_timeout=5, response_timeout=5),
             encoding="msgpack", buffer_interval_ms=None, flush_on_start=redis.flush_on_start,
         )  # fmt: skip
-    strategies, actors = component_configs(config, {"stop_action": node_settings.stop_action}, serves)
-    plan.warnings += unserved_filter_data(strategies, {**dict.fromkeys(sources.left_out, ""), **serves})
+    strategies, actors = component_configs(config, {"stop_action": node_settings.stop_action}, serves, mode, node_settings.trader_id)
+    from ravebear.platform.alerts.composition import alert_warnings
+
+    plan.warnings += unserved_filter_data(strategies, {**dict.fromkeys(sources.left_out, ""), **serves}) + alert_warnings(config)
     plan.show_dashboard = node_settings.dashboard if dashboard is None else dashboard
     level = log_level or config.run.log_level
     if plan.show_dashboard:  # nautilus writes logs to stdout, which would tear the in-place view: errors only there, the rest to a file

@@ -254,6 +254,12 @@ class RunFile(_Section):
     sources: SourcesSection = SourcesSection()
     actors: list[ActorSection] = Field(default_factory=list)
     strategies: list[StrategySection] = Field(default_factory=list)
+    # Discord alerts (platform/alerts/actor.py AlertActorConfig): sent by paper and live nodes, counted per day and
+    # channel by backtests (shadow mode); webhook URLs come from the environment or .env, named here by variable
+    alerts: dict[str, Any] | None = None
+    # the event ledger (platform/ledger_feed/actor.py LedgerActorConfig; docs/LEDGER.md): touches with the market state,
+    # signals, alerts, orders and fills in SQL, from every node; a URL with a password comes from RAVEBEAR_LEDGER_URL
+    ledger: dict[str, Any] | None = None
 
 
 def utc_ns(value: str | None) -> int | None:
@@ -323,11 +329,21 @@ def parse_run_file(text: str, source: str = "config") -> RunFile:
         raise ConfigError(f"{source}: nothing to run: add 'strategies' or 'actors'")
     _check_data_ranges(config, source)
     _check_instruments_under_data(config, source)
-    from ravebear.platform.nodes.component_checks import check_component_config, check_risk, source_config
+    from ravebear.platform.nodes.component_checks import check_component_config, check_risk, default_actor_instruments, source_config
+
+    default_actor_instruments(config)
 
     check_risk(config.risk, f"{source}: risk")
     for name, values in config.sources.configured().items():
         source_config(name, values, f"{source}: sources.{name}")
+    if config.alerts is not None:
+        from ravebear.platform.alerts.composition import check_alerts
+
+        check_alerts(config.alerts, f"{source}: alerts")
+    if config.ledger is not None:
+        from ravebear.platform.ledger_feed.composition import check_ledger
+
+        check_ledger(config.ledger, f"{source}: ledger")
     for section, components in (("actors", config.actors), ("strategies", config.strategies)):
         for index, component in enumerate(components):
             check_component_config(component, f"{source}: {section}[{index}]", config.risk)

@@ -12,7 +12,7 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ravebear.research.orderflow import compute
+from ravebear.research.orderflow import compute, context
 from ravebear.research.orderflow.compute import OrderflowAnalysisConfig
 from ravebear.research.orderflow.load import IMPORT_HINT, NoOrderflowData, load, load_trades
 from ravebear.research.orderflow.view import figures, tables
@@ -114,6 +114,7 @@ def run(store: RaveCatalog, instrument_id: str, start_ms: int | None, end_ms: in
     step = time.perf_counter()
     result["absorption"], tiers_at = compute.absorption(trades, config.absorption)
     result["levels"] = compute.levels(flow, tiers_at, config)
+    result["level_events"] = context.archive(flow, config.levels, config.context)
     result["whales"] = compute.whales(trades, config)
     timings["detectors"] = time.perf_counter() - step
     other_trades = load_trades(store, other, start_ms, end_ms) if other and other != instrument_id else []

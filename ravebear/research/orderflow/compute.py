@@ -2,7 +2,7 @@
 
 Definitions (also in docs/FINDINGS.md, "Order flow"):
 * **Absorption tiers**: `AbsorptionDetector` buckets (default 10 s); a bucket closing before the
-  detector's lookback is full (the first `lookback_buckets` buckets of the data) is counted as warm-up, not as tier 0.
+  detector's lookback is full (the first `lookback_buckets` buckets of the data: `warm_up`) is counted as warm-up, not as tier 0.
 * **Levels** come from the level engine (`replay_levels`, the `levels` settings: the run file's defaults) on 1-minute OHLCV bars
   built from the trades (receive time). A level **touch** is the first trade after the level's candle
   closed whose price reaches the level (support: price <= its high; resistance: price >= its low).
@@ -13,6 +13,9 @@ Definitions (also in docs/FINDINGS.md, "Order flow"):
   OBI at touch: plain OBI (top `book.levels` levels) of the book after every update received up to
   the touch trade, signed toward the level (bids for a support, asks for a resistance), in bands
   against (< -obi_band), neutral, for (> obi_band).
+* **Level events with their order-flow context** (`context.py`): every CREATED and TOUCHED event of that level
+  engine with OBI, delta, absorption tier at the level, whale tag and zone-defense state read from the trades and
+  book received before it (`LevelContextTracker`, the OrderFlowActor's `enrich_levels`; docs/ORDERFLOW.md).
 * **CVD divergence**: spot and perp trades fed in one receive-time order (spot first on ties) to
   `SpotPerpDivergence`; an episode starts when its divergence turns from 0 to +1/-1 (or flips sign).
   Outcome over N minutes: the perp's last trade price at start + N minutes vs its last price at the
@@ -34,6 +37,7 @@ from ravebear.strategies.levels.engine import LevelEngineConfig
 from ravebear.strategies.microstructure.absorption import AbsorptionConfig, AbsorptionDetector
 from ravebear.strategies.microstructure.book_features import BookFeatureConfig, book_features
 from ravebear.strategies.microstructure.cvd import DivergenceConfig, SpotPerpDivergence
+from ravebear.strategies.microstructure.level_context import LevelContextConfig
 from ravebear.strategies.microstructure.types import Book, Trade
 from ravebear.strategies.microstructure.whales import WhaleConfig, WhaleDetector
 from ravebear.time_units import NS_PER_MINUTE, NS_PER_SECOND
@@ -48,6 +52,7 @@ class OrderflowAnalysisConfig:
     divergence: DivergenceConfig = field(default_factory=DivergenceConfig)
     book: BookFeatureConfig = field(default_factory=BookFeatureConfig)
     levels: LevelEngineConfig = field(default_factory=LevelEngineConfig)  # the level engine on the 1-minute bars
+    context: LevelContextConfig = field(default_factory=LevelContextConfig)  # each level event's order-flow context (docs/ORDERFLOW.md)
     horizons_min: tuple[int, ...] = (1, 5)  # forward-move horizons of whales and divergences, minutes
     hold_minutes: int = 5  # a touched level is held when not broken within this many minutes
     break_bps: float = 5.0  # a trade this far beyond a level's far edge breaks it, bps
@@ -74,8 +79,7 @@ def absorption(trades: list[Trade], config: AbsorptionConfig) -> tuple[dict[str,
     last = detector.flush()
     if last is not None:
         buckets.append(last)
-    warm_end = buckets[0].start_ns + config.lookback_buckets * int(config.bucket_s * NS_PER_SECOND) if buckets else 0
-    counted = [b for b in buckets if b.start_ns >= warm_end]
+    counted = [b for b in buckets if not b.warm_up]
     tiers = {str(k): {"buy": 0, "sell": 0, "all": 0} for k in range(4)}
     for b in counted:
         row = tiers[str(b.tier)]
@@ -84,7 +88,7 @@ def absorption(trades: list[Trade], config: AbsorptionConfig) -> tuple[dict[str,
             row["buy" if b.side > 0 else "sell"] += 1
     result = {"buckets": len(buckets), "warm_up_buckets": len(buckets) - len(counted), "counted_buckets": len(counted), "tiers": tiers,
               "bucket_s": config.bucket_s, "lookback_buckets": config.lookback_buckets}  # fmt: skip
-    return result, {b.start_ns: (b.tier if b.start_ns >= warm_end else -1) for b in buckets}
+    return result, {b.start_ns: (-1 if b.warm_up else b.tier) for b in buckets}
 
 
 def minute_bars(trades: list[Trade]) -> Any:

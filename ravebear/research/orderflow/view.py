@@ -42,6 +42,7 @@ def tables(result: dict[str, Any]) -> list[Table]:
             f"{num(lv['break_bps'], 1)} bps within {lv['hold_minutes']} min, open = data ends first")  # fmt: skip
     out.append(_survival("Level survival by absorption tier at touch", lv["by_tier"], "tier", note))
     out.append(_survival(f"Level survival by OBI at touch (toward the level, band ±{lv['obi_band']})", lv["by_obi"], "OBI", ""))
+    out.append(_level_events(result.get("level_events") or []))
     out.append(Table(
         f"Whale trades (>= {w['min_notional']:,.0f} quote) and the move after (bps, signed by the whale's side)",
         ["after", "side", "n", "mean", "median", "went whale's way"], _moves_rows(w["horizons"], ("buy", "sell", "all")),
@@ -56,6 +57,18 @@ def tables(result: dict[str, Any]) -> list[Table]:
             f"{d['count']} episodes (rolling {num(d['window_s'], 0)} s, each side >= {d['min_quote']:,.0f} quote)",
         ))  # fmt: skip
     return out
+
+
+SHOWN_EVENTS = 30  # level events listed in the terminal; results.json keeps them all
+
+
+def _level_events(events: list[dict[str, Any]]) -> Table:
+    rows = [[_t(e["ts_ns"]).strftime("%H:%M"), e["event"], f"{e['timeframe']} {e['kind']} {e['side']}", f"{e['low']:g}-{e['high']:g}" if e["low"] != e["high"] else f"{e['low']:g}",
+             num(e["obi"], 2) if e["has_book"] else "n/a", num(e["delta"], 3), e["absorption_tier"],
+             f"{e['whale_age_s']:.0f} s" if e["whale_age_s"] >= 0 else "none", e["zone_state"] or "-"] for e in events[:SHOWN_EVENTS]]  # fmt: skip
+    more = f"; {len(events) - SHOWN_EVENTS} more in results.json" if len(events) > SHOWN_EVENTS else ""
+    return Table("Level events with their order-flow context", ["time", "event", "level", "price", "OBI", "delta", "tier", "last whale", "zone"],
+                 rows or [["no level events", "", "", "", "", "", "", "", ""]], f"{len(events)} created/touched events{more}")  # fmt: skip
 
 
 def _t(ns: int) -> datetime:

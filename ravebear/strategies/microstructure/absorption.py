@@ -3,7 +3,7 @@
 Trades fall into fixed time buckets of `bucket_s` seconds (aligned to the epoch). When a bucket
 closes, its net delta (aggressive buy size - aggressive sell size) is compared with the mean |delta|
 of the previous `lookback_buckets` buckets (empty buckets count as 0; no tier until that many
-buckets have passed): multiple = |delta| / mean. The move is the price change from the last trade
+buckets have passed: such a bucket is marked `warm_up`): multiple = |delta| / mean. The move is the price change from the last trade
 before the bucket (the bucket's first trade when there is none) to its last trade, in bps, signed
 in the aggressors' direction (positive when buyers lifted price or sellers pushed it down).
 
@@ -47,6 +47,7 @@ class AbsorptionBucket:
     multiple: float  # |delta| / mean |delta| of the lookback (0 before the lookback is full)
     move_bps: float
     tier: int
+    warm_up: bool = False  # closed before the lookback was full: no mean yet, so tier 0 says nothing
 
 
 class AbsorptionDetector:
@@ -60,6 +61,7 @@ class AbsorptionDetector:
         self._buy = self._sell = 0.0
         self._reference = self._close = 0.0
         self._last_price: float | None = None
+        self._empty = False  # the open bucket has no trade yet (opened by `advance`)
 
     def update(self, trade: Trade) -> AbsorptionBucket | None:
         """Feed one trade (in time order); return the bucket it closed, if any."""
@@ -69,11 +71,25 @@ class AbsorptionDetector:
             closed = self._close_bucket(index)
             self._bucket, self._buy, self._sell = index, 0.0, 0.0
             self._reference = self._last_price if self._last_price is not None else trade.price
+        self._empty = False
         if trade.aggressor > 0:
             self._buy += trade.size
         else:
             self._sell += trade.size
         self._close = self._last_price = trade.price
+        return closed
+
+    def advance(self, now_ns: int) -> AbsorptionBucket | None:
+        """Close the open bucket when now_ns reached its end (no later trade can join it); return it, if any.
+
+        The buckets and their tiers are the same as when the next trade closes it: the next bucket opens
+        empty (its reference the last price) and an empty bucket counts 0 in the lookback.
+        """
+        if self._bucket < 0 or now_ns < (self._bucket + 1) * self._bucket_ns or self._empty:
+            return None
+        closed = self._close_bucket(self._bucket + 1)
+        self._bucket, self._buy, self._sell, self._empty = self._bucket + 1, 0.0, 0.0, True
+        self._reference = self._close = self._last_price
         return closed
 
     def flush(self) -> AbsorptionBucket | None:
@@ -86,9 +102,14 @@ class AbsorptionDetector:
         if self._bucket < 0:
             return None
         config, history = self.config, self._history
+        if self._empty:  # opened by `advance`, no trade came: an empty bucket, 0 in the lookback
+            for _ in range(min(next_index - self._bucket, config.lookback_buckets)):
+                history.append(0.0)
+            return None
         delta = self._buy - self._sell
         side = 1 if delta > 0 else -1 if delta < 0 else 0
-        mean = sum(history) / len(history) if len(history) == config.lookback_buckets else 0.0
+        warm_up = len(history) < config.lookback_buckets
+        mean = 0.0 if warm_up else sum(history) / len(history)
         multiple = abs(delta) / mean if mean > 0 else 0.0
         move = (self._close - self._reference) / self._reference * 1e4 * side
         tier = 0
@@ -96,7 +117,7 @@ class AbsorptionDetector:
             if multiple >= least and move <= most:
                 tier = k
         start = self._bucket * self._bucket_ns
-        bucket = AbsorptionBucket(start, start + self._bucket_ns, self._buy, self._sell, delta, side, self._reference, self._close, multiple, move, tier)
+        bucket = AbsorptionBucket(start, start + self._bucket_ns, self._buy, self._sell, delta, side, self._reference, self._close, multiple, move, tier, warm_up)
         history.append(abs(delta))
         for _ in range(min(next_index - self._bucket - 1, config.lookback_buckets)):
             history.append(0.0)  # buckets without trades

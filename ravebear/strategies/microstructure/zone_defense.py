@@ -144,6 +144,17 @@ class ZoneDefenseDetector:
                 touches.append(self._judge(zone, open_touch, trade.ts_ns, broken=True))
         return touches
 
+    def open_touch(self, key: str, now_ns: int) -> ZoneTouch | None:
+        """The zone's touch in progress read as if judged now (DEFENDED or HELD by the same thresholds), None without one."""
+        open_touch = self._open.get(key)
+        if open_touch is None:
+            return None
+        after, before = self.defending_depth(self.zones[key]), open_touch.depth_before
+        refill = after / before if before > 0 else (math.inf if after > 0 else 0.0)
+        defended = refill >= self.config.min_refill and open_touch.absorbed >= self.config.min_absorbed_quote
+        outcome = ZoneOutcome.DEFENDED if defended else ZoneOutcome.HELD
+        return ZoneTouch(self.zones[key], open_touch.start_ns, now_ns, before, after, refill, open_touch.absorbed, outcome)
+
     def _judge(self, zone: Zone, open_touch: _Open, now_ns: int, broken: bool) -> ZoneTouch:
         config = self.config
         del self._open[zone.key]
