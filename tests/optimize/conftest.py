@@ -39,12 +39,3 @@ def opt_catalog(tmp_path_factory) -> Path:
 
     return sample_catalog(tmp_path_factory.mktemp("opt") / "catalog").path
 
-
-@pytest.fixture(scope="session")
-def postgres_server():
-    """A real PostgreSQL server (the pgserver wheel's binaries) on a free 127.0.0.1 port, one per xdist worker."""
-    from tests.postgres_server import PostgresServer
-
-    server = PostgresServer()
-    yield server
-    server.close()
