@@ -183,10 +183,7 @@ def parse_space(text: str, run_raw: dict[str, Any], source: str = "space") -> Sp
     params = tuple(_param(str(key), spec, source) for key, spec in raw.items())
     for param in params:
         for value in param.ends():
-            try:
-                parse_run_file(yaml.safe_dump(set_path(run_raw, param.key, value), sort_keys=False), f"{source}: {param.key}={value}")
-            except ConfigError as exc:
-                raise ConfigError(str(exc)) from None
+            parse_run_file(yaml.safe_dump(set_path(run_raw, param.key, value), sort_keys=False), f"{source}: {param.key}={value}")
     space = Space(params=params, settings=settings)
     if settings.sampler == "grid":
         space.grid_points()
