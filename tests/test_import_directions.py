@@ -8,7 +8,8 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "ravebear"
 ALLOWED = {  # layer -> the RaveBear layers it may import (besides itself and time_units)
-    "platform": {"adapters", "catalog", "ledger", "reports", "research", "risk", "simulators", "strategies"},
+    "optimize": {"platform", "adapters", "catalog", "ledger", "reports", "research", "risk", "simulators", "strategies"},
+    "platform": {"optimize", "adapters", "catalog", "ledger", "reports", "research", "risk", "simulators", "strategies"},
     "research": {"reports", "strategies", "catalog", "ledger"},
     "reports": {"risk", "catalog"},
     "strategies": {"risk", "catalog"},
@@ -57,3 +58,21 @@ def test_the_checker_sees_an_import_inside_a_function(tmp_path):
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from ravebear.platform.nodes import composer\n")
     assert imported_layers(module) == {("platform", 2)}
+
+
+def _imports_of(path: Path, prefix: str) -> list[int]:
+    """Lines of `path` that import a module under `prefix` (e.g. 'ravebear.platform.cli')."""
+    lines = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        names = [node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 else []
+        names += [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+        lines += [node.lineno for name in names if name == prefix or name.startswith(prefix + ".")]
+    return lines
+
+
+def test_optimize_sits_between_the_nodes_and_the_cli():
+    # optimize composes backtests (platform.nodes); only the CLI uses optimize, and optimize never imports the CLI
+    wrong = [f"{p.relative_to(PACKAGE)}:{line}" for p in sorted((PACKAGE / "platform").rglob("*.py")) if "cli" not in p.relative_to(PACKAGE).parts
+             for line in _imports_of(p, "ravebear.optimize")]  # fmt: skip
+    wrong += [f"{p.relative_to(PACKAGE)}:{line}" for p in sorted((PACKAGE / "optimize").rglob("*.py")) for line in _imports_of(p, "ravebear.platform.cli")]
+    assert wrong == []

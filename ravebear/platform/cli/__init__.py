@@ -15,6 +15,7 @@ from ravebear.platform.cli.common import HelpGroup, fail
 from ravebear.platform.cli.instruments import instrument
 from ravebear.platform.cli.ledger import ledger
 from ravebear.platform.cli.nodes import live, paper
+from ravebear.platform.cli.optimize import optimize
 from ravebear.platform.cli.orderflow import catalog_import_orderflow
 from ravebear.platform.cli.record import record
 from ravebear.platform.cli.runs import backtest, report
@@ -42,7 +43,7 @@ def main() -> None:
     load_dotenv(Path.cwd() / ".env", override=False)  # secrets from ./.env; the environment wins
 
 
-for _command in (catalog, backtest, report, analyze, paper, live, venue, record, alerts, ledger):
+for _command in (catalog, backtest, report, analyze, optimize, paper, live, venue, record, alerts, ledger):
     main.add_command(_command)
 catalog.add_command(instrument)
 catalog.add_command(catalog_import_orderflow)

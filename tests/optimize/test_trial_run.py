@@ -1,0 +1,24 @@
+"""A worker reads each window of the catalog once: a second trial on the same window reuses the read and gives the
+same run, value for value."""
+
+from __future__ import annotations
+
+import yaml
+
+from ravebear.optimize import trial_run
+from ravebear.platform.nodes.run_file import parse_run_file
+from tests.optimize.conftest import write_run_file
+
+
+def test_a_second_trial_reuses_the_catalog_read_and_gives_the_same_run(tmp_path, opt_catalog):
+    raw = yaml.safe_load(write_run_file(tmp_path, "2026-07-28", "2026-07-30", ("BTC-USDT-SWAP.OKX", "ETH-USDT-SWAP.OKX")).read_text())
+    config = parse_run_file(yaml.safe_dump(raw))
+    trial_run._reads.clear()
+    first = trial_run.run_trial(config, opt_catalog)
+    assert len(trial_run._reads) == 2  # one read per data entry
+    reads = dict(trial_run._reads)
+    second = trial_run.run_trial(config, opt_catalog)
+    assert all(trial_run._reads[key] is reads[key] for key in reads)  # reused, not read again
+    assert first.metrics == second.metrics and first.metrics["trades"] > 0
+    assert first.equity.equals(second.equity)
+    assert first.bars == second.bars > 0
