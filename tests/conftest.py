@@ -16,6 +16,17 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 OKX_BTC = SAMPLE / "okx_swap_BTC-USDT-SWAP_1m_20260727_20260822_gappy.parquet"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _ledger_outside_the_repo(tmp_path_factory):
+    """Runs of the shipped configs (which have a ledger: section) record into a ledger of this test session, never
+    into the repo's var/ledger.sqlite; subprocesses inherit it. A test that sets its own URL wins."""
+    import os
+
+    if "RAVEBEAR_LEDGER_URL" not in os.environ:
+        os.environ["RAVEBEAR_LEDGER_URL"] = f"sqlite:///{tmp_path_factory.mktemp('ledger') / 'ledger.sqlite'}"
+    yield
+
+
 @pytest.fixture(scope="session")
 def okx_btc_raw() -> pd.DataFrame:
     """The real OKX BTC-USDT-SWAP 1-minute series as stored in the sample file."""

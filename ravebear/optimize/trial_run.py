@@ -72,8 +72,10 @@ def _cached_node_class() -> type:
 
 
 def run_trial(config: RunFile, catalog_path: Path) -> TrialRun:
-    """Run `config` as a backtest on the catalog and return its metrics; nothing is written."""
+    """Run `config` as a backtest on the catalog and return its metrics; nothing is written (a trial is not a run:
+    the file's `ledger:` and `alerts:` sections are left out, so no trial lands in the ledger)."""
     BacktestNode = _cached_node_class()
+    config = config.model_copy(update={"ledger": None, "alerts": None})
 
     prepare_backtest_process()
     start, end = window_of(config)

@@ -22,3 +22,12 @@ def test_a_second_trial_reuses_the_catalog_read_and_gives_the_same_run(tmp_path,
     assert first.metrics == second.metrics and first.metrics["trades"] > 0
     assert first.equity.equals(second.equity)
     assert first.bars == second.bars > 0
+
+
+def test_a_trial_of_the_shipped_config_writes_no_ledger(tmp_path, opt_catalog, monkeypatch):
+    ledger = tmp_path / "ledger.sqlite"
+    monkeypatch.setenv("RAVEBEAR_LEDGER_URL", f"sqlite:///{ledger}")
+    config = parse_run_file(write_run_file(tmp_path, "2026-07-28", "2026-07-29").read_text())
+    assert config.ledger is not None and config.alerts is not None  # the shipped config records and alerts
+    assert trial_run.run_trial(config, opt_catalog).bars > 0
+    assert not ledger.exists()

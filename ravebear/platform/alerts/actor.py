@@ -126,11 +126,18 @@ class AlertActor(Actor):
             clients, warnings = webhook_clients(config.channels, self.log)
             for warning in warnings:
                 self.log.warning(warning)
+            if not clients:
+                self.log.warning("alerts: no channel has a webhook URL in the environment or .env: nothing is sent")
+                return
             self.dispatcher = AlertDispatcher(self.routes, clients, DeadLetters(Path(config.dead_letter)), self.log, config.cooldown_s,
                                               config.digest_after, on_outcome=lambda channel, alert, outcome: self._outcomes.append(AlertRecord(alert, channel, outcome)))
             self.dispatcher.start()
             self.clock.set_timer(OUTCOME_TIMER, timedelta(seconds=1), callback=lambda _: self._publish_outcomes())
-            self.log.info(f"alerts: sending to {', '.join(sorted(clients)) or 'no channel'}")
+            self.log.info(f"alerts: sending to {', '.join(sorted(clients))}")
+        self._subscribe_all()
+
+    def _subscribe_all(self) -> None:
+        config = self.config
         for instrument_id in config.instrument_ids:
             self.subscribe_data(DataType(LevelEventData, metadata={"instrument_id": instrument_id}), instrument_id=InstrumentId.from_str(instrument_id))
         if config.whale_client:

@@ -79,3 +79,29 @@ def test_shadow_counts_equal_the_alerts_the_events_call_for(tmp_path: Path) -> N
         count(key, ts, score)
     assert len(positions) > 5 and sum(e.kind.value == "touched" for _, _, e in levels.events) > 20
     assert dict(alerts.shadow.counts) == dict(expected)
+
+
+def test_a_sending_node_without_any_webhook_sends_nothing_and_touches_no_file(tmp_path: Path, monkeypatch) -> None:
+    for variable in ("DISCORD_WEBHOOK_BTC", "DISCORD_WEBHOOK_HIGH"):
+        monkeypatch.delenv(variable, raising=False)
+    raw = yaml.safe_load((REPO / "config" / "backtest.yaml").read_text())
+    catalog = sample_catalog(tmp_path / "cat")
+    raw["run"] |= {"catalog_path": str(catalog.path), "tearsheet": False, "risk_report": False, "log_level": "ERROR"}
+    raw["data"] = [{"instrument_id": "BTC-USDT-SWAP.OKX", "start": "2026-07-28", "end": "2026-07-29"}]
+    raw["strategies"][0]["instruments"] = {"BTC-USDT-SWAP.OKX": {}}
+    raw.pop("alerts")
+    raw.pop("ledger")
+    dead = tmp_path / "alerts" / "dead.jsonl"
+    raw["actors"] = [{"actor_path": "ravebear.platform.alerts.actor:AlertActor",  # as a paper node composes it: sending
+                      "config": {"channels": {"btc-15m": "DISCORD_WEBHOOK_BTC"}, "symbols": {"BTC": "btc-15m"}, "dead_letter": str(dead),
+                                 "instrument_ids": ["BTC-USDT-SWAP.OKX"]}}]
+    config = parse_run_file(yaml.safe_dump(raw), "alerts.yaml")
+    run_config = backtest_run_config(config, catalog.path.resolve())
+    node = BacktestNode(configs=[run_config])
+    node.build()
+    engine = node.get_engine(run_config.id)
+    node.run()
+    actor = next(a for a in engine.trader.actors() if isinstance(a, AlertActor))
+    assert actor.dispatcher is None and actor.shadow is None and actor.built == 0
+    assert not dead.parent.exists()
+    node.dispose()
