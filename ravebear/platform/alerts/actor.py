@@ -24,7 +24,8 @@ from ravebear.adapters.discord.dispatcher import AlertDispatcher, DispatchStats
 from ravebear.adapters.discord.routing import Routes, ShadowCounter
 from ravebear.catalog.level_data import LevelEventData
 from ravebear.ranges import Range, check_ranges
-from ravebear.platform.alerts.builders import entry_alert, exit_alert, fill_alert, guard_alert, level_alert, whale_alert
+from ravebear.platform.ledger_feed.touches import PendingTouches, join_key
+from ravebear.platform.alerts.builders import context_fields, entry_alert, exit_alert, fill_alert, guard_alert, level_alert, whale_alert
 from ravebear.risk.topics import GUARD_TOPIC
 
 ALERT_TOPIC = "ravebear.alerts.outcome"  # an AlertRecord per alert and channel (the ledger listens)
@@ -60,6 +61,8 @@ class AlertActorConfig(ActorConfig, frozen=True, kw_only=True, forbid_unknown_fi
     instrument_ids: tuple[str, ...] = ()  # level events of these instruments
     whale_client: str | None = None  # the data client serving WhaleTransaction in this node (None: no whale alerts)
     shadow: bool = False  # count per day and channel, send nothing (the composer sets it in backtests)
+    orderflow: bool = False  # the OrderFlowActor enriches level events here: level alerts carry their order-flow context
+    context_wait_s: float = 120.0  # data seconds a level alert waits for its context before it goes without
     close_timeout_s: float = 10.0  # at stop: how long queued alerts may take before they are dead-lettered
 
     def __post_init__(self) -> None:
@@ -90,6 +93,7 @@ RANGES = {
     "cooldown_s": Range(0, 86_400, "s", note="0 = every alert"),
     "digest_after": Range(1, 10_000, "alerts"),
     "close_timeout_s": Range(0, 600, "s"),
+    "context_wait_s": Range(0, 3600, "s"),
 }
 
 
@@ -116,6 +120,7 @@ class AlertActor(Actor):
         self._risk: dict[str, float] = {}  # position id -> money at risk at entry (from the entry order's `risk=` tag)
         self._late: DeadLetters | None = None  # after stop: alerts still arriving are kept for the next start
         self._outcomes: deque[AlertRecord] = deque()  # filled on the sender thread, published on the node's
+        self._waiting = PendingTouches(int(self.config.context_wait_s * 1_000_000_000))  # level alerts awaiting their context
 
     def on_start(self) -> None:
         """Start the sender (or the shadow counter) and subscribe to every event family."""
@@ -140,6 +145,10 @@ class AlertActor(Actor):
         config = self.config
         for instrument_id in config.instrument_ids:
             self.subscribe_data(DataType(LevelEventData, metadata={"instrument_id": instrument_id}), instrument_id=InstrumentId.from_str(instrument_id))
+            if config.orderflow:
+                from ravebear.strategies.orderflow_actor import level_context_data_type
+
+                self.subscribe_data(level_context_data_type(instrument_id), instrument_id=InstrumentId.from_str(instrument_id))
         if config.whale_client:
             from ravebear.catalog.alt_data.types import WhaleTransaction
 
@@ -150,6 +159,8 @@ class AlertActor(Actor):
 
     def on_stop(self) -> None:
         """Deliver what is queued (or dead-letter it) and log what was sent or would have been."""
+        for row in self._waiting.all():
+            self.emit(level_alert(row["data"]))
         if self.dispatcher is not None:
             if OUTCOME_TIMER in self.clock.timer_names:
                 self.clock.cancel_timer(OUTCOME_TIMER)
@@ -168,7 +179,18 @@ class AlertActor(Actor):
         if isinstance(data, LevelEventData):
             config = self.config
             if (not config.level_timeframes or data.timeframe in config.level_timeframes) and data.score * 100 >= config.min_level_score:
-                self.emit(level_alert(data))
+                if not config.orderflow or data.event not in ("created", "touched"):
+                    self.emit(level_alert(data))
+                else:
+                    ready = self._waiting.add(join_key(data), {"data": data})
+                    if ready is not None:
+                        self.emit(level_alert(ready["data"], ready["context"]))
+            for row in self._waiting.due(int(data.ts_event)):
+                self.emit(level_alert(row["data"]))
+        elif type(data).__name__ == "LevelFlowContext":
+            ready = self._waiting.context(join_key(data), {"context": context_fields(data)})
+            if ready is not None:
+                self.emit(level_alert(ready["data"], ready["context"]))
         elif type(data).__name__ == "WhaleTransaction":
             self.emit(whale_alert(data))
 

@@ -39,6 +39,17 @@ def level_alert(event: Any, context: dict[str, str] | None = None) -> Alert | No
                  score=event.score * 100, fields=tuple(fields))
 
 
+def context_fields(context: Any) -> dict[str, str]:
+    """A LevelFlowContext as alert fields: OBI, delta, absorption tier, the latest whale, the zone's defense."""
+    fields = {"OBI": f"{context.obi:+.2f}" if context.has_book else "no book", "delta": f"{context.delta:+,.3f}",
+              "absorption": f"tier {context.absorption_tier}"}
+    if context.whale_side and context.whale_age_s >= 0:
+        fields["whale"] = f"{'buy' if context.whale_side > 0 else 'sell'} {context.whale_notional:,.0f} {context.whale_age_s:.0f} s ago"
+    if context.zone_state:
+        fields["zone"] = context.zone_state + (" (defended)" if context.zone_defended and context.zone_state != "defended" else "")
+    return fields
+
+
 def entry_alert(position: Any, risk: float | None) -> Alert:
     """A position opened (nautilus PositionOpened); `risk` is the money at risk to the stop, when known."""
     instrument = position.instrument_id.value

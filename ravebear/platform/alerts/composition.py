@@ -9,7 +9,7 @@ from ravebear.platform.nodes.run_file import RunFile
 
 ACTOR_PATH = "ravebear.platform.alerts.actor:AlertActor"
 CONFIG_PATH = "ravebear.platform.alerts.actor:AlertActorConfig"
-SET_BY_NODE = ("instrument_ids", "whale_client", "shadow")  # the composer fills these from the rest of the file
+SET_BY_NODE = ("instrument_ids", "whale_client", "shadow", "orderflow")  # the composer fills these from the rest of the file
 
 
 def check_alerts(values: dict[str, Any], where: str) -> None:
@@ -25,7 +25,8 @@ def alert_actor_config(config: RunFile, alt_data_clients: dict[str, str], shadow
     from nautilus_trader.config import ImportableActorConfig
 
     instruments = list(dict.fromkeys(data.instrument_id for data in config.data if data.kind == "bars"))
-    values = {**dict(config.alerts or {}), "instrument_ids": instruments, "whale_client": alt_data_clients.get("WhaleTransaction"), "shadow": shadow}
+    values = {**dict(config.alerts or {}), "instrument_ids": instruments, "whale_client": alt_data_clients.get("WhaleTransaction"), "shadow": shadow,
+              "orderflow": enriches_levels(config)}
     return ImportableActorConfig(actor_path=ACTOR_PATH, config_path=CONFIG_PATH, config=values)
 
 
@@ -42,3 +43,8 @@ def alert_warnings(config: RunFile) -> tuple[str, ...]:
         return ("alerts: level alerts need the LevelActor under actors: (ravebear.strategies.level_actor:LevelActor); "
                 "without it only entries, exits, guards and whales are alerted",)
     return ()
+
+
+def enriches_levels(config: RunFile) -> bool:
+    """Whether an OrderFlowActor in the run file publishes each level event's LevelFlowContext (`enrich_levels`)."""
+    return any(actor.actor_path.endswith(":OrderFlowActor") and actor.config.get("enrich_levels") for actor in config.actors)

@@ -26,7 +26,9 @@ def ledger_actor_config(config: RunFile, alt_data_clients: dict[str, str], mode:
     from ravebear.ledger.config import config_digest  # of the checked content: the same file parsed twice, the same digest
 
     instruments = list(dict.fromkeys(data.instrument_id for data in config.data if data.kind == "bars"))
-    orderflow = any(actor.actor_path.endswith(":OrderFlowActor") for actor in config.actors)
+    from ravebear.platform.alerts.composition import enriches_levels
+
+    orderflow = enriches_levels(config)
     values = {**dict(config.ledger or {}), "mode": mode, "run_file": config.run.name, "config_digest": config_digest(config.model_dump_json()),
               "trader_id": trader_id, "instrument_ids": instruments, "alt_data_clients": dict(alt_data_clients), "orderflow": orderflow}
     return ImportableActorConfig(actor_path=ACTOR_PATH, config_path=CONFIG_PATH, config=values)
