@@ -58,7 +58,8 @@ def test_an_old_revision_is_upgraded_with_its_rows_kept(ledger_url, okx_btc):
     assert tuple(run) == ("paper", "p.yaml", "T-1")
 
 
-def test_urls_are_shown_without_their_password():
+def test_urls_are_shown_without_their_password(monkeypatch):
+    monkeypatch.delenv("RAVEBEAR_LEDGER_URL", raising=False)  # the test session sets one (tests/conftest.py)
     url = f"postgresql+psycopg://ravebear:{PASSWORD}@db.example:5432/ledger"
     assert redact_url(url) == "postgresql+psycopg://ravebear:***@db.example:5432/ledger"
     assert redact_url(f"not a url://u:{PASSWORD}@h") == "not a url://u:***@h"
