@@ -17,7 +17,7 @@ import numpy as np
 import yaml
 
 from ravebear.optimize.settings import OptimizeSettings, parse_settings
-from ravebear.platform.nodes.run_file import ConfigError, RunFile, parse_run_file
+from ravebear.platform.nodes.run_file import ConfigError, RunFile, load_yaml_mapping, parse_run_file
 
 _TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 _SCALARS = (bool, int, float, str, type(None))
@@ -171,12 +171,7 @@ def _param(key: str, spec: Any, source: str) -> Param:
 
 def parse_space(text: str, run_raw: dict[str, Any], source: str = "space") -> Space:
     """Parse a space file and check every key and every end of its range against the run file; raise ConfigError."""
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: not valid YAML: {str(exc).splitlines()[0]}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: expected a mapping of dotted run-file keys to ranges, e.g. 'strategies[0].config.exits.trailing_offset_bps: {{low: 30, high: 120, step: 10}}'")
+    raw = load_yaml_mapping(text, source, "a mapping of dotted run-file keys to ranges, e.g. 'strategies[0].config.exits.trailing_offset_bps: {low: 30, high: 120, step: 10}'")
     settings = parse_settings(raw.pop("optimize", None) or {}, source)
     if not raw:
         raise ConfigError(f"{source}: no parameters to search (add a dotted run-file key with low/high or choices)")

@@ -313,14 +313,21 @@ def _format_errors(source: str, error: ValidationError) -> str:
     return f"{source}: " + "; ".join(lines)
 
 
-def parse_run_file(text: str, source: str = "config") -> RunFile:
-    """Parse and validate YAML text; raise ConfigError naming each bad key."""
+def load_yaml_mapping(text: str, source: str, expected: str) -> dict[str, Any]:
+    """YAML text that must be a mapping; ConfigError (one line) for broken YAML or anything else, `expected` saying what."""
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: not valid YAML: {exc}") from None
+        where = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())  # one line: what and where
+        raise ConfigError(f"{source}: not valid YAML: {where}") from None
     if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: expected a mapping with 'run', 'venue', 'data' and 'strategies'")
+        raise ConfigError(f"{source}: expected {expected}")
+    return raw
+
+
+def parse_run_file(text: str, source: str = "config") -> RunFile:
+    """Parse and validate YAML text; raise ConfigError naming each bad key."""
+    raw = load_yaml_mapping(text, source, "a mapping with 'run', 'venue', 'data' and 'strategies'")
     try:
         config = RunFile.model_validate(raw)
     except ValidationError as exc:
