@@ -173,3 +173,14 @@ class EntryGate:
             risk_quote=risk_quote,
             tags=(f"risk={risk_quote:.8f}", f"stop={stop_px}", f"signal={reason}"),
         )
+
+
+def entry_risk(order: Any) -> float | None:
+    """The money at risk to the stop that an entry order carries in its `risk=` tag (written by the gate's plan); None without one."""
+    for tag in (order.tags or []) if order is not None else []:
+        if tag.startswith("risk="):
+            try:
+                return float(tag.split("=", 1)[1])
+            except ValueError:
+                return None
+    return None

@@ -26,6 +26,7 @@ from ravebear.catalog.level_data import LevelEventData
 from ravebear.ranges import Range, check_ranges
 from ravebear.platform.ledger_feed.touches import PendingTouches, join_key
 from ravebear.platform.alerts.builders import context_fields, entry_alert, exit_alert, fill_alert, guard_alert, level_alert, whale_alert
+from ravebear.risk.entry_gate import entry_risk
 from ravebear.risk.topics import GUARD_TOPIC
 
 ALERT_TOPIC = "ravebear.alerts.outcome"  # an AlertRecord per alert and channel (the ledger listens)
@@ -117,7 +118,6 @@ class AlertActor(Actor):
         self.stats: DispatchStats | None = None
         self.built = 0  # alerts built from events (before cooldown and routing)
         self._kinds = frozenset(self.config.kinds)
-        self._risk: dict[str, float] = {}  # position id -> money at risk at entry (from the entry order's `risk=` tag)
         self._late: DeadLetters | None = None  # after stop: alerts still arriving are kept for the next start
         self._outcomes: deque[AlertRecord] = deque()  # filled on the sender thread, published on the node's
         self._waiting = PendingTouches(int(self.config.context_wait_s * 1_000_000_000))  # level alerts awaiting their context
@@ -221,23 +221,11 @@ class AlertActor(Actor):
         self.emit(guard_alert(event))
 
     def _on_position(self, event: Any) -> None:
-        key = f"{event.position_id}:{event.ts_opened if isinstance(event, PositionClosed) else event.ts_event}"  # NETTING reuses position ids
         if isinstance(event, PositionOpened):
-            self._risk[key] = self._entry_risk(event)
-            self.emit(entry_alert(event, self._risk[key]))
+            self.emit(entry_alert(event, entry_risk(self.cache.order(event.opening_order_id))))
         elif isinstance(event, PositionClosed):
-            self.emit(exit_alert(event, self._risk.pop(key, None) or self._entry_risk(event)))
+            self.emit(exit_alert(event, entry_risk(self.cache.order(event.opening_order_id))))
 
     def _on_order(self, event: Any) -> None:
         if isinstance(event, OrderFilled):
             self.emit(fill_alert(event))
-
-    def _entry_risk(self, event: Any) -> float | None:
-        order = self.cache.order(event.opening_order_id)
-        for tag in (order.tags or []) if order is not None else []:
-            if tag.startswith("risk="):
-                try:
-                    return float(tag.split("=", 1)[1])
-                except ValueError:
-                    return None
-        return None

@@ -27,6 +27,7 @@ from ravebear.ledger.models import AlertSent, FillRecord, LevelTouch, OrderRecor
 from ravebear.platform.alerts.actor import ALERT_TOPIC
 from ravebear.platform.ledger_feed.touches import PendingTouches, context_columns, join_key
 from ravebear.ranges import Range, check_ranges
+from ravebear.risk.entry_gate import entry_risk
 from ravebear.risk.topics import SIGNAL_TOPIC
 from ravebear.strategies.bar_types import bar_type_for
 from ravebear.strategies.entry_filter import EntryFilter, EntryFilterConfig
@@ -276,15 +277,8 @@ class LedgerActor(Actor):
             self._add(FillRecord, **row)
 
     def _r(self, event: Any, pnl: float) -> float | None:
-        order = self.cache.order(event.opening_order_id)
-        for tag in (order.tags or []) if order is not None else []:
-            if tag.startswith("risk="):
-                try:
-                    risk = float(tag.split("=", 1)[1])
-                except ValueError:
-                    return None
-                return pnl / risk if risk > 0 else None
-        return None
+        risk = entry_risk(self.cache.order(event.opening_order_id))
+        return pnl / risk if risk else None
 
     def _add(self, model: type, **values: Any) -> None:
         self.writer.add(model, **values)
