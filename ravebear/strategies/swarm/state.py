@@ -1,0 +1,27 @@
+"""What the swarm says after each 1-minute candle, and the regime labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# regime labels; ints so the compiled twin and the ledger share them
+WARMUP, TRENDING, RANGING, VOLATILE = 0, 1, 2, 3
+REGIME_NAMES = {WARMUP: "warmup", TRENDING: "trending", RANGING: "ranging", VOLATILE: "volatile"}
+REGIME_CODES = {name: code for code, name in REGIME_NAMES.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class SwarmState:
+    """The swarm at one candle close.
+
+    `votes` are the bots' votes in `Swarm.names` order (+long / -short confidence, 0.0 abstain); `direction` is
+    +1, -1 or 0 (no consensus); `score` is the consensus score in [0, 100] for that direction; `confluence` is how
+    many bots vote that direction; `regime` one of TRENDING, RANGING, VOLATILE (WARMUP until it has the data).
+    """
+
+    ts_ns: int
+    votes: tuple[float, ...]
+    direction: int
+    score: float
+    confluence: int
+    regime: int
