@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from ravebear.platform.nodes import snapshot_pnl_memo
 from ravebear.platform.nodes.backtest import prepare_backtest_process
 from ravebear.platform.nodes.composer import backtest_run_config
 from ravebear.platform.nodes.run_file import RunFile, utc_ns
@@ -93,6 +94,7 @@ def run_trial(config: RunFile, catalog_path: Path) -> TrialRun:
         fills = engine.trader.generate_fills_report()
     finally:
         node.dispose()
+        snapshot_pnl_memo.clear()
     balance, currency = config.venue.starting_balance.split()[:2]
     balances = recorder.frame()
     # the period of the ratios: the engine's own span, as run_backtest records it for summary.json
