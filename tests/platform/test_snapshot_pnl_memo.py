@@ -7,19 +7,13 @@ instrument's position snapshots after another instrument's were read, and the me
 from __future__ import annotations
 
 import pickle
-from pathlib import Path
 
 import nautilus_trader.portfolio.portfolio as portfolio_module
 import pytest
-from nautilus_trader.backtest.node import BacktestNode
 
 from ravebear.platform.nodes import snapshot_pnl_memo
 from ravebear.platform.nodes.backtest import prepare_backtest_process
-from ravebear.platform.nodes.composer import backtest_run_config
-from ravebear.platform.nodes.run_file import load_run_file
-from tests.conftest import sample_catalog
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.platform.shipped_run import shipped_backtest
 
 
 class CountingPickle:
@@ -35,20 +29,12 @@ class CountingPickle:
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
-    catalog = sample_catalog(tmp_path_factory.mktemp("catalog"))
-    run_file, _ = load_run_file(REPO / "config" / "backtest.yaml")
-    prepare_backtest_process()
-    run_config = backtest_run_config(run_file, catalog.path.resolve())
-    node = BacktestNode(configs=[run_config])
-    node.build()
-    engine = node.get_engine(run_config.id)
-    node.run()
-    cache = engine.kernel.cache
-    instruments = sorted({position.instrument_id for position in cache.positions()}, key=str)
-    snapshots = {i: sum(len(cache.position_snapshot_bytes(p)) for p in cache.position_snapshot_ids(i)) for i in instruments}
-    yield engine.portfolio, snapshots
-    snapshot_pnl_memo.install()
-    node.dispose()
+    with shipped_backtest(tmp_path_factory.mktemp("catalog")) as engine:
+        cache = engine.kernel.cache
+        instruments = sorted({position.instrument_id for position in cache.positions()}, key=str)
+        snapshots = {i: sum(len(cache.position_snapshot_bytes(p)) for p in cache.position_snapshot_ids(i)) for i in instruments}
+        yield engine.portfolio, snapshots
+        snapshot_pnl_memo.install()
 
 
 def test_backtests_run_with_the_memo_installed():

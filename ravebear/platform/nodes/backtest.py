@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from ravebear.catalog.store import RaveCatalog, one_minute_bar_type
-from ravebear.platform.nodes import snapshot_pnl_memo
+from ravebear.platform.nodes import fast_analyzer, snapshot_pnl_memo
 from ravebear.platform.nodes.composer import backtest_run_config
 from ravebear.platform.nodes.run_file import ConfigError, DataSection, RunFile
 from ravebear.reports.run_folder import BalanceRecorder, GuardRecorder, RunFolder, new_run_dir, write_run_folder
@@ -25,11 +25,13 @@ def prepare_backtest_process() -> None:
     default pyarrow-backed string index makes each concat ~3x slower (3.3 ms a trade at
     1,200 trades). Object strings restore the pandas 2 behaviour for the whole backtest
     process; reports and results are the same text either way. Also installs the snapshot-PnL
-    memo (`snapshot_pnl_memo`: nautilus 1.231 re-unpickles position snapshots quadratically).
+    memo (`snapshot_pnl_memo`: nautilus 1.231 re-unpickles position snapshots quadratically) and
+    the buffered PortfolioAnalyzer (`fast_analyzer`: the stock one appends each trade with `pd.concat`).
     """
     import warnings
 
     snapshot_pnl_memo.install()
+    fast_analyzer.install()
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the option is deprecated for pandas 4, where it goes away
