@@ -86,10 +86,11 @@ def _binance_id_for(okx_id: str) -> str:
 # -- config --------------------------------------------------------------------------------
 
 
-def config_text(kind: str, instrument_ids: list[str], log_level: str, kill_switch: bool = True) -> str:
+def config_text(kind: str, instrument_ids: list[str], log_level: str, kill_switch: bool = True, ledger_dir: Path | None = None) -> str:
     """Return the backtest YAML of a run: config/backtest.yaml on the BINANCE venue (see the module doc).
 
     `kill_switch=False` sets `risk.max_drawdown_pct` to 0 (off): a diagnostic variant, not the config's guards.
+    The file's `ledger:` section stays (its writes are part of the stack) with the database in `ledger_dir`.
     """
     import yaml
 
@@ -104,6 +105,8 @@ def config_text(kind: str, instrument_ids: list[str], log_level: str, kill_switc
         raw.pop(key, None)
     raw["data"] = [{"instrument_id": iid} for iid in instrument_ids]
     raw["actors"] = []
+    if ledger_dir is not None and raw.get("ledger") is not None:  # the file's ledger, but never the repo's var/ledger.sqlite
+        raw["ledger"].update({"url": f"sqlite:///{ledger_dir / 'ledger.sqlite'}", "spill": str(ledger_dir / "ledger_spill.jsonl")})
     if kind == "noop":
         raw["strategies"] = [{
             "strategy_path": NOOP_PATH, "config": {},
@@ -189,7 +192,8 @@ def child_backtest(kind: str, catalog_path: Path, symbols: list[str], log_level:
 
     prepare_backtest_process()  # as `ravebear backtest` does, for both kinds alike
     ids = [instrument_id(symbol) for symbol in symbols]
-    config = parse_run_file(config_text("noop" if kind == "noop" else "full", ids, log_level, kill_switch), f"bench-risk-{kind}")
+    text = config_text("noop" if kind == "noop" else "full", ids, log_level, kill_switch, catalog_path.parent)
+    config = parse_run_file(text, f"bench-risk-{kind}")
     run_config = backtest_run_config(config, catalog_path.resolve())
     if chunk_size:
         run_config = msgspec.structs.replace(run_config, chunk_size=chunk_size)
