@@ -72,12 +72,13 @@ def feed(bot: Bot, frame: pd.DataFrame, funding: pd.DataFrame | None = None) -> 
 
 @cache
 def flow_events(market: str) -> tuple[list[tuple[int, int, Trade | BookUpdate]], pd.DataFrame]:
-    """A capture's trades and synced L2 book updates in receive-time order (the snapshot first; at equal times the
-    book update before the trade), and the 1-minute candles of its trades: ts_ns (CLOSE time), OHLCV, taker buy
+    """A capture's trades and synced L2 book updates in receive-time order (the snapshot first, at the earlier of its
+    own and the first diff's time; at equal times the book update before the trade), and the 1-minute candles of its trades: ts_ns (CLOSE time), OHLCV, taker buy
     and sell size, as pandas builds them. Only complete minutes after the first trade's minute are kept."""
     frame = trades(market)
     snap, diffs = synced_depth(market)
-    book = book_updates(snap, int(snap["ts_ns"].iloc[0])) + book_updates(diffs)
+    # the snapshot first: its receive time may be after the first diff kept (the one bridging its update id)
+    book = book_updates(snap, min(int(snap["ts_ns"].iloc[0]), int(diffs["ts_ns"].iloc[0]))) + book_updates(diffs)
     events = sorted([(t.ts_ns, 1, t) for t in trade_objects(frame)] + [(u.ts_ns, 0, u) for u in book], key=lambda e: (e[0], e[1]))
     minute = frame["ts_ns"] // NS_PER_MINUTE
     grouped = frame.assign(buy=frame["size"].where(frame["aggressor"] > 0, 0.0), sell=frame["size"].where(frame["aggressor"] < 0, 0.0)).groupby(minute)
