@@ -145,23 +145,20 @@ class CorrBreak(Bot):
         return confidence if gap > 0.0 else -confidence
 
     def _add(self, r: float, q: float) -> None:
-        i = self._i
-        if self._count == self.config.window_bars:
+        i, window = self._i, self.config.window_bars
+        sr, sq, srr, sqq, srq = self._sr, self._sq, self._srr, self._sqq, self._srq
+        if self._count == window:
             old_r, old_q = self._r[i], self._q[i]
-            self._sr -= old_r
-            self._sq -= old_q
-            self._srr -= old_r * old_r
-            self._sqq -= old_q * old_q
-            self._srq -= old_r * old_q
+            sr -= old_r
+            sq -= old_q
+            srr -= old_r * old_r
+            sqq -= old_q * old_q
+            srq -= old_r * old_q
         else:
             self._count += 1
         self._r[i], self._q[i] = r, q
-        self._sr += r
-        self._sq += q
-        self._srr += r * r
-        self._sqq += q * q
-        self._srq += r * q
-        self._i = i + 1 if i + 1 < self.config.window_bars else 0
+        self._sr, self._sq, self._srr, self._sqq, self._srq = sr + r, sq + q, srr + r * r, sqq + q * q, srq + r * q
+        self._i = i + 1 if i + 1 < window else 0
 
 
 @dataclass(frozen=True)
