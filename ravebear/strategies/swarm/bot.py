@@ -53,9 +53,23 @@ class Bot:
                 close = difflib.get_close_matches(key, known, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else f"; known: {', '.join(known)}"
                 raise ValueError(f"{prefix}{key}: unknown {cls.name} setting{hint}")
-        config = cls.config_class(**settings)
+        types = {f.name: str(f.type) for f in fields(cls.config_class)}
+        config = cls.config_class(**{key: _checked_number(f"{prefix}{key}", value, types[key]) for key, value in settings.items()})
         check_ranges(config, cls.ranges, prefix)
         return cls(config)
+
+
+def _checked_number(key: str, value: Any, annotation: str) -> Any:
+    """A setting typed `int` must be a whole number (5.0 becomes 5), one typed `float` a number (ValueError in one line)."""
+    if annotation not in ("int", "float"):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{key} must be a number, got {value!r}")
+    if annotation == "int":
+        if not float(value).is_integer():
+            raise ValueError(f"{key} must be a whole number, got {value!r}")
+        return int(value)
+    return value
 
     def on_candle(self, candle: Candle) -> float:
         """Take the 1-minute candle just closed; return the vote (+long / -short confidence, 0.0 abstain)."""

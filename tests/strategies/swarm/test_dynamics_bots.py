@@ -146,9 +146,17 @@ def test_ping_pong_buys_the_floor_and_sells_the_ceiling_of_tight_ranges():
         (FlashCrash, {"min_move_bps": 0}, "min_move_bps must be above 0 and at most 10,000 bps, got 0"),
         (PingPong, {"edge": 0.7}, "edge must be above 0 and at most 0.5 of the range, got 0.7"),
         (GapFill, {"max_bars": 0}, "max_bars must be between 1 and 100,000 bars, got 0"),
+        (GapFill, {"max_bars": 5.5}, "max_bars must be a whole number, got 5.5"),
+        (GapFill, {"min_gap_bps": "x"}, "min_gap_bps must be a number, got 'x'"),
+        (FundArb, {"extreme_rate": True}, "extreme_rate must be a number, got True"),
     ],
 )
 def test_bad_settings_are_one_line_errors(bot, settings, message):
     with pytest.raises(ValueError) as error:
         bot.from_settings(settings)
     assert str(error.value) == message
+
+
+def test_a_whole_float_for_a_bar_count_becomes_an_int():
+    assert GapFill.from_settings({"max_bars": 12.0}).config.max_bars == 12
+    assert type(GapFill.from_settings({"max_bars": 12.0}).config.max_bars) is int
