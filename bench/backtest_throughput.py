@@ -69,6 +69,7 @@ CHILD_TIMEOUT_S = 1800
 
 IMPORT_TARGET_S = 10.0
 RATIO_TARGET = 0.60
+BACKTRADER_TARGET = 1.5  # default strategy bars/s over backtrader's toy wick rule (issue 16)
 
 
 # -- child processes -----------------------------------------------------------------------
@@ -101,8 +102,9 @@ def child_import(catalog_path: Path, n_bars: int) -> dict[str, Any]:
     }
 
 
-def bench_config_text(kind: str, log_level: str) -> str:
-    """Return the backtest YAML for a run: config/backtest.yaml without a data window or tearsheet.
+def bench_config_text(kind: str, log_level: str, ledger_dir: Path | None = None) -> str:
+    """Return the backtest YAML for a run: config/backtest.yaml without a data window or tearsheet; its `ledger:`
+    (part of the stack) writes to a database in `ledger_dir`, never the repo's var/ledger.sqlite.
 
     kind "default" keeps the file's strategies and their config unchanged (instrument and bar type
     set to the benchmark's, which are the file's own); kind "noop" replaces them by NoopStrategy.
@@ -112,6 +114,8 @@ def bench_config_text(kind: str, log_level: str) -> str:
     raw = yaml.safe_load(DEFAULT_CONFIG.read_text())
     raw["run"].update({"name": f"bench-{kind}", "tearsheet": False, "log_level": log_level})
     raw["data"] = [{"instrument_id": INSTRUMENT_ID, "bar_type": BAR_TYPE}]
+    if ledger_dir is not None and raw.get("ledger") is not None:
+        raw["ledger"].update({"url": f"sqlite:///{ledger_dir / f'ledger-{kind}.sqlite'}", "spill": str(ledger_dir / "ledger_spill.jsonl")})
     if kind == "noop":
         raw["strategies"] = [{"strategy_path": NOOP_PATH, "config": {"instrument_id": INSTRUMENT_ID, "bar_type": BAR_TYPE}}]
     elif kind == "default":  # the file's first strategy with its settings for this instrument, on this instrument alone
@@ -133,7 +137,7 @@ def child_backtest(kind: str, catalog_path: Path, log_level: str) -> dict[str, A
     from ravebear.platform.nodes.run_file import parse_run_file
 
     prepare_backtest_process()  # as `ravebear backtest` does, for both kinds alike
-    config = parse_run_file(bench_config_text(kind, log_level), f"bench-{kind}")
+    config = parse_run_file(bench_config_text(kind, log_level, catalog_path.parent), f"bench-{kind}")
     run_config = backtest_run_config(config, catalog_path.resolve())
     node = BacktestNode(configs=[run_config])
     try:
@@ -160,7 +164,14 @@ def child_backtest(kind: str, catalog_path: Path, log_level: str) -> dict[str, A
 
 def child_main(kind: str, catalog_path: Path, n_bars: int, log_level: str) -> None:
     """Do one measurement in this process and print its figures as one marked JSON line."""
-    figures = child_import(catalog_path, n_bars) if kind == "import" else child_backtest(kind, catalog_path, log_level)
+    if kind == "import":
+        figures = child_import(catalog_path, n_bars)
+    elif kind == "backtrader":
+        from bench.backtrader_toy import child_backtrader
+
+        figures = child_backtrader(catalog_path, BAR_TYPE)
+    else:
+        figures = child_backtest(kind, catalog_path, log_level)
     print(RESULT_MARKER + json.dumps(figures), flush=True)
 
 
@@ -209,23 +220,25 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def measure_backtests(catalog_path: Path, n_bars: int, repeats: int, log_level: str) -> dict[str, Any]:
     """Run no-op and default backtests alternately, one child each; return summaries and ratios."""
-    runs: dict[str, list[dict[str, Any]]] = {"noop": [], "default": []}
-    print(f"backtests: {repeats} x (no-op, default), log level {log_level}", flush=True)
+    runs: dict[str, list[dict[str, Any]]] = {"noop": [], "default": [], "backtrader": []}
+    print(f"backtests: {repeats} x (no-op, default, backtrader toy rule), log level {log_level}", flush=True)
     for repeat in range(1, repeats + 1):
-        for kind in ("noop", "default"):
+        for kind in ("noop", "default", "backtrader"):
             run = run_child(kind, catalog_path, n_bars, log_level)
             runs[kind].append(run)
             print(
                 f"  [{repeat}/{repeats}] {kind:<7} {run['bars']:,} bars: node.run() {run['run_s']:.2f} s "
                 f"(engine loop {run['engine_loop_s']:.2f} s) = {run['bars_per_s']:,.0f} bars/s, "
                 f"peak RSS {run['peak_rss_mb']:,.0f} MiB (VmHWM {run['vm_hwm_mb']:,.0f}), "
-                f"{run['orders']:,} orders, {run['fills']:,} fills",
+                f"{run['orders']:,} orders, {run['fills'] if run['fills'] is not None else '-'} fills",
                 flush=True,
             )
-    noop, default = summarize(runs["noop"]), summarize(runs["default"])
+    noop, default, backtrader = summarize(runs["noop"]), summarize(runs["default"]), summarize(runs["backtrader"])
     return {
         "noop": noop,
         "default": default,
+        "backtrader": backtrader,
+        "over_backtrader_median": default["bars_per_s_median"] / backtrader["bars_per_s_median"],
         "ratio_median": default["bars_per_s_median"] / noop["bars_per_s_median"],
         "ratio_best": default["bars_per_s_best"] / noop["bars_per_s_best"],
         "ratio_per_pair": [d["bars_per_s"] / n["bars_per_s"] for n, d in zip(runs["noop"], runs["default"], strict=True)],
@@ -256,6 +269,10 @@ def table_rows(figures: dict[str, Any]) -> list[tuple[str, str, str, str]]:
          "UntouchedWick per config/backtest.yaml", "-"),
         ("default / no-op", f"{bt['ratio_median']:.1%} median, {bt['ratio_best']:.1%} best",
          "no-op bars/s", _target(f">= {RATIO_TARGET:.0%}", bt["ratio_median"] >= RATIO_TARGET)),
+        ("backtrader toy rule", f"{bt['backtrader']['bars_per_s_best']:,.0f} best, {bt['backtrader']['bars_per_s_median']:,.0f} median bars/s",
+         f"bench.backtrader_toy, {bt['backtrader']['runs'][0]['entries']:,} entries", "(reference)"),
+        ("default / backtrader", f"{bt['over_backtrader_median']:.2f}x median", "backtrader toy rule bars/s",
+         _target(f">= {BACKTRADER_TARGET:.1f}x", bt["over_backtrader_median"] >= BACKTRADER_TARGET)),
         ("engine loop only", f"{noop['engine_loop_s_median']:.1f} s no-op, {default['engine_loop_s_median']:.1f} s default",
          "median; excl. catalog read + post-run stats", "-"),
         ("peak RSS", f"{imp['peak_rss_mb']:,.0f} import, {noop['peak_rss_mb_max']:,.0f} no-op, {default['peak_rss_mb_max']:,.0f} default MiB",
@@ -278,7 +295,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=2, help="no-op/default backtest pairs (default 2)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON to this path")
     parser.add_argument("--log-level", default="WARNING", choices=["WARNING", "ERROR"], help="nautilus log level (default WARNING)")
-    parser.add_argument("--child", choices=["import", "noop", "default"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["import", "noop", "default", "backtrader"], help=argparse.SUPPRESS)
     parser.add_argument("--catalog", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.bars < 1 or args.repeats < 1:
@@ -303,7 +320,7 @@ def main(argv: list[str] | None = None) -> None:
         "import": imported,
         "backtest": backtest,
         "help": cli,
-        "targets": {"import_s": IMPORT_TARGET_S, "default_over_noop": RATIO_TARGET, "help_s": HELP_TARGET_S},
+        "targets": {"import_s": IMPORT_TARGET_S, "default_over_noop": RATIO_TARGET, "default_over_backtrader": BACKTRADER_TARGET, "help_s": HELP_TARGET_S},
         "total_s": time.perf_counter() - wall,
     }
     finish(table_rows(figures), figures, args.json)

@@ -40,7 +40,7 @@ stamp=".venv/.ravebear-installed-$mode"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     echo "setup: installing RaveBear and its dependencies into .venv (the first time takes a minute or two)"
     extras=""
-    if [ "$mode" = "test" ]; then extras="[test]"; fi
+    if [ "$mode" = "test" ]; then extras="[test,bench]"; fi  # bench: backtrader, the benchmarks' outside reference
     log=.venv/pip-install.log
     if ! .venv/bin/python -m pip install --disable-pip-version-check -e ".${extras}" >"$log" 2>&1; then
         grep -v "WARNING: Location" "$log" | tail -30 >&2
