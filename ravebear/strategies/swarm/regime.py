@@ -100,6 +100,7 @@ class RuleRegime:
         self.label = WARMUP
         self._held = 0  # regime candles the label has been in force
         self.efficiency = self.volatility_bps = self.percentile = float("nan")
+        self.candles = 0  # regime candles closed so far
 
     def on_candle(self, candle: Candle) -> int:
         """Take one 1-minute candle (ts = close time, ns); return the regime label in force after it."""
@@ -123,6 +124,7 @@ class RuleRegime:
         config = self.config
         high, low, close, prev = self._high, self._low, self._close, self._prev_close
         self._start = -1
+        self.candles += 1
         self._prev_close = close
         self._closes.append(close)
         if prev == prev:  # true range needs the previous regime candle's close
