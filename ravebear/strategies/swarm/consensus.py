@@ -79,7 +79,10 @@ class Consensus:
             for a in voters:
                 if decorrelate:
                     row = excess[a]
-                    w = base[a] / (1.0 + sum([row[b] for b in voters]))
+                    acc = 0.0
+                    for b in voters:  # a plain loop: sum() of floats is compensated since 3.12; the twin adds in order
+                        acc += row[b]
+                    w = base[a] / (1.0 + acc)
                 else:
                     w = base[a]
                 weights[a] = w

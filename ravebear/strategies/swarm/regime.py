@@ -139,7 +139,10 @@ class RuleRegime:
             self.efficiency = abs(closes[-1] - closes[0]) / path if path > 0.0 else 0.0
         if len(self._ranges) < config.vol_period:
             return
-        vol = sum(self._ranges) / config.vol_period
+        vol = 0.0
+        for value in self._ranges:  # a plain loop: sum() of floats is compensated since 3.12; the twin adds in order
+            vol += value
+        vol = vol / config.vol_period
         self.volatility_bps = vol
         history = self._history
         if len(history) >= config.vol_min_history:
