@@ -92,7 +92,10 @@ def apply_overrides(config: SwarmAnalysisConfig, overrides: list[str] | tuple[st
                     raise ValueError(f"--set {key} must be a whole number of at least 1 {_OWN[key]}, got {number:g}")
                 changes[key] = int(number)
     if swarm:
-        changes["swarm"] = swarm_config_from_mapping(swarm, prefix="--set ")
+        try:
+            changes["swarm"] = swarm_config_from_mapping(swarm, prefix="")
+        except ValueError as exc:
+            raise ValueError(f"--set: {exc}") from None
     return dataclasses.replace(config, **changes)
 
 
