@@ -72,7 +72,7 @@ def with_moves(pure: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def test_hit_rates_by_bot_regime_and_horizon(saved, pure: pd.DataFrame) -> None:  # noqa: ANN001
+def test_hit_rates_by_bot_regime_and_horizon(saved, pure: pd.DataFrame) -> None:
     results = saved[0]["analyses"]["swarm"]
     table = with_moves(pure)
     got = {(r["name"], r["horizon"], r["regime"]): (r["count"], r["hits"]) for r in results["hit_rates"]}
@@ -96,7 +96,7 @@ def test_hit_rates_by_bot_regime_and_horizon(saved, pure: pd.DataFrame) -> None:
     assert not voted & {"CVDDiv", "OBImbalance", "HiddenWall", "SuppDefense", "TakerAggr", "WhaleWatch", "FundArb"}
 
 
-def test_agreement_calibration_confluence_and_regimes(saved, pure: pd.DataFrame) -> None:  # noqa: ANN001
+def test_agreement_calibration_confluence_and_regimes(saved, pure: pd.DataFrame) -> None:
     results = saved[0]["analyses"]["swarm"]
     table = with_moves(pure)
     bots = results["bots"]
@@ -128,7 +128,7 @@ def test_agreement_calibration_confluence_and_regimes(saved, pure: pd.DataFrame)
     assert results["summary"]["horizon"] == 15 and len(results["summary"]["top_bots"]) == 5
 
 
-def test_report_and_terminal(saved) -> None:  # noqa: ANN001
+def test_report_and_terminal(saved) -> None:
     results, out, output = saved
     assert "Swarm summary" in output and "Hit rate by regime at 15 min" in output and "Calibration at 60 min" in output
     page = (out / "report.html").read_text()

@@ -13,7 +13,6 @@ from pathlib import Path
 import click
 
 from ravebear.platform.cli.common import catalog_option, fail, utc_ms
-
 from ravebear.research import ANALYSES
 
 DEFAULT_BAR_TYPE = "BTC-USDT-SWAP.OKX-1-MINUTE-LAST-EXTERNAL"

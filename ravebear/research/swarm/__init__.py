@@ -9,6 +9,7 @@ score is calibrated, and a swarm summary, over catalog 1-minute candles.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -17,13 +18,17 @@ import numpy as np
 import pandas as pd
 
 from ravebear.research.swarm import compute
-from ravebear.research.swarm.compute import SwarmAnalysisConfig, forward_moves, swarm_results
+from ravebear.research.swarm.compute import (
+    SwarmAnalysisConfig,
+    forward_moves,
+    swarm_results,
+)
 from ravebear.research.swarm.view import describe, figures, tables
 
 NAME = "swarm"
 TITLE = "The signal swarm: hit rates, agreement, calibration"
 DEFINITION = (compute.__doc__ or "").split("\n\n", 1)[1].strip()
-__all__ = ["NAME", "TITLE", "DEFINITION", "SwarmAnalysisConfig", "apply_overrides", "describe", "figures", "forward_moves", "run", "tables"]
+__all__ = ["DEFINITION", "NAME", "TITLE", "SwarmAnalysisConfig", "apply_overrides", "describe", "figures", "forward_moves", "run", "tables"]
 
 _OWN = {"horizons": "comma-separated whole minutes", "min_move_bps": "bps", "confluence": "bots", "min_votes": "votes", "score_buckets": "comma-separated scores"}
 _SWARM = ("bots", "consensus", "regime", "settings")
@@ -76,7 +81,7 @@ def apply_overrides(config: SwarmAnalysisConfig, overrides: list[str] | tuple[st
                 raise ValueError(f"--set horizons must be whole minutes of at least 1, got {','.join(f'{n:g}' for n in numbers)}")
             changes[key] = tuple(int(n) for n in numbers)
         elif key == "score_buckets":
-            if len(numbers) < 2 or any(b <= a for a, b in zip(numbers, numbers[1:], strict=False)) or numbers[0] < 0 or numbers[-1] > 100:
+            if len(numbers) < 2 or any(b <= a for a, b in itertools.pairwise(numbers)) or numbers[0] < 0 or numbers[-1] > 100:
                 raise ValueError(f"--set score_buckets must be at least two rising scores between 0 and 100, got {','.join(f'{n:g}' for n in numbers)}")
             changes[key] = tuple(numbers)
         else:

@@ -91,8 +91,7 @@ class Consensus:
             if total > 0.0 and net != 0.0:
                 direction = 1 if net > 0.0 else -1
                 score = 100.0 * abs(net) / total
-                if score > 100.0:
-                    score = 100.0
+                score = min(score, 100.0)
                 for a in voters:
                     if (votes[a] > 0.0) == (direction > 0):
                         confluence += 1

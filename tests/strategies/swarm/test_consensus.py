@@ -43,7 +43,7 @@ def reference(votes: np.ndarray, base: np.ndarray, min_voters: int, halflife: fl
 
 
 @pytest.fixture(scope="module")
-def votes(okx_btc_raw) -> np.ndarray:  # noqa: ANN001
+def votes(okx_btc_raw) -> np.ndarray:
     frame = okx_btc_raw.iloc[:6000]
     base = momentum_votes(frame, LAGS, 8.0)
     # two clones of the 5-bar bot: they always agree with it
@@ -114,7 +114,7 @@ def test_only_past_votes_shape_the_weights(votes: np.ndarray) -> None:
     assert flipped[4000] == (-d, pytest.approx(s, rel=1e-12), c)
 
 
-def test_update_takes_a_few_microseconds_for_twenty_bots(okx_btc_raw) -> None:  # noqa: ANN001
+def test_update_takes_a_few_microseconds_for_twenty_bots(okx_btc_raw) -> None:
     frame = okx_btc_raw.iloc[:8000]
     votes = momentum_votes(frame, (1, 2, 3, 5, 8, 10, 15, 20, 30, 45), 10.0)
     votes = np.column_stack([votes, votes[:, ::-1] * 0.5])  # twenty bots
