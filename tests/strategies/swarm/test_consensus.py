@@ -126,7 +126,7 @@ def _per_update_us(rows: list[tuple[float, ...]], names: list[str]) -> float:
     return best
 
 
-def test_update_takes_a_few_microseconds_for_twenty_bots(okx_btc_raw) -> None:  # noqa: ANN001
+def test_update_takes_a_few_microseconds_for_twenty_bots(okx_btc_raw) -> None:
     swarm = Swarm()  # the twenty bots' own votes on real candles
     rows = [swarm.on_candle(candle).votes for candle in candles(okx_btc_raw.iloc[:8000])]
     real = _per_update_us(rows, list(swarm.names))
