@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from scipy.stats import norm
 
 from ravebear.catalog.store import RaveCatalog
 from ravebear.platform.cli.analyze import analyze
@@ -125,7 +126,13 @@ def test_agreement_calibration_confluence_and_regimes(saved, pure: pd.DataFrame)
     shares = table["regime"].value_counts(normalize=True)
     for name, share in results["regime_shares"].items():
         assert share == pytest.approx(float(shares.get(name, 0.0)), abs=1e-12)
-    assert results["summary"]["horizon"] == 15 and len(results["summary"]["top_bots"]) == 5
+    summary = results["summary"]
+    assert summary["horizon"] == 15 and len(summary["top_bots"]) == 5
+    mid = next(c for c in results["calibration"] if c["horizon"] == 15)
+    z = mid["spearman"] * np.sqrt(mid["count"] - 1)
+    assert summary["p_value"] == pytest.approx(float(norm.sf(z)), rel=1e-9)
+    filled = [b for b in mid["buckets"] if b["count"]]
+    assert summary["calibrated"] == (mid["spearman"] > 0 and summary["p_value"] < 0.05 and filled[-1]["hit_rate"] > filled[0]["hit_rate"])
 
 
 def test_report_and_terminal(saved) -> None:

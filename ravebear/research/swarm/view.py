@@ -30,7 +30,7 @@ def tables(result: dict[str, Any]) -> list[Table]:
     base = result["baseline"][str(mid)]
     conf = summary["confluence"]
     top = ", ".join(f"{b['name']} {pct(b['rate'])} ({b['count']:,})" for b in summary["top_bots"]) or "none with enough votes"
-    rho = "n/a" if summary["spearman"] is None else f"{summary['spearman']:+.3f}"
+    rho = "n/a" if summary["spearman"] is None else f"{summary['spearman']:+.3f}, one-sided p {summary['p_value']:.2g}"
     rows = [
         ["regime shares", ", ".join(f"{name} {pct(share)}" for name, share in result["regime_shares"].items())],
         ["consensus candles", f"{result['consensus_candles']:,}"],
