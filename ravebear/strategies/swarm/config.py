@@ -106,6 +106,8 @@ def swarm_config_from_mapping(mapping: Any, prefix: str = "swarm.") -> SwarmConf
         if group not in GROUPS:
             raise _unknown(f"{prefix}consensus.group_weights.", group, list(GROUPS), "groups")
     check_consensus_config(consensus, f"{prefix}consensus.")
+    if bots and consensus.min_voters > len(bots):  # no candle could ever reach a consensus
+        raise ValueError(f"{prefix}consensus.min_voters ({consensus.min_voters}) is more than the {len(bots)} bots in {prefix}bots")
     regime = dataclass_from_mapping(RegimeConfig, mapping.get("regime"), f"{prefix}regime.")
     check_regime_config(regime, f"{prefix}regime.")
     return SwarmConfig(bots=bots, settings=settings, consensus=consensus, regime=regime)
