@@ -170,3 +170,42 @@ def test_an_empty_catalog_says_how_to_fill_it(tmp_path: Path) -> None:
     assert done.exit_code == 2
     assert done.output.strip().endswith("import candles first, e.g. `ravebear catalog import-sample`")
     assert len(done.output.strip().splitlines()) == 1
+
+
+def test_fundarb_reads_the_catalogs_funding_rates(tmp_path: Path) -> None:
+    """Binance USD-M ETHUSDT candles (6 days) and its real settled funding in the catalog: FundArb votes as the pure
+    bot fed each rate once its time has come (threshold lowered: these days' rates stay below the 0.05 % default)."""
+    from ravebear.catalog.alt_data import AltDataStore, FundingRate
+    from ravebear.catalog.candles import read_ohlcv_file
+    from ravebear.catalog.instruments import instrument_for
+    from ravebear.strategies.swarm.bots.dynamics import FundArb, FundArbConfig
+    from tests.shared_data import SHARED
+    from tests.strategies.swarm.real_inputs import funding_rates
+
+    store = RaveCatalog(tmp_path / "catalog")
+    candles_frame = read_ohlcv_file(SHARED / "ohlcv_1m" / "binance_usdm_ETHUSDT_1m_20250504_20250624.parquet")
+    candles_frame = candles_frame[candles_frame["ts"] < candles_frame["ts"].iloc[0] + 6 * 86_400_000]
+    instrument = instrument_for("ETHUSDT-PERP.BINANCE")
+    store.import_candles(candles_frame, instrument)
+    rates = funding_rates("ETH")
+    AltDataStore(store).write([
+        FundingRate(instrument_id=instrument.id, close=float(r.funding_rate), interval_s=8 * 3600, ts_event=int(r.ts_ns), ts_init=int(r.ts_ns))
+        for r in rates.itertuples(index=False)
+    ])  # fmt: skip
+    bar_type = "ETHUSDT-PERP.BINANCE-1-MINUTE-LAST-EXTERNAL"
+    out = tmp_path / "out"
+    args = ["swarm", "--bar-type", bar_type, "--catalog", str(store.path), "--out", str(out), "--set", "settings.FundArb.extreme_rate=0.00005"]
+    done = CliRunner().invoke(analyze, args, catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["meta"]["funding_rates"] == len(rates)
+    frame = load_candles(store, bar_type)
+    bot = FundArb(FundArbConfig(extreme_rate=0.00005))
+    pending = list(rates.itertuples(index=False))
+    votes = []
+    for ts in frame["ts"].to_numpy():
+        close_ns = (int(ts) + 60_000) * 1_000_000
+        while pending and pending[0].ts_ns <= close_ns:
+            bot.on_funding(int(pending[0].ts_ns), float(pending.pop(0).funding_rate))
+        votes.append(bot.on_candle(Candle(close_ns, 0.0, 0.0, 0.0, 0.0, 0.0)))
+    assert saved["analyses"]["swarm"]["votes"]["FundArb"] == sum(v != 0.0 for v in votes) > 1000

@@ -2,8 +2,9 @@
 
 The swarm (the twenty bots, the rule regime and the consensus with the run's settings; docs/SWARM.md) runs over the
 series through its compiled twin, which equals the pure `Swarm` fed one candle at a time. Over candles alone the
-five order-flow bots and WhaleWatch have no input and abstain; FundArb abstains without funding and CorrBreak
-without a reference series (`--reference`).
+five order-flow bots and WhaleWatch have no input and abstain; FundArb reads the instrument's settled funding rates
+when the catalog holds them (`FundingRate`, e.g. from `ravebear altdata`), else it abstains; CorrBreak votes only with
+a reference series (`--reference`).
 
 * **Hit**: a vote cast at a candle's close is resolved at the first candle closing at least the horizon later; it
   is a hit when the price moved in the vote's direction by more than `min_move_bps` (the `HitRateTracker` of the

@@ -44,7 +44,7 @@ def tables(result: dict[str, Any]) -> list[Table]:
     votes = {**result["votes"], "consensus": result["consensus_candles"]}
     body = [[name, f"{votes[name]:,}", *(_rate(rates.get((name, h, "all"))) for h in horizons)] for name in [*result["bots"], "consensus"]]
     body.append(["chance (up / down)", "", *(f"{pct(result['baseline'][str(h)]['up'])} / {pct(result['baseline'][str(h)]['down'])}" for h in horizons)])
-    out.append(Table("Hit rate by bot and horizon (resolved votes)", columns, body, "a bot that never voted shows -; order-flow bots, WhaleWatch, FundArb (no funding) and CorrBreak (no --reference) have no input in candles"))
+    out.append(Table("Hit rate by bot and horizon (resolved votes)", columns, body, "a bot that never voted shows -; over candles the order-flow bots and WhaleWatch have no input, FundArb needs funding rates in the catalog and CorrBreak --reference"))
     out.append(Table(
         f"Hit rate by regime at {mid} min (regime when the vote was cast)", ["bot", *REGIMES],
         [[name, *(_rate(rates.get((name, mid, regime))) for regime in REGIMES)] for name in [*result["bots"], "consensus"] if result["votes"].get(name, 1)]
