@@ -59,7 +59,7 @@ def tables(result: dict[str, Any]) -> list[Table]:
     out.append(Table(
         f"Confluence events (>= {result['confluence_min']} bots on the consensus side)", ["horizon", "events", "hits", "hit rate", "mean move bps"],
         [[f"{e['horizon']} min", f"{e['count']:,}", f"{e['hits']:,}", pct(e["hit_rate"]), num(e["mean_move_bps"])] for e in result["confluence_events"]],
-        "confluence per candle: " + ", ".join(f"{k}: {v:,}" for k, v in result["confluence_counts"].items()),
+        "confluence per candle: " + (", ".join(f"{k}: {v:,}" for k, v in result["confluence_counts"].items()) or "none"),
     ))  # fmt: skip
     names, joint, same = result["bots"], result["agreement"]["joint"], result["agreement"]["same_side"]
     pairs = [(same[i][j], joint[i][j], names[i], names[j]) for i in range(len(names)) for j in range(i + 1, len(names)) if joint[i][j] >= 30]
