@@ -70,6 +70,7 @@ CHILD_TIMEOUT_S = 3 * 3600
 
 RATIO_TARGET = 0.50
 RSS_TARGET_MB = 2048.0
+YEAR_TARGET_S = 150.0  # issue 16: the three-instrument year trading all year (--no-kill-switch)
 
 
 def instrument_id(symbol: str) -> str:
@@ -212,7 +213,7 @@ def child_backtest(kind: str, catalog_path: Path, symbols: list[str], log_level:
         bars = results[0].iterations
         balances = engine.portfolio.account(Venue(VENUE)).balances_total()
         balance = next((money for currency, money in balances.items() if currency.code == "USDT"), None)
-        return {
+        figures = {
             "kind": kind,
             "strategies": len(engine.trader.strategies()),
             "bars": bars,
@@ -226,10 +227,16 @@ def child_backtest(kind: str, catalog_path: Path, symbols: list[str], log_level:
             "final_balance": balance.as_double() if balance is not None else None,
             "chunk_size": chunk_size or None,
             **strategy_figures(engine),
-            **peak_rss(),
         }
+        disposed = time.perf_counter()
+        node.dispose()  # the ledger's rows: a backtest writes them as it ends
+        node = None
+        figures["dispose_s"] = time.perf_counter() - disposed
+        figures["run_dispose_s"] = elapsed + figures["dispose_s"]
+        return {**figures, **peak_rss()}
     finally:
-        node.dispose()
+        if node is not None:
+            node.dispose()
 
 
 def run_child(args: list[str]) -> dict[str, Any]:
@@ -358,8 +365,8 @@ def measure_year(args: argparse.Namespace) -> tuple[dict[str, Any], list[tuple[s
     print(f"       {_halt_text(run, first_ms)}; skipped {run['skipped']}; final balance {run['final_balance']:,.2f} USDT", flush=True)
     rss_ok = run["peak_rss_mb"] < RSS_TARGET_MB
     rows = [
-        ("year wall time", f"{run['run_s']:.1f} s node.run() (engine loop {run['engine_loop_s']:.1f} s)",
-         f"{len(YEAR_SYMBOLS)} x {args.year_bars:,} bars, one account", "-"),
+        ("year wall time", f"{run['run_dispose_s']:.1f} s node.run() + dispose (engine loop {run['engine_loop_s']:.1f} s, ledger written {run['dispose_s']:.1f} s)",
+         f"{len(YEAR_SYMBOLS)} x {args.year_bars:,} bars, one account", f"< {YEAR_TARGET_S:.0f} s  {_pass(run['run_dispose_s'] < YEAR_TARGET_S)}"),
         ("year throughput", f"{run['bars_per_s']:,.0f} bars/s", f"{run['bars']:,} bars over node.run()", "-"),
         ("year peak RSS", f"{run['peak_rss_mb']:,.0f} MiB (VmHWM {run['vm_hwm_mb']:,.0f})",
          "streaming: " + (f"chunk_size {args.chunk_size:,}" if args.chunk_size else "off"), f"< {RSS_TARGET_MB:,.0f} MiB  {_pass(rss_ok)}"),

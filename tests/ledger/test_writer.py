@@ -367,3 +367,28 @@ def test_a_postgres_stopped_in_the_middle_of_big_batches_still_ends_with_every_r
         engine.dispose()
     finally:
         server.close()
+
+
+def test_a_deferred_writer_writes_nothing_until_close_or_its_bound(ledger_url, okx_btc, tmp_path):
+    """A backtest's writer (defer_rows) leaves the database alone during the run, then writes every row at close; past
+    its bound it starts writing (memory stays bounded)."""
+    engine = open_ledger(ledger_url)
+    touches = touches_from_candles(okx_btc.head(3000), "run-deferred", every=7)
+    writer = LedgerWriter(engine, tmp_path / "spill.jsonl", WriterSettings(batch_rows=100, batch_s=0.01, defer_rows=10_000))
+    ids = [writer.add(LevelTouch, **row) for row in touches]
+    writer.update_outcome(ids[0], outcome="held")
+    time.sleep(0.3)  # a writing thread would have written by now (batch_s 0.01)
+    assert count(engine, LevelTouch) == 0
+    stats = writer.close()
+    assert count(engine, LevelTouch) == len(touches) == stats.written_rows
+    assert stats.outcome_updates == 1 and stats.batches >= len(touches) // 100
+
+    bounded = LedgerWriter(engine, tmp_path / "spill2.jsonl", WriterSettings(batch_rows=50, batch_s=0.01, defer_rows=100))
+    for row in touches_from_candles(okx_btc.head(3000), "run-bounded", every=7)[:150]:
+        bounded.add(LevelTouch, **{**row, "id": None})
+    deadline = time.monotonic() + 10
+    while count(engine, LevelTouch) < len(touches) + 100 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert count(engine, LevelTouch) >= len(touches) + 100  # the bound reached: writing began before close
+    bounded.close()
+    assert count(engine, LevelTouch) == len(touches) + 150

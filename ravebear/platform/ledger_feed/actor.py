@@ -38,6 +38,7 @@ ORDER_EVENTS = (OrderSubmitted, OrderAccepted, OrderRejected, OrderDenied, Order
 RANGES = {
     "batch_rows": Range(1, 1_000_000, "rows"),
     "batch_s": Range(0, 60, "s", low_open=True),
+    "backtest_defer_rows": Range(0, 10_000_000, "rows", note="0 = write during the run"),
     "break_bps": Range(0, 10_000, "bps"),
     "break_window_min": Range(1, 1440, "minutes"),
     "excursion_window_min": Range(1, 1440, "minutes"),
@@ -54,6 +55,7 @@ class LedgerActorConfig(ActorConfig, frozen=True, kw_only=True, forbid_unknown_f
     spill: str = "var/ledger_spill.jsonl"  # rows kept here while the database is away; written at the next start
     batch_rows: int = 1000  # rows per transaction at most ...
     batch_s: float = 0.5  # ... or this many seconds after the first row waited
+    backtest_defer_rows: int = 200_000  # a backtest writes when it ends, or once this many rows wait (memory bound)
     break_bps: float = 10.0  # a 1-minute close this far beyond the level breaks it ...
     break_window_min: int = 60  # ... within this many minutes of the touch; else it held
     excursion_window_min: int = 60  # MFE / MAE over this many minutes
@@ -113,7 +115,8 @@ class LedgerActor(Actor):
 
         config = self.config
         try:
-            self.writer = start_ledger(LedgerConfig(url=config.url, spill_path=config.spill, writer=WriterSettings(batch_rows=config.batch_rows, batch_s=config.batch_s)),
+            self.writer = start_ledger(LedgerConfig(url=config.url, spill_path=config.spill, writer=WriterSettings(
+                batch_rows=config.batch_rows, batch_s=config.batch_s, defer_rows=config.backtest_defer_rows if config.mode == "backtest" else 0)),
                                        warn=self.log.warning)
         except LedgerError as exc:
             self.log.error(f"ledger: {exc}; this run is not recorded")
