@@ -154,8 +154,10 @@ class LedgerWriter:
             self._closed = True
             atexit.unregister(self.close)
             self._queue.put(_STOP)
-            self._start_writing()
-            self._thread.join(timeout)
+            if self._thread.ident is None:  # deferred and never started: write here (at exit no thread may start)
+                self._run()
+            else:
+                self._thread.join(timeout)
         return self.stats
 
     def __enter__(self) -> Self:

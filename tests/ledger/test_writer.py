@@ -392,3 +392,21 @@ def test_a_deferred_writer_writes_nothing_until_close_or_its_bound(ledger_url, o
     assert count(engine, LevelTouch) >= len(touches) + 100  # the bound reached: writing began before close
     bounded.close()
     assert count(engine, LevelTouch) == len(touches) + 150
+
+
+def test_a_deferred_writer_left_to_atexit_still_writes_its_rows(tmp_path):
+    """A backtest process that ends without close(): atexit closes the deferred writer, when no thread may start."""
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    script = (
+        "from datetime import UTC, datetime\n"
+        "from ravebear.ledger.models import Run\n"
+        "from ravebear.ledger.store import open_ledger\n"
+        "from ravebear.ledger.writer import LedgerWriter, WriterSettings\n"
+        f"writer = LedgerWriter(open_ledger({url!r}), {str(tmp_path / 'spill.jsonl')!r}, WriterSettings(defer_rows=1000))\n"
+        "for n in range(25):\n"
+        "    writer.add(Run, mode='backtest', run_file=f'r{n}', config_digest='d' * 64, trader_id='T-001', started_at=datetime.now(UTC))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert count(create_engine(url), Run) == 25
