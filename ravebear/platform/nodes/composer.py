@@ -206,7 +206,7 @@ def component_configs(
             for expanded in strategy.expanded()
         )
     actors = [
-        ImportableActorConfig(actor_path=actor.actor_path, config_path=component_config_path(actor), config=dict(actor.config))
+        ImportableActorConfig(actor_path=actor.actor_path, config_path=component_config_path(actor), config=actor_config(actor, alt_data_clients))
         for actor in config.actors
     ]
     if config.alerts is not None:
@@ -218,6 +218,15 @@ def component_configs(
 
         actors.append(ledger_actor_config(config, alt_data_clients, mode, trader_id))
     return strategies, actors
+
+
+def actor_config(actor: Any, alt_data_clients: dict[str, str]) -> dict[str, Any]:
+    """An actor section's config; an actor whose config has `alt_data_clients` (the SwarmActor) learns which client
+    serves each alternative-data type in this node, as strategies do."""
+    values = dict(actor.config)
+    if alt_data_clients and "alt_data_clients" not in values and "alt_data_clients" in component_fields(actor):
+        values["alt_data_clients"] = dict(alt_data_clients)
+    return values
 
 
 def backtest_warnings(config: RunFile) -> tuple[str, ...]:

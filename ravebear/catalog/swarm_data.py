@@ -1,0 +1,48 @@
+"""`SwarmSignal`: what the signal swarm says about one instrument at a 1-minute candle close (the SwarmActor's output).
+
+A nautilus `Data` with `@customdataclass` (like `LevelEventData` and the order-flow types), so the same object goes on
+the message bus, into the catalog and back into a backtest. (No `from __future__ import annotations`: @customdataclass
+reads the real annotations.)
+
+`votes` is compact text: the bots that voted (not abstaining), in the swarm's bot order, as `name=vote` joined by
+commas, each vote in `repr` form (read back exactly with `parse_votes`), e.g. "VolSurge=0.62,RSIRev=-0.4". A vote's
+sign is its side (+ long, - short), its magnitude the confidence in (0, 1].
+"""
+
+from nautilus_trader.core.data import Data
+from nautilus_trader.model.custom import customdataclass
+from nautilus_trader.model.data import DataType
+from nautilus_trader.model.identifiers import InstrumentId
+
+
+@customdataclass
+class SwarmSignal(Data):
+    """The swarm of one instrument at a candle close (ts_event = ts_init = the candle's close, ns)."""
+
+    instrument_id: InstrumentId = InstrumentId.from_str("BTC-USDT-SWAP.OKX")
+    direction: int = 0  # the consensus: +1 long, -1 short, 0 none
+    score: float = 0.0  # consensus score for that direction, 0-100
+    confluence: int = 0  # bots voting that direction
+    long_votes: int = 0  # bots voting long (whatever the consensus)
+    short_votes: int = 0  # bots voting short
+    regime: str = ""  # warmup | trending | ranging | volatile
+    votes: str = ""  # the voting bots as name=vote, in bot order (see the module doc)
+
+
+def format_votes(names: tuple[str, ...], votes: tuple[float, ...]) -> str:
+    """The `votes` text of a swarm's votes: the non-zero ones as name=repr(vote), in bot order."""
+    return ",".join([f"{name}={vote!r}" for name, vote in zip(names, votes, strict=True) if vote != 0.0])
+
+
+def parse_votes(text: str) -> dict[str, float]:
+    """The votes of a `votes` text: bot name -> vote (bots not named abstained)."""
+    if not text:
+        return {}
+    pairs = (item.partition("=") for item in text.split(","))
+    return {name: float(value) for name, _, value in pairs}
+
+
+def swarm_data_type(instrument_id: str) -> DataType:
+    """The data type of one instrument's SwarmSignals. A consumer subscribes with
+    `subscribe_data(swarm_data_type(name), instrument_id=InstrumentId.from_str(name))` and gets them in `on_data`."""
+    return DataType(SwarmSignal, metadata={"instrument_id": instrument_id})

@@ -1,0 +1,261 @@
+"""`SwarmActor`: the signal swarm inside a node (backtest, paper, live), for any number of instruments.
+
+Per instrument one `Swarm` (`strategies/swarm/`). The actor subscribes to the instrument's 1-minute bars (the
+LevelActor's bar type, `bar_types.bar_type_for`) and, only when one of its bots reads them, to its trades, its L2 book
+deltas (or quotes, `book_source: quotes`), its funding rates (`FundingRate`, not predicted), whale transfers
+(`WhaleTransaction`) and the 1-minute bars of its `reference` instrument. It turns each into the swarm's plain types
+and, at each 1-minute bar, publishes a `SwarmSignal` (catalog/swarm_data.py) on the instrument's data type
+(`swarm_data_type`). Per-bot and per-regime hit rates are tracked as each vote's outcome becomes known
+(`swarm.hit_rates.HitRateTracker`, read with `hit_rates(instrument_id)`).
+
+Times: trades and book updates are stamped with their `ts_init` (the node's clock, the clock candle closes are on).
+A reference candle is handed to the swarm before the instrument's own candle of the same minute: an own candle that
+arrives first waits (one candle at most) for the reference's, or for the next event of either instrument.
+Whale transfers: +1 when coins leave exchanges (bullish), -1 when they go in, 0 other; stablecoins (the entry
+filter's `whale_stablecoins`) count the other way (stablecoins sent to an exchange are buying power).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from nautilus_trader.common.actor import Actor
+from nautilus_trader.config import ActorConfig
+from nautilus_trader.model.data import Bar, BarType, DataType, OrderBookDeltas, QuoteTick, TradeTick
+from nautilus_trader.model.enums import AggressorSide, BookType
+from nautilus_trader.model.identifiers import ClientId, InstrumentId
+
+from ravebear.catalog.swarm_data import SwarmSignal, format_votes, swarm_data_type
+from ravebear.strategies.bar_types import BASE_BARS, bar_type_for
+from ravebear.strategies.levels.timeframes import Candle
+from ravebear.strategies.microstructure.types import BookUpdate, Trade
+from ravebear.strategies.swarm.bot import BOOK, FUNDING, REFERENCE, TRADES, WHALES
+from ravebear.strategies.swarm.state import REGIME_NAMES, SwarmState
+
+BOOK_SOURCES = ("deltas", "quotes", "none")
+SWARM_DATA_TYPES = {FUNDING: "FundingRate", WHALES: "WhaleTransaction"}  # the alt-data type names bots' inputs read
+_BUYER, _SELLER = AggressorSide.BUYER, AggressorSide.SELLER
+_STABLECOINS = frozenset(("usdt", "usdc", "busd", "dai", "fdusd", "tusd", "usde", "pyusd"))  # as EntryFilterConfig.whale_stablecoins
+
+
+class SwarmActorConfig(ActorConfig, frozen=True, kw_only=True):
+    """Instruments, the swarm (bots, their thresholds, consensus, regime) and where its inputs come from."""
+
+    instrument_ids: list[str]
+    swarm: dict[str, Any] = msgspec.field(default_factory=dict)  # SwarmConfig mapping, e.g. {"bots": [...], "settings": {"RSIRev": {...}}}
+    reference: dict[str, str] = msgspec.field(default_factory=dict)  # instrument -> its reference instrument (e.g. BTC for ETH)
+    base_bars: str = "external"  # the 1m bars: external (the data's) | trades (aggregated from trade ticks)
+    book_source: str = "deltas"  # deltas: L2 book deltas | quotes: L1 quotes as a one-level book | none
+    hit_rates: dict[str, Any] = msgspec.field(default_factory=dict)  # HitRateTracker settings (horizons, ...)
+    publish: bool = True  # publish SwarmSignals on the message bus
+    record: bool = False  # keep every SwarmSignal in memory (tests, parity)
+    alt_data_clients: dict[str, str] = msgspec.field(default_factory=dict)  # set by the node: alt-data type name -> client id
+
+    def __post_init__(self) -> None:
+        if self.base_bars not in BASE_BARS:
+            raise ValueError(f"base_bars must be one of {', '.join(BASE_BARS)}, got {self.base_bars!r}")
+        if self.book_source not in BOOK_SOURCES:
+            raise ValueError(f"book_source must be one of {', '.join(BOOK_SOURCES)}, got {self.book_source!r}")
+        for instrument, reference in self.reference.items():
+            if instrument not in self.instrument_ids:
+                raise ValueError(f"reference.{instrument}: not one of instrument_ids ({', '.join(self.instrument_ids)})")
+            if reference == instrument:
+                raise ValueError(f"reference.{instrument}: an instrument cannot be its own reference")
+        swarm_config(self.swarm)  # a bad bot, key or threshold is named here, before the node starts
+        hit_rate_tracker(self.hit_rates, ())
+
+
+def swarm_config(values: dict[str, Any]) -> Any:
+    """The SwarmConfig of the actor's `swarm` mapping (errors name the key as `swarm.<key>`)."""
+    from ravebear.strategies.swarm.config import swarm_config_from_mapping
+
+    return swarm_config_from_mapping(values, "swarm.")
+
+
+def hit_rate_tracker(values: dict[str, Any], names: tuple[str, ...]) -> Any:
+    """A HitRateTracker for the bots `names` from the actor's `hit_rates` settings."""
+    from ravebear.strategies.swarm.hit_rates import hit_rate_tracker_from_mapping
+
+    return hit_rate_tracker_from_mapping(values, names, "hit_rates.")
+
+
+def whale_direction(row: Any) -> int:
+    """+1 for coins leaving exchanges (or stablecoins arriving: buying power), -1 the other way, 0 other transfers."""
+    flow = row.flow
+    sign = -1 if flow == "exchange_inflow" else 1 if flow == "exchange_outflow" else 0
+    return -sign if row.symbol.lower() in _STABLECOINS else sign
+
+
+def swarm_signal(instrument_id: InstrumentId, names: tuple[str, ...], state: SwarmState) -> SwarmSignal:
+    """A swarm state as custom data stamped at its candle close."""
+    votes = state.votes
+    longs = shorts = 0
+    for vote in votes:
+        if vote > 0.0:
+            longs += 1
+        elif vote < 0.0:
+            shorts += 1
+    return SwarmSignal(
+        instrument_id=instrument_id, direction=state.direction, score=state.score, confluence=state.confluence, long_votes=longs,
+        short_votes=shorts, regime=REGIME_NAMES[state.regime], votes=format_votes(names, votes), ts_event=state.ts_ns, ts_init=state.ts_ns,
+    )  # fmt: skip
+
+
+class InstrumentSwarm:
+    """One instrument's swarm, its hit rates and the own candle waiting for its reference's."""
+
+    __slots__ = ("data_type", "hits", "instrument_id", "pending", "reference_ts", "swarm", "waits")
+
+    def __init__(self, instrument_id: InstrumentId, swarm: Any, hits: Any, waits: bool) -> None:
+        self.instrument_id, self.swarm, self.hits, self.waits = instrument_id, swarm, hits, waits
+        self.data_type = swarm_data_type(instrument_id.value)
+        self.pending: Candle | None = None  # own candle waiting for the reference candle of its minute
+        self.reference_ts = 0  # close of the latest reference candle handed (0: none yet, or no reference)
+
+
+def candle_of(bar: Bar) -> Candle:
+    """The swarm's candle of a 1-minute bar (ts = its close, as the LevelActor's)."""
+    return Candle(bar.ts_event, bar.open.as_double(), bar.high.as_double(), bar.low.as_double(), bar.close.as_double(), bar.volume.as_double())
+
+
+class SwarmActor(Actor):
+    """Run a Swarm per instrument on 1-minute bars (and the inputs its bots read); publish a SwarmSignal per bar."""
+
+    def __init__(self, config: SwarmActorConfig) -> None:
+        super().__init__(config)
+        self._swarm_config = swarm_config(config.swarm)
+        self._swarms: dict[InstrumentId, InstrumentSwarm] = {}
+        self._own: dict[BarType, InstrumentSwarm] = {}
+        self._followers: dict[BarType, list[InstrumentSwarm]] = {}  # reference bar type -> swarms reading it
+        self.signals: list[SwarmSignal] = []
+        self.published = 0
+
+    def swarm(self, instrument_id: str) -> Any:
+        """An instrument's Swarm (for a strategy in the same process)."""
+        return self._swarms[InstrumentId.from_str(instrument_id)].swarm
+
+    def hit_rates(self, instrument_id: str) -> Any:
+        """An instrument's HitRateTracker (per bot and per regime, as outcomes arrived)."""
+        return self._swarms[InstrumentId.from_str(instrument_id)].hits
+
+    def on_start(self) -> None:
+        """Create each instrument's swarm and subscribe to its bars and to what its bots read."""
+        from ravebear.strategies.swarm.swarm import Swarm
+
+        config = self.config
+        alt_types: set[str] = set()
+        for name in config.instrument_ids:
+            instrument_id = InstrumentId.from_str(name)
+            swarm = Swarm(self._swarm_config)
+            reference = config.reference.get(name) if REFERENCE in swarm.reads else None
+            hits = hit_rate_tracker(config.hit_rates, swarm.names)
+            entry = self._swarms[instrument_id] = InstrumentSwarm(instrument_id, swarm, hits, bool(reference))
+            bar_type = bar_type_for(name, "1m", config.base_bars)
+            self._own[bar_type.standard()] = entry
+            self.subscribe_bars(bar_type)
+            reads = swarm.reads
+            if TRADES in reads:
+                self.subscribe_trade_ticks(instrument_id)
+            if BOOK in reads and config.book_source == "deltas":
+                self.subscribe_order_book_deltas(instrument_id, BookType.L2_MBP, managed=False)
+            elif BOOK in reads and config.book_source == "quotes":
+                self.subscribe_quote_ticks(instrument_id)
+            alt_types.update(SWARM_DATA_TYPES[kind] for kind in (FUNDING, WHALES) if kind in reads)
+            if reference:
+                reference_type = bar_type_for(reference, "1m", config.base_bars).standard()
+                self._followers.setdefault(reference_type, []).append(entry)
+                if reference_type not in self._own:
+                    self.subscribe_bars(reference_type)
+        from ravebear.catalog.alt_data import types
+
+        for type_name in sorted(alt_types):
+            client = config.alt_data_clients.get(type_name)
+            if client:
+                self.subscribe_data(DataType(getattr(types, type_name)), client_id=ClientId(client))
+            else:
+                self.log.warning(f"swarm: bots read {type_name}, which nothing in this node serves; they abstain")
+
+    def on_bar(self, bar: Bar) -> None:
+        """An instrument's 1-minute bar: its swarm votes (after its reference's candle of that minute); a reference's
+        bar: handed to the swarms that read it."""
+        bar_type = bar.bar_type
+        followers = self._followers.get(bar_type)
+        if followers is not None:
+            candle = candle_of(bar)
+            for entry in followers:
+                if entry.pending is not None and entry.pending.ts < candle.ts:
+                    self._close(entry, entry.pending)  # the reference skipped that minute
+                entry.swarm.on_reference_candle(candle)
+                entry.reference_ts = candle.ts
+                if entry.pending is not None:
+                    self._close(entry, entry.pending)
+        entry = self._own.get(bar_type)
+        if entry is None:
+            return
+        candle = candle_of(bar)
+        if entry.pending is not None:
+            self._close(entry, entry.pending)
+        if entry.waits and entry.reference_ts < candle.ts:
+            entry.pending = candle  # wait for the reference's candle of this minute
+            return
+        self._close(entry, candle)
+
+    def on_trade_tick(self, tick: TradeTick) -> None:
+        """Feed a trade to the bots that read trades (one without an aggressor side is left out)."""
+        side = tick.aggressor_side
+        aggressor = 1 if side == _BUYER else -1 if side == _SELLER else 0
+        if aggressor:
+            self._swarms[tick.instrument_id].swarm.on_trade(Trade(tick.ts_init, tick.price.as_double(), tick.size.as_double(), aggressor))
+
+    def on_order_book_deltas(self, deltas: OrderBookDeltas) -> None:
+        """Feed a batch of L2 level changes (a CLEAR: every level held so far deleted, one update per level)."""
+        from ravebear.strategies.orderflow_actor import book_update
+
+        swarm = self._swarms[deltas.instrument_id].swarm
+        for delta in deltas.deltas:
+            update = book_update(delta)
+            if update is None:
+                swarm.on_book(BookUpdate(delta.ts_init, 0, 0.0, 0.0))  # side 0: the book was cleared
+            else:
+                swarm.on_book(update)
+
+    def on_quote_tick(self, tick: QuoteTick) -> None:
+        """Feed a best bid/ask (`book_source: quotes`)."""
+        from ravebear.strategies.orderflow_actor import quote_from_tick
+
+        quote = quote_from_tick(tick)
+        self._swarms[tick.instrument_id].swarm.on_quote(type(quote)(tick.ts_init, quote.bid_price, quote.bid_size, quote.ask_price, quote.ask_size))
+
+    def on_data(self, data: Any) -> None:
+        """Funding rates of the instruments (settled, not predicted) and whale transfers (to every instrument's swarm)."""
+        name = type(data).__name__
+        if name == "FundingRate":
+            entry = self._swarms.get(data.instrument_id)
+            if entry is not None and not data.predicted:
+                entry.swarm.on_funding(data.ts_event, data.close)
+        elif name == "WhaleTransaction":
+            direction = whale_direction(data)
+            for entry in self._swarms.values():
+                entry.swarm.on_whale(data.ts_event, data.amount_usd, direction)
+
+    def on_stop(self) -> None:
+        """Close the candles still waiting for their reference's."""
+        for entry in self._swarms.values():
+            if entry.pending is not None:
+                self._close(entry, entry.pending)
+
+    def _close(self, entry: InstrumentSwarm, candle: Candle) -> None:
+        entry.pending = None
+        state = entry.swarm.on_candle(candle)
+        entry.hits.on_state(state, candle.close)
+        config = self.config
+        if config.publish or config.record:
+            signal = swarm_signal(entry.instrument_id, entry.swarm.names, state)
+            if config.record:
+                self.signals.append(signal)
+            if config.publish:
+                self.publish_data(entry.data_type, signal)
+                self.published += 1
+
