@@ -1,0 +1,122 @@
+"""The swarm's entry conditions in a real backtest on the bundled sample: `entry_filter.swarm` refuses exactly the entries
+whose SwarmSignal (the SwarmActor's, at the entry's candle) fails it, checked by brute force against the published signals;
+without the actor the filter's missing_data policy decides; bad settings are one line naming the key."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+import yaml
+
+from ravebear.catalog.swarm_data import parse_votes
+from ravebear.platform.nodes.run_file import ConfigError, parse_run_file
+from tests.conftest import sample_catalog
+from tests.platform.test_backtest import ravebear
+from tests.strategies.swarm_runs import INSTRUMENTS, backtest, swarm_run_file
+
+MIN_AGREE = 2
+BLOCKED = ("volatile",)
+
+
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory):
+    return sample_catalog(tmp_path_factory.mktemp("catalog")).path
+
+
+@pytest.fixture(scope="module")
+def gated(catalog):
+    raw = swarm_run_file(catalog, {"missing_data": "block", "swarm": {"min_agree": MIN_AGREE, "block_regimes": list(BLOCKED)}})
+    return backtest(raw, catalog)
+
+
+def expected_refusal(signal, side: str) -> str | None:
+    """The swarm condition that must refuse a `side` (BUY/SELL) entry at this signal, from its votes text alone."""
+    direction = 1 if side == "BUY" else -1
+    agree = sum(1 for vote in parse_votes(signal.votes).values() if vote * direction > 0)
+    if agree < MIN_AGREE:
+        return "swarm_min_agree"
+    if signal.regime in BLOCKED:
+        return "swarm_block_regimes"
+    return None
+
+
+def test_the_swarm_gate_refuses_exactly_the_entries_whose_signal_fails_it(gated):
+    assert gated.published == gated.signals and len(gated.signals) > 2 * 24 * 60  # one per instrument and bar, all on the bus
+    by_candle = {(signal.instrument_id.value, signal.ts_event): signal for signal in gated.signals}
+    assert len(by_candle) == len(gated.signals)
+    assert {key[0] for key in by_candle} == set(INSTRUMENTS)
+    outcomes = Counter()
+    for decision in gated.decisions:
+        signal = by_candle[(decision.instrument_id, decision.ts)]  # the SwarmSignal of the entry's own candle
+        expected = expected_refusal(signal, decision.side)
+        if expected is None:
+            assert not (decision.refused_by or "").startswith("swarm_"), (decision, signal)
+        else:
+            assert decision.refused_by == expected, (decision, signal)
+        outcomes[expected or ("taken" if decision.accepted else "other")] += 1
+    # both conditions refuse something and some entries pass them: the check above could fail either way
+    assert outcomes["swarm_min_agree"] > 0 and outcomes["swarm_block_regimes"] > 0, outcomes
+    assert outcomes["taken"] > 0, outcomes
+    assert {k: v for k, v in gated.skipped.items() if k.startswith("swarm_")} == {
+        name: outcomes[name] for name in ("swarm_min_agree", "swarm_block_regimes") if outcomes[name]
+    }
+
+
+def test_a_swarm_signal_counts_its_votes_as_its_votes_text_says(gated):
+    for signal in gated.signals[:: max(1, len(gated.signals) // 500)]:
+        votes = parse_votes(signal.votes)
+        assert signal.long_votes == sum(1 for v in votes.values() if v > 0)
+        assert signal.short_votes == sum(1 for v in votes.values() if v < 0)
+        assert all(0 < abs(v) <= 1 for v in votes.values())
+        if signal.direction:
+            assert signal.confluence == (signal.long_votes if signal.direction > 0 else signal.short_votes)
+    assert {signal.regime for signal in gated.signals} <= {"warmup", "trending", "ranging", "volatile"}
+
+
+@pytest.mark.parametrize("policy", ["block", "pass"])
+def test_without_the_swarm_actor_the_missing_data_policy_decides(catalog, gated, policy):
+    raw = swarm_run_file(catalog, {"missing_data": policy, "swarm": {"min_agree": MIN_AGREE}}, swarm_actor=False)
+    run = backtest(raw, catalog)
+    assert run.published == [] and len(run.decisions) > 0
+    refused = Counter(decision.refused_by for decision in run.decisions)
+    if policy == "block":
+        assert refused == {"swarm_min_agree": len(run.decisions)}
+    else:
+        assert not any((name or "").startswith("swarm_") for name in refused)
+    assert run.unfed == [f"swarm conditions got no SwarmSignal (add the SwarmActor under actors:): they {'refused' if policy == 'block' else 'passed'} "
+                         "every entry (entry_filter.missing_data)"] * len(INSTRUMENTS)
+
+
+def _parse(catalog, **changes):
+    raw = swarm_run_file(catalog)
+    strategy, actor = raw["strategies"][0]["config"], raw["actors"][0]["config"]
+    strategy["entry_filter"]["swarm"] |= changes.get("swarm", {})
+    actor |= changes.get("actor", {})
+    parse_run_file(yaml.safe_dump(raw), "swarm.yaml")
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"swarm": {"min_agree": 30}}, "'strategies[0].config.entry_filter.swarm.min_agree' must be between 0 and 20 bots (0 = off), got 30"),
+    ({"swarm": {"block_regimes": ["calm"]}}, "entry_filter.swarm.block_regimes: unknown 'calm'; known: warmup, trending, ranging, volatile"),
+    ({"swarm": {"min_agre": 3}}, "unknown key 'entry_filter.swarm.min_agre' (did you mean 'min_agree'?)"),
+    ({"actor": {"refrence": {}}}, "unknown key 'config.refrence' for SwarmActorConfig (did you mean 'reference'?)"),
+    ({"actor": {"reference": {"SOL-USDT-SWAP.OKX": "BTC-USDT-SWAP.OKX"}}}, "reference.SOL-USDT-SWAP.OKX: not one of instrument_ids (BTC-USDT-SWAP.OKX, ETH-USDT-SWAP.OKX)"),
+    ({"actor": {"book_source": "l3"}}, "'actors[0].config.book_source' must be one of deltas, quotes, none, got 'l3'"),
+])  # fmt: skip
+def test_a_bad_swarm_setting_is_named_in_one_line(catalog, changes, message):
+    with pytest.raises(ConfigError) as raised:
+        _parse(catalog, **changes)
+    text = str(raised.value)
+    assert text.startswith("swarm.yaml: ") and message in text and "\n" not in text, text
+
+
+def test_the_cli_refuses_a_bad_swarm_setting_with_exit_2(catalog, tmp_path):
+    raw = swarm_run_file(catalog)
+    raw["strategies"][0]["config"]["entry_filter"]["swarm"]["min_agree"] = 30
+    path = tmp_path / "swarm.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    done = ravebear("backtest", str(path), "--catalog", str(catalog), "--output", str(tmp_path / "runs"))
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.stderr.strip().startswith("error: ") and len(done.stderr.strip().splitlines()) == 1
+    assert done.stderr.strip() == f"error: {path}: 'strategies[0].config.entry_filter.swarm.min_agree' must be between 0 and 20 bots (0 = off), got 30"
