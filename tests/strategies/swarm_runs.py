@@ -42,9 +42,9 @@ class SwarmRun:
 
 
 def collect(trader: Any) -> SwarmRun:
-    """Read a finished node's trader (SwarmActor first when present, the SwarmRecorder last)."""
+    """Read a finished node's trader."""
     actors = trader.actors()
-    recorder = actors[-1]
+    recorder = next(actor for actor in actors if type(actor).__name__ == "SwarmRecorder")
     swarm = next((actor for actor in actors if type(actor).__name__ == "SwarmActor"), None)
     skipped: dict[str, int] = {}
     unfed = []
