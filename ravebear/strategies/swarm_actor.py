@@ -17,6 +17,7 @@ filter's `whale_stablecoins`) count the other way (stablecoins sent to an exchan
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 import msgspec
@@ -74,11 +75,22 @@ def swarm_config(values: dict[str, Any]) -> Any:
     return swarm_config_from_mapping(values, "swarm.")
 
 
-def hit_rate_tracker(values: dict[str, Any], names: tuple[str, ...]) -> Any:
-    """A HitRateTracker for the bots `names` from the actor's `hit_rates` settings."""
-    from ravebear.strategies.swarm.hit_rates import hit_rate_tracker_from_mapping
+HIT_RATE_KEYS = ("horizons_min", "min_move_bps")
 
-    return hit_rate_tracker_from_mapping(values, names, "hit_rates.")
+
+def hit_rate_tracker(values: dict[str, Any], names: tuple[str, ...]) -> Any:
+    """A HitRateTracker for the bots `names` from the actor's `hit_rates` settings (horizons_min: minutes,
+    min_move_bps: bps); errors name the key as `hit_rates.<key>`."""
+    from ravebear.strategies.swarm.hit_rates import HitRateTracker
+
+    for key in values:
+        if key not in HIT_RATE_KEYS:
+            close = difflib.get_close_matches(key, HIT_RATE_KEYS, n=1)
+            raise ValueError(f"unknown key 'hit_rates.{key}'" + (f" (did you mean '{close[0]}'?)" if close else f"; hit_rates has {', '.join(HIT_RATE_KEYS)}"))
+    try:
+        return HitRateTracker(names, **{key: tuple(value) if key == "horizons_min" else value for key, value in values.items()})
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"hit_rates.{exc}") from None
 
 
 def whale_direction(row: Any) -> int:

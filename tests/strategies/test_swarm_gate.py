@@ -15,7 +15,7 @@ from tests.conftest import sample_catalog
 from tests.platform.test_backtest import ravebear
 from tests.strategies.swarm_runs import INSTRUMENTS, backtest, swarm_run_file
 
-MIN_AGREE = 2
+MIN_AGREE = 1
 BLOCKED = ("volatile",)
 
 
