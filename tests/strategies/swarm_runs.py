@@ -41,14 +41,13 @@ class SwarmRun:
     unfed: list[str]  # the strategies' swarm-conditions warnings
 
 
-def collect(trader: Any) -> SwarmRun:
-    """Read a finished node's trader."""
-    actors = trader.actors()
+def collect(actors: list, strategies: list) -> SwarmRun:
+    """Read a finished node's actors and strategies (a paper node's taken before it runs: it lets them go at the end)."""
     recorder = next(actor for actor in actors if type(actor).__name__ == "SwarmRecorder")
     swarm = next((actor for actor in actors if type(actor).__name__ == "SwarmActor"), None)
     skipped: dict[str, int] = {}
     unfed = []
-    for strategy in trader.strategies():
+    for strategy in strategies:
         for name, count in strategy.skipped.items():
             skipped[name] = skipped.get(name, 0) + count
         if strategy.swarm is not None and strategy.swarm.unfed():
@@ -66,6 +65,7 @@ def backtest(raw: dict[str, Any], catalog: Path) -> SwarmRun:
     run_config = backtest_run_config(parse_run_file(yaml.safe_dump(raw), "swarm.yaml"), catalog.resolve())
     node = BacktestNode(configs=[run_config])
     node.run()
-    result = collect(node.get_engine(run_config.id).trader)
+    trader = node.get_engine(run_config.id).trader
+    result = collect(trader.actors(), trader.strategies())
     node.dispose()
     return result
