@@ -29,9 +29,19 @@ class SwarmSignal(Data):
     votes: str = ""  # the voting bots as name=vote, in bot order (see the module doc)
 
 
-def format_votes(names: tuple[str, ...], votes: tuple[float, ...]) -> str:
-    """The `votes` text of a swarm's votes: the non-zero ones as name=repr(vote), in bot order."""
-    return ",".join([f"{name}={vote!r}" for name, vote in zip(names, votes, strict=True) if vote != 0.0])
+def vote_summary(names: tuple[str, ...], votes: tuple[float, ...]) -> tuple[str, int, int]:
+    """The `votes` text of a swarm's votes (the non-zero ones as name=repr(vote), in bot order), and how many bots vote
+    long and short; one pass, as the actor runs it at every candle."""
+    longs = shorts = 0
+    parts = []
+    for name, vote in zip(names, votes):  # most bots abstain
+        if vote:
+            if vote > 0.0:
+                longs += 1
+            else:
+                shorts += 1
+            parts.append(f"{name}={vote!r}")
+    return ",".join(parts), longs, shorts
 
 
 def parse_votes(text: str) -> dict[str, float]:

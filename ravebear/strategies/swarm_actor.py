@@ -9,6 +9,7 @@ and, at each 1-minute bar, publishes a `SwarmSignal` (catalog/swarm_data.py) on 
 (`swarm.hit_rates.HitRateTracker`, read with `hit_rates(instrument_id)`).
 
 Times: trades and book updates are stamped with their `ts_init` (the node's clock, the clock candle closes are on).
+A book CLEAR (before a fresh snapshot, e.g. after a reconnect) reaches the bots as a delete of every level they hold.
 A reference candle is handed to the swarm before the instrument's own candle of the same minute: an own candle that
 arrives first waits (one candle at most) for the reference's, or for the next event of either instrument.
 Whale transfers: +1 when coins leave exchanges (bullish), -1 when they go in, 0 other; stablecoins (the entry
@@ -25,19 +26,20 @@ import msgspec
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.config import ActorConfig
 from nautilus_trader.model.data import Bar, BarType, DataType, OrderBookDeltas, QuoteTick, TradeTick
-from nautilus_trader.model.enums import AggressorSide, BookType
+from nautilus_trader.model.enums import AggressorSide, BookAction, BookType, OrderSide
 from nautilus_trader.model.identifiers import ClientId, InstrumentId
 
-from ravebear.catalog.swarm_data import SwarmSignal, format_votes, swarm_data_type
+from ravebear.catalog.swarm_data import SwarmSignal, swarm_data_type, vote_summary
 from ravebear.strategies.bar_types import BASE_BARS, bar_type_for
 from ravebear.strategies.levels.timeframes import Candle
-from ravebear.strategies.microstructure.types import BookUpdate, Trade
+from ravebear.strategies.microstructure.types import BookUpdate, Quote, Trade
 from ravebear.strategies.swarm.bot import BOOK, FUNDING, REFERENCE, TRADES, WHALES
 from ravebear.strategies.swarm.state import REGIME_NAMES, SwarmState
 
 BOOK_SOURCES = ("deltas", "quotes", "none")
 SWARM_DATA_TYPES = {FUNDING: "FundingRate", WHALES: "WhaleTransaction"}  # the alt-data type names bots' inputs read
 _BUYER, _SELLER = AggressorSide.BUYER, AggressorSide.SELLER
+_CLEAR, _DELETE, _BUY_SIDE = BookAction.CLEAR, BookAction.DELETE, OrderSide.BUY
 _STABLECOINS = frozenset(("usdt", "usdc", "busd", "dai", "fdusd", "tusd", "usde", "pyusd"))  # as EntryFilterConfig.whale_stablecoins
 
 
@@ -102,29 +104,25 @@ def whale_direction(row: Any) -> int:
 
 def swarm_signal(instrument_id: InstrumentId, names: tuple[str, ...], state: SwarmState) -> SwarmSignal:
     """A swarm state as custom data stamped at its candle close."""
-    votes = state.votes
-    longs = shorts = 0
-    for vote in votes:
-        if vote > 0.0:
-            longs += 1
-        elif vote < 0.0:
-            shorts += 1
+    votes, longs, shorts = vote_summary(names, state.votes)
     return SwarmSignal(
         instrument_id=instrument_id, direction=state.direction, score=state.score, confluence=state.confluence, long_votes=longs,
-        short_votes=shorts, regime=REGIME_NAMES[state.regime], votes=format_votes(names, votes), ts_event=state.ts_ns, ts_init=state.ts_ns,
+        short_votes=shorts, regime=REGIME_NAMES[state.regime], votes=votes, ts_event=state.ts_ns, ts_init=state.ts_ns,
     )  # fmt: skip
 
 
 class InstrumentSwarm:
     """One instrument's swarm, its hit rates and the own candle waiting for its reference's."""
 
-    __slots__ = ("data_type", "hits", "instrument_id", "pending", "reference_ts", "swarm", "waits")
+    __slots__ = ("asks", "bids", "data_type", "hits", "instrument_id", "pending", "reference_ts", "swarm", "waits")
 
     def __init__(self, instrument_id: InstrumentId, swarm: Any, hits: Any, waits: bool) -> None:
         self.instrument_id, self.swarm, self.hits, self.waits = instrument_id, swarm, hits, waits
         self.data_type = swarm_data_type(instrument_id.value)
         self.pending: Candle | None = None  # own candle waiting for the reference candle of its minute
         self.reference_ts = 0  # close of the latest reference candle handed (0: none yet, or no reference)
+        self.bids: set[float] = set()  # prices of the book levels the bots hold: what a CLEAR deletes
+        self.asks: set[float] = set()
 
 
 def candle_of(bar: Bar) -> Candle:
@@ -222,23 +220,34 @@ class SwarmActor(Actor):
             self._swarms[tick.instrument_id].swarm.on_trade(Trade(tick.ts_init, tick.price.as_double(), tick.size.as_double(), aggressor))
 
     def on_order_book_deltas(self, deltas: OrderBookDeltas) -> None:
-        """Feed a batch of L2 level changes (a CLEAR: every level held so far deleted, one update per level)."""
-        from ravebear.strategies.orderflow_actor import book_update
-
-        swarm = self._swarms[deltas.instrument_id].swarm
+        """Feed a batch of L2 level changes; a CLEAR (a fresh snapshot follows) deletes every level held so far."""
+        entry = self._swarms[deltas.instrument_id]
+        on_book, bids, asks = entry.swarm.on_book, entry.bids, entry.asks
         for delta in deltas.deltas:
-            update = book_update(delta)
-            if update is None:
-                swarm.on_book(BookUpdate(delta.ts_init, 0, 0.0, 0.0))  # side 0: the book was cleared
+            action = delta.action
+            if action == _CLEAR:
+                for side, prices in ((1, bids), (-1, asks)):
+                    for price in prices:
+                        on_book(BookUpdate(delta.ts_init, side, price, 0.0))
+                    prices.clear()
+                continue
+            order = delta.order  # as orderflow_actor.book_update, inline: this runs for every delta
+            side = 1 if order.side == _BUY_SIDE else -1
+            price = order.price.as_double()
+            held = bids if side > 0 else asks
+            if action == _DELETE:
+                size = 0.0
+                held.discard(price)
             else:
-                swarm.on_book(update)
+                size = order.size.as_double()
+                held.add(price)
+            on_book(BookUpdate(delta.ts_init, side, price, size))
 
     def on_quote_tick(self, tick: QuoteTick) -> None:
         """Feed a best bid/ask (`book_source: quotes`)."""
-        from ravebear.strategies.orderflow_actor import quote_from_tick
-
-        quote = quote_from_tick(tick)
-        self._swarms[tick.instrument_id].swarm.on_quote(type(quote)(tick.ts_init, quote.bid_price, quote.bid_size, quote.ask_price, quote.ask_size))
+        self._swarms[tick.instrument_id].swarm.on_quote(
+            Quote(tick.ts_init, tick.bid_price.as_double(), tick.bid_size.as_double(), tick.ask_price.as_double(), tick.ask_size.as_double()),
+        )
 
     def on_data(self, data: Any) -> None:
         """Funding rates of the instruments (settled, not predicted) and whale transfers (to every instrument's swarm)."""
