@@ -5,7 +5,14 @@ import numpy as np
 import pytest
 
 from ravebear.research.fast_swarm.dynamics import DYNAMICS_TWINS
-from ravebear.strategies.swarm.bots.dynamics import DYNAMICS_BOTS, CorrBreakConfig, FlashCrashConfig, FundArbConfig, GapFillConfig, PingPongConfig
+from ravebear.strategies.swarm.bots.dynamics import (
+    DYNAMICS_BOTS,
+    CorrBreakConfig,
+    FlashCrashConfig,
+    FundArbConfig,
+    GapFillConfig,
+    PingPongConfig,
+)
 from tests.strategies.swarm.real_inputs import bars, feed, funding_rates
 
 # thresholds low enough that every bot fires on these days (the defaults wait for rarer events)

@@ -20,6 +20,7 @@ DEFAULT_BAR_TYPE = "BTC-USDT-SWAP.OKX-1-MINUTE-LAST-EXTERNAL"
 DEFAULT_OUT_ROOT = Path("var") / "analysis"
 ORDERFLOW = "orderflow"
 CORRELATIONS = "correlations"
+SWARM = "swarm"
 
 
 def _ms(value: str | None, option: str) -> int | None:
@@ -31,11 +32,12 @@ def _ms(value: str | None, option: str) -> int | None:
         fail(f"{option} {value!r} is not a date/time (use e.g. 2024-08-01 or 2024-08-01T12:00)", code=2)
 
 
-@click.command(short_help="Analyse catalog candles: tables, report.html, results.json.", epilog=f"ANALYSES (default: all): {' '.join(ANALYSES)}.  `analyze orderflow -i INSTRUMENT`: the order-flow analyses over catalog trades and book (alone).  `analyze correlations`: market state at level touches vs their outcomes, from the ledger (alone).")
+@click.command(short_help="Analyse catalog candles: tables, report.html, results.json.", epilog=f"ANALYSES (default: all): {' '.join(ANALYSES)}.  `analyze orderflow -i INSTRUMENT`: the order-flow analyses over catalog trades and book (alone).  `analyze correlations`: market state at level touches vs their outcomes, from the ledger (alone).  `analyze swarm [--bar-type BT] [--reference BT]`: the signal swarm's hit rates by regime and horizon, agreement, calibration (alone).")
 @click.argument("analyses", nargs=-1)
 @click.option("--bar-type", default=DEFAULT_BAR_TYPE, show_default=True, help="1-minute bar series in the catalog.")
 @click.option("--instrument", "-i", default=None, help="orderflow: instrument id of the trades and book, e.g. BTCUSDT-PERP.BINANCE.")
 @click.option("--pair", default=None, help="orderflow: the other market for spot-vs-perp CVD divergence (default: BTCUSDT-PERP.X <-> BTCUSDT.X).")
+@click.option("--reference", "reference_type", default=None, help="swarm: 1-minute bar series of the reference instrument (CorrBreak), e.g. BTC-USDT-SWAP.OKX-1-MINUTE-LAST-EXTERNAL.")
 @click.option("--start", default=None, help="UTC date/time: first candle open included (default: first stored).")
 @click.option("--end", default=None, help="UTC date/time: candles opening before it (default: last stored).")
 @catalog_option
@@ -46,7 +48,7 @@ def _ms(value: str | None, option: str) -> int | None:
 @click.option("--set", "overrides", multiple=True, metavar="SECTION.FIELD=VALUE",
               help="Change a threshold, e.g. --set big_moves.range_quantile=0.995 --set touch_times.wick.min_wick_bps=5 (repeatable).")  # fmt: skip
 def analyze(
-    analyses: tuple[str, ...], bar_type: str, instrument: str | None, pair: str | None, start: str | None, end: str | None, catalog_path: str | None,
+    analyses: tuple[str, ...], bar_type: str, instrument: str | None, pair: str | None, reference_type: str | None, start: str | None, end: str | None, catalog_path: str | None,
     out_dir: str | None, ledger_url: str | None, run_id: str | None, overrides: tuple[str, ...],
 ) -> None:  # fmt: skip
     """Run the analysis bots over catalog candles; print tables, write report.html and results.json."""
@@ -56,6 +58,13 @@ def analyze(
             fail(f"`{CORRELATIONS}` runs alone: `ravebear analyze correlations` (it reads the ledger, the others read candles)", code=2)
         _correlations(ledger_url, run_id, instrument, start, end, out_dir, overrides, started)
         return
+    if SWARM in (name.lower() for name in analyses):
+        if len(analyses) > 1:
+            fail(f"`{SWARM}` runs alone: `ravebear analyze swarm` (the other analyses have their own reports)", code=2)
+        _swarm(bar_type, reference_type, start, end, catalog_path, out_dir, overrides, started)
+        return
+    if reference_type is not None:
+        fail("--reference is an option of `analyze swarm` only", code=2)
     if ORDERFLOW in (name.lower() for name in analyses):
         if len(analyses) > 1:
             fail(f"`{ORDERFLOW}` runs alone: `ravebear analyze orderflow -i INSTRUMENT` (the other analyses read candles)", code=2)
@@ -103,6 +112,36 @@ def _orderflow(
     except orderflow.NoOrderflowData as exc:
         fail(str(exc), code=2)
     _write(results, out_dir, f"{instrument}-orderflow", started)
+
+
+def _swarm(
+    bar_type: str, reference_type: str | None, start: str | None, end: str | None, catalog_path: str | None, out_dir: str | None,
+    overrides: tuple[str, ...], started: float,
+) -> None:  # fmt: skip
+    """`analyze swarm`: the swarm over one catalog 1-minute series (and a reference series for CorrBreak)."""
+    from ravebear.catalog.store import RaveCatalog
+    from ravebear.research import swarm
+    from ravebear.research.data import NoDataError, load_candles
+
+    try:
+        config = swarm.apply_overrides(swarm.SwarmAnalysisConfig(), overrides)
+    except ValueError as exc:
+        fail(str(exc), code=2)
+    start_ms, end_ms = _ms(start, "--start"), _ms(end, "--end")
+    store = RaveCatalog(catalog_path)
+    try:
+        frame = load_candles(store, bar_type, start_ms, end_ms)
+        reference = load_candles(store, reference_type, start_ms, end_ms) if reference_type else None
+    except NoDataError as exc:
+        hint = "`ravebear catalog list` shows the stored series and ranges"
+        if start_ms is None and end_ms is None:
+            hint += "; import candles first, e.g. `ravebear catalog import-sample`"
+        fail(f"{exc}; {hint}", code=2)
+    except ValueError as exc:
+        fail(str(exc), code=2)
+    results = swarm.run(frame, bar_type, config, reference, reference_type)
+    results["meta"]["catalog"] = str(store.path)
+    _write(results, out_dir, f"{bar_type}-swarm", started)
 
 
 def _correlations(

@@ -19,13 +19,19 @@ from collections.abc import Callable
 import numpy as np
 from numba import njit
 
-from ravebear.strategies.swarm.bots.dynamics import CorrBreakConfig, FlashCrashConfig, FundArbConfig, GapFillConfig, PingPongConfig
+from ravebear.strategies.swarm.bots.dynamics import (
+    CorrBreakConfig,
+    FlashCrashConfig,
+    FundArbConfig,
+    GapFillConfig,
+    PingPongConfig,
+)
 from ravebear.time_units import NS_PER_MINUTE
 
 
 @njit(cache=True, inline="always")
 def _clip(value: float) -> float:
-    return 0.0 if value <= 0.0 else 1.0 if value >= 1.0 else value
+    return 0.0 if value <= 0.0 else min(1.0, value)
 
 
 @njit(cache=True)
@@ -50,7 +56,7 @@ def _corr_break(ts: np.ndarray, close: np.ndarray, reference: np.ndarray, window
     sr = sq = srr = sqq = srq = 0.0
     for k in range(close.shape[0]):
         t, c, ref = ts[k], close[k], reference[k]
-        if ref != ref:
+        if math.isnan(ref):
             i = count = run = 0
             sr = sq = srr = sqq = srq = 0.0
         else:
@@ -122,10 +128,8 @@ def _flash_crash(high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: n
             continue
         hi, lo = highs[0], lows[0]
         for j in range(1, window):
-            if highs[j] > hi:
-                hi = highs[j]
-            if lows[j] < lo:
-                lo = lows[j]
+            hi = max(hi, highs[j])
+            lo = min(lo, lows[j])
         c = close[k]
         drop = (hi - c) / hi * 1e4
         rise = (c - lo) / lo * 1e4
@@ -143,7 +147,7 @@ def _gap_fill(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.nd
     side = age = 0
     for k in range(close.shape[0]):
         o, c = open_[k], close[k]
-        if prev == prev and abs(o - prev) / prev * 1e4 >= min_gap_bps:
+        if not math.isnan(prev) and abs(o - prev) / prev * 1e4 >= min_gap_bps:
             target, age = prev, 0
             side = 1 if prev > o else -1
         elif side:
@@ -177,10 +181,8 @@ def _ping_pong(high: np.ndarray, low: np.ndarray, close: np.ndarray, n: int, min
         if count >= n:
             hi, lo = highs[0], lows[0]
             for j in range(1, n):
-                if highs[j] > hi:
-                    hi = highs[j]
-                if lows[j] < lo:
-                    lo = lows[j]
+                hi = max(hi, highs[j])
+                lo = min(lo, lows[j])
             width = (hi - lo) / lo * 1e4
             net = abs(x - closes[c])
             if lo <= x <= hi and hi > lo and min_range_bps <= width <= max_range_bps and path > 0.0 and net / path <= max_efficiency:
@@ -194,28 +196,28 @@ def _ping_pong(high: np.ndarray, low: np.ndarray, close: np.ndarray, n: int, min
     return out
 
 
-def fund_arb_votes(ts, open_, high, low, close, volume, funding, reference, config: FundArbConfig) -> np.ndarray:  # noqa: ANN001
+def fund_arb_votes(ts, open_, high, low, close, volume, funding, reference, config: FundArbConfig) -> np.ndarray:
     """FundArb's votes per bar."""
     return _fund_arb(np.ascontiguousarray(funding, np.float64), 8.0 / config.interval_h, config.extreme_rate, config.full_rate)
 
 
-def corr_break_votes(ts, open_, high, low, close, volume, funding, reference, config: CorrBreakConfig) -> np.ndarray:  # noqa: ANN001
+def corr_break_votes(ts, open_, high, low, close, volume, funding, reference, config: CorrBreakConfig) -> np.ndarray:
     """CorrBreak's votes per bar."""
     return _corr_break(np.ascontiguousarray(ts, np.int64), _f(close), _f(reference), config.window_bars, config.lag_bars, float(config.min_corr), float(config.min_gap_bps), float(config.full_gap_bps), NS_PER_MINUTE)
 
 
-def flash_crash_votes(ts, open_, high, low, close, volume, funding, reference, config: FlashCrashConfig) -> np.ndarray:  # noqa: ANN001
+def flash_crash_votes(ts, open_, high, low, close, volume, funding, reference, config: FlashCrashConfig) -> np.ndarray:
     """FlashCrash's votes per bar."""
     ratio = config.volume_multiple * config.window_bars / config.baseline_bars
     return _flash_crash(_f(high), _f(low), _f(close), _f(volume), config.window_bars, config.baseline_bars, ratio, float(config.min_move_bps), float(config.full_move_bps))
 
 
-def gap_fill_votes(ts, open_, high, low, close, volume, funding, reference, config: GapFillConfig) -> np.ndarray:  # noqa: ANN001
+def gap_fill_votes(ts, open_, high, low, close, volume, funding, reference, config: GapFillConfig) -> np.ndarray:
     """GapFill's votes per bar."""
     return _gap_fill(_f(open_), _f(high), _f(low), _f(close), float(config.min_gap_bps), float(config.full_gap_bps), config.max_bars)
 
 
-def ping_pong_votes(ts, open_, high, low, close, volume, funding, reference, config: PingPongConfig) -> np.ndarray:  # noqa: ANN001
+def ping_pong_votes(ts, open_, high, low, close, volume, funding, reference, config: PingPongConfig) -> np.ndarray:
     """PingPong's votes per bar."""
     return _ping_pong(_f(high), _f(low), _f(close), config.lookback_bars, float(config.min_range_bps), float(config.max_range_bps), float(config.max_efficiency), float(config.edge))
 

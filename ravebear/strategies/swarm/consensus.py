@@ -62,7 +62,7 @@ class Consensus:
         self._scale = 1.0 / (1.0 - config.chance_agreement)
         # agreement rate of each pair over their past joint votes, starting at chance (no evidence, no excess)
         self._agree = [[config.chance_agreement] * n for _ in range(n)]
-        self._joint = [[0] * n for _ in range(n)]  # how many joint votes each pair has had
+        self._excess = [[0.0] * n for _ in range(n)]  # max(0, agree - chance) / (1 - chance); 0 on the diagonal
         self.weights = list(self._base)  # the adjusted weights used at the last candle (voting bots only)
 
     def update(self, votes: Sequence[float]) -> tuple[int, float, int]:
@@ -72,19 +72,19 @@ class Consensus:
         n = len(voters)
         direction, score, confluence = 0, 0.0, 0
         if n >= self._min_voters and n > 0:
-            agree, base, chance, scale = self._agree, self._base, self._chance, self._scale
-            weights = self.weights
+            excess, base, weights = self._excess, self._base, self.weights
+            decorrelate = self._decorrelate and n > 1
             net = 0.0
             total = 0.0
             for a in voters:
-                w = base[a]
-                if self._decorrelate and n > 1:
-                    row = agree[a]
-                    excess = 0.0
-                    for b in voters:
-                        if b != a and row[b] > chance:
-                            excess += row[b] - chance
-                    w = w / (1.0 + excess * scale)
+                if decorrelate:
+                    row = excess[a]
+                    acc = 0.0
+                    for b in voters:  # a plain loop: sum() of floats is compensated since 3.12; the twin adds in order
+                        acc += row[b]
+                    w = base[a] / (1.0 + acc)
+                else:
+                    w = base[a]
                 weights[a] = w
                 net += w * votes[a]
                 total += w
@@ -97,25 +97,20 @@ class Consensus:
                     if (votes[a] > 0.0) == (direction > 0):
                         confluence += 1
         if n > 1:  # learn from this candle AFTER it was scored: only past votes shape weights
-            alpha, agree, joint = self._alpha, self._agree, self._joint
-            for k in range(n):
-                a = voters[k]
-                row_a, joint_a = agree[a], joint[a]
-                up_a = votes[a] > 0.0
+            alpha, agree, excess = self._alpha, self._agree, self._excess
+            chance, scale = self._chance, self._scale
+            ups = [votes[a] > 0.0 for a in voters]
+            for k in range(n - 1):
+                a, up_a = voters[k], ups[k]
+                row_a, excess_a = agree[a], excess[a]
                 for m in range(k + 1, n):
                     b = voters[m]
-                    hit = 1.0 if (votes[b] > 0.0) == up_a else 0.0
-                    value = row_a[b] + alpha * (hit - row_a[b])
-                    row_a[b] = value
-                    agree[b][a] = value
-                    joint_a[b] += 1
-                    joint[b][a] += 1
+                    value = row_a[b]
+                    value += alpha * ((1.0 if ups[m] == up_a else 0.0) - value)
+                    row_a[b] = agree[b][a] = value
+                    excess_a[b] = excess[b][a] = (value - chance) * scale if value > chance else 0.0
         return direction, score, confluence
 
     def agreement(self) -> list[list[float]]:
         """The current pairwise agreement rates (chance_agreement for pairs that never voted together)."""
         return [list(row) for row in self._agree]
-
-    def joint_votes(self) -> list[list[int]]:
-        """How many candles each pair of bots voted together."""
-        return [list(row) for row in self._joint]

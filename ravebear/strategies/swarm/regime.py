@@ -100,6 +100,7 @@ class RuleRegime:
         self.label = WARMUP
         self._held = 0  # regime candles the label has been in force
         self.efficiency = self.volatility_bps = self.percentile = float("nan")
+        self.candles = 0  # regime candles closed so far
 
     def on_candle(self, candle: Candle) -> int:
         """Take one 1-minute candle (ts = close time, ns); return the regime label in force after it."""
@@ -123,6 +124,7 @@ class RuleRegime:
         config = self.config
         high, low, close, prev = self._high, self._low, self._close, self._prev_close
         self._start = -1
+        self.candles += 1
         self._prev_close = close
         self._closes.append(close)
         if prev == prev:  # true range needs the previous regime candle's close
@@ -137,7 +139,10 @@ class RuleRegime:
             self.efficiency = abs(closes[-1] - closes[0]) / path if path > 0.0 else 0.0
         if len(self._ranges) < config.vol_period:
             return
-        vol = sum(self._ranges) / config.vol_period
+        vol = 0.0
+        for value in self._ranges:  # a plain loop: sum() of floats is compensated since 3.12; the twin adds in order
+            vol += value
+        vol = vol / config.vol_period
         self.volatility_bps = vol
         history = self._history
         if len(history) >= config.vol_min_history:

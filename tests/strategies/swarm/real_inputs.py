@@ -15,7 +15,12 @@ from ravebear.strategies.microstructure.types import BookUpdate, Trade
 from ravebear.strategies.swarm.bot import BOOK, FUNDING, REFERENCE, TRADES, Bot
 from ravebear.time_units import NS_PER_MINUTE
 from tests.shared_data import SHARED
-from tests.strategies.microstructure.real_data import book_updates, synced_depth, trade_objects, trades
+from tests.strategies.microstructure.real_data import (
+    book_updates,
+    synced_depth,
+    trade_objects,
+    trades,
+)
 
 SAMPLE = Path(__file__).resolve().parents[3] / "data" / "sample"
 MS = 1_000_000
@@ -28,9 +33,9 @@ def bars(instrument: str, reference: str | None = None, funding: str | None = No
     fundingTime at or before the bar's close, NaN before any). `source` okx: data/sample OKX swap (instrument
     BTC/ETH/SOL); binance: ../shared/data Binance USD-M 2025-05-04..06-24. `days` keeps the first days only."""
     if source == "okx":
-        path = lambda coin: SAMPLE / f"okx_swap_{coin}-USDT-SWAP_1m_20260727_20260822_gappy.parquet"  # noqa: E731
+        path = lambda coin: SAMPLE / f"okx_swap_{coin}-USDT-SWAP_1m_20260727_20260822_gappy.parquet"
     else:
-        path = lambda coin: SHARED / "ohlcv_1m" / f"binance_usdm_{coin}USDT_1m_20250504_20250624.parquet"  # noqa: E731
+        path = lambda coin: SHARED / "ohlcv_1m" / f"binance_usdm_{coin}USDT_1m_20250504_20250624.parquet"
     frame = pd.read_parquet(path(instrument))[["ts", "open", "high", "low", "close", "volume"]]
     if days is not None:
         frame = frame[frame["ts"] < frame["ts"].iloc[0] + int(days * 86_400_000)]
@@ -64,7 +69,7 @@ def feed(bot: Bot, frame: pd.DataFrame, funding: pd.DataFrame | None = None) -> 
         while pending is not None and pending.ts_ns <= ts:
             bot.on_funding(int(pending.ts_ns), float(pending.funding_rate))
             pending = next(rates, None)
-        if REFERENCE in bot.reads and ref == ref:
+        if REFERENCE in bot.reads and not np.isnan(ref):
             bot.on_reference_candle(Candle(ts, 0.0, 0.0, 0.0, float(ref), 0.0))
         votes[k] = bot.on_candle(Candle(ts, float(o), float(h), float(low), float(c), float(v)))
     return votes

@@ -13,7 +13,13 @@ from typing import ClassVar
 
 from ravebear.ranges import Range
 from ravebear.strategies.levels.timeframes import Candle
-from ravebear.strategies.swarm.bot import DYNAMICS, FUNDING, REFERENCE, Bot, clip_confidence
+from ravebear.strategies.swarm.bot import (
+    DYNAMICS,
+    FUNDING,
+    REFERENCE,
+    Bot,
+    clip_confidence,
+)
 from ravebear.time_units import NS_PER_MINUTE
 
 _BPS = Range(0, 10_000, "bps", low_open=True)
@@ -109,7 +115,7 @@ class CorrBreak(Bot):
         ts, close = candle.ts, candle.close
         ref = self._ref_close if self._ref_ts == ts else math.nan
         config = self.config
-        if ref != ref:  # no reference candle this minute
+        if math.isnan(ref):  # no reference candle this minute
             self._reset()
         else:
             if self._run > 0 and self._prev_ts == ts - NS_PER_MINUTE:
@@ -250,7 +256,7 @@ class GapFill(Bot):
     def on_candle(self, candle: Candle) -> float:
         config, prev = self.config, self._prev_close
         self._prev_close = candle.close
-        if prev == prev and abs(candle.open - prev) / prev * 1e4 >= config.min_gap_bps:
+        if not math.isnan(prev) and abs(candle.open - prev) / prev * 1e4 >= config.min_gap_bps:
             self._target, self._age = prev, 0
             self._side = 1 if prev > candle.open else -1
         elif self._side:

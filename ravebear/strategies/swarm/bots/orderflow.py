@@ -13,11 +13,28 @@ from typing import ClassVar
 
 from ravebear.ranges import Range
 from ravebear.strategies.levels.timeframes import Candle
-from ravebear.strategies.microstructure.absorption import AbsorptionBucket, AbsorptionConfig, AbsorptionDetector
+from ravebear.strategies.microstructure.absorption import (
+    AbsorptionBucket,
+    AbsorptionConfig,
+    AbsorptionDetector,
+)
 from ravebear.strategies.microstructure.book_features import imbalance
 from ravebear.strategies.microstructure.cvd import CvdTracker
-from ravebear.strategies.microstructure.types import ASK, BID, Book, BookUpdate, Quote, Trade
-from ravebear.strategies.microstructure.zone_defense import Zone, ZoneDefenseConfig, ZoneDefenseDetector, ZoneOutcome, ZoneTouch
+from ravebear.strategies.microstructure.types import (
+    ASK,
+    BID,
+    Book,
+    BookUpdate,
+    Quote,
+    Trade,
+)
+from ravebear.strategies.microstructure.zone_defense import (
+    Zone,
+    ZoneDefenseConfig,
+    ZoneDefenseDetector,
+    ZoneOutcome,
+    ZoneTouch,
+)
 from ravebear.strategies.swarm.bot import BOOK, ORDERFLOW, TRADES, Bot, clip_confidence
 from ravebear.time_units import NS_PER_SECOND
 
