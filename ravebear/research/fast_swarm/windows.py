@@ -21,12 +21,20 @@ def window_push(values: np.ndarray, count: int, index: int, mean: float, m2: flo
     else:
         old = values[index]
         new_mean = mean + (x - old) / size
-        m2 += (x - old) * (x - new_mean + old - mean)
+        m2 += (x - old) * ((x - new_mean) + (old - mean))
         mean = new_mean
     values[index] = x
     index += 1
     if index == size:
         index = 0
+        total = 0.0
+        for j in range(size):
+            total += values[j]
+        mean = total / size
+        m2 = 0.0
+        for j in range(size):
+            deviation = values[j] - mean
+            m2 += deviation * deviation
     return count, index, mean, m2
 
 

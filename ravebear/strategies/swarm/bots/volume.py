@@ -199,10 +199,10 @@ class VolExplosion(Bot):
         atr, window, config = self._atr, self._volume, self.config
         high, low, close, volume = candle.high, candle.low, candle.close, candle.volume
         vote = 0.0
-        if atr.initialized and window.full and close != candle.open:
+        if window.full and close != candle.open and atr.initialized:
             average = atr.value
             previous = self._previous_close
-            true_range = max(previous, high) - min(low, previous)
+            true_range = (high if high > previous else previous) - (low if low < previous else previous)
             if average > 0.0 and window.mean > 0.0:
                 range_ratio = true_range / average
                 volume_ratio = volume / window.mean

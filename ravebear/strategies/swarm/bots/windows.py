@@ -11,40 +11,53 @@ from collections import deque
 
 
 class RollingWindow:
-    """Mean and population variance of the last `size` values (a windowed Welford update: numerically stable
-    over millions of bars, unlike running sums of squares)."""
+    """Mean and population variance of the last `size` values: a windowed Welford update per value, recomputed
+    from the values once per lap so rounding never accumulates; O(1) per value amortised."""
 
-    __slots__ = ("count", "index", "m2", "mean", "size", "values")
+    __slots__ = ("count", "full", "index", "m2", "mean", "size", "values")
 
     def __init__(self, size: int) -> None:
         self.size = size
         self.values = [0.0] * size
         self.index = 0
         self.count = 0
+        self.full = False  # True once `size` values are in
         self.mean = 0.0
         self.m2 = 0.0
 
     def push(self, x: float) -> None:
         """Add one value, dropping the oldest once the window is full."""
-        if self.count < self.size:
-            self.count += 1
-            delta = x - self.mean
-            self.mean += delta / self.count
-            self.m2 += delta * (x - self.mean)
+        values, index, size = self.values, self.index, self.size
+        if self.full:
+            old, mean = values[index], self.mean
+            new_mean = mean + (x - old) / size
+            self.m2 += (x - old) * ((x - new_mean) + (old - mean))
+            self.mean = new_mean
         else:
-            old = self.values[self.index]
-            mean = self.mean + (x - old) / self.size
-            self.m2 += (x - old) * (x - mean + old - self.mean)
-            self.mean = mean
-        self.values[self.index] = x
-        self.index += 1
-        if self.index == self.size:
-            self.index = 0
+            self.count = count = self.count + 1
+            delta = x - self.mean
+            self.mean += delta / count
+            self.m2 += delta * (x - self.mean)
+            self.full = count == size
+        values[index] = x
+        index += 1
+        if index == size:
+            index = 0
+            self._recompute()
+        self.index = index
 
-    @property
-    def full(self) -> bool:
-        """True once `size` values are in."""
-        return self.count == self.size
+    def _recompute(self) -> None:
+        """Once per lap, the mean and m2 from the values (plain two-pass sums): the update's rounding would
+        otherwise accumulate (1e-4 relative on a quiet 20-minute band of BTC closes)."""
+        total = 0.0
+        for value in self.values:
+            total += value
+        mean = total / self.size
+        m2 = 0.0
+        for value in self.values:
+            deviation = value - mean
+            m2 += deviation * deviation
+        self.mean, self.m2 = mean, m2
 
     def variance(self) -> float:
         """Population variance of the window (0.0 when rounding leaves it below zero)."""
