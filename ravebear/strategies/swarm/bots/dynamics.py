@@ -145,23 +145,20 @@ class CorrBreak(Bot):
         return confidence if gap > 0.0 else -confidence
 
     def _add(self, r: float, q: float) -> None:
-        i = self._i
-        if self._count == self.config.window_bars:
+        i, window = self._i, self.config.window_bars
+        sr, sq, srr, sqq, srq = self._sr, self._sq, self._srr, self._sqq, self._srq
+        if self._count == window:
             old_r, old_q = self._r[i], self._q[i]
-            self._sr -= old_r
-            self._sq -= old_q
-            self._srr -= old_r * old_r
-            self._sqq -= old_q * old_q
-            self._srq -= old_r * old_q
+            sr -= old_r
+            sq -= old_q
+            srr -= old_r * old_r
+            sqq -= old_q * old_q
+            srq -= old_r * old_q
         else:
             self._count += 1
         self._r[i], self._q[i] = r, q
-        self._sr += r
-        self._sq += q
-        self._srr += r * r
-        self._sqq += q * q
-        self._srq += r * q
-        self._i = i + 1 if i + 1 < self.config.window_bars else 0
+        self._sr, self._sq, self._srr, self._sqq, self._srq = sr + r, sq + q, srr + r * r, sqq + q * q, srq + r * q
+        self._i = i + 1 if i + 1 < window else 0
 
 
 @dataclass(frozen=True)
@@ -304,6 +301,7 @@ class PingPong(Bot):
         self._moves = [0.0] * n  # ring of |close change|
         self._i = self._c = self._count = 0
         self._path = 0.0  # summed |close change| over the last n changes
+        self._high = self._low = 0.0  # max of _highs / min of _lows once they hold n bars
 
     def on_candle(self, candle: Candle) -> float:
         config = self.config
@@ -319,7 +317,7 @@ class PingPong(Bot):
         self._c = c + 1 if c < n else 0
         vote = 0.0
         if count >= n:  # the rings hold n previous bars
-            high, low = max(self._highs), min(self._lows)
+            high, low = self._high, self._low
             width = (high - low) / low * 1e4
             net = abs(close - self._closes[self._c])  # the close n bars ago
             if low <= close <= high and high > low and config.min_range_bps <= width <= config.max_range_bps and self._path > 0.0 and net / self._path <= config.max_efficiency:
@@ -329,10 +327,29 @@ class PingPong(Bot):
                     vote = clip_confidence((edge - place) / edge)
                 elif place > 1.0 - edge:
                     vote = -clip_confidence((place - (1.0 - edge)) / edge)
-        self._highs[i], self._lows[i] = candle.high, candle.low
+        self._push(i, candle.high, candle.low, count + 1 >= n)
         self._i = i + 1 if i + 1 < n else 0
         self._count = count + 1
         return vote
+
+    def _push(self, i: int, high: float, low: float, full: bool) -> None:
+        """Write the bar into the rings; keep their max high / min low without a scan unless the extreme leaves."""
+        highs, lows = self._highs, self._lows
+        old_high, old_low = highs[i], lows[i]
+        highs[i], lows[i] = high, low
+        if not full:
+            return
+        if self._count + 1 == self.config.lookback_bars:  # just filled
+            self._high, self._low = max(highs), min(lows)
+            return
+        if high >= self._high:
+            self._high = high
+        elif old_high == self._high:
+            self._high = max(highs)
+        if low <= self._low:
+            self._low = low
+        elif old_low == self._low:
+            self._low = min(lows)
 
 
 DYNAMICS_BOTS: list[type[Bot]] = [FundArb, CorrBreak, FlashCrash, GapFill, PingPong]
