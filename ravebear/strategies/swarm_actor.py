@@ -155,7 +155,8 @@ class SwarmActor(Actor):
         from ravebear.strategies.swarm.swarm import Swarm
 
         config = self.config
-        alt_types: set[str] = set()
+        alt_types: dict[str, list[str]] = {}  # alt-data type name -> the bots reading it
+        bar_types: list[BarType] = []
         for name in config.instrument_ids:
             instrument_id = InstrumentId.from_str(name)
             swarm = Swarm(self._swarm_config)
@@ -164,7 +165,7 @@ class SwarmActor(Actor):
             entry = self._swarms[instrument_id] = InstrumentSwarm(instrument_id, swarm, hits, bool(reference))
             bar_type = bar_type_for(name, "1m", config.base_bars)
             self._own[bar_type.standard()] = entry
-            self.subscribe_bars(bar_type)
+            bar_types.append(bar_type)
             reads = swarm.reads
             if TRADES in reads:
                 self.subscribe_trade_ticks(instrument_id)
@@ -172,20 +173,25 @@ class SwarmActor(Actor):
                 self.subscribe_order_book_deltas(instrument_id, BookType.L2_MBP, managed=False)
             elif BOOK in reads and config.book_source == "quotes":
                 self.subscribe_quote_ticks(instrument_id)
-            alt_types.update(SWARM_DATA_TYPES[kind] for kind in (FUNDING, WHALES) if kind in reads)
+            for kind in (FUNDING, WHALES):
+                readers = [bot.name for bot in swarm.bots if kind in bot.reads]
+                if readers:
+                    alt_types.setdefault(SWARM_DATA_TYPES[kind], readers)
             if reference:
                 reference_type = bar_type_for(reference, "1m", config.base_bars).standard()
                 self._followers.setdefault(reference_type, []).append(entry)
-                if reference_type not in self._own:
-                    self.subscribe_bars(reference_type)
+                bar_types.append(reference_type)
+        for bar_type in dict.fromkeys(bar_types):  # a reference that is also a swarm instrument: subscribed once
+            self.subscribe_bars(bar_type)
         from ravebear.catalog.alt_data import types
 
-        for type_name in sorted(alt_types):
+        for type_name, readers in sorted(alt_types.items()):
             client = config.alt_data_clients.get(type_name)
             if client:
                 self.subscribe_data(DataType(getattr(types, type_name)), client_id=ClientId(client))
             else:
-                self.log.warning(f"swarm: bots read {type_name}, which nothing in this node serves; they abstain")
+                self.log.warning(f"swarm: {', '.join(readers)} read{'s' if len(readers) == 1 else ''} {type_name}, which nothing in this node serves "
+                                 "(alt_data.types in a backtest or replay, a source under sources: in paper/live): abstaining")
 
     def on_bar(self, bar: Bar) -> None:
         """An instrument's 1-minute bar: its swarm votes (after its reference's candle of that minute); a reference's

@@ -102,6 +102,8 @@ def _parse(catalog, **changes):
     ({"swarm": {"min_agre": 3}}, "unknown key 'entry_filter.swarm.min_agre' (did you mean 'min_agree'?)"),
     ({"actor": {"refrence": {}}}, "unknown key 'config.refrence' for SwarmActorConfig (did you mean 'reference'?)"),
     ({"actor": {"reference": {"SOL-USDT-SWAP.OKX": "BTC-USDT-SWAP.OKX"}}}, "reference.SOL-USDT-SWAP.OKX: not one of instrument_ids (BTC-USDT-SWAP.OKX, ETH-USDT-SWAP.OKX)"),
+    ({"actor": {"reference": {"ETH-USDT-SWAP.OKX": "SOL-USDT-SWAP.OKX"}}},
+     "'actors[0].config.reference.ETH-USDT-SWAP.OKX' SOL-USDT-SWAP.OKX is not under data: (add a data: entry for it); data: has BTC-USDT-SWAP.OKX, ETH-USDT-SWAP.OKX"),
     ({"actor": {"book_source": "l3"}}, "'actors[0].config.book_source' must be one of deltas, quotes, none, got 'l3'"),
 ])  # fmt: skip
 def test_a_bad_swarm_setting_is_named_in_one_line(catalog, changes, message):

@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from ravebear.ledger.store import open_ledger
 from tests.conftest import sample_catalog
+from tests.platform.test_backtest import ravebear
 from tests.strategies.swarm_runs import backtest, swarm_run_file
 
 pytestmark = pytest.mark.timeout(900)
@@ -57,3 +58,7 @@ def test_the_ledger_holds_the_swarm_signals_and_regime_changes_the_backtest_publ
     assert len({c[2] for c in changes}) >= 3  # the regime moves between labels in these days
     assert set(regimes["run_id"]) == set(rows["run_id"]) == set(_frame(engine, "runs", "id")["id"])
     engine.dispose()
+    for table, count in (("swarm", len(agreed)), ("regimes", len(changes))):  # and `ravebear ledger` reads them
+        done = ravebear("ledger", "list", table, "--limit", "100000", env={"RAVEBEAR_LEDGER_URL": ledger_url})
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.splitlines()[0] == f"{table}: {count} rows"
