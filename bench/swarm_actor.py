@@ -25,7 +25,6 @@ import time
 from pathlib import Path
 
 import yaml
-
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.config import ActorConfig
 from nautilus_trader.model.data import Bar, OrderBookDeltas, TradeTick

@@ -22,10 +22,16 @@ import difflib
 from typing import Any
 
 import msgspec
-
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.config import ActorConfig
-from nautilus_trader.model.data import Bar, BarType, DataType, OrderBookDeltas, QuoteTick, TradeTick
+from nautilus_trader.model.data import (
+    Bar,
+    BarType,
+    DataType,
+    OrderBookDeltas,
+    QuoteTick,
+    TradeTick,
+)
 from nautilus_trader.model.enums import AggressorSide, BookAction, BookType, OrderSide
 from nautilus_trader.model.identifiers import ClientId, InstrumentId
 
@@ -197,7 +203,7 @@ class SwarmActor(Actor):
         """An instrument's 1-minute bar: its swarm votes (after its reference's candle of that minute); a reference's
         bar: handed to the swarms that read it."""
         bar_type = bar.bar_type
-        followers = self._followers.get(bar_type)
+        followers = self._followers.get(bar_type) if self._followers else None
         if followers is not None:
             candle = candle_of(bar)
             for entry in followers:

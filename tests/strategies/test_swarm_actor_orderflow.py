@@ -7,8 +7,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-import yaml
-
 from nautilus_trader.model.data import OrderBookDelta, TradeTick
 from nautilus_trader.model.enums import AggressorSide, BookAction, OrderSide
 

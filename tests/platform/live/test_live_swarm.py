@@ -5,9 +5,9 @@ order/fill cycle still books to the cent."""
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 import yaml
-
 from nautilus_trader.model.identifiers import InstrumentId
 
 from ravebear.catalog.candles import read_ohlcv_file
@@ -17,7 +17,14 @@ from ravebear.strategies.swarm.swarm import Swarm
 from ravebear.strategies.swarm_actor import swarm_config, swarm_signal
 from tests.conftest import OKX_BTC
 from tests.platform.live.checks import assert_books_match
-from tests.platform.live.harness import INSTRUMENT, WINDOW_MINUTES, WINDOW_START, run_session, start_venue, write_config
+from tests.platform.live.harness import (
+    INSTRUMENT,
+    WINDOW_MINUTES,
+    WINDOW_START,
+    run_session,
+    start_venue,
+    write_config,
+)
 
 SWARM = {"consensus": {}, "regime": {}}  # every bot, default thresholds
 
@@ -50,7 +57,7 @@ def test_a_live_node_publishes_a_swarm_signal_per_live_bar(tmp_path):
     window = sample[sample["ts"] >= WINDOW_START.value // 1_000_000]["close"].tolist()[:WINDOW_MINUTES]
     first = min(range(len(window)), key=lambda i: abs(window[i] - bars[0][4]))
     assert [round(bar[4], 1) for bar in bars] == [round(c, 1) for c in window[first : first + len(bars)]]
-    assert all(later[0] - earlier[0] == 60 * 10**9 for earlier, later in zip(bars, bars[1:]))
+    assert all(later[0] - earlier[0] == 60 * 10**9 for earlier, later in pairwise(bars))
     # a Swarm fed the same bars, one at a time, says the same at every bar
     swarm = Swarm(swarm_config(SWARM))
     for bar, signal in zip(bars, signals, strict=True):
