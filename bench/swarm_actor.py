@@ -110,8 +110,8 @@ def timed_run(catalog: Path, actor_path: str, order_flow: bool) -> tuple[float, 
     return elapsed, result.iterations, published
 
 
-def measure(catalog: Path, order_flow: bool, repeats: int, unit: str) -> float:
-    """Alternate no-op and swarm runs; print each and the ratio of the medians."""
+def measure(catalog: Path, order_flow: bool, repeats: int, unit: str) -> dict[str, list[float]]:
+    """Alternate no-op and swarm runs; print each and the ratio of the medians; return the rates."""
     rates: dict[str, list[float]] = {"no-op": [], "swarm": []}
     for _ in range(repeats):
         for label, path in (("no-op", NOOP), ("swarm", SWARM)):
@@ -122,7 +122,43 @@ def measure(catalog: Path, order_flow: bool, repeats: int, unit: str) -> float:
     ratio = statistics.median(rates["swarm"]) / statistics.median(rates["no-op"])
     verdict = "ok" if ratio >= TARGET else "MISSED"
     print(f"swarm / no-op (median {unit}/s): {ratio:.0%} (target >= {TARGET:.0%}) {verdict}", flush=True)
-    return ratio
+    return rates
+
+
+def cost_split(frame: object, floor_us: float) -> None:
+    """Where a bar's time goes outside the node, on the same candles: the pure Swarm (bots, then regime + consensus), the
+    hit rates and the SwarmSignal; beside the no-op node's own cost per bar (the budget for 50 %)."""
+    from nautilus_trader.model.identifiers import InstrumentId
+
+    from ravebear.strategies.levels.timeframes import Candle
+    from ravebear.strategies.swarm.swarm import Swarm
+    from ravebear.strategies.swarm_actor import hit_rate_tracker, swarm_signal
+
+    rows = frame[["ts", "open", "high", "low", "close", "volume"]].itertuples(index=False)  # type: ignore[index]
+    candles = [Candle((int(ts) + 60_000) * 1_000_000, o, h, low, c, v) for ts, o, h, low, c, v in rows]
+    bots = Swarm().bots
+    started = time.perf_counter()
+    for candle in candles:
+        for bot in bots:
+            bot.on_candle(candle)
+    bots_us = (time.perf_counter() - started) / len(candles) * 1e6
+    swarm = Swarm()
+    started = time.perf_counter()
+    states = [swarm.on_candle(candle) for candle in candles]
+    swarm_us = (time.perf_counter() - started) / len(candles) * 1e6
+    hits = hit_rate_tracker({}, swarm.names)
+    started = time.perf_counter()
+    for state, candle in zip(states, candles, strict=True):
+        hits.on_state(state, candle.close)
+    hits_us = (time.perf_counter() - started) / len(candles) * 1e6
+    instrument_id = InstrumentId.from_str(BAR_INSTRUMENT)
+    started = time.perf_counter()
+    for state in states:
+        swarm_signal(instrument_id, swarm.names, state)
+    signal_us = (time.perf_counter() - started) / len(candles) * 1e6
+    print(f"per bar, outside the node: Swarm {swarm_us:.1f} us (its twenty bots {bots_us:.1f}, regime + consensus + state "
+          f"{swarm_us - bots_us:.1f}), hit rates {hits_us:.1f} us, SwarmSignal {signal_us:.1f} us; "
+          f"the no-op node itself: {floor_us:.1f} us a bar (for 50 %, the actor may add at most that)", flush=True)
 
 
 def main() -> None:
@@ -139,7 +175,8 @@ def main() -> None:
         frame, segments = chain_segments(load_segments(), args.bars)
         bars.import_candles(frame, BAR_INSTRUMENT.removesuffix(".OKX"))
         print(f"1-minute bars: {len(frame):,} ({segments} real segments chained)", flush=True)
-        measure(bars.path, False, args.repeats, "bars")
+        rates = measure(bars.path, False, args.repeats, "bars")
+        cost_split(frame, 1e6 / statistics.median(rates["no-op"]))
         flow = RaveCatalog(Path(folder) / "flow")
         for kind in ("trades", "depthdiff"):
             import_file(flow, SHARED_DATA / "trades_book" / f"{PREFIX}{kind}.parquet")
