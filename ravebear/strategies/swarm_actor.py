@@ -1,12 +1,13 @@
 """`SwarmActor`: the signal swarm inside a node (backtest, paper, live), for any number of instruments.
 
 Per instrument one `Swarm` (`strategies/swarm/`). The actor subscribes to the instrument's 1-minute bars (the
-LevelActor's bar type, `bar_types.bar_type_for`) and, only when one of its bots reads them, to its trades, its L2 book
-deltas (or quotes, `book_source: quotes`), its funding rates (`FundingRate`, not predicted), whale transfers
-(`WhaleTransaction`) and the 1-minute bars of its `reference` instrument. It turns each into the swarm's plain types
-and, at each 1-minute bar, publishes a `SwarmSignal` (catalog/swarm_data.py) on the instrument's data type
-(`swarm_data_type`). Per-bot and per-regime hit rates are tracked as each vote's outcome becomes known
-(`swarm.hit_rates.HitRateTracker`, read with `hit_rates(instrument_id)`).
+LevelActor's bar type, `bar_types.bar_type_for`) and, only when one of its bots reads them, to its trades and L2 book
+deltas (or quotes, `book_source: quotes`) when the node has them (`data_kinds`: the run file's `data:` entries), its
+funding rates (`FundingRate`, not predicted), whale transfers (`WhaleTransaction`) and the 1-minute bars of its
+`reference` instrument. It turns each into the swarm's plain types and, at each 1-minute bar, publishes a
+`SwarmSignal` (catalog/swarm_data.py) on the instrument's data type (`swarm_data_type`). Per-bot and per-regime hit
+rates are tracked as each vote's outcome becomes known (`swarm.hit_rates.HitRateTracker`, read with
+`hit_rates(instrument_id)`).
 
 Times: trades and book updates are stamped with their `ts_init` (the node's clock, the clock candle closes are on).
 A book CLEAR (before a fresh snapshot, e.g. after a reconnect) reaches the bots as a delete of every level they hold.
@@ -61,6 +62,7 @@ class SwarmActorConfig(ActorConfig, frozen=True, kw_only=True):
     publish: bool = True  # publish SwarmSignals on the message bus
     record: bool = False  # keep every SwarmSignal in memory (tests, parity)
     alt_data_clients: dict[str, str] = msgspec.field(default_factory=dict)  # set by the node: alt-data type name -> client id
+    data_kinds: dict[str, list[str]] = msgspec.field(default_factory=dict)  # set by the node: instrument -> its data: kinds (empty: any)
 
     def __post_init__(self) -> None:
         if self.base_bars not in BASE_BARS:
@@ -173,11 +175,12 @@ class SwarmActor(Actor):
             self._own[bar_type.standard()] = entry
             bar_types.append(bar_type)
             reads = swarm.reads
-            if TRADES in reads:
+            kinds = config.data_kinds.get(name) if config.data_kinds else None  # None: as the bots read
+            if TRADES in reads and (kinds is None or "trades" in kinds):
                 self.subscribe_trade_ticks(instrument_id)
-            if BOOK in reads and config.book_source == "deltas":
+            if BOOK in reads and config.book_source == "deltas" and (kinds is None or "book" in kinds):
                 self.subscribe_order_book_deltas(instrument_id, BookType.L2_MBP, managed=False)
-            elif BOOK in reads and config.book_source == "quotes":
+            elif BOOK in reads and config.book_source == "quotes" and (kinds is None or "quotes" in kinds):
                 self.subscribe_quote_ticks(instrument_id)
             for kind in (FUNDING, WHALES):
                 readers = [bot.name for bot in swarm.bots if kind in bot.reads]

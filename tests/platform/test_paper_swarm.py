@@ -10,6 +10,7 @@ from ravebear.platform.nodes.composer import trading_node_plan
 from ravebear.platform.nodes.run_file import parse_run_file
 from ravebear.platform.nodes.trading import build_trading_node, run_trading_node
 from tests.conftest import sample_catalog
+from tests.platform.test_backtest import ravebear
 from tests.strategies.swarm_runs import INSTRUMENTS, backtest, collect, swarm_run_file
 
 pytestmark = pytest.mark.timeout(900)
@@ -44,6 +45,22 @@ def test_a_paper_replay_gates_the_same_entries(runs):
     key = [(d.ts, d.instrument_id, d.side, d.refused_by) for d in tested.decisions]
     assert [(d.ts, d.instrument_id, d.side, d.refused_by) for d in replayed.decisions] == key
     assert {name for *_, name in key} >= {"swarm_min_agree", None}
+
+
+def test_a_paper_replay_of_bars_asks_for_no_trades_or_book(tmp_path):
+    catalog = sample_catalog(tmp_path / "catalog").path
+    raw = swarm_run_file(catalog, node={"dashboard": False, "speed": 0})
+    raw["run"] |= {"log_level": "WARNING", "output_dir": str(tmp_path / "runs")}
+    raw["data"] = [{**data, "end": "2026-07-28 06:00"} for data in raw["data"]]
+    path = tmp_path / "swarm.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    done = ravebear("paper", str(path), "--catalog", str(catalog), "--no-dashboard")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "items replayed" in done.stdout
+    assert "a subscription asks for" not in done.stdout + done.stderr  # the actor's order-flow bots subscribe to nothing here
+    plan = trading_node_plan(parse_run_file(path.read_text(), "swarm.yaml"), "paper", catalog)
+    [actor] = [a for a in plan.config.actors if a.actor_path.endswith(":SwarmActor")]
+    assert actor.config["data_kinds"] == {name: ["bars"] for name in INSTRUMENTS}
 
 
 def test_the_swarm_actor_learns_the_nodes_alt_data_clients(tmp_path):

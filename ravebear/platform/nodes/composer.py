@@ -206,7 +206,7 @@ def component_configs(
             for expanded in strategy.expanded()
         )
     actors = [
-        ImportableActorConfig(actor_path=actor.actor_path, config_path=component_config_path(actor), config=actor_config(actor, alt_data_clients))
+        ImportableActorConfig(actor_path=actor.actor_path, config_path=component_config_path(actor), config=actor_config(actor, alt_data_clients, config))
         for actor in config.actors
     ]
     if config.alerts is not None:
@@ -220,12 +220,21 @@ def component_configs(
     return strategies, actors
 
 
-def actor_config(actor: Any, alt_data_clients: dict[str, str]) -> dict[str, Any]:
-    """An actor section's config; an actor whose config has `alt_data_clients` (the SwarmActor) learns which client
-    serves each alternative-data type in this node, as strategies do."""
+def actor_config(actor: Any, alt_data_clients: dict[str, str], config: RunFile) -> dict[str, Any]:
+    """An actor section's config. An actor whose config has `alt_data_clients` (the SwarmActor) learns which client
+    serves each alternative-data type in this node, as strategies do; one with `data_kinds`, which kinds of market
+    data (bars, trades, book, quotes) the `data:` entries give each instrument, so it subscribes to no stream the
+    node does not have."""
     values = dict(actor.config)
-    if alt_data_clients and "alt_data_clients" not in values and "alt_data_clients" in component_fields(actor):
+    wanted = {"alt_data_clients", "data_kinds"} - set(values)
+    fields = component_fields(actor) if wanted else set()
+    if alt_data_clients and "alt_data_clients" in wanted & fields:
         values["alt_data_clients"] = dict(alt_data_clients)
+    if "data_kinds" in wanted & fields:
+        kinds: dict[str, list[str]] = {}
+        for data in config.data:
+            kinds.setdefault(data.instrument_id, []).append(data.kind)
+        values["data_kinds"] = kinds
     return values
 
 
