@@ -24,7 +24,7 @@ RESEARCH_TARGET = 200_000
 SEGMENTS = ("20250504_20250624", "20250706_20250717")  # BTC and ETH share these minutes
 
 
-def load_inputs(n_bars: int):  # noqa: ANN201
+def load_inputs(n_bars: int):
     """The chained frame with `funding` and `reference` columns carried along by position."""
     import numpy as np
     import pandas as pd
@@ -51,11 +51,11 @@ def load_inputs(n_bars: int):  # noqa: ANN201
     return frame, count
 
 
-def arrays(frame):  # noqa: ANN001, ANN201
+def arrays(frame):
     return [frame[k].to_numpy() for k in ("ts_ns", "open", "high", "low", "close", "volume", "funding", "reference")]
 
 
-def timed(fn, repeats: int) -> tuple[float, object]:  # noqa: ANN001
+def timed(fn, repeats: int) -> tuple[float, object]:
     """Median seconds of `repeats` calls, and the last result."""
     times, result = [], None
     for _ in range(repeats):
@@ -65,7 +65,7 @@ def timed(fn, repeats: int) -> tuple[float, object]:  # noqa: ANN001
     return statistics.median(times), result
 
 
-def pure_states(frame, n: int):  # noqa: ANN001, ANN201
+def pure_states(frame, n: int):
     """The pure Swarm over the first n bars, fed like a node (funding once known, reference, then the candle)."""
     import math
 
@@ -74,13 +74,13 @@ def pure_states(frame, n: int):  # noqa: ANN001, ANN201
 
     swarm = Swarm()
     rows = frame.iloc[:n]
-    candles = [Candle(int(t), o, h, l, c, v) for t, o, h, l, c, v in zip(*(rows[k].to_numpy().tolist() for k in ("ts_ns", "open", "high", "low", "close", "volume")), strict=True)]  # noqa: E741
+    candles = [Candle(int(t), o, h, l, c, v) for t, o, h, l, c, v in zip(*(rows[k].to_numpy().tolist() for k in ("ts_ns", "open", "high", "low", "close", "volume")), strict=True)]
     refs = [None if math.isnan(r) else Candle(c.ts, 0.0, 0.0, 0.0, r, 0.0) for c, r in zip(candles, rows["reference"].tolist(), strict=True)]
     funding = rows["funding"].tolist()
     started = time.perf_counter()
     states, last = [], math.nan
     for candle, ref, rate in zip(candles, refs, funding, strict=True):
-        if rate == rate and rate != last:
+        if not math.isnan(rate) and rate != last:
             swarm.on_funding(candle.ts, rate)
             last = rate
         if ref is not None:
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     rate = n / whole_s
     voting = (result.votes != 0).sum(axis=0)
     print(f"  votes per bot over {n:,} bars: " + ", ".join(f"{name} {int(v):,}" for name, v in zip(result.names, voting, strict=True)))
-    print(f"  regime shares: " + ", ".join(f"{name} {np.mean(result.regime == code):.1%}" for code, name in enumerate(("warmup", "trending", "ranging", "volatile"))))
+    print("  regime shares: " + ", ".join(f"{name} {np.mean(result.regime == code):.1%}" for code, name in enumerate(("warmup", "trending", "ranging", "volatile"))))
     print()
     print(f"research, whole swarm (20 bots + regime + consensus) {rate:>12,.0f} bars/s   target >= {RESEARCH_TARGET:,}  {'ok' if rate >= RESEARCH_TARGET else 'MISSED'}  (median of {args.repeats})")
     print(f"  rule regime twin alone                             {n / regime_s:>12,.0f} bars/s")

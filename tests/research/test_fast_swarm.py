@@ -19,7 +19,7 @@ from tests.strategies.swarm.real_inputs import bars, funding_rates
 CONFIG = SwarmConfig(consensus=ConsensusConfig(min_voters=1), regime=RegimeConfig(timeframe_min=5, vol_min_history=48, vol_lookback=500))
 
 
-def pure(frame, config: SwarmConfig, funding):  # noqa: ANN001, ANN201
+def pure(frame, config: SwarmConfig, funding):
     """The Swarm fed like a node: funding once its time has come, the reference candle, then the candle."""
     swarm = Swarm(config)
     rates = funding.itertuples(index=False) if FUNDING in swarm.reads else iter(())
@@ -37,13 +37,13 @@ def pure(frame, config: SwarmConfig, funding):  # noqa: ANN001, ANN201
     return swarm, states
 
 
-def fast(frame, config: SwarmConfig):  # noqa: ANN001, ANN201
+def fast(frame, config: SwarmConfig):
     arrays = [frame[k].to_numpy() for k in ("ts_ns", "open", "high", "low", "close", "volume", "funding", "reference")]
     return run_swarm_fast(*arrays, config=config)
 
 
 @pytest.fixture(scope="module", params=["binance", "okx"])
-def both(request):  # noqa: ANN001, ANN201
+def both(request):
     """Binance USD-M ETH (real funding, BTC reference) and the gappy bundled OKX ETH swap."""
     frame = bars("ETH", reference="BTC", funding="ETH", days=6, source=request.param)
     swarm, states = pure(frame, CONFIG, funding_rates("ETH"))
@@ -51,7 +51,7 @@ def both(request):  # noqa: ANN001, ANN201
 
 
 @pytest.mark.parametrize("name", [name for name, cls in BOTS.items() if cls.group != ORDERFLOW])
-def test_each_bot_votes_the_same(both, name: str) -> None:  # noqa: ANN001
+def test_each_bot_votes_the_same(both, name: str) -> None:
     swarm, states, result = both
     assert name in bot_twins()
     k = swarm.names.index(name)
@@ -59,14 +59,14 @@ def test_each_bot_votes_the_same(both, name: str) -> None:  # noqa: ANN001
     np.testing.assert_array_equal(result.votes[:, k], want)
 
 
-def test_orderflow_bots_abstain_over_bars(both) -> None:  # noqa: ANN001
+def test_orderflow_bots_abstain_over_bars(both) -> None:
     swarm, states, result = both
     for k, name in enumerate(swarm.names):
         if BOTS[name].group == ORDERFLOW:
             assert not result.votes[:, k].any() and not any(s.votes[k] for s in states)
 
 
-def test_regime_and_consensus_are_the_same(both) -> None:  # noqa: ANN001
+def test_regime_and_consensus_are_the_same(both) -> None:
     _, states, result = both
     np.testing.assert_array_equal(result.regime, [s.regime for s in states])
     np.testing.assert_array_equal(result.direction, [s.direction for s in states])

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from scipy.stats import norm
 
 from ravebear.catalog.store import RaveCatalog
 from ravebear.platform.cli.analyze import analyze
@@ -72,7 +73,7 @@ def with_moves(pure: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def test_hit_rates_by_bot_regime_and_horizon(saved, pure: pd.DataFrame) -> None:  # noqa: ANN001
+def test_hit_rates_by_bot_regime_and_horizon(saved, pure: pd.DataFrame) -> None:
     results = saved[0]["analyses"]["swarm"]
     table = with_moves(pure)
     got = {(r["name"], r["horizon"], r["regime"]): (r["count"], r["hits"]) for r in results["hit_rates"]}
@@ -96,7 +97,7 @@ def test_hit_rates_by_bot_regime_and_horizon(saved, pure: pd.DataFrame) -> None:
     assert not voted & {"CVDDiv", "OBImbalance", "HiddenWall", "SuppDefense", "TakerAggr", "WhaleWatch", "FundArb"}
 
 
-def test_agreement_calibration_confluence_and_regimes(saved, pure: pd.DataFrame) -> None:  # noqa: ANN001
+def test_agreement_calibration_confluence_and_regimes(saved, pure: pd.DataFrame) -> None:
     results = saved[0]["analyses"]["swarm"]
     table = with_moves(pure)
     bots = results["bots"]
@@ -125,10 +126,16 @@ def test_agreement_calibration_confluence_and_regimes(saved, pure: pd.DataFrame)
     shares = table["regime"].value_counts(normalize=True)
     for name, share in results["regime_shares"].items():
         assert share == pytest.approx(float(shares.get(name, 0.0)), abs=1e-12)
-    assert results["summary"]["horizon"] == 15 and len(results["summary"]["top_bots"]) == 5
+    summary = results["summary"]
+    assert summary["horizon"] == 15 and len(summary["top_bots"]) == 5
+    mid = next(c for c in results["calibration"] if c["horizon"] == 15)
+    z = mid["spearman"] * np.sqrt(mid["count"] - 1)
+    assert summary["p_value"] == pytest.approx(float(norm.sf(z)), rel=1e-9)
+    filled = [b for b in mid["buckets"] if b["count"]]
+    assert summary["calibrated"] == (mid["spearman"] > 0 and summary["p_value"] < 0.05 and filled[-1]["hit_rate"] > filled[0]["hit_rate"])
 
 
-def test_report_and_terminal(saved) -> None:  # noqa: ANN001
+def test_report_and_terminal(saved) -> None:
     results, out, output = saved
     assert "Swarm summary" in output and "Hit rate by regime at 15 min" in output and "Calibration at 60 min" in output
     page = (out / "report.html").read_text()
@@ -163,3 +170,42 @@ def test_an_empty_catalog_says_how_to_fill_it(tmp_path: Path) -> None:
     assert done.exit_code == 2
     assert done.output.strip().endswith("import candles first, e.g. `ravebear catalog import-sample`")
     assert len(done.output.strip().splitlines()) == 1
+
+
+def test_fundarb_reads_the_catalogs_funding_rates(tmp_path: Path) -> None:
+    """Binance USD-M ETHUSDT candles (6 days) and its real settled funding in the catalog: FundArb votes as the pure
+    bot fed each rate once its time has come (threshold lowered: these days' rates stay below the 0.05 % default)."""
+    from ravebear.catalog.alt_data import AltDataStore, FundingRate
+    from ravebear.catalog.candles import read_ohlcv_file
+    from ravebear.catalog.instruments import instrument_for
+    from ravebear.strategies.swarm.bots.dynamics import FundArb, FundArbConfig
+    from tests.shared_data import SHARED
+    from tests.strategies.swarm.real_inputs import funding_rates
+
+    store = RaveCatalog(tmp_path / "catalog")
+    candles_frame = read_ohlcv_file(SHARED / "ohlcv_1m" / "binance_usdm_ETHUSDT_1m_20250504_20250624.parquet")
+    candles_frame = candles_frame[candles_frame["ts"] < candles_frame["ts"].iloc[0] + 6 * 86_400_000]
+    instrument = instrument_for("ETHUSDT-PERP.BINANCE")
+    store.import_candles(candles_frame, instrument)
+    rates = funding_rates("ETH")
+    AltDataStore(store).write([
+        FundingRate(instrument_id=instrument.id, close=float(r.funding_rate), interval_s=8 * 3600, ts_event=int(r.ts_ns), ts_init=int(r.ts_ns))
+        for r in rates.itertuples(index=False)
+    ])  # fmt: skip
+    bar_type = "ETHUSDT-PERP.BINANCE-1-MINUTE-LAST-EXTERNAL"
+    out = tmp_path / "out"
+    args = ["swarm", "--bar-type", bar_type, "--catalog", str(store.path), "--out", str(out), "--set", "settings.FundArb.extreme_rate=0.00005"]
+    done = CliRunner().invoke(analyze, args, catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["meta"]["funding_rates"] == len(rates)
+    frame = load_candles(store, bar_type)
+    bot = FundArb(FundArbConfig(extreme_rate=0.00005))
+    pending = list(rates.itertuples(index=False))
+    votes = []
+    for ts in frame["ts"].to_numpy():
+        close_ns = (int(ts) + 60_000) * 1_000_000
+        while pending and pending[0].ts_ns <= close_ns:
+            bot.on_funding(int(pending[0].ts_ns), float(pending.pop(0).funding_rate))
+        votes.append(bot.on_candle(Candle(close_ns, 0.0, 0.0, 0.0, 0.0, 0.0)))
+    assert saved["analyses"]["swarm"]["votes"]["FundArb"] == sum(v != 0.0 for v in votes) > 1000

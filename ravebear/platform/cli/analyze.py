@@ -13,7 +13,6 @@ from pathlib import Path
 import click
 
 from ravebear.platform.cli.common import catalog_option, fail, utc_ms
-
 from ravebear.research import ANALYSES
 
 DEFAULT_BAR_TYPE = "BTC-USDT-SWAP.OKX-1-MINUTE-LAST-EXTERNAL"
@@ -139,8 +138,10 @@ def _swarm(
         fail(f"{exc}; {hint}", code=2)
     except ValueError as exc:
         fail(str(exc), code=2)
-    results = swarm.run(frame, bar_type, config, reference, reference_type)
+    funding = swarm.load_funding(store, swarm.instrument_of(bar_type))
+    results = swarm.run(frame, bar_type, config, reference, reference_type, funding)
     results["meta"]["catalog"] = str(store.path)
+    results["meta"]["rows"].append(["catalog", str(store.path)])
     _write(results, out_dir, f"{bar_type}-swarm", started)
 
 

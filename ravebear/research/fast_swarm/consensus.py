@@ -46,7 +46,7 @@ def _consensus(votes: np.ndarray, base: np.ndarray, min_voters: int, decorrelate
                 d = 1 if net > 0.0 else -1
                 direction[i] = d
                 s = 100.0 * abs(net) / total
-                score[i] = 100.0 if s > 100.0 else s
+                score[i] = min(s, 100.0)
                 c = 0
                 for k in range(n):
                     if (votes[i, voters[k]] > 0.0) == (d > 0):

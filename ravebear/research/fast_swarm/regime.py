@@ -6,6 +6,8 @@ regime fed one candle at a time; `tests/research/test_fast_swarm.py` proves it o
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -49,10 +51,8 @@ def _rule_regime(
                     start = open_ns - open_ns % bucket_ns
                     c_high, c_low, c_close = high[i], low[i], close[i]
                 else:
-                    if high[i] > c_high:
-                        c_high = high[i]
-                    if low[i] < c_low:
-                        c_low = low[i]
+                    c_high = max(c_high, high[i])
+                    c_low = min(c_low, low[i])
                     c_close = close[i]
                 if ts[i] != start + bucket_ns:
                     continue
@@ -66,9 +66,9 @@ def _rule_regime(
             else:
                 closes[head_closes] = c_close
                 head_closes = (head_closes + 1) % (trend_period + 1)
-            if prev == prev:
-                top = c_high if c_high > prev else prev
-                bottom = c_low if c_low < prev else prev
+            if not math.isnan(prev):
+                top = max(prev, c_high)
+                bottom = min(prev, c_low)
                 value = (top - bottom) / c_close * 1e4
                 if n_ranges < vol_period:
                     ranges[n_ranges] = value
@@ -102,7 +102,7 @@ def _rule_regime(
             else:
                 history[head_history] = vol
                 head_history = (head_history + 1) % vol_lookback
-            if percentile != percentile or efficiency != efficiency:
+            if math.isnan(percentile) or math.isnan(efficiency):
                 continue
             held += 1
             if percentile >= (volatile_exit if label == VOLATILE else volatile_enter):

@@ -9,6 +9,7 @@ score is calibrated, and a swarm summary, over catalog 1-minute candles.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -17,13 +18,20 @@ import numpy as np
 import pandas as pd
 
 from ravebear.research.swarm import compute
-from ravebear.research.swarm.compute import SwarmAnalysisConfig, forward_moves, swarm_results
+from ravebear.research.swarm.compute import (
+    SwarmAnalysisConfig,
+    forward_moves,
+    swarm_results,
+)
 from ravebear.research.swarm.view import describe, figures, tables
 
 NAME = "swarm"
 TITLE = "The signal swarm: hit rates, agreement, calibration"
 DEFINITION = (compute.__doc__ or "").split("\n\n", 1)[1].strip()
-__all__ = ["NAME", "TITLE", "DEFINITION", "SwarmAnalysisConfig", "apply_overrides", "describe", "figures", "forward_moves", "run", "tables"]
+__all__ = [
+    "DEFINITION", "NAME", "TITLE", "SwarmAnalysisConfig", "apply_overrides", "describe", "figures", "forward_moves", "funding_per_bar",
+    "instrument_of", "load_funding", "run", "tables",
+]  # fmt: skip
 
 _OWN = {"horizons": "comma-separated whole minutes", "min_move_bps": "bps", "confluence": "bots", "min_votes": "votes", "score_buckets": "comma-separated scores"}
 _SWARM = ("bots", "consensus", "regime", "settings")
@@ -76,7 +84,7 @@ def apply_overrides(config: SwarmAnalysisConfig, overrides: list[str] | tuple[st
                 raise ValueError(f"--set horizons must be whole minutes of at least 1, got {','.join(f'{n:g}' for n in numbers)}")
             changes[key] = tuple(int(n) for n in numbers)
         elif key == "score_buckets":
-            if len(numbers) < 2 or any(b <= a for a, b in zip(numbers, numbers[1:], strict=False)) or numbers[0] < 0 or numbers[-1] > 100:
+            if len(numbers) < 2 or any(b <= a for a, b in itertools.pairwise(numbers)) or numbers[0] < 0 or numbers[-1] > 100:
                 raise ValueError(f"--set score_buckets must be at least two rising scores between 0 and 100, got {','.join(f'{n:g}' for n in numbers)}")
             changes[key] = tuple(numbers)
         else:
@@ -99,14 +107,40 @@ def apply_overrides(config: SwarmAnalysisConfig, overrides: list[str] | tuple[st
     return dataclasses.replace(config, **changes)
 
 
+def instrument_of(bar_type: str) -> str:
+    """`BTC-USDT-SWAP.OKX-1-MINUTE-LAST-EXTERNAL` -> `BTC-USDT-SWAP.OKX`."""
+    return bar_type.rsplit("-", 4)[0]
+
+
+def load_funding(catalog: Any, instrument_id: str) -> pd.DataFrame:
+    """The settled funding rates (`FundingRate`, not predicted) the catalog holds for one instrument: ts_ns (ts_event),
+    rate (fraction per funding interval), oldest first; empty when none are stored."""
+    from ravebear.catalog.alt_data import AltDataStore, FundingRate
+
+    table = AltDataStore(catalog).read_table(FundingRate, instrument_id)
+    frame = pd.DataFrame({"ts_ns": table.column("ts_event").to_numpy().astype(np.int64), "rate": table.column("close").to_numpy(),
+                          "predicted": table.column("predicted").to_numpy()})  # fmt: skip
+    return frame[~frame["predicted"]].drop(columns="predicted").sort_values("ts_ns", kind="stable").reset_index(drop=True)
+
+
+def funding_per_bar(close_ns: np.ndarray, funding: pd.DataFrame | None) -> np.ndarray | None:
+    """The last funding rate known at each bar's close (ts_event at or before it; NaN before any), as the node feeds it."""
+    if funding is None or funding.empty:
+        return None
+    later = np.searchsorted(funding["ts_ns"].to_numpy(np.int64), close_ns, side="right") - 1
+    rates = funding["rate"].to_numpy(np.float64)
+    return np.where(later >= 0, rates[np.maximum(later, 0)], np.nan)
+
+
 def _utc(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def run(frame: pd.DataFrame, bar_type: str, config: SwarmAnalysisConfig | None = None, reference: pd.DataFrame | None = None,
-        reference_type: str | None = None) -> dict[str, Any]:  # fmt: skip
+        reference_type: str | None = None, funding: pd.DataFrame | None = None) -> dict[str, Any]:  # fmt: skip
     """Analyse the swarm over 1-minute candles (`ts` = open time in ms, OHLCV); `reference` the reference instrument's
-    candles (its close feeds CorrBreak at the same minute). Returns the results dict of the research report."""
+    candles (its close feeds CorrBreak at the same minute); `funding` the instrument's settled funding rates (ts_ns,
+    rate; FundArb). Returns the results dict of the research report."""
     from ravebear.research.fast_swarm import run_swarm_fast
     from ravebear.research.runner import to_jsonable
 
@@ -118,7 +152,7 @@ def run(frame: pd.DataFrame, bar_type: str, config: SwarmAnalysisConfig | None =
     if reference is not None:
         ref = frame[["ts"]].merge(reference[["ts", "close"]], on="ts", how="left")["close"].to_numpy(np.float64)
     cols = [frame[k].to_numpy(np.float64) for k in ("open", "high", "low", "close", "volume")]
-    fast = run_swarm_fast(ts_ns, *cols, funding=None, reference=ref, config=config.swarm)
+    fast = run_swarm_fast(ts_ns, *cols, funding=funding_per_bar(ts_ns, funding), reference=ref, config=config.swarm)
     swarm_s = time.perf_counter() - started
     result = swarm_results(ts_ns, cols[3], fast, config)
     gaps = np.flatnonzero(np.diff(ts_ms) > 60_000)
@@ -130,7 +164,16 @@ def run(frame: pd.DataFrame, bar_type: str, config: SwarmAnalysisConfig | None =
         "gaps": len(gaps),
         "missing_minutes": int(sum((ts_ms[g + 1] - ts_ms[g]) // 60_000 - 1 for g in gaps)),
         "reference": reference_type,
+        "funding_rates": 0 if funding is None else len(funding),
     }
+    meta["rows"] = [
+        ["bar type", bar_type],
+        ["1-minute candles", f"{len(frame):,}"],
+        ["first / last open (UTC)", f"{meta['first_open_utc']} / {meta['last_open_utc']}"],
+        ["gaps (missing minutes)", f"{meta['gaps']} ({meta['missing_minutes']:,})"],
+        ["reference (CorrBreak)", reference_type or "none (--reference)"],
+        ["funding rates (FundArb)", f"{meta['funding_rates']:,} stored for {instrument_of(bar_type)}"],
+    ]
     settings = {"horizons": list(config.horizons), "min_move_bps": config.min_move_bps, "confluence": config.confluence, "min_votes": config.min_votes,
                 "consensus": dataclasses.asdict(config.swarm.consensus), "regime": dataclasses.asdict(config.swarm.regime), "bots": list(fast.names)}  # fmt: skip
     timings = {"swarm": round(swarm_s, 3), "analysis": round(time.perf_counter() - started - swarm_s, 3)}

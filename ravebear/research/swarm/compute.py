@@ -2,8 +2,9 @@
 
 The swarm (the twenty bots, the rule regime and the consensus with the run's settings; docs/SWARM.md) runs over the
 series through its compiled twin, which equals the pure `Swarm` fed one candle at a time. Over candles alone the
-five order-flow bots and WhaleWatch have no input and abstain; FundArb abstains without funding and CorrBreak
-without a reference series (`--reference`).
+five order-flow bots and WhaleWatch have no input and abstain; FundArb reads the instrument's settled funding rates
+when the catalog holds them (`FundingRate`, e.g. from `ravebear altdata`), else it abstains; CorrBreak votes only with
+a reference series (`--reference`).
 
 * **Hit**: a vote cast at a candle's close is resolved at the first candle closing at least the horizon later; it
   is a hit when the price moved in the vote's direction by more than `min_move_bps` (the `HitRateTracker` of the
@@ -14,13 +15,16 @@ without a reference series (`--reference`).
   the same side (the consensus discounts pairs above 50 %).
 * **Calibration**: consensus candles grouped by score bucket: resolved votes, hit rate and the mean forward move in
   the consensus direction (bps); Spearman's ρ between score and that move. A calibrated score has hit rate and move
-  rising with the score.
+  rising with the score; the summary calls it calibrated when ρ at the middle horizon is positive and significant
+  (one-sided p < 0.05, normal approximation `z = ρ sqrt(n - 1)`) and the top filled bucket's hit rate is above the
+  bottom one's.
 * **Confluence events**: candles where at least `confluence` bots vote the consensus direction.
 * **Regime shares**: the share of candles in each regime label.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +57,16 @@ def forward_moves(ts_ns: np.ndarray, close: np.ndarray, horizon_min: int) -> np.
     known = later < len(close)
     out[known] = (close[later[known]] - close[known]) / close[known]
     return out
+
+
+CALIBRATION_P = 0.05  # one-sided significance a positive score-vs-move correlation needs to call the score calibrated
+
+
+def _one_sided_p(rho: float | None, n: int) -> float:
+    """P(rho this large or larger | no relation), normal approximation z = rho sqrt(n - 1); 1 when unknown."""
+    if rho is None or n < 3:
+        return 1.0
+    return 0.5 * math.erfc(rho * math.sqrt(n - 1) / math.sqrt(2.0))
 
 
 def _spearman(x: np.ndarray, y: np.ndarray) -> float | None:
@@ -124,7 +138,9 @@ def swarm_results(ts_ns: np.ndarray, close: np.ndarray, fast: FastSwarm, config:
     consensus_mid = next(r for r in hit_rates if r["name"] == CONSENSUS and r["horizon"] == middle and r["regime"] == "all")
     calib_mid = next(c for c in calibration if c["horizon"] == middle)
     filled = [b for b in calib_mid["buckets"] if b["count"]]
-    calibrated = bool(calib_mid["spearman"] is not None and calib_mid["spearman"] > 0 and len(filled) >= 2 and filled[-1]["hit_rate"] > filled[0]["hit_rate"])
+    rho_mid = calib_mid["spearman"]
+    p_value = _one_sided_p(rho_mid, calib_mid["count"])
+    calibrated = bool(rho_mid is not None and rho_mid > 0 and p_value < CALIBRATION_P and len(filled) >= 2 and filled[-1]["hit_rate"] > filled[0]["hit_rate"])
     return {
         "bots": list(names),
         "votes": {name: int(v) for name, v in zip(names, voted.sum(axis=0), strict=True)},
@@ -146,6 +162,7 @@ def swarm_results(ts_ns: np.ndarray, close: np.ndarray, fast: FastSwarm, config:
             "consensus": {"count": consensus_mid["count"], "rate": consensus_mid["rate"]},
             "confluence": next(e for e in events if e["horizon"] == middle),
             "calibrated": calibrated,
-            "spearman": calib_mid["spearman"],
+            "spearman": rho_mid,
+            "p_value": None if rho_mid is None else p_value,
         },
     }

@@ -30,7 +30,7 @@ def tables(result: dict[str, Any]) -> list[Table]:
     base = result["baseline"][str(mid)]
     conf = summary["confluence"]
     top = ", ".join(f"{b['name']} {pct(b['rate'])} ({b['count']:,})" for b in summary["top_bots"]) or "none with enough votes"
-    rho = "n/a" if summary["spearman"] is None else f"{summary['spearman']:+.3f}"
+    rho = "n/a" if summary["spearman"] is None else f"{summary['spearman']:+.3f}, one-sided p {summary['p_value']:.2g}"
     rows = [
         ["regime shares", ", ".join(f"{name} {pct(share)}" for name, share in result["regime_shares"].items())],
         ["consensus candles", f"{result['consensus_candles']:,}"],
@@ -44,7 +44,7 @@ def tables(result: dict[str, Any]) -> list[Table]:
     votes = {**result["votes"], "consensus": result["consensus_candles"]}
     body = [[name, f"{votes[name]:,}", *(_rate(rates.get((name, h, "all"))) for h in horizons)] for name in [*result["bots"], "consensus"]]
     body.append(["chance (up / down)", "", *(f"{pct(result['baseline'][str(h)]['up'])} / {pct(result['baseline'][str(h)]['down'])}" for h in horizons)])
-    out.append(Table("Hit rate by bot and horizon (resolved votes)", columns, body, "a bot that never voted shows -; order-flow bots, WhaleWatch, FundArb (no funding) and CorrBreak (no --reference) have no input in candles"))
+    out.append(Table("Hit rate by bot and horizon (resolved votes)", columns, body, "a bot that never voted shows -; over candles the order-flow bots and WhaleWatch have no input, FundArb needs funding rates in the catalog and CorrBreak --reference"))
     out.append(Table(
         f"Hit rate by regime at {mid} min (regime when the vote was cast)", ["bot", *REGIMES],
         [[name, *(_rate(rates.get((name, mid, regime))) for regime in REGIMES)] for name in [*result["bots"], "consensus"] if result["votes"].get(name, 1)]
@@ -59,7 +59,7 @@ def tables(result: dict[str, Any]) -> list[Table]:
     out.append(Table(
         f"Confluence events (>= {result['confluence_min']} bots on the consensus side)", ["horizon", "events", "hits", "hit rate", "mean move bps"],
         [[f"{e['horizon']} min", f"{e['count']:,}", f"{e['hits']:,}", pct(e["hit_rate"]), num(e["mean_move_bps"])] for e in result["confluence_events"]],
-        "confluence per candle: " + ", ".join(f"{k}: {v:,}" for k, v in result["confluence_counts"].items()),
+        "confluence per candle: " + (", ".join(f"{k}: {v:,}" for k, v in result["confluence_counts"].items()) or "none"),
     ))  # fmt: skip
     names, joint, same = result["bots"], result["agreement"]["joint"], result["agreement"]["same_side"]
     pairs = [(same[i][j], joint[i][j], names[i], names[j]) for i in range(len(names)) for j in range(i + 1, len(names)) if joint[i][j] >= 30]

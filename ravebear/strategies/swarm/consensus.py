@@ -68,6 +68,8 @@ class Consensus:
     def update(self, votes: Sequence[float]) -> tuple[int, float, int]:
         """Take the bots' votes at one candle (+long / -short confidence, 0.0 abstain); return the consensus
         direction (+1, -1, 0), its score in [0, 100] and the confluence (bots voting that direction)."""
+        if not any(votes):  # most candles: nobody votes
+            return 0, 0.0, 0
         voters = [i for i, v in enumerate(votes) if v != 0.0]
         n = len(voters)
         direction, score, confluence = 0, 0.0, 0
@@ -91,8 +93,7 @@ class Consensus:
             if total > 0.0 and net != 0.0:
                 direction = 1 if net > 0.0 else -1
                 score = 100.0 * abs(net) / total
-                if score > 100.0:
-                    score = 100.0
+                score = min(score, 100.0)
                 for a in voters:
                     if (votes[a] > 0.0) == (direction > 0):
                         confluence += 1

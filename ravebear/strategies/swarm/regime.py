@@ -8,6 +8,7 @@ strength, the mean true range in bps measures volatility and is ranked against i
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, fields
 
@@ -111,10 +112,8 @@ class RuleRegime:
             self._start = open_ns - open_ns % self._bucket_ns
             self._high, self._low, self._close = candle.high, candle.low, candle.close
         else:
-            if candle.high > self._high:
-                self._high = candle.high
-            if candle.low < self._low:
-                self._low = candle.low
+            self._high = max(self._high, candle.high)
+            self._low = min(self._low, candle.low)
             self._close = candle.close
         if candle.ts == self._start + self._bucket_ns:
             self._close_bucket()
@@ -127,9 +126,9 @@ class RuleRegime:
         self.candles += 1
         self._prev_close = close
         self._closes.append(close)
-        if prev == prev:  # true range needs the previous regime candle's close
-            top = high if high > prev else prev
-            bottom = low if low < prev else prev
+        if not math.isnan(prev):  # true range needs the previous regime candle's close
+            top = max(prev, high)
+            bottom = min(prev, low)
             self._ranges.append((top - bottom) / close * 1e4)
         if len(self._closes) > config.trend_period:
             closes = self._closes

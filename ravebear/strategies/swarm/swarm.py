@@ -39,6 +39,9 @@ class Swarm:
         self._reference_bots = [bot for bot in self.bots if REFERENCE in bot.reads]
         self.consensus = Consensus(self.config.consensus, [bot.name for bot in self.bots], [bot.group for bot in self.bots])
         self.regime = make_regime(self.config.regime)
+        self._on_candle = [bot.on_candle for bot in self.bots]  # bound once: the per-candle loop skips the lookups
+        self._regime_on_candle = self.regime.on_candle
+        self._consensus_update = self.consensus.update
 
     def on_trade(self, trade: Trade) -> None:
         """Feed one trade print to the bots that read trades."""
@@ -72,7 +75,7 @@ class Swarm:
 
     def on_candle(self, candle: Candle) -> SwarmState:
         """Close one 1-minute candle: every bot votes, the regime updates, the consensus combines them."""
-        votes = tuple([bot.on_candle(candle) for bot in self.bots])
-        regime = self.regime.on_candle(candle)
-        direction, score, confluence = self.consensus.update(votes)
+        votes = tuple([on_candle(candle) for on_candle in self._on_candle])
+        regime = self._regime_on_candle(candle)
+        direction, score, confluence = self._consensus_update(votes)
         return SwarmState(candle.ts, votes, direction, score, confluence, regime)

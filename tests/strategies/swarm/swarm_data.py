@@ -13,7 +13,7 @@ def candles(frame: pd.DataFrame) -> list[Candle]:
     """The frame's 1-minute candles (ts = open time in ms) as Candles (ts = close time in ns)."""
     ts = frame["ts"].to_numpy(np.int64) * 1_000_000 + NS_PER_MINUTE
     cols = [frame[c].to_numpy(np.float64) for c in ("open", "high", "low", "close", "volume")]
-    return [Candle(int(t), float(o), float(h), float(l), float(c), float(v)) for t, o, h, l, c, v in zip(ts, *cols, strict=True)]  # noqa: E741
+    return [Candle(int(t), float(o), float(h), float(l), float(c), float(v)) for t, o, h, l, c, v in zip(ts, *cols, strict=True)]
 
 
 def momentum_votes(frame: pd.DataFrame, lags: tuple[int, ...], threshold_bps: float) -> np.ndarray:

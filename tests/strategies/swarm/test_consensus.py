@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from ravebear.strategies.swarm.consensus import Consensus, ConsensusConfig
-from tests.strategies.swarm.swarm_data import momentum_votes
+from ravebear.strategies.swarm.swarm import Swarm
+from tests.strategies.swarm.swarm_data import candles, momentum_votes
 
 LAGS = (1, 3, 5, 15, 30, 60)
 
@@ -43,7 +44,7 @@ def reference(votes: np.ndarray, base: np.ndarray, min_voters: int, halflife: fl
 
 
 @pytest.fixture(scope="module")
-def votes(okx_btc_raw) -> np.ndarray:  # noqa: ANN001
+def votes(okx_btc_raw) -> np.ndarray:
     frame = okx_btc_raw.iloc[:6000]
     base = momentum_votes(frame, LAGS, 8.0)
     # two clones of the 5-bar bot: they always agree with it
@@ -114,16 +115,26 @@ def test_only_past_votes_shape_the_weights(votes: np.ndarray) -> None:
     assert flipped[4000] == (-d, pytest.approx(s, rel=1e-12), c)
 
 
-def test_update_takes_a_few_microseconds_for_twenty_bots(okx_btc_raw) -> None:  # noqa: ANN001
-    frame = okx_btc_raw.iloc[:8000]
-    votes = momentum_votes(frame, (1, 2, 3, 5, 8, 10, 15, 20, 30, 45), 10.0)
-    votes = np.column_stack([votes, votes[:, ::-1] * 0.5])  # twenty bots
-    rows = [tuple(row.tolist()) for row in votes]
-    names = [f"bot{k}" for k in range(20)]
-    consensus = Consensus(ConsensusConfig(), names, ["momentum"] * 20)
-    start = time.perf_counter()
-    for row in rows:
-        consensus.update(row)
-    per_update_us = (time.perf_counter() - start) / len(rows) * 1e6
-    print(f"consensus.update: {per_update_us:.2f} us for 20 bots, {(votes != 0).sum(axis=1).mean():.1f} voting on average")
-    assert per_update_us < 25.0  # a few us on an idle core; generous for a loaded CI machine
+def _per_update_us(rows: list[tuple[float, ...]], names: list[str]) -> float:
+    best = float("inf")
+    for _ in range(3):  # best of three: the machine is shared
+        consensus = Consensus(ConsensusConfig(), names, ["momentum"] * len(names))
+        start = time.perf_counter()
+        for row in rows:
+            consensus.update(row)
+        best = min(best, (time.perf_counter() - start) / len(rows) * 1e6)
+    return best
+
+
+def test_update_takes_a_few_microseconds_for_twenty_bots(okx_btc_raw) -> None:
+    swarm = Swarm()  # the twenty bots' own votes on real candles
+    rows = [swarm.on_candle(candle).votes for candle in candles(okx_btc_raw.iloc[:8000])]
+    real = _per_update_us(rows, list(swarm.names))
+    dense = momentum_votes(okx_btc_raw.iloc[:8000], (1, 2, 3, 5, 8, 10, 15, 20, 30, 45), 10.0)
+    dense = np.column_stack([dense, dense[:, ::-1] * 0.5])  # twenty bots, ~6 voting at every candle
+    crowded = _per_update_us([tuple(row) for row in dense.tolist()], [f"bot{k}" for k in range(20)])
+    voting = np.mean([sum(v != 0.0 for v in row) for row in rows])
+    print(f"consensus.update: {real:.2f} us on the swarm's votes ({voting:.2f} voting on average), {crowded:.2f} us with ~6 voting")
+    assert len(swarm.names) == 20 and voting > 0.3
+    assert real < 8.0  # ~1 us on an idle core
+    assert crowded < 40.0  # ~9 us on an idle core

@@ -56,7 +56,7 @@ def expected(frame: pd.DataFrame, states: list[SwarmState], upto: int) -> pd.Dat
     return pd.DataFrame(rows, columns=["name", "horizon", "regime", "hit"])
 
 
-def test_hit_rates_match_pandas(run) -> None:  # noqa: ANN001
+def test_hit_rates_match_pandas(run) -> None:
     frame, _, states, tracker, _ = run
     table = expected(frame, states, len(states) - 1)
     overall = table.groupby(["name", "horizon"])["hit"].agg(["count", "sum"])
@@ -77,7 +77,7 @@ def test_hit_rates_match_pandas(run) -> None:  # noqa: ANN001
     assert 0.0 < tracker.rate("m60", 60, 1).rate < 1.0
 
 
-def test_only_votes_past_their_horizon_count(run) -> None:  # noqa: ANN001
+def test_only_votes_past_their_horizon_count(run) -> None:
     frame, _, states, _, snapshot = run
     table = expected(frame, states[:6001], 6000)
     counts = table.groupby(["name", "horizon"]).size()

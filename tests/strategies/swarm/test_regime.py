@@ -4,6 +4,8 @@ minimum duration hold, and bad settings give one-line errors."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,7 +18,7 @@ from tests.strategies.swarm.swarm_data import candles
 CONFIG = RegimeConfig()
 
 
-def labels(config: RegimeConfig, bars: list) -> list[int]:  # noqa: ANN001
+def labels(config: RegimeConfig, bars: list) -> list[int]:
     regime = make_regime(config)
     return [regime.on_candle(candle) for candle in bars]
 
@@ -90,7 +92,7 @@ def test_rule_labels_follow_their_definition(okx_btc_raw: pd.DataFrame) -> None:
         else:
             runs.append([label[k], k, 1])
     assert len(runs) > 20
-    for (prev_label, _, prev_len), (now, k, _) in zip(runs, runs[1:], strict=False):
+    for (prev_label, _, prev_len), (now, k, _) in itertools.pairwise(runs):
         assert prev_len >= config.min_duration  # minimum duration
         vol_bar = config.volatile_exit if prev_label == VOLATILE else config.volatile_enter
         trend_bar = config.trend_exit if prev_label == TRENDING else config.trend_enter

@@ -36,6 +36,12 @@ def test_a_valid_mapping_builds_a_running_swarm(okx_btc_raw: pd.DataFrame) -> No
         ({"regime": {"volatile_exit": 0.95}}, "swarm.regime.volatile_exit must be at most volatile_enter (0.9), got 0.95"),
         ({"regime": {"kind": "hmm"}}, "swarm.regime.kind must be one of rule, markov, got 'hmm'"),
         ({"bots": "FlashCrash"}, "swarm.bots must be a list of bot names, got 'FlashCrash'"),
+        ({"bots": ["FlashCrash", "GapFill"], "consensus": {"min_voters": 3}}, "swarm.consensus.min_voters (3) is more than the 2 bots in swarm.bots"),
+        ({"bots": ["FlashCrash", "FlashCrash"]}, "swarm.bots names 'FlashCrash' twice"),
+        ({"settings": {"GapFill": {"max_bars": 5}}, "bots": ["FlashCrash"]}, "swarm.settings.GapFill: GapFill is not in swarm.bots"),
+        ({"settings": {"GapFill": {"max_bars": 0}}}, "swarm.settings.GapFill.max_bars must be between 1 and 100,000 bars, got 0"),
+        ({"settings": {"GapFill": {"max_bar": 5}}}, "unknown key 'swarm.settings.GapFill.max_bar' (did you mean 'max_bars'?)"),
+        ({"settings": {"GapFill": {"max_bars": "x"}}}, "swarm.settings.GapFill.max_bars must be a number, got 'x'"),
         ([], "swarm must be a mapping with keys bots, settings, consensus, regime, got []"),
     ],
 )
