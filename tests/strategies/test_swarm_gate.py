@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from ravebear.catalog.swarm_data import parse_votes
+from ravebear.platform.nodes.composer import backtest_warnings, trading_node_plan
 from ravebear.platform.nodes.run_file import ConfigError, parse_run_file
 from tests.conftest import sample_catalog
 from tests.platform.test_backtest import ravebear
@@ -87,6 +88,16 @@ def test_without_the_swarm_actor_the_missing_data_policy_decides(catalog, gated,
     warning = (f"swarm conditions got no SwarmSignal (add the SwarmActor under actors:): they {'refused' if policy == 'block' else 'passed'} "
                "every entry (entry_filter.missing_data)")  # fmt: skip
     assert run.unfed == [warning] * len(INSTRUMENTS)
+    # said before the run too, once per instrument
+    config = parse_run_file(yaml.safe_dump(raw), "swarm.yaml")
+    expected = [f"entry_filter.swarm: no SwarmActor under actors: watches {name}; its missing_data policy decides every entry" for name in INSTRUMENTS]
+    assert [w for w in backtest_warnings(config) if w.startswith("entry_filter.swarm")] == expected
+    assert [w for w in trading_node_plan(config, "paper", catalog).warnings if w.startswith("entry_filter.swarm")] == expected
+
+
+def test_with_the_swarm_actor_nothing_is_said_before_the_run(catalog):
+    config = parse_run_file(yaml.safe_dump(swarm_run_file(catalog)), "swarm.yaml")
+    assert [w for w in backtest_warnings(config) if "swarm" in w] == []
 
 
 def _parse(catalog, **changes):

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import msgspec
 
 from ravebear.catalog.store import one_minute_bar_type
-from ravebear.platform.nodes.alt_data_routing import live_sources, unserved_filter_data
+from ravebear.platform.nodes.alt_data_routing import live_sources, unserved_filter_data, unserved_swarm_signals
 from ravebear.platform.nodes.component_checks import component_config_path, component_fields, with_account_risk
 from ravebear.platform.nodes.run_file import ConfigError, DataSection, RunFile, utc_ns
 
@@ -243,7 +243,8 @@ def backtest_warnings(config: RunFile) -> tuple[str, ...]:
     from ravebear.platform.alerts.composition import alert_warnings
 
     strategies, _ = component_configs(config)
-    return unserved_filter_data(strategies, dict.fromkeys(config.alt_data.types, config.alt_data.client_id)) + alert_warnings(config)
+    served = dict.fromkeys(config.alt_data.types, config.alt_data.client_id)
+    return unserved_filter_data(strategies, served) + unserved_swarm_signals(config, strategies) + alert_warnings(config)
 
 
 @dataclass
@@ -350,7 +351,8 @@ def trading_node_plan(
     strategies, actors = component_configs(config, {"stop_action": node_settings.stop_action}, serves, mode, node_settings.trader_id)
     from ravebear.platform.alerts.composition import alert_warnings
 
-    plan.warnings += unserved_filter_data(strategies, {**dict.fromkeys(sources.left_out, ""), **serves}) + alert_warnings(config)
+    plan.warnings += unserved_filter_data(strategies, {**dict.fromkeys(sources.left_out, ""), **serves}) + unserved_swarm_signals(config, strategies)
+    plan.warnings += alert_warnings(config)
     plan.show_dashboard = node_settings.dashboard if dashboard is None else dashboard
     level = log_level or config.run.log_level
     if plan.show_dashboard:  # nautilus writes logs to stdout, which would tear the in-place view: errors only there, the rest to a file
