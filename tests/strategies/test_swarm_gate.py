@@ -116,6 +116,8 @@ def _parse(catalog, **changes):
     ({"actor": {"reference": {"SOL-USDT-SWAP.OKX": "BTC-USDT-SWAP.OKX"}}}, "reference.SOL-USDT-SWAP.OKX: not one of instrument_ids (BTC-USDT-SWAP.OKX, ETH-USDT-SWAP.OKX)"),
     ({"actor": {"reference": {"ETH-USDT-SWAP.OKX": "SOL-USDT-SWAP.OKX"}}},
      "'actors[0].config.reference.ETH-USDT-SWAP.OKX' SOL-USDT-SWAP.OKX is not under data: (add a data: entry for it); data: has BTC-USDT-SWAP.OKX, ETH-USDT-SWAP.OKX"),
+    ({"actor": {"swarm": {"bots": ["RSIrev"]}}}, "swarm.bots: unknown bot 'RSIrev' (did you mean 'RSIRev'?)"),
+    ({"actor": {"hit_rates": {"horizon": [5]}}}, "unknown key 'hit_rates.horizon' (did you mean 'horizons_min'?)"),
     ({"actor": {"book_source": "l3"}}, "'actors[0].config.book_source' must be one of deltas, quotes, none, got 'l3'"),
 ])  # fmt: skip
 def test_a_bad_swarm_setting_is_named_in_one_line(catalog, changes, message):
