@@ -38,6 +38,7 @@ from nautilus_trader.model.identifiers import ClientId, InstrumentId
 
 from ravebear.catalog.swarm_data import SwarmSignal, swarm_data_type, vote_summary
 from ravebear.strategies.bar_types import BASE_BARS, bar_type_for
+from ravebear.strategies.entry_filter import EntryFilterConfig
 from ravebear.strategies.levels.timeframes import Candle
 from ravebear.strategies.microstructure.types import BookUpdate, Quote, Trade
 from ravebear.strategies.swarm.bot import BOOK, FUNDING, REFERENCE, TRADES, WHALES
@@ -47,7 +48,7 @@ BOOK_SOURCES = ("deltas", "quotes", "none")
 SWARM_DATA_TYPES = {FUNDING: "FundingRate", WHALES: "WhaleTransaction"}  # the alt-data type names bots' inputs read
 _BUYER, _SELLER = AggressorSide.BUYER, AggressorSide.SELLER
 _CLEAR, _DELETE, _BUY_SIDE = BookAction.CLEAR, BookAction.DELETE, OrderSide.BUY
-_STABLECOINS = frozenset(("usdt", "usdc", "busd", "dai", "fdusd", "tusd", "usde", "pyusd"))  # as EntryFilterConfig.whale_stablecoins
+_STABLECOINS = frozenset(EntryFilterConfig().whale_stablecoins)  # the entry filter's whale_flow list: the same transfers, the same sign
 
 
 class SwarmActorConfig(ActorConfig, frozen=True, kw_only=True):
