@@ -42,6 +42,7 @@ from ravebear.strategies.entry_filter import EntryFilterConfig
 from ravebear.strategies.levels.timeframes import Candle
 from ravebear.strategies.microstructure.types import BookUpdate, Quote, Trade
 from ravebear.strategies.swarm.bot import BOOK, FUNDING, REFERENCE, TRADES, WHALES
+from ravebear.strategies.swarm.hit_rates import CONSENSUS
 from ravebear.strategies.swarm.state import REGIME_NAMES, SwarmState
 
 BOOK_SOURCES = ("deltas", "quotes", "none")
@@ -278,10 +279,16 @@ class SwarmActor(Actor):
                 entry.swarm.on_whale(data.ts_event, data.amount_usd, direction)
 
     def on_stop(self) -> None:
-        """Close the candles still waiting for their reference's."""
+        """Close the candles still waiting for their reference's; log each instrument's consensus hit rates so far."""
         for entry in self._swarms.values():
             if entry.pending is not None:
                 self._close(entry, entry.pending)
+            hits = entry.hits
+            shown = []
+            for horizon in hits.horizons_min:
+                rate = hits.rate(CONSENSUS, horizon)
+                shown.append(f"{horizon} min {rate.rate:.1%} of {rate.count:,}" if rate.count else f"{horizon} min: none resolved")
+            self.log.info(f"swarm {entry.instrument_id}: consensus hit rate {', '.join(shown)}")
 
     def _close(self, entry: InstrumentSwarm, candle: Candle) -> None:
         entry.pending = None

@@ -39,6 +39,7 @@ class SwarmRun:
     decisions: list  # SignalDecision of every strategy
     skipped: dict[str, int]  # summed over the strategies
     unfed: list[str]  # the strategies' swarm-conditions warnings
+    hit_rates: dict[str, Any]  # instrument -> the actor's HitRateTracker
 
 
 def collect(actors: list, strategies: list) -> SwarmRun:
@@ -52,7 +53,8 @@ def collect(actors: list, strategies: list) -> SwarmRun:
             skipped[name] = skipped.get(name, 0) + count
         if strategy.swarm is not None and strategy.swarm.unfed():
             unfed.append(strategy.swarm.unfed())
-    return SwarmRun(list(swarm.signals) if swarm else [], list(recorder.published), list(recorder.decisions), skipped, unfed)
+    hits = {name.value: entry.hits for name, entry in swarm._swarms.items()} if swarm else {}
+    return SwarmRun(list(swarm.signals) if swarm else [], list(recorder.published), list(recorder.decisions), skipped, unfed, hits)
 
 
 def backtest(raw: dict[str, Any], catalog: Path) -> SwarmRun:

@@ -4,6 +4,7 @@ without the actor the filter's missing_data policy decides; bad settings are one
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter
 
 import pytest
@@ -73,6 +74,32 @@ def test_a_swarm_signal_counts_its_votes_as_its_votes_text_says(gated):
         if signal.direction:
             assert signal.confluence == (signal.long_votes if signal.direction > 0 else signal.short_votes)
     assert {signal.regime for signal in gated.signals} <= {"warmup", "trending", "ranging", "volatile"}
+
+
+def test_the_actors_hit_rates_are_the_outcomes_of_its_published_signals(gated):
+    """The consensus hit rate per instrument at 15 minutes, recounted from the published signals and the sample's closes:
+    a vote resolves at the first candle closing at least 15 minutes later, a hit when price moved its way > 5 bps."""
+    from ravebear.catalog.candles import read_ohlcv_file
+    from tests.conftest import SAMPLE
+
+    for name in INSTRUMENTS:
+        frame = read_ohlcv_file(next(SAMPLE.glob(f"okx_swap_{name.removesuffix('.OKX')}_*.parquet")))
+        closes = dict(zip((frame["ts"] + 60_000) * 1_000_000, frame["close"], strict=True))
+        signals = [s for s in gated.signals if s.instrument_id.value == name]
+        times = [s.ts_event for s in signals]
+        count = hits = 0
+        for signal in signals:
+            if not signal.direction:
+                continue
+            index = bisect_left(times, signal.ts_event + 15 * 60 * 10**9)
+            if index == len(times):
+                continue  # not resolved by the end of the run
+            due = times[index]
+            count += 1
+            move = (closes[due] - closes[signal.ts_event]) / closes[signal.ts_event]
+            hits += move * signal.direction > 5e-4
+        rate = gated.hit_rates[name].rate("consensus", 15)
+        assert (rate.count, rate.hits) == (count, hits) and count > 100, name
 
 
 @pytest.mark.parametrize("policy", ["block", "pass"])
