@@ -102,6 +102,42 @@ def test_the_actors_hit_rates_are_the_outcomes_of_its_published_signals(gated):
         assert (rate.count, rate.hits) == (count, hits) and count > 100, name
 
 
+def test_swarm_signals_written_to_the_catalog_replay_into_a_backtest_and_gate_the_same_entries(gated, tmp_path):
+    """SwarmSignals are catalog data: written with the catalog's atomic writer, read back equal, and replayed into a
+    backtest without the SwarmActor (listed before the bars, so a candle's signal comes before its bar, as the actor's
+    does) they gate exactly the entries the actor's signals gated."""
+    import msgspec
+    from nautilus_trader.backtest.node import BacktestNode
+    from nautilus_trader.config import BacktestDataConfig
+
+    from ravebear.catalog.atomic_write import write_data
+    from ravebear.catalog.store import RaveCatalog
+    from ravebear.catalog.swarm_data import SwarmSignal
+    from ravebear.platform.nodes.composer import backtest_run_config
+    from tests.strategies.swarm_runs import collect
+
+    catalog = sample_catalog(tmp_path / "catalog").path
+    stored = sorted(gated.signals, key=lambda signal: signal.ts_init)
+    write_data(catalog, stored)
+    read = [item.data for item in RaveCatalog(catalog).nautilus.query(SwarmSignal)]
+    assert sorted(read, key=lambda signal: (signal.ts_init, signal.instrument_id.value)) == sorted(stored, key=lambda signal: (signal.ts_init, signal.instrument_id.value))
+    raw = swarm_run_file(catalog, {"missing_data": "block", "swarm": {"min_agree": MIN_AGREE, "block_regimes": list(BLOCKED)}}, swarm_actor=False)
+    run_config = backtest_run_config(parse_run_file(yaml.safe_dump(raw), "swarm.yaml"), catalog.resolve())
+    signals = [
+        BacktestDataConfig(catalog_path=str(catalog), data_cls=f"{SwarmSignal.__module__}:SwarmSignal", instrument_id=name,
+                           metadata={"instrument_id": name}, client_id="SWARM")
+        for name in INSTRUMENTS
+    ]  # fmt: skip
+    run_config = msgspec.structs.replace(run_config, data=[*signals, *run_config.data])
+    node = BacktestNode(configs=[run_config])
+    node.run()
+    trader = node.get_engine(run_config.id).trader
+    replayed = collect(trader.actors(), trader.strategies())
+    node.dispose()
+    assert replayed.published == stored
+    assert [(d.ts, d.instrument_id, d.side, d.refused_by) for d in replayed.decisions] == [(d.ts, d.instrument_id, d.side, d.refused_by) for d in gated.decisions]
+
+
 @pytest.mark.parametrize("policy", ["block", "pass"])
 def test_without_the_swarm_actor_the_missing_data_policy_decides(catalog, gated, policy):
     raw = swarm_run_file(catalog, {"missing_data": policy, "swarm": {"min_agree": MIN_AGREE}}, swarm_actor=False)
