@@ -14,12 +14,14 @@ from nautilus_trader.model.custom import customdataclass
 from nautilus_trader.model.data import DataType
 from nautilus_trader.model.identifiers import InstrumentId
 
+_DEFAULT_INSTRUMENT = InstrumentId.from_str("BTC-USDT-SWAP.OKX")
+
 
 @customdataclass
 class SwarmSignal(Data):
     """The swarm of one instrument at a candle close (ts_event = ts_init = the candle's close, ns)."""
 
-    instrument_id: InstrumentId = InstrumentId.from_str("BTC-USDT-SWAP.OKX")
+    instrument_id: InstrumentId = _DEFAULT_INSTRUMENT
     direction: int = 0  # the consensus: +1 long, -1 short, 0 none
     score: float = 0.0  # consensus score for that direction, 0-100
     confluence: int = 0  # bots voting that direction
@@ -27,6 +29,15 @@ class SwarmSignal(Data):
     short_votes: int = 0  # bots voting short
     regime: str = ""  # warmup | trending | ranging | volatile
     votes: str = ""  # the voting bots as name=vote, in bot order (see the module doc)
+
+    def __init__(
+        self, instrument_id: InstrumentId = _DEFAULT_INSTRUMENT, direction: int = 0, score: float = 0.0, confluence: int = 0, long_votes: int = 0,
+        short_votes: int = 0, regime: str = "", votes: str = "", ts_event: int = 0, ts_init: int = 0,
+    ) -> None:  # fmt: skip
+        # written out (@customdataclass keeps it): a third of the generated one's cost, and the actor builds one a bar
+        self.instrument_id, self.direction, self.score, self.confluence = instrument_id, direction, score, confluence
+        self.long_votes, self.short_votes, self.regime, self.votes = long_votes, short_votes, regime, votes
+        self._ts_event, self._ts_init = ts_event, ts_init
 
 
 def vote_summary(names: tuple[str, ...], votes: tuple[float, ...]) -> tuple[str, int, int]:
