@@ -53,7 +53,7 @@ def collect(actors: list, strategies: list) -> SwarmRun:
             skipped[name] = skipped.get(name, 0) + count
         if strategy.swarm is not None and strategy.swarm.unfed():
             unfed.append(strategy.swarm.unfed())
-    hits = {name.value: entry.hits for name, entry in swarm._swarms.items()} if swarm else {}
+    hits = {name: swarm.hit_rates(name) for name in swarm.config.instrument_ids} if swarm else {}
     return SwarmRun(list(swarm.signals) if swarm else [], list(recorder.published), list(recorder.decisions), skipped, unfed, hits)
 
 
