@@ -186,7 +186,44 @@ class FillRecord(SQLModel, table=True):
     r_multiple: float | None = None  # realized PnL over the initial risk, when known
 
 
+class SwarmSignalRecord(SQLModel, table=True):
+    """The signal swarm at a 1-minute candle close where enough bots agreed (the SwarmActor's SwarmSignal; the
+    LedgerActor writes those with confluence >= its `swarm_min_confluence`)."""
+
+    __tablename__ = "swarm_signals"
+    __table_args__ = _event_indexes("swarm_signals")
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=64)
+    run_id: str = Field(max_length=64)
+    ts_event_ns: int = Field(sa_column=_ns())  # the candle's close
+    event_time: datetime | None = Field(default=None, sa_column=_utc(nullable=False))
+    instrument_id: str = Field(max_length=64)
+    direction: int  # the consensus: +1 long, -1 short, 0 none
+    score: float  # consensus score for that direction, 0-100
+    confluence: int  # bots voting that direction
+    long_votes: int
+    short_votes: int
+    regime: str = Field(max_length=16)  # warmup | trending | ranging | volatile
+    votes: str = Field(default="", max_length=2048)  # the voting bots as name=vote, in bot order (catalog/swarm_data.py)
+
+
+class RegimeChange(SQLModel, table=True):
+    """An instrument's market regime changing (the first label of a run included: previous "")."""
+
+    __tablename__ = "regime_changes"
+    __table_args__ = _event_indexes("regime_changes")
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=64)
+    run_id: str = Field(max_length=64)
+    ts_event_ns: int = Field(sa_column=_ns())  # the close of the first candle with the new regime
+    event_time: datetime | None = Field(default=None, sa_column=_utc(nullable=False))
+    instrument_id: str = Field(max_length=64)
+    regime: str = Field(max_length=16)  # warmup | trending | ranging | volatile
+    previous: str = Field(default="", max_length=16)  # the regime before ("" at the run's first candle)
+
+
 TABLES: dict[str, type[SQLModel]] = {
     "runs": Run, "touches": LevelTouch, "signals": Signal, "alerts": AlertSent, "orders": OrderRecord, "fills": FillRecord,
+    "swarm": SwarmSignalRecord, "regimes": RegimeChange,
 }  # fmt: skip
 """The CLI's table names -> their models."""

@@ -40,6 +40,7 @@ from ravebear.strategies.feed_watch import FeedWatch
 from ravebear.strategies.levels.engine import LevelEngine, LevelEngineConfig
 from ravebear.strategies.levels.model import Level, LevelEvent
 from ravebear.strategies.orderflow_conditions import OrderFlowConditions
+from ravebear.strategies.swarm_conditions import SwarmConditions
 from ravebear.strategies.levels.timeframes import Candle, StreamingAggregator, timeframe_minutes
 from ravebear.strategies.position_manager import LONG, SHORT, STOP_ACTIONS, PositionManager
 from ravebear.strategies.trade_state import STATE_KEY
@@ -138,6 +139,8 @@ class LevelStrategy(Strategy):
         flow, zone = config.entry_filter.orderflow, bool(getattr(config, "require_defended_zone", False))
         flow.context_config()  # a bad entry_filter.orderflow.context key is named even with every condition off
         self.orderflow = OrderFlowConditions(flow, config.entry_filter.missing_data, zone) if flow.conditions() or zone else None
+        swarm = config.entry_filter.swarm
+        self.swarm = SwarmConditions(swarm, config.entry_filter.missing_data) if swarm.conditions() else None
         self.guards = RiskGuards(config.guards, strategy_id=str(self.id))
         self.gate = EntryGate(self.guards, self.entry_filter, config.exits, config.risk_per_trade_pct, config.max_leverage, config.max_notional)
         self.position_manager = PositionManager(self, self.guards, self._publish_guard, config.exits, config.cooldown_bars, config.guards.flatten_on_kill)
@@ -198,6 +201,10 @@ class LevelStrategy(Strategy):
                 self.subscribe_quote_ticks(instrument_id)
             else:
                 self.subscribe_order_book_deltas(instrument_id, BookType.L2_MBP, managed=False)
+        if self.swarm is not None:  # the SwarmActor's signals of this instrument: swarm conditions at the entry
+            from ravebear.catalog.swarm_data import swarm_data_type
+
+            self.subscribe_data(swarm_data_type(self._instrument_key), instrument_id=instrument_id)
         self.position_manager.start(self.instrument, persist_state=self.cache.has_backing)
         self.msgbus.subscribe(topic=GUARD_TOPIC, handler=self._note_guard_event)
         if self.feed_watch is None:
@@ -213,7 +220,10 @@ class LevelStrategy(Strategy):
                 self.subscribe_data(DataType(getattr(types, name)), client_id=ClientId(client))
 
     def on_data(self, data: Any) -> None:
-        """Alternative data goes to the entry filter."""
+        """Alternative data goes to the entry filter, SwarmSignals to the swarm conditions."""
+        if self.swarm is not None and type(data).__name__ == "SwarmSignal":
+            self.swarm.on_signal(data)
+            return
         self.entry_filter.on_data(data)
 
     def on_trade_tick(self, tick: TradeTick) -> None:
@@ -233,9 +243,10 @@ class LevelStrategy(Strategy):
         if self.feed_watch is not None:
             self.feed_watch.stop()
             self.feed_watch = None
-        unfed = self.orderflow.unfed() if self.orderflow is not None else None
-        if unfed:
-            self.log.warning(f"{self.id} {self._instrument_key}: {unfed}")
+        for conditions in (self.orderflow, self.swarm):
+            unfed = conditions.unfed() if conditions is not None else None
+            if unfed:
+                self.log.warning(f"{self.id} {self._instrument_key}: {unfed}")
         self.position_manager.stop(self.config.stop_action)
 
     def on_save(self) -> dict[str, bytes]:
@@ -325,6 +336,15 @@ class LevelStrategy(Strategy):
                 detail = f"{'long' if signal.side == LONG else 'short'} {signal.reason}: {refusal.detail}"
                 self.log.info(f"{self.id} {self._instrument_key}: entry skipped, guard {refusal.guard} blocked: {detail}")
                 self.msgbus.publish(GUARD_TOPIC, GuardEvent(candle.ts, refusal.guard, "blocked", self._instrument_key, str(self.id), detail))
+                return
+        if self.swarm is not None:
+            refused = self.swarm.check(candle.ts, signal.side)
+            if refused is not None:
+                self.skipped[refused.guard] = self.skipped.get(refused.guard, 0) + 1
+                detail = f"{'long' if signal.side == LONG else 'short'} {signal.reason}: {refused.detail}"
+                self.log.info(f"{self.id} {self._instrument_key}: entry skipped, guard {refused.guard} blocked: {detail}")
+                self.msgbus.publish(GUARD_TOPIC, GuardEvent(candle.ts, refused.guard, "blocked", self._instrument_key, str(self.id), detail))
+                self._publish_signal(candle.ts, signal, refused.guard, refused.detail)
                 return
         verdict = self.gate.decide(candle.ts, signal.side, signal.invalidation, signal.reason, candle.close, self.instrument, account, max_spend)
         if isinstance(verdict, EntryRefusal):

@@ -65,6 +65,10 @@ orderflow (per instrument; `orderflow_conditions.py`)
     CVD aligned or diverging, OBI toward the entry, absorption at the touched level, a whale trade nearby: read
     from the strategy's own trades and book at the entry; each refuses on its own (not counted in min_agree).
 
+swarm (per instrument; `swarm_conditions.py`)
+    at least N bots vote the entry's side, a consensus score toward it, not in a blocked regime: read from the
+    SwarmActor's SwarmSignal of the entry's candle; each refuses on its own (not counted in min_agree).
+
 Per-instrument data is keyed by the object's `instrument_id` (string form, as `check` takes it).
 Time windows are deques trimmed as data arrives and at each check, so check times are expected
 not to go backwards. `StablecoinSupply` and `Liquidation` rows are not used (yet) and ignored.
@@ -84,6 +88,7 @@ from nautilus_trader.model.data import Bar
 from ravebear.catalog.alt_data.types import Dominance, FundingRate, LongShortRatio, OpenInterest, WhaleTransaction
 from ravebear.strategies.levels.model import EventKind, LevelEvent, LevelKind, LevelSide
 from ravebear.strategies.orderflow_conditions import OrderFlowConditionsConfig
+from ravebear.strategies.swarm_conditions import SwarmConditionsConfig
 from ravebear.time_units import NS_PER_HOUR
 
 CONDITIONS: tuple[str, ...] = ("usdt_dominance", "whale_flow", "oi_change", "funding", "crowding", "wick_alignment")
@@ -126,6 +131,7 @@ class EntryFilterConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
     wick_alignment_min: int = 2  # supporting timeframes needed
     wick_alignment_max_distance_bps: float = 100.0  # bps of the entry price; farther wicks do not support it
     orderflow: OrderFlowConditionsConfig = msgspec.field(default_factory=OrderFlowConditionsConfig)  # e.g. {cvd: aligned, obi_min: 0.2}
+    swarm: SwarmConditionsConfig = msgspec.field(default_factory=SwarmConditionsConfig)  # e.g. {min_agree: 5, block_regimes: [volatile]}
 
     def __post_init__(self) -> None:
         unknown = [name for name in self.conditions if name not in CONDITIONS]

@@ -105,7 +105,7 @@ def test_bad_input_is_one_line_with_exit_2(tmp_path):
     url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
     open_ledger(url).dispose()
     cases = {
-        ("list", "touchs", "--url", url): "error: unknown table 'touchs' (did you mean touches?): one of runs, touches, signals, alerts, orders, fills",
+        ("list", "touchs", "--url", url): "error: unknown table 'touchs' (did you mean touches?): one of runs, touches, signals, alerts, orders, fills, swarm, regimes",
         ("list", "signals", "--url", url, "--kind", "wick"): "error: --kind applies to touches and alerts, not signals",
         ("list", "touches", "--url", url, "--since", "yesterday-ish"): "error: --since: not a date/time: 'yesterday-ish' (e.g. 2026-07-27 or '2026-07-27 12:20')",
         ("list", "touches", "--url", "nonsense"): "error: not a database URL: nonsense (e.g. sqlite:///var/ledger.sqlite or postgresql+psycopg://user@host/db)",

@@ -25,13 +25,13 @@ from tests.postgres_server import PASSWORD
 
 def test_a_new_ledger_is_at_the_newest_revision_and_matches_the_models(ledger_url):
     engine = open_ledger(ledger_url)
-    assert current_revision(engine) == "0003"
-    assert {"runs", "level_touches", "signals", "alerts_sent", "orders", "fills"} <= set(inspect(engine).get_table_names())
+    assert current_revision(engine) == "0004"
+    assert {"runs", "level_touches", "signals", "alerts_sent", "orders", "fills", "swarm_signals", "regime_changes"} <= set(inspect(engine).get_table_names())
     with engine.connect() as connection:  # the migrations build exactly what the models declare
         assert compare_metadata(MigrationContext.configure(connection), SQLModel.metadata) == []
     indexes = {ix["name"]: ix["column_names"] for ix in inspect(engine).get_indexes("level_touches")}
     assert indexes == {"ix_level_touches_run_time": ["run_id", "ts_event_ns"], "ix_level_touches_instrument": ["instrument_id"]}
-    assert current_revision(open_ledger(ledger_url)) == "0003"  # opening again is a no-op
+    assert current_revision(open_ledger(ledger_url)) == "0004"  # opening again is a no-op
 
 
 def test_an_old_revision_is_upgraded_with_its_rows_kept(ledger_url, okx_btc):
@@ -50,7 +50,7 @@ def test_an_old_revision_is_upgraded_with_its_rows_kept(ledger_url, okx_btc):
     engine.dispose()
 
     upgraded = open_ledger(ledger_url)
-    assert current_revision(upgraded) == "0003"
+    assert current_revision(upgraded) == "0004"
     with upgraded.connect() as connection:
         row = connection.execute(text("SELECT id, touch_price, level_price, obi, whale_tag FROM level_touches")).one()
         run = connection.execute(text("SELECT mode, run_file, trader_id FROM runs")).one()
@@ -102,7 +102,7 @@ def test_a_ledger_from_a_newer_ravebear_is_one_line_and_left_untouched(ledger_ur
     engine.dispose()
     with pytest.raises(LedgerError) as error:
         open_ledger(ledger_url)
-    assert str(error.value).endswith("has a schema newer than this RaveBear knows (Can't locate revision identified by '0009'; newest here: 0003): "
+    assert str(error.value).endswith("has a schema newer than this RaveBear knows (Can't locate revision identified by '0009'; newest here: 0004): "
                                      "upgrade RaveBear or point --url elsewhere")  # fmt: skip
     assert error.value.exit_code == 2
     assert current_revision(create_ledger_engine(ledger_url)) == "0009"

@@ -11,7 +11,7 @@ import click
 
 from ravebear.platform.cli.common import HelpGroup, fail, utc_ms
 
-TABLE_NAMES = ("runs", "touches", "signals", "alerts", "orders", "fills")
+TABLE_NAMES = ("runs", "touches", "signals", "alerts", "orders", "fills", "swarm", "regimes")
 SHOWN = {  # the columns `list` prints (export writes every column)
     "runs": ["id", "mode", "run_file", "trader_id", "started_at", "ended_at", "data_start", "data_end"],
     "touches": ["event_time", "instrument_id", "kind", "timeframe", "score", "side", "touch_price", "level_price",
@@ -20,6 +20,8 @@ SHOWN = {  # the columns `list` prints (export writes every column)
     "alerts": ["event_time", "channel", "kind", "symbol", "title", "outcome"],
     "orders": ["event_time", "client_order_id", "instrument_id", "side", "order_type", "status", "quantity", "price"],
     "fills": ["event_time", "client_order_id", "instrument_id", "side", "quantity", "price", "fee", "realized_pnl", "r_multiple"],
+    "swarm": ["event_time", "instrument_id", "direction", "score", "confluence", "long_votes", "short_votes", "regime", "votes"],
+    "regimes": ["event_time", "instrument_id", "regime", "previous"],
 }  # fmt: skip
 
 
@@ -38,7 +40,8 @@ def _filters(function):
 
 @click.group(cls=HelpGroup)
 def ledger() -> None:
-    """The event ledger: runs, level touches with their market state and outcomes, signals, alerts, orders, fills."""
+    """The event ledger: runs, level touches with their market state and outcomes, signals, alerts, orders, fills, swarm
+    signals and regime changes."""
 
 
 def _table(name: str) -> str:
@@ -95,7 +98,7 @@ def _cell(value: object) -> str:
 @click.option("--limit", type=click.IntRange(1), default=50, show_default=True, help="Show the newest this many rows.")
 def list_rows(table: str, url: str | None, run: str | None, instrument: str | None, kind: str | None, since: str | None,
               until: str | None, limit: int) -> None:  # fmt: skip
-    """List a table's rows (runs, touches, signals, alerts, orders or fills), oldest first."""
+    """List a table's rows (runs, touches, signals, alerts, orders, fills, swarm or regimes), oldest first."""
     from ravebear.reports.tables import Table
 
     table = _table(table)

@@ -6,6 +6,8 @@
   its outcome (markouts, MFE/MAE, held or broken) filled later from 1-minute bars;
 - every entry signal (taken, or what refused it), every alert and what became of it, order events and fills
   (a closing fill with the position's realized PnL and R);
+- with the SwarmActor in the node: its SwarmSignals where at least `swarm_min_confluence` bots agree (the trader's
+  "when 5+ bots agree, that's confluence"; 0 writes every candle's) and every change of an instrument's regime;
 - a record per run (mode, run file and its digest, trader, wall-clock start and end, data period).
 """
 
@@ -23,7 +25,7 @@ from nautilus_trader.model.events import (
 from nautilus_trader.model.identifiers import ClientId, InstrumentId
 
 from ravebear.catalog.level_data import LevelEventData
-from ravebear.ledger.models import AlertSent, FillRecord, LevelTouch, OrderRecord, Run, Signal, new_id
+from ravebear.ledger.models import AlertSent, FillRecord, LevelTouch, OrderRecord, RegimeChange, Run, Signal, SwarmSignalRecord, new_id
 from ravebear.platform.alerts.actor import ALERT_TOPIC
 from ravebear.platform.ledger_feed.touches import PendingTouches, context_columns, join_key
 from ravebear.ranges import Range, check_ranges
@@ -45,6 +47,7 @@ RANGES = {
     "context_wait_s": Range(0, 3600, "s"),
     "oi_lookback_h": Range(0, 168, "h", low_open=True),
     "whale_window_h": Range(0, 168, "h", low_open=True),
+    "swarm_min_confluence": Range(0, 20, "bots"),
 }
 
 
@@ -63,6 +66,7 @@ class LedgerActorConfig(ActorConfig, frozen=True, kw_only=True, forbid_unknown_f
     oi_lookback_h: float = 4.0  # hours: open-interest change window
     whale_window_h: float = 6.0  # hours: whale net-flow window
     oi_usd: bool = True  # open interest in USD notional (Coinalyze convert_to_usd); False: base units
+    swarm_min_confluence: int = 5  # bots: a SwarmSignal is written when at least this many agree (0: every one)
     # -- set by the node ----------------------------------------------------------------------------------------------
     mode: str = "backtest"
     run_file: str = ""
@@ -71,6 +75,7 @@ class LedgerActorConfig(ActorConfig, frozen=True, kw_only=True, forbid_unknown_f
     instrument_ids: tuple[str, ...] = ()
     alt_data_clients: dict[str, str] = {}  # alternative-data type name -> client id
     orderflow: bool = False  # the OrderFlowActor publishes LevelFlowContext in this node
+    swarm: bool = False  # the SwarmActor publishes SwarmSignals in this node
 
     def __post_init__(self) -> None:
         check_ranges(self, RANGES)
@@ -104,6 +109,7 @@ class LedgerActor(Actor):
         self._last_ns = 0
         self._last_close: dict[str, float] = {}
         self._held_fill: dict[str, dict[str, Any]] = {}  # instrument -> its latest fill, until its position event
+        self._regimes: dict[str, str] = {}  # instrument -> its latest regime (SwarmSignal)
 
     # -- lifecycle ---------------------------------------------------------------------------------------------------
 
@@ -131,6 +137,10 @@ class LedgerActor(Actor):
                 from ravebear.catalog.orderflow.events import LevelFlowContext
 
                 self.subscribe_data(DataType(LevelFlowContext, metadata={"instrument_id": instrument_id}), instrument_id=identifier)
+            if config.swarm:
+                from ravebear.catalog.swarm_data import swarm_data_type
+
+                self.subscribe_data(swarm_data_type(instrument_id), instrument_id=identifier)
         from ravebear.catalog.alt_data import types
 
         for name, client in config.alt_data_clients.items():
@@ -193,6 +203,8 @@ class LedgerActor(Actor):
                 row = self.pending.context(join_key(data), context_columns(data))
                 if row is not None:
                     self._write_touch(row)
+        elif name == "SwarmSignal":
+            self._on_swarm(data)
         elif name == "StablecoinSupply":
             if data.asset == "USDT":
                 self._usdt = (data.circulating_usd, data.net_flow_usd)
@@ -222,6 +234,17 @@ class LedgerActor(Actor):
                 self._write_touch(ready)
         else:
             self._write_touch(row)
+
+    def _on_swarm(self, data: Any) -> None:
+        instrument, ts = data.instrument_id.value, int(data.ts_event)
+        previous = self._regimes.get(instrument, "")
+        if data.regime != previous:
+            self._regimes[instrument] = data.regime
+            self._add(RegimeChange, run_id=self.run_id, ts_event_ns=ts, instrument_id=instrument, regime=data.regime, previous=previous)
+        if data.confluence >= self.config.swarm_min_confluence:
+            self._add(SwarmSignalRecord, run_id=self.run_id, ts_event_ns=ts, instrument_id=instrument, direction=data.direction,
+                      score=data.score, confluence=data.confluence, long_votes=data.long_votes, short_votes=data.short_votes,
+                      regime=data.regime, votes=data.votes[:2048])
 
     def _write_touch(self, row: dict[str, Any]) -> None:
         self._add(LevelTouch, **row)

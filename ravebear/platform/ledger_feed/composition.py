@@ -8,7 +8,7 @@ from ravebear.platform.nodes.run_file import RunFile
 
 ACTOR_PATH = "ravebear.platform.ledger_feed.actor:LedgerActor"
 CONFIG_PATH = "ravebear.platform.ledger_feed.actor:LedgerActorConfig"
-SET_BY_NODE = ("mode", "run_file", "config_digest", "trader_id", "instrument_ids", "alt_data_clients", "orderflow")
+SET_BY_NODE = ("mode", "run_file", "config_digest", "trader_id", "instrument_ids", "alt_data_clients", "orderflow", "swarm")
 
 
 def check_ledger(values: dict[str, Any], where: str) -> None:
@@ -30,5 +30,6 @@ def ledger_actor_config(config: RunFile, alt_data_clients: dict[str, str], mode:
 
     orderflow = enriches_levels(config)
     values = {**dict(config.ledger or {}), "mode": mode, "run_file": config.run.name, "config_digest": config_digest(config.model_dump_json()),
-              "trader_id": trader_id, "instrument_ids": instruments, "alt_data_clients": dict(alt_data_clients), "orderflow": orderflow}
+              "trader_id": trader_id, "instrument_ids": instruments, "alt_data_clients": dict(alt_data_clients), "orderflow": orderflow,
+              "swarm": any(actor.actor_path.endswith(":SwarmActor") for actor in config.actors)}
     return ImportableActorConfig(actor_path=ACTOR_PATH, config_path=CONFIG_PATH, config=values)

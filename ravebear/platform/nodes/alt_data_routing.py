@@ -71,3 +71,20 @@ def unserved_filter_data(strategies: list, serves: dict[str, str]) -> tuple[str,
         "(add a source under sources:, or alt_data.types for a backtest or replay); its missing_data policy decides every entry"
         for name, conditions in sorted(unserved.items())
     )
+
+
+def unserved_swarm_signals(config: RunFile, strategies: list) -> tuple[str, ...]:
+    """One warning per strategy copy whose `entry_filter.swarm` conditions read SwarmSignals of an instrument no
+    SwarmActor under `actors:` watches (its `missing_data` policy then decides every entry)."""
+    from ravebear.strategies.entry_filter import EntryFilterConfig
+
+    watched = {
+        name for actor in config.actors if actor.actor_path.endswith(":SwarmActor") for name in actor.config.get("instrument_ids") or ()
+    }  # fmt: skip
+    warnings = []
+    for strategy in strategies:
+        raw = strategy.config.get("entry_filter")
+        instrument = str(strategy.config.get("instrument_id", ""))
+        if raw and msgspec.convert(raw, EntryFilterConfig).swarm.conditions() and instrument not in watched:
+            warnings.append(f"entry_filter.swarm: no SwarmActor under actors: watches {instrument}; its missing_data policy decides every entry")
+    return tuple(dict.fromkeys(warnings))

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import msgspec
 
 from ravebear.catalog.store import one_minute_bar_type
-from ravebear.platform.nodes.alt_data_routing import live_sources, unserved_filter_data
+from ravebear.platform.nodes.alt_data_routing import live_sources, unserved_filter_data, unserved_swarm_signals
 from ravebear.platform.nodes.component_checks import component_config_path, component_fields, with_account_risk
 from ravebear.platform.nodes.run_file import ConfigError, DataSection, RunFile, utc_ns
 
@@ -206,7 +206,7 @@ def component_configs(
             for expanded in strategy.expanded()
         )
     actors = [
-        ImportableActorConfig(actor_path=actor.actor_path, config_path=component_config_path(actor), config=dict(actor.config))
+        ImportableActorConfig(actor_path=actor.actor_path, config_path=component_config_path(actor), config=actor_config(actor, alt_data_clients, config))
         for actor in config.actors
     ]
     if config.alerts is not None:
@@ -220,12 +220,31 @@ def component_configs(
     return strategies, actors
 
 
+def actor_config(actor: Any, alt_data_clients: dict[str, str], config: RunFile) -> dict[str, Any]:
+    """An actor section's config. An actor whose config has `alt_data_clients` (the SwarmActor) learns which client
+    serves each alternative-data type in this node, as strategies do; one with `data_kinds`, which kinds of market
+    data (bars, trades, book, quotes) the `data:` entries give each instrument, so it subscribes to no stream the
+    node does not have."""
+    values = dict(actor.config)
+    wanted = {"alt_data_clients", "data_kinds"} - set(values)
+    fields = component_fields(actor) if wanted else set()
+    if alt_data_clients and "alt_data_clients" in wanted & fields:
+        values["alt_data_clients"] = dict(alt_data_clients)
+    if "data_kinds" in wanted & fields:
+        kinds: dict[str, list[str]] = {}
+        for data in config.data:
+            kinds.setdefault(data.instrument_id, []).append(data.kind)
+        values["data_kinds"] = kinds
+    return values
+
+
 def backtest_warnings(config: RunFile) -> tuple[str, ...]:
     """What a backtest of this run file will silently lack: entry-filter data that `alt_data:` does not replay."""
     from ravebear.platform.alerts.composition import alert_warnings
 
     strategies, _ = component_configs(config)
-    return unserved_filter_data(strategies, dict.fromkeys(config.alt_data.types, config.alt_data.client_id)) + alert_warnings(config)
+    served = dict.fromkeys(config.alt_data.types, config.alt_data.client_id)
+    return unserved_filter_data(strategies, served) + unserved_swarm_signals(config, strategies) + alert_warnings(config)
 
 
 @dataclass
@@ -332,7 +351,8 @@ def trading_node_plan(
     strategies, actors = component_configs(config, {"stop_action": node_settings.stop_action}, serves, mode, node_settings.trader_id)
     from ravebear.platform.alerts.composition import alert_warnings
 
-    plan.warnings += unserved_filter_data(strategies, {**dict.fromkeys(sources.left_out, ""), **serves}) + alert_warnings(config)
+    plan.warnings += unserved_filter_data(strategies, {**dict.fromkeys(sources.left_out, ""), **serves}) + unserved_swarm_signals(config, strategies)
+    plan.warnings += alert_warnings(config)
     plan.show_dashboard = node_settings.dashboard if dashboard is None else dashboard
     level = log_level or config.run.log_level
     if plan.show_dashboard:  # nautilus writes logs to stdout, which would tear the in-place view: errors only there, the rest to a file

@@ -383,6 +383,9 @@ def _check_instruments_under_data(config: RunFile, source: str) -> None:
     for index, actor in enumerate(config.actors):
         for number, instrument_id in enumerate(actor.config.get("instrument_ids") or ()):
             check(instrument_id, f"actors[{index}].config.instrument_ids[{number}]")
+        reference = actor.config.get("reference")  # the SwarmActor's reference instruments: their bars must come too
+        for instrument_id, other in (reference.items() if isinstance(reference, dict) else ()):
+            check(other, f"actors[{index}].config.reference.{instrument_id}")
 
 
 def load_run_file(path: str | Path) -> tuple[RunFile, str]:
