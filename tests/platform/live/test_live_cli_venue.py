@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.platform.live.harness import CREDS, KEYS_ENV, REPO, start_venue, write_config
 
 
@@ -62,9 +64,10 @@ def test_okx_sim_serves_and_answers_its_operator(tmp_path):
 
     port = free_port()
     env = {**os.environ, **KEYS_ENV, "PYTHONPATH": str(REPO)}
+    stderr = (tmp_path / "stderr.log").open("w")  # a file, never a pipe nobody reads: a full pipe would block its logging
     proc = subprocess.Popen([sys.executable, "-m", "ravebear.platform.cli", "venue", "okx-sim", "--port", str(port), "--instruments", "BTC-USDT-SWAP",
                              "--start", "2026-07-27 12:20", "--end", "2026-07-27 13:20", "--step", "0.05", "--start-now"],
-                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)  # fmt: skip
     try:
         banner = [proc.stdout.readline() for _ in range(3)]
         assert banner[0].startswith(f"OKX sim venue on 127.0.0.1:{port}: BTC-USDT-SWAP, 60 minutes of real candles (2026-07-27 12:20 .. 2026-07-27 13:19, replayed from ")
@@ -80,5 +83,10 @@ def test_okx_sim_serves_and_answers_its_operator(tmp_path):
         assert [(i["instId"], i["ctVal"], i["tickSz"], i["instIdCode"]) for i in listed] == [("BTC-USDT-SWAP", "0.01", "0.1", 10459)]
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            pytest.fail(f"okx-sim did not stop within 60 s of Ctrl-C; its log ends:\n{(tmp_path / 'stderr.log').read_text()[-3000:]}")
     assert proc.returncode == 0
