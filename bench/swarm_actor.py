@@ -136,13 +136,14 @@ def cost_split(frame: object, floor_us: float) -> None:
 
     rows = frame[["ts", "open", "high", "low", "close", "volume"]].itertuples(index=False)  # type: ignore[index]
     candles = [Candle((int(ts) + 60_000) * 1_000_000, o, h, low, c, v) for ts, o, h, low, c, v in rows]
-    bots = Swarm().bots
+    swarm = Swarm(inputs=frozenset())  # as in the bars-only node: the bots reading other inputs are idle
+    bots = [bot for bot in swarm.bots if bot.name not in swarm.idle]
     started = time.perf_counter()
     for candle in candles:
         for bot in bots:
             bot.on_candle(candle)
     bots_us = (time.perf_counter() - started) / len(candles) * 1e6
-    swarm = Swarm()
+    swarm = Swarm(inputs=frozenset())
     started = time.perf_counter()
     states = [swarm.on_candle(candle) for candle in candles]
     swarm_us = (time.perf_counter() - started) / len(candles) * 1e6
@@ -156,7 +157,7 @@ def cost_split(frame: object, floor_us: float) -> None:
     for state in states:
         swarm_signal(instrument_id, swarm.names, state)
     signal_us = (time.perf_counter() - started) / len(candles) * 1e6
-    print(f"per bar, outside the node: Swarm {swarm_us:.1f} us (its twenty bots {bots_us:.1f}, regime + consensus + state "
+    print(f"per bar, outside the node: Swarm {swarm_us:.1f} us (its {len(bots)} active bots {bots_us:.1f}, regime + consensus + state "
           f"{swarm_us - bots_us:.1f}), hit rates {hits_us:.1f} us, SwarmSignal {signal_us:.1f} us; "
           f"the no-op node itself: {floor_us:.1f} us a bar (for 50 %, the actor may add at most that)", flush=True)
 

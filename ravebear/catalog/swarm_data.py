@@ -43,6 +43,8 @@ class SwarmSignal(Data):
 def vote_summary(names: tuple[str, ...], votes: tuple[float, ...]) -> tuple[str, int, int]:
     """The `votes` text of a swarm's votes (the non-zero ones as name=repr(vote), in bot order), and how many bots vote
     long and short; one pass, as the actor runs it at every candle."""
+    if not any(votes):  # most candles: nobody votes
+        return "", 0, 0
     longs = shorts = 0
     parts = []
     for name, vote in zip(names, votes):  # most bots abstain

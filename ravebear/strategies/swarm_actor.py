@@ -169,7 +169,7 @@ class SwarmActor(Actor):
         bar_types: list[BarType] = []
         for name in config.instrument_ids:
             instrument_id = InstrumentId.from_str(name)
-            swarm = Swarm(self._swarm_config)
+            swarm = Swarm(self._swarm_config, self._served(name))
             reference = config.reference.get(name) if REFERENCE in swarm.reads else None
             hits = hit_rate_tracker(config.hit_rates, swarm.names)
             entry = self._swarms[instrument_id] = InstrumentSwarm(instrument_id, swarm, hits, bool(reference))
@@ -203,6 +203,23 @@ class SwarmActor(Actor):
             else:
                 self.log.warning(f"swarm: {', '.join(readers)} read{'s' if len(readers) == 1 else ''} {type_name}, which nothing in this node serves "
                                  "(alt_data.types in a backtest or replay, a source under sources: in paper/live): abstaining")
+
+    def _served(self, name: str) -> frozenset[str]:
+        """The inputs this node gives an instrument's bots besides its 1-minute bars (a bot with none of its inputs is
+        idle: it would only abstain)."""
+        config = self.config
+        kinds = config.data_kinds.get(name) if config.data_kinds else None  # None: whatever the bots read (live, OKX)
+        served = set()
+        if kinds is None or "trades" in kinds:
+            served.add(TRADES)
+        if kinds is None or ("book" if config.book_source == "deltas" else "quotes") in kinds:
+            served.add(BOOK)
+        for kind in (FUNDING, WHALES):
+            if config.alt_data_clients.get(SWARM_DATA_TYPES[kind]):
+                served.add(kind)
+        if config.reference.get(name):
+            served.add(REFERENCE)
+        return frozenset(served)
 
     def on_bar(self, bar: Bar) -> None:
         """An instrument's 1-minute bar: its swarm votes (after its reference's candle of that minute); a reference's

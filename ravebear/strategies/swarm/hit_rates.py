@@ -64,7 +64,10 @@ class HitRateTracker:
                     counts[index][regime] += 1
                     if move * side > self.min_move:
                         hits[index][regime] += 1
-        sides = tuple((i, 1 if v > 0.0 else -1) for i, v in enumerate(state.votes) if v != 0.0)
+        votes = state.votes
+        if not state.direction and not any(votes):  # most candles: nobody votes
+            return
+        sides = tuple((i, 1 if v > 0.0 else -1) for i, v in enumerate(votes) if v != 0.0)
         if state.direction:
             sides = (*sides, (len(self.names) - 1, state.direction))
         if sides:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from ravebear.strategies.levels.timeframes import Candle
 from ravebear.strategies.microstructure.types import BookUpdate, Quote, Trade
-from ravebear.strategies.swarm.bot import BOOK, FUNDING, REFERENCE, TRADES, WHALES, Bot
+from ravebear.strategies.swarm.bot import BOOK, FUNDING, INPUTS, REFERENCE, TRADES, WHALES, Bot
 from ravebear.strategies.swarm.bots import BOTS
 from ravebear.strategies.swarm.consensus import Consensus, ConsensusConfig
 from ravebear.strategies.swarm.regime import RegimeConfig, make_regime
@@ -25,9 +25,14 @@ class SwarmConfig:
 
 
 class Swarm:
-    """The bots of one instrument, their consensus and the regime."""
+    """The bots of one instrument, their consensus and the regime.
 
-    def __init__(self, config: SwarmConfig | None = None) -> None:
+    `inputs`: what the node serves besides the 1-minute candles (None: everything, as research feeds what it has). A bot
+    that reads inputs and gets none of them abstains by definition, so it is not asked at all (its vote stays 0.0):
+    in a bars-only node that is eight of the twenty (`tests/strategies/swarm/test_swarm_inputs.py` proves each one
+    abstains on candles alone)."""
+
+    def __init__(self, config: SwarmConfig | None = None, inputs: frozenset[str] | None = None) -> None:
         self.config = config or SwarmConfig()
         self.names: tuple[str, ...] = self.config.bots or tuple(BOTS)
         self.bots: list[Bot] = [BOTS[name].from_settings(self.config.settings.get(name, {})) for name in self.names]
@@ -39,7 +44,11 @@ class Swarm:
         self._reference_bots = [bot for bot in self.bots if REFERENCE in bot.reads]
         self.consensus = Consensus(self.config.consensus, [bot.name for bot in self.bots], [bot.group for bot in self.bots])
         self.regime = make_regime(self.config.regime)
-        self._on_candle = [bot.on_candle for bot in self.bots]  # bound once: the per-candle loop skips the lookups
+        served = frozenset(INPUTS) if inputs is None else inputs
+        self.idle = tuple(bot.name for bot in self.bots if bot.reads and not bot.reads & served)
+        self._blank = [0.0] * len(self.bots)
+        # (slot, bound on_candle) of the bots that can vote here: bound once, the per-candle loop skips the lookups
+        self._voters = [(i, bot.on_candle) for i, bot in enumerate(self.bots) if bot.name not in self.idle]
         self._regime_on_candle = self.regime.on_candle
         self._consensus_update = self.consensus.update
 
@@ -75,7 +84,10 @@ class Swarm:
 
     def on_candle(self, candle: Candle) -> SwarmState:
         """Close one 1-minute candle: every bot votes, the regime updates, the consensus combines them."""
-        votes = tuple([on_candle(candle) for on_candle in self._on_candle])
+        votes = self._blank.copy()
+        for i, on_candle in self._voters:
+            votes[i] = on_candle(candle)
+        votes = tuple(votes)
         regime = self._regime_on_candle(candle)
         direction, score, confluence = self._consensus_update(votes)
         return SwarmState(candle.ts, votes, direction, score, confluence, regime)
