@@ -130,7 +130,7 @@ def bench_config_text(kind: str, log_level: str, ledger_dir: Path | None = None)
 
 def child_backtest(kind: str, catalog_path: Path, log_level: str) -> dict[str, Any]:
     """Run one backtest over every bar of the catalog; return the figures."""
-    from nautilus_trader.backtest.node import BacktestNode
+    from ravebear.platform.nodes.backtest_node import RaveBacktestNode as BacktestNode  # as `ravebear backtest` runs
 
     from ravebear.platform.nodes.backtest import prepare_backtest_process
     from ravebear.platform.nodes.composer import backtest_run_config

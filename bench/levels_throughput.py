@@ -89,7 +89,7 @@ def node_config_text(kind: str) -> str:
 
 def child_node(kind: str, catalog_path: Path) -> dict[str, Any]:
     """Run one node over every bar of the catalog and return its figures."""
-    from nautilus_trader.backtest.node import BacktestNode
+    from ravebear.platform.nodes.backtest_node import RaveBacktestNode as BacktestNode  # as `ravebear backtest` runs
 
     from ravebear.platform.nodes.backtest import prepare_backtest_process
     from ravebear.platform.nodes.composer import backtest_run_config

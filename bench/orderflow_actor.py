@@ -71,7 +71,7 @@ def run_file(catalog: Path, actor_path: str, config: dict) -> str:
 
 def timed_run(catalog: Path, actor_path: str, config: dict) -> tuple[float, int]:
     """Seconds of node.run() and the items it streamed."""
-    from nautilus_trader.backtest.node import BacktestNode
+    from ravebear.platform.nodes.backtest_node import RaveBacktestNode as BacktestNode  # as `ravebear backtest` runs
 
     from ravebear.platform.nodes.composer import backtest_run_config
     from ravebear.platform.nodes.run_file import parse_run_file

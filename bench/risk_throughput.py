@@ -184,7 +184,7 @@ def strategy_figures(engine: Any) -> dict[str, Any]:
 def child_backtest(kind: str, catalog_path: Path, symbols: list[str], log_level: str, chunk_size: int, kill_switch: bool = True) -> dict[str, Any]:
     """Build a node through the project's own config path, time `node.run()`, return the figures."""
     import msgspec
-    from nautilus_trader.backtest.node import BacktestNode
+    from ravebear.platform.nodes.backtest_node import RaveBacktestNode as BacktestNode  # as `ravebear backtest` runs
     from nautilus_trader.model.identifiers import Venue
 
     from ravebear.platform.nodes.backtest import prepare_backtest_process

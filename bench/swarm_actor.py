@@ -92,7 +92,7 @@ def run_file(catalog: Path, actor_path: str, order_flow: bool) -> str:
 
 def timed_run(catalog: Path, actor_path: str, order_flow: bool) -> tuple[float, int, int]:
     """Seconds of node.run(), the items it streamed, and the SwarmSignals published (0 for the no-op)."""
-    from nautilus_trader.backtest.node import BacktestNode
+    from ravebear.platform.nodes.backtest_node import RaveBacktestNode as BacktestNode  # as `ravebear backtest` runs
 
     from ravebear.platform.nodes.backtest import prepare_backtest_process
     from ravebear.platform.nodes.composer import backtest_run_config

@@ -57,7 +57,7 @@ def _cached_node_class() -> type:
 
     nautilus builds a new engine per node and re-queries the catalog in `load_data_config` every run; the bars it
     returns are immutable and `engine.add_data` copies the list, so one read can feed every later trial."""
-    from nautilus_trader.backtest.node import BacktestNode
+    from ravebear.platform.nodes.backtest_node import RaveBacktestNode as BacktestNode
 
     class CachedReadNode(BacktestNode):
         @classmethod

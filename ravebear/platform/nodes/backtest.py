@@ -172,7 +172,7 @@ def run_backtest(config: RunFile, config_text: str, catalog: RaveCatalog, output
     from decimal import Decimal
 
     from nautilus_trader.analysis import MaxDrawdown
-    from nautilus_trader.backtest.node import BacktestNode
+    from ravebear.platform.nodes.backtest_node import RaveBacktestNode as BacktestNode
 
     check_data_available(config, catalog)
     runs_dir = output_dir or Path(config.run.output_dir)
