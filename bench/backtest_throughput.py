@@ -107,7 +107,8 @@ def bench_config_text(kind: str, log_level: str, ledger_dir: Path | None = None)
     (part of the stack) writes to a database in `ledger_dir`, never the repo's var/ledger.sqlite.
 
     kind "default" keeps the file's strategies and their config unchanged (instrument and bar type
-    set to the benchmark's, which are the file's own); kind "noop" replaces them by NoopStrategy.
+    set to the benchmark's, which are the file's own) and its actors, ledger and alerts: the shipped stack; kind
+    "noop" is the bare engine: NoopStrategy and nothing else.
     """
     import yaml
 
@@ -116,13 +117,20 @@ def bench_config_text(kind: str, log_level: str, ledger_dir: Path | None = None)
     raw["data"] = [{"instrument_id": INSTRUMENT_ID, "bar_type": BAR_TYPE}]
     if ledger_dir is not None and raw.get("ledger") is not None:
         raw["ledger"].update({"url": f"sqlite:///{ledger_dir / f'ledger-{kind}.sqlite'}", "spill": str(ledger_dir / "ledger_spill.jsonl")})
-    if kind == "noop":
+    if kind == "noop":  # the bare engine: no strategy work, no actors, no ledger, no alerts
         raw["strategies"] = [{"strategy_path": NOOP_PATH, "config": {"instrument_id": INSTRUMENT_ID, "bar_type": BAR_TYPE}}]
-    elif kind == "default":  # the file's first strategy with its settings for this instrument, on this instrument alone
+        raw["actors"] = []
+        raw.pop("ledger", None)
+        raw.pop("alerts", None)
+    elif kind in ("default", "strategy"):  # the file's first strategy with its settings for this instrument, on this instrument alone
         strategy = raw["strategies"][0]
         overrides = strategy.get("instruments", {}).get(INSTRUMENT_ID, {})
         strategy["instruments"] = {INSTRUMENT_ID: overrides}
         raw["strategies"] = [strategy]
+        if kind == "strategy":  # the strategy alone: without the file's LevelActor, ledger and alerts
+            raw["actors"] = []
+            raw.pop("ledger", None)
+            raw.pop("alerts", None)
     else:
         raise ValueError(f"unknown backtest kind {kind!r}")
     return yaml.safe_dump(raw, sort_keys=False)
@@ -220,10 +228,10 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def measure_backtests(catalog_path: Path, n_bars: int, repeats: int, log_level: str) -> dict[str, Any]:
     """Run no-op and default backtests alternately, one child each; return summaries and ratios."""
-    runs: dict[str, list[dict[str, Any]]] = {"noop": [], "default": [], "backtrader": []}
-    print(f"backtests: {repeats} x (no-op, default, backtrader toy rule), log level {log_level}", flush=True)
+    runs: dict[str, list[dict[str, Any]]] = {"noop": [], "default": [], "strategy": [], "backtrader": []}
+    print(f"backtests: {repeats} x (no-op, default, strategy alone, backtrader toy rule), log level {log_level}", flush=True)
     for repeat in range(1, repeats + 1):
-        for kind in ("noop", "default", "backtrader"):
+        for kind in ("noop", "default", "strategy", "backtrader"):
             run = run_child(kind, catalog_path, n_bars, log_level)
             runs[kind].append(run)
             print(
@@ -234,11 +242,15 @@ def measure_backtests(catalog_path: Path, n_bars: int, repeats: int, log_level: 
                 flush=True,
             )
     noop, default, backtrader = summarize(runs["noop"]), summarize(runs["default"]), summarize(runs["backtrader"])
+    strategy = summarize(runs["strategy"])
     return {
         "noop": noop,
         "default": default,
+        "strategy": strategy,
         "backtrader": backtrader,
         "over_backtrader_median": default["bars_per_s_median"] / backtrader["bars_per_s_median"],
+        "strategy_over_noop_median": strategy["bars_per_s_median"] / noop["bars_per_s_median"],
+        "strategy_over_backtrader_median": strategy["bars_per_s_median"] / backtrader["bars_per_s_median"],
         "ratio_median": default["bars_per_s_median"] / noop["bars_per_s_median"],
         "ratio_best": default["bars_per_s_best"] / noop["bars_per_s_best"],
         "ratio_per_pair": [d["bars_per_s"] / n["bars_per_s"] for n, d in zip(runs["noop"], runs["default"], strict=True)],
@@ -266,13 +278,15 @@ def table_rows(figures: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         ("no-op backtest", f"{noop['bars_per_s_best']:,.0f} best, {noop['bars_per_s_median']:,.0f} median bars/s",
          "engine floor; node.run() wall", "(reference)"),
         ("default backtest", f"{default['bars_per_s_best']:,.0f} best, {default['bars_per_s_median']:,.0f} median bars/s",
-         "UntouchedWick per config/backtest.yaml", "-"),
+         "config/backtest.yaml: UntouchedWick + LevelActor + ledger + alerts", "-"),
         ("default / no-op", f"{bt['ratio_median']:.1%} median, {bt['ratio_best']:.1%} best",
          "no-op bars/s", _target(f">= {RATIO_TARGET:.0%}", bt["ratio_median"] >= RATIO_TARGET)),
         ("backtrader toy rule", f"{bt['backtrader']['bars_per_s_best']:,.0f} best, {bt['backtrader']['bars_per_s_median']:,.0f} median bars/s",
          f"bench.backtrader_toy, {bt['backtrader']['runs'][0]['entries']:,} entries", "(reference)"),
         ("default / backtrader", f"{bt['over_backtrader_median']:.2f}x median", "backtrader toy rule bars/s",
          _target(f">= {BACKTRADER_TARGET:.1f}x", bt["over_backtrader_median"] >= BACKTRADER_TARGET)),
+        ("strategy alone", f"{bt['strategy']['bars_per_s_median']:,.0f} median bars/s: {bt['strategy_over_noop_median']:.1%} of no-op, "
+         f"{bt['strategy_over_backtrader_median']:.2f}x backtrader", "UntouchedWick without the LevelActor, ledger, alerts", "-"),
         ("engine loop only", f"{noop['engine_loop_s_median']:.1f} s no-op, {default['engine_loop_s_median']:.1f} s default",
          "median; excl. catalog read + post-run stats", "-"),
         ("peak RSS", f"{imp['peak_rss_mb']:,.0f} import, {noop['peak_rss_mb_max']:,.0f} no-op, {default['peak_rss_mb_max']:,.0f} default MiB",
@@ -295,7 +309,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=2, help="no-op/default backtest pairs (default 2)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON to this path")
     parser.add_argument("--log-level", default="WARNING", choices=["WARNING", "ERROR"], help="nautilus log level (default WARNING)")
-    parser.add_argument("--child", choices=["import", "noop", "default", "backtrader"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["import", "noop", "default", "strategy", "backtrader"], help=argparse.SUPPRESS)
     parser.add_argument("--catalog", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.bars < 1 or args.repeats < 1:

@@ -108,7 +108,9 @@ def config_text(kind: str, instrument_ids: list[str], log_level: str, kill_switc
     raw["actors"] = []
     if ledger_dir is not None and raw.get("ledger") is not None:  # the file's ledger, but never the repo's var/ledger.sqlite
         raw["ledger"].update({"url": f"sqlite:///{ledger_dir / 'ledger.sqlite'}", "spill": str(ledger_dir / "ledger_spill.jsonl")})
-    if kind == "noop":
+    if kind == "noop":  # the bare engine: no strategy work, no ledger, no alerts
+        raw.pop("ledger", None)
+        raw.pop("alerts", None)
         raw["strategies"] = [{
             "strategy_path": NOOP_PATH, "config": {},
             "instruments": {iid: {"bar_type": f"{iid}-1-MINUTE-LAST-EXTERNAL"} for iid in instrument_ids},

@@ -81,6 +81,9 @@ class OutcomeTracker:
     def __init__(self, settings: OutcomeSettings | None = None) -> None:
         self.settings = settings or OutcomeSettings()
         self._pending: dict[str, list[_Pending]] = {}
+        self._horizons = [(h, h * NS_PER_MINUTE) for h in MARKOUT_MINUTES]
+        self._window_ns = self.settings.excursion_window_min * NS_PER_MINUTE
+        self._break_ns = self.settings.break_window_min * NS_PER_MINUTE
 
     def track(self, touch_id: str, instrument_id: str, ts_ns: int, touch_price: float, level_price: float, direction: int) -> None:
         """Start watching a touch (direction +1 support, -1 resistance); only bars closing after `ts_ns` count."""
@@ -122,30 +125,32 @@ class OutcomeTracker:
         return updates
 
     def _step(self, touch: _Pending, ts: int, high: float, low: float, close: float) -> None:
+        # runs for every open touch at every bar (~60 bars each): horizons in ns and settings are read once per tracker
         elapsed = ts - touch.ts_ns
         d, price = touch.direction, touch.price
-        for h in MARKOUT_MINUTES:
-            if h in touch.markouts:
-                continue
-            horizon = h * NS_PER_MINUTE
-            if elapsed <= horizon:
-                touch.candidate[h] = close
-            if elapsed >= horizon:
-                last = touch.candidate[h]
-                touch.markouts[h] = None if last is None else d * (last - price) / price * BPS
-        window = self.settings.excursion_window_min * NS_PER_MINUTE
+        markouts = touch.markouts
+        if len(markouts) < len(MARKOUT_MINUTES):
+            candidate = touch.candidate
+            for h, horizon in self._horizons:
+                if h in markouts:
+                    continue
+                if elapsed <= horizon:
+                    candidate[h] = close
+                if elapsed >= horizon:
+                    last = candidate[h]
+                    markouts[h] = None if last is None else d * (last - price) / price * BPS
         if not touch.excursions_done:
-            if elapsed <= window:
+            if elapsed <= self._window_ns:
                 favourable = (high - price) if d == 1 else (price - low)
                 adverse = (price - low) if d == 1 else (high - price)
                 touch.best = max(touch.best or 0.0, favourable / price * BPS)
                 touch.worst = max(touch.worst or 0.0, adverse / price * BPS)
-            if elapsed >= window:
+            if elapsed >= self._window_ns:
                 touch.excursions_done = True
         if touch.outcome is None:
-            if elapsed <= self.settings.break_window_min * NS_PER_MINUTE and (close < touch.break_below if d == 1 else close > touch.break_below):
+            if elapsed <= self._break_ns and (close < touch.break_below if d == 1 else close > touch.break_below):
                 touch.outcome = "broken"
-            elif elapsed >= self.settings.break_window_min * NS_PER_MINUTE:
+            elif elapsed >= self._break_ns:
                 touch.outcome = "held"
 
     @staticmethod

@@ -8,13 +8,12 @@ import numpy as np
 import pytest
 
 from ravebear.research.fast_swarm import bot_twins, run_swarm_fast
-from ravebear.strategies.levels.timeframes import Candle
-from ravebear.strategies.swarm.bot import FUNDING, ORDERFLOW, REFERENCE
+from ravebear.strategies.swarm.bot import ORDERFLOW
 from ravebear.strategies.swarm.bots import BOTS
 from ravebear.strategies.swarm.consensus import ConsensusConfig
 from ravebear.strategies.swarm.regime import RegimeConfig
 from ravebear.strategies.swarm.swarm import Swarm, SwarmConfig
-from tests.strategies.swarm.real_inputs import bars, funding_rates
+from tests.strategies.swarm.real_inputs import bars, closes, funding_rates
 
 CONFIG = SwarmConfig(consensus=ConsensusConfig(min_voters=1), regime=RegimeConfig(timeframe_min=5, vol_min_history=48, vol_lookback=500))
 
@@ -22,19 +21,7 @@ CONFIG = SwarmConfig(consensus=ConsensusConfig(min_voters=1), regime=RegimeConfi
 def pure(frame, config: SwarmConfig, funding):
     """The Swarm fed like a node: funding once its time has come, the reference candle, then the candle."""
     swarm = Swarm(config)
-    rates = funding.itertuples(index=False) if FUNDING in swarm.reads else iter(())
-    pending = next(rates, None)
-    states = []
-    cols = [frame[k].to_numpy() for k in ("ts_ns", "open", "high", "low", "close", "volume", "reference")]
-    for ts, o, h, low, c, v, ref in zip(*cols, strict=True):
-        ts = int(ts)
-        while pending is not None and pending.ts_ns <= ts:
-            swarm.on_funding(int(pending.ts_ns), float(pending.funding_rate))
-            pending = next(rates, None)
-        if REFERENCE in swarm.reads and not np.isnan(ref):
-            swarm.on_reference_candle(Candle(ts, 0.0, 0.0, 0.0, float(ref), 0.0))
-        states.append(swarm.on_candle(Candle(ts, float(o), float(h), float(low), float(c), float(v))))
-    return swarm, states
+    return swarm, list(closes(swarm, frame, funding))
 
 
 def fast(frame, config: SwarmConfig):

@@ -4,8 +4,10 @@ candles built from the trades. Plus `feed`, which hands a bot its events one at 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -58,21 +60,25 @@ def funding_rates(coin: str) -> pd.DataFrame:
 
 
 def feed(bot: Bot, frame: pd.DataFrame, funding: pd.DataFrame | None = None) -> np.ndarray:
-    """The bot's vote at each bar, fed one event at a time: each funding rate once its time has come (before the
-    first candle closing at or after it), the reference candle of the minute, then the instrument's candle."""
-    votes = np.zeros(len(frame))
-    rates = funding.itertuples(index=False) if funding is not None and FUNDING in bot.reads else iter(())
+    """The bot's vote at each bar, fed one event at a time (`closes`)."""
+    return np.fromiter(closes(bot, frame, funding), dtype=float, count=len(frame))
+
+
+def closes(target: Any, frame: pd.DataFrame, funding: pd.DataFrame | None = None) -> Iterator[Any]:
+    """What a bot (its vote) or a Swarm (its SwarmState) says at each bar, fed one event at a time as a node feeds it:
+    each funding rate once its time has come (before the first candle closing at or after it), the reference candle of
+    the minute, then the instrument's candle."""
+    rates = funding.itertuples(index=False) if funding is not None and FUNDING in target.reads else iter(())
     pending = next(rates, None)
     cols = [frame[k].to_numpy() for k in ("ts_ns", "open", "high", "low", "close", "volume", "reference")]
-    for k, (ts, o, h, low, c, v, ref) in enumerate(zip(*cols)):
+    for ts, o, h, low, c, v, ref in zip(*cols, strict=True):
         ts = int(ts)
         while pending is not None and pending.ts_ns <= ts:
-            bot.on_funding(int(pending.ts_ns), float(pending.funding_rate))
+            target.on_funding(int(pending.ts_ns), float(pending.funding_rate))
             pending = next(rates, None)
-        if REFERENCE in bot.reads and not np.isnan(ref):
-            bot.on_reference_candle(Candle(ts, 0.0, 0.0, 0.0, float(ref), 0.0))
-        votes[k] = bot.on_candle(Candle(ts, float(o), float(h), float(low), float(c), float(v)))
-    return votes
+        if REFERENCE in target.reads and not np.isnan(ref):
+            target.on_reference_candle(Candle(ts, 0.0, 0.0, 0.0, float(ref), 0.0))
+        yield target.on_candle(Candle(ts, float(o), float(h), float(low), float(c), float(v)))
 
 
 @cache
