@@ -17,6 +17,7 @@ from tests.conftest import sample_catalog
 
 REPO = Path(__file__).resolve().parents[2]
 FROZEN_AT_START: list[int] = []
+BASELINE = 1_000  # objects Python itself may hold frozen; a run's data is ~100x more
 
 
 def _run(node_class: type, catalog_path: Path):  # noqa: ANN202
@@ -45,10 +46,12 @@ def test_the_loaded_bars_are_frozen_for_the_run_and_the_run_is_nautilus_own(tmp_
     FROZEN_AT_START.clear()
     result, (fills, positions) = _run(RaveBacktestNode, catalog.path)
     assert FROZEN_AT_START and FROZEN_AT_START[0] > result.iterations > 70_000  # every loaded bar, and more, frozen
-    assert gc.get_freeze_count() == 0  # given back after the run
+    # given back after the run (the interpreter keeps a few hundred static objects in the permanent generation:
+    # 375 at the start of Python 3.12.1, and after some first imports)
+    assert gc.get_freeze_count() < BASELINE
     FROZEN_AT_START.clear()
     stock_result, (stock_fills, stock_positions) = _run(BacktestNode, catalog.path)
-    assert FROZEN_AT_START == [0]
+    assert len(FROZEN_AT_START) == 1 and FROZEN_AT_START[0] < BASELINE  # nautilus's own node freezes nothing
     assert result.iterations == stock_result.iterations
     # every column but the random event UUIDs (init_id; a closed NETTING cycle's snapshot id carries a UUID suffix)
     assert len(fills) > 300 and fills.drop(columns=["init_id"]).equals(stock_fills.drop(columns=["init_id"]))
