@@ -159,7 +159,7 @@ def test_ctrl_c_while_the_node_is_built_is_one_line(tmp_path):
 
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("OKX_", "RAVEBEAR_LIVE"))}
     config = unreachable_okx(tmp_path)
-    for _attempt in range(3):  # on a loaded machine the build can finish before the signal lands: then try again
+    for _attempt in range(6):  # on a loaded machine the build can finish before the signal lands: then try again
         proc = subprocess.Popen([sys.executable, "-m", "ravebear.platform.cli", "live", str(config), "--arm"],
                                 cwd=tmp_path, env={**clean, **KEYS}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
         first = proc.stdout.readline()  # the description is printed, then the node is built (nautilus loads: > 1 s)
@@ -171,7 +171,7 @@ def test_ctrl_c_while_the_node_is_built_is_one_line(tmp_path):
         assert (proc.returncode, err.strip()) == (130, "error: interrupted (Ctrl-C)")
         assert "Aborted!" not in err and "Traceback" not in out + err
         return
-    pytest.fail("the node was built before SIGINT arrived in all three attempts")
+    pytest.fail("the node was built before SIGINT arrived in all six attempts")
 
 
 def test_live_at_the_local_venue_runs_quietly_and_ctrl_c_stops_it_cleanly(tmp_path):
