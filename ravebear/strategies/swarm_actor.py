@@ -169,20 +169,20 @@ class SwarmActor(Actor):
         bar_types: list[BarType] = []
         for name in config.instrument_ids:
             instrument_id = InstrumentId.from_str(name)
-            swarm = Swarm(self._swarm_config, self._served(name))
+            served = self._served(name)
+            swarm = Swarm(self._swarm_config, served)
             reference = config.reference.get(name) if REFERENCE in swarm.reads else None
             hits = hit_rate_tracker(config.hit_rates, swarm.names)
             entry = self._swarms[instrument_id] = InstrumentSwarm(instrument_id, swarm, hits, bool(reference))
             bar_type = bar_type_for(name, "1m", config.base_bars)
             self._own[bar_type.standard()] = entry
             bar_types.append(bar_type)
-            reads = swarm.reads
-            kinds = config.data_kinds.get(name) if config.data_kinds else None  # None: as the bots read
-            if TRADES in reads and (kinds is None or "trades" in kinds):
+            wanted = swarm.reads & served
+            if TRADES in wanted:
                 self.subscribe_trade_ticks(instrument_id)
-            if BOOK in reads and config.book_source == "deltas" and (kinds is None or "book" in kinds):
+            if BOOK in wanted and config.book_source == "deltas":
                 self.subscribe_order_book_deltas(instrument_id, BookType.L2_MBP, managed=False)
-            elif BOOK in reads and config.book_source == "quotes" and (kinds is None or "quotes" in kinds):
+            elif BOOK in wanted:
                 self.subscribe_quote_ticks(instrument_id)
             for kind in (FUNDING, WHALES):
                 readers = [bot.name for bot in swarm.bots if kind in bot.reads]
@@ -205,14 +205,14 @@ class SwarmActor(Actor):
                                  "(alt_data.types in a backtest or replay, a source under sources: in paper/live): abstaining")
 
     def _served(self, name: str) -> frozenset[str]:
-        """The inputs this node gives an instrument's bots besides its 1-minute bars (a bot with none of its inputs is
-        idle: it would only abstain)."""
+        """The inputs this node gives an instrument's bots besides its 1-minute bars: what the actor subscribes to, and
+        what decides which bots are idle (a bot with none of its inputs would only abstain)."""
         config = self.config
         kinds = config.data_kinds.get(name) if config.data_kinds else None  # None: whatever the bots read (live, OKX)
         served = set()
         if kinds is None or "trades" in kinds:
             served.add(TRADES)
-        if kinds is None or ("book" if config.book_source == "deltas" else "quotes") in kinds:
+        if config.book_source != "none" and (kinds is None or ("book" if config.book_source == "deltas" else "quotes") in kinds):
             served.add(BOOK)
         for kind in (FUNDING, WHALES):
             if config.alt_data_clients.get(SWARM_DATA_TYPES[kind]):
