@@ -117,20 +117,17 @@ def bench_config_text(kind: str, log_level: str, ledger_dir: Path | None = None)
     raw["data"] = [{"instrument_id": INSTRUMENT_ID, "bar_type": BAR_TYPE}]
     if ledger_dir is not None and raw.get("ledger") is not None:
         raw["ledger"].update({"url": f"sqlite:///{ledger_dir / f'ledger-{kind}.sqlite'}", "spill": str(ledger_dir / "ledger_spill.jsonl")})
-    if kind == "noop":  # the bare engine: no strategy work, no actors, no ledger, no alerts
-        raw["strategies"] = [{"strategy_path": NOOP_PATH, "config": {"instrument_id": INSTRUMENT_ID, "bar_type": BAR_TYPE}}]
+    if kind in ("noop", "strategy"):  # no LevelActor, ledger or alerts: the bare engine, or the strategy alone
         raw["actors"] = []
         raw.pop("ledger", None)
         raw.pop("alerts", None)
+    if kind == "noop":
+        raw["strategies"] = [{"strategy_path": NOOP_PATH, "config": {"instrument_id": INSTRUMENT_ID, "bar_type": BAR_TYPE}}]
     elif kind in ("default", "strategy"):  # the file's first strategy with its settings for this instrument, on this instrument alone
         strategy = raw["strategies"][0]
         overrides = strategy.get("instruments", {}).get(INSTRUMENT_ID, {})
         strategy["instruments"] = {INSTRUMENT_ID: overrides}
         raw["strategies"] = [strategy]
-        if kind == "strategy":  # the strategy alone: without the file's LevelActor, ledger and alerts
-            raw["actors"] = []
-            raw.pop("ledger", None)
-            raw.pop("alerts", None)
     else:
         raise ValueError(f"unknown backtest kind {kind!r}")
     return yaml.safe_dump(raw, sort_keys=False)
