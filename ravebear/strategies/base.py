@@ -2,8 +2,9 @@
 
 A subclass only says when to enter (`signal`): a side and the price that proves the idea wrong.
 The template feeds the instrument's 1m bars, and the higher-timeframe candles it builds from them
-(`StreamingAggregator`: nautilus's aggregation rules, ~30 us a bar cheaper than nautilus's internal
-aggregation), to its own `LevelEngine`, and alternative data to the `EntryFilter`. Each candle then
+(`MinuteLevelFeed`: nautilus's aggregation rules, ~30 us a bar cheaper than nautilus's internal
+aggregation), to its `LevelEngine` (the node's LevelActor's when their levels configs are equal: one
+engine, run once a bar), and alternative data to the `EntryFilter`. Each candle then
 passes once through each part, identically in backtest, paper and live nodes:
 
 - `AccountView`: the account's equity and exposures, in plain floats;
@@ -37,14 +38,15 @@ from ravebear.strategies.account_view import AccountView
 from ravebear.strategies.bar_types import BASE_BARS, bar_type_for
 from ravebear.strategies.entry_filter import EntryFilter, EntryFilterConfig
 from ravebear.strategies.feed_watch import FeedWatch
+from ravebear.strategies.level_sharing import NO_LEVEL_ACTOR, request_level_feed
 from ravebear.strategies.levels.engine import LevelEngine, LevelEngineConfig
+from ravebear.strategies.levels.feed import MinuteLevelFeed
 from ravebear.strategies.levels.model import Level, LevelEvent
 from ravebear.strategies.orderflow_conditions import OrderFlowConditions
 from ravebear.strategies.swarm_conditions import SwarmConditions
-from ravebear.strategies.levels.timeframes import Candle, StreamingAggregator, timeframe_minutes
+from ravebear.strategies.levels.timeframes import Candle, timeframe_minutes
 from ravebear.strategies.position_manager import LONG, SHORT, STOP_ACTIONS, PositionManager
 from ravebear.strategies.trade_state import STATE_KEY
-from ravebear.time_units import NS_PER_MINUTE
 
 _SIDE_NAMES = {"long": LONG, "short": SHORT}
 
@@ -132,7 +134,7 @@ class LevelStrategy(Strategy):
         self.sides = frozenset(_SIDE_NAMES[s] for s in config.sides)
         self._signal_timeframes = frozenset(config.signal_timeframes)
         levels = {**self.default_levels, **config.levels, "timeframes": list(config.timeframes)}
-        self.engine = LevelEngine(LevelEngineConfig.from_dict(levels))
+        self.levels = MinuteLevelFeed(LevelEngineConfig.from_dict(levels))  # or, at start, the node's LevelActor's (level_sharing)
         self.entry_filter = EntryFilter(config.entry_filter)
         self._filter_levels = "wick_alignment" in config.entry_filter.conditions
         self._filter_prices = "oi_change" in config.entry_filter.conditions  # OI against the price move
@@ -148,7 +150,6 @@ class LevelStrategy(Strategy):
         self.feed_watch: FeedWatch | None = None  # only on a live clock (paper and live nodes)
         self.instrument = None
         self._base = config.timeframes[0]
-        self._aggregator = StreamingAggregator(tuple(config.timeframes[1:])) if len(config.timeframes) > 1 else None
         self._instrument_key = config.instrument_id.value
         self.skipped: dict[str, int] = {}  # refused entries by reason, for tests and the report
         self._account_events_seen: set[tuple] = set()  # account-wide guard events another copy already logged
@@ -191,7 +192,8 @@ class LevelStrategy(Strategy):
             self.log.warning(f"{self._instrument_key} is a spot pair: on a cash account its short signals are skipped (spot_short), only longs trade")
         bar_type = bar_type_for(self._instrument_key, self._base, self.config.base_bars)
         self.register_indicator_for_bars(bar_type, self.position_manager.atr)
-        self.subscribe_bars(bar_type)  # higher timeframes are built here from it (StreamingAggregator)
+        self._share_levels(str(bar_type))
+        self.subscribe_bars(bar_type)  # higher timeframes are built from it (MinuteLevelFeed)
         self._subscribe_alt_data()
         if self.orderflow is not None:  # its own trades and book: order-flow conditions at the entry
             from nautilus_trader.model.enums import BookType
@@ -209,6 +211,20 @@ class LevelStrategy(Strategy):
         self.msgbus.subscribe(topic=GUARD_TOPIC, handler=self._note_guard_event)
         if self.feed_watch is None:
             self.feed_watch = FeedWatch.start(self.config.feed_watchdog, self, self.guards, self._publish_guard)
+
+    def _share_levels(self, bar_type: str) -> None:
+        """Read the node's LevelActor's engine for this instrument when its config equals ours: it then runs once a bar."""
+        request = request_level_feed(self.msgbus, self._instrument_key, bar_type, self.levels.config)
+        if request.feed is not None:
+            self.levels = request.feed
+            self.log.info(f"{self._instrument_key}: levels shared with the LevelActor (one engine for both)")
+        elif request.refused != NO_LEVEL_ACTOR:
+            self.log.info(f"{self._instrument_key}: own level engine, not the LevelActor's: {request.refused}")
+
+    @property
+    def engine(self) -> LevelEngine:
+        """The instrument's level engine (the LevelActor's when shared)."""
+        return self.levels.engine
 
     def _subscribe_alt_data(self) -> None:
         """Subscribe to what the entry filter needs, each type at the client that serves it in this node."""
@@ -277,21 +293,13 @@ class LevelStrategy(Strategy):
         """Feed the 1m candle and the higher-timeframe candles it completes, each in the node's order."""
         if self.feed_watch is not None:
             self.feed_watch.on_market_data()
-        close_ns = bar.ts_event
-        open_ns = close_ns - NS_PER_MINUTE
-        o, h, l, c, v = bar.open.as_double(), bar.high.as_double(), bar.low.as_double(), bar.close.as_double(), bar.volume.as_double()  # noqa: E741
-        aggregator = self._aggregator
-        if aggregator is not None:
-            for timeframe, candle in aggregator.before(open_ns):  # closed during a gap: before this minute
-                self._on_candle(timeframe, candle)
-        self._on_candle(self._base, Candle(close_ns, o, h, l, c, v))
-        if aggregator is not None:
-            for timeframe, candle in aggregator.add(open_ns, o, h, l, c, v):  # closing with this minute: right after it
-                self._on_candle(timeframe, candle)
+        fed = self.levels.on_minute(bar.ts_event, bar.open.as_double(), bar.high.as_double(), bar.low.as_double(), bar.close.as_double(),
+                                    bar.volume.as_double())  # fmt: skip
+        for timeframe, candle, events in fed:  # candles closed during a gap, the minute, candles closing with it
+            self._on_candle(timeframe, candle, events)
 
-    def _on_candle(self, timeframe: str, candle: Candle) -> None:
-        """Levels; on base candles the guards' equity and the position; then the subclass's signal through the gate."""
-        events = self.engine.on_candle(timeframe, candle.open, candle.high, candle.low, candle.close, candle.volume, candle.ts)
+    def _on_candle(self, timeframe: str, candle: Candle, events: list[LevelEvent]) -> None:
+        """Level events; on base candles the guards' equity and the position; then the subclass's signal through the gate."""
         if events and self._filter_levels:
             for event in events:
                 self.entry_filter.on_level_event(self._instrument_key, event)

@@ -1,12 +1,12 @@
 """`LevelActor`: the level engine inside a node, for any number of instruments.
 
-Subscribes to each instrument's 1-minute bars and to the higher timeframes built from them by
-nautilus internal aggregation (`...-5-MINUTE-LAST-INTERNAL@1-MINUTE-EXTERNAL`), feeds them to a
-`LevelEngine` per instrument, publishes every event as `LevelEventData` custom data, and can
+Subscribes to each instrument's 1-minute bars and feeds them, with the higher timeframes built from
+them as research builds them (`StreamingAggregator`: no nautilus aggregators or timers), to a
+`LevelEngine` per instrument; publishes every event as `LevelEventData` custom data, and can
 write the events to the catalog. Strategies subscribe to `LevelEventData` and keep a
 `LevelBook`, or, in the same process, ask the actor with `engine(instrument_id)`.
-The node must build time bars with `time_bars_build_with_no_updates=False` for its
-higher timeframes to equal research's (docs/NOTES.md).
+A level strategy with an equal levels config on the same bars shares the actor's engine
+(`level_sharing.py`): it runs once per bar for both.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ from nautilus_trader.model.identifiers import InstrumentId
 from ravebear.catalog.level_data import LevelEventData
 from ravebear.ranges import Range, check_ranges
 from ravebear.strategies.bar_types import bar_type_for
+from ravebear.strategies.level_sharing import LevelFeedRequest, grant_level_feed, level_feed_endpoint
 from ravebear.strategies.levels.engine import LevelEngine, LevelEngineConfig
+from ravebear.strategies.levels.feed import MinuteLevelFeed
 from ravebear.strategies.levels.model import EventKind, Level, LevelEvent, LevelKind, LevelSide
 from ravebear.strategies.levels.timeframes import timeframe_minutes
 
@@ -76,15 +78,16 @@ def from_data(data: LevelEventData) -> LevelEvent:
 
 
 class LevelActor(Actor):
-    """Run a LevelEngine per instrument on 1m bars and their nautilus-aggregated higher timeframes."""
+    """Run a LevelEngine per instrument on 1m bars and the higher timeframes built from them."""
 
     def __init__(self, config: LevelActorConfig) -> None:
         super().__init__(config)
         if timeframe_minutes(config.timeframes[0]) != 1:
             raise ValueError(f"LevelActor timeframes must start with 1m, got {config.timeframes}")
         self._engine_config = LevelEngineConfig.from_dict({**config.levels, "timeframes": list(config.timeframes)})
-        self._engines: dict[str, LevelEngine] = {}
-        self._routes: dict[BarType, tuple[LevelEngine, str, InstrumentId, DataType]] = {}
+        self._feeds: dict[str, MinuteLevelFeed] = {}
+        self._routes: dict[BarType, tuple[MinuteLevelFeed, InstrumentId, DataType]] = {}
+        self._endpoints: list[tuple[str, Any]] = []
         self._buffer: list[LevelEventData] = []
         self._buffer_last_ts = 0  # latest ts_init in the buffer (ns)
         self.events: list[tuple[str, str, LevelEvent]] = []
@@ -92,28 +95,37 @@ class LevelActor(Actor):
 
     def engine(self, instrument_id: str) -> LevelEngine:
         """Return an instrument's engine: `.book.active()` levels, `.pressure()` map."""
-        return self._engines[instrument_id]
+        return self._feeds[instrument_id].engine
 
     def on_start(self) -> None:
-        """Create an engine per instrument and subscribe to every timeframe's bars."""
+        """Create a feed per instrument, subscribe to its 1-minute bars and offer the feed to the node's strategies."""
         for instrument_id in self.config.instrument_ids:
-            engine = self._engines[instrument_id] = LevelEngine(self._engine_config)
+            feed = self._feeds[instrument_id] = MinuteLevelFeed(self._engine_config)
             identifier = InstrumentId.from_str(instrument_id)
             data_type = DataType(LevelEventData, metadata={"instrument_id": instrument_id})
-            for timeframe in self.config.timeframes:
-                bar_type = bar_type_for(instrument_id, timeframe)
-                self._routes[bar_type.standard()] = (engine, timeframe, identifier, data_type)
-                self.subscribe_bars(bar_type)
+            bar_type = bar_type_for(instrument_id, self.config.timeframes[0])
+            self._routes[bar_type.standard()] = (feed, identifier, data_type)
+            self.subscribe_bars(bar_type)
+            endpoint = level_feed_endpoint(instrument_id)
+            if endpoint not in self.msgbus.endpoints():  # another LevelActor serving the instrument keeps it
+
+                def grant(request: LevelFeedRequest, feed: MinuteLevelFeed = feed, bar_type: str = str(bar_type)) -> None:
+                    grant_level_feed(request, feed, bar_type)
+
+                self.msgbus.register(endpoint, grant)
+                self._endpoints.append((endpoint, grant))
 
     def on_bar(self, bar: Bar) -> None:
-        """Feed the bar to its instrument's engine and publish what it caused."""
-        engine, timeframe, instrument_id, data_type = self._routes[bar.bar_type]
-        events = engine.on_candle(
-            timeframe, bar.open.as_double(), bar.high.as_double(), bar.low.as_double(), bar.close.as_double(),
-            bar.volume.as_double(), bar.ts_event,
+        """Feed the minute (unless a strategy sharing the feed already did) and publish the events of every candle it completed."""
+        feed, instrument_id, data_type = self._routes[bar.bar_type]
+        fed = feed.on_minute(
+            bar.ts_event, bar.open.as_double(), bar.high.as_double(), bar.low.as_double(), bar.close.as_double(), bar.volume.as_double(),
         )  # fmt: skip
-        if not events:
-            return
+        for timeframe, _candle, events in fed:
+            if events:
+                self._publish(instrument_id, data_type, timeframe, events)
+
+    def _publish(self, instrument_id: InstrumentId, data_type: DataType, timeframe: str, events: list[LevelEvent]) -> None:
         self.event_count += len(events)
         config = self.config
         if config.record:
@@ -133,7 +145,10 @@ class LevelActor(Actor):
                     self._buffer_last_ts = max(self._buffer_last_ts, data.ts_init)
 
     def on_stop(self) -> None:
-        """Write buffered events to the catalog."""
+        """Withdraw the feeds' endpoints; write buffered events to the catalog."""
+        for endpoint, grant in self._endpoints:
+            self.msgbus.deregister(endpoint, grant)
+        self._endpoints.clear()
         self._flush()
 
     def _flush(self) -> None:
