@@ -62,6 +62,10 @@ class Candle:
         return f"Candle(ts={self.ts}, o={self.open}, h={self.high}, l={self.low}, c={self.close}, v={self.volume})"
 
 
+_NEVER = 1 << 62  # ns: later than any bucket end
+_NOTHING: list = []  # returned when no candle closes (never appended to: a new list is made for candles)
+
+
 class StreamingAggregator:
     """Build higher-timeframe candles from 1-minute candles one at a time, with `resample_candles`' rules.
 
@@ -77,41 +81,47 @@ class StreamingAggregator:
     def __init__(self, timeframes: tuple[str, ...]) -> None:
         self.timeframes = timeframes
         self._bucket_ns = [timeframe_minutes(tf) * ONE_MINUTE_MS * 1_000_000 for tf in timeframes]
-        self._start = [-1] * len(timeframes)  # bucket start (ns) of the candle being built; -1: none
-        self._ohlcv = [[0.0, 0.0, 0.0, 0.0, 0.0] for _ in timeframes]
+        # per timeframe: [bucket end (ns; 0: no candle being built), open, high, low, close, volume]
+        self._open = [[0, 0.0, 0.0, 0.0, 0.0, 0.0] for _ in timeframes]
+        self._slots = list(zip(timeframes, self._bucket_ns, self._open, strict=True))
+        self._first_end = _NEVER  # the earliest end of a bucket being built: `before` has nothing to do until then
 
     def before(self, open_ns: int) -> list[tuple[str, Candle]]:
         """Candles whose bucket ended at or before this minute's open (closed during a gap)."""
-        out = []
-        for slot, tf in enumerate(self.timeframes):
-            start = self._start[slot]
-            if start >= 0 and start + self._bucket_ns[slot] <= open_ns:
-                out.append((tf, self._emit(slot)))
+        if open_ns < self._first_end:
+            return _NOTHING
+        out = [(tf, self._emit(state)) for tf, _size, state in self._slots if 0 < state[0] <= open_ns]
+        self._first_end = min((state[0] for state in self._open if state[0]), default=_NEVER)
         return out
 
     def add(self, open_ns: int, open_: float, high: float, low: float, close: float, volume: float) -> list[tuple[str, Candle]]:
         """Take one 1-minute candle (call `before` first); return the candles that close with it."""
-        out = []
+        out = _NOTHING
         close_ns = open_ns + ONE_MINUTE_MS * 1_000_000
-        for slot, tf in enumerate(self.timeframes):
-            size = self._bucket_ns[slot]
-            values = self._ohlcv[slot]
-            if self._start[slot] < 0:
-                self._start[slot] = open_ns - open_ns % size
-                values[0], values[1], values[2], values[3], values[4] = open_, high, low, close, volume
+        for tf, size, state in self._slots:
+            end = state[0]
+            if not end:
+                end = open_ns - open_ns % size + size
+                state[0], state[1], state[2], state[3], state[4], state[5] = end, open_, high, low, close, volume
+                if end < self._first_end:
+                    self._first_end = end
             else:
-                if high > values[1]:
-                    values[1] = high
-                if low < values[2]:
-                    values[2] = low
-                values[3] = close
-                values[4] += volume
-            if close_ns == self._start[slot] + size:
-                out.append((tf, self._emit(slot)))
+                if high > state[2]:
+                    state[2] = high
+                if low < state[3]:
+                    state[3] = low
+                state[4] = close
+                state[5] += volume
+            if close_ns == end:
+                if out is _NOTHING:
+                    out = []
+                out.append((tf, self._emit(state)))
+        if out is not _NOTHING:
+            self._first_end = min((state[0] for state in self._open if state[0]), default=_NEVER)
         return out
 
-    def _emit(self, slot: int) -> Candle:
-        o, h, l, c, v = self._ohlcv[slot]  # noqa: E741
-        start = self._start[slot]
-        self._start[slot] = -1
-        return Candle(start + self._bucket_ns[slot], o, h, l, c, round(v, VOLUME_DECIMALS))
+    @staticmethod
+    def _emit(state: list) -> Candle:
+        end = state[0]
+        state[0] = 0
+        return Candle(end, state[1], state[2], state[3], state[4], round(state[5], VOLUME_DECIMALS))
