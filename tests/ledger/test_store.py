@@ -16,6 +16,7 @@ from ravebear.ledger.store import (
     current_revision,
     hide_secret,
     ledger_url,
+    newest_revision,
     open_ledger,
     redact_url,
     upgrade,
@@ -32,6 +33,25 @@ def test_a_new_ledger_is_at_the_newest_revision_and_matches_the_models(ledger_ur
     indexes = {ix["name"]: ix["column_names"] for ix in inspect(engine).get_indexes("level_touches")}
     assert indexes == {"ix_level_touches_run_time": ["run_id", "ts_event_ns"], "ix_level_touches_instrument": ["instrument_id"]}
     assert current_revision(open_ledger(ledger_url)) == "0004"  # opening again is a no-op
+
+
+def test_the_newest_revision_read_from_the_file_names_is_alembics_head():
+    from alembic.script import ScriptDirectory
+
+    from ravebear.ledger.store import MIGRATIONS
+
+    assert newest_revision() == ScriptDirectory(str(MIGRATIONS)).get_current_head() == "0004"
+
+
+def test_opening_a_ledger_already_at_the_newest_revision_does_not_load_alembic(ledger_url):
+    import subprocess
+    import sys
+
+    open_ledger(ledger_url).dispose()
+    code = ("import sys; from ravebear.ledger.store import open_ledger, current_revision; e = open_ledger(sys.argv[1]); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))")  # fmt: skip
+    shown = subprocess.run([sys.executable, "-c", code, ledger_url], capture_output=True, text=True, check=True).stdout.strip()
+    assert shown == "[]"
 
 
 def test_an_old_revision_is_upgraded_with_its_rows_kept(ledger_url, okx_btc):
