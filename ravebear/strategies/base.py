@@ -191,7 +191,8 @@ class LevelStrategy(Strategy):
         if self.account.is_spot and SHORT in self.sides and self.account.is_cash() is not False:
             self.log.warning(f"{self._instrument_key} is a spot pair: on a cash account its short signals are skipped (spot_short), only longs trade")
         bar_type = bar_type_for(self._instrument_key, self._base, self.config.base_bars)
-        self.register_indicator_for_bars(bar_type, self.position_manager.atr)
+        if self.config.exits.trailing_atr_multiple > 0:  # the ATR is read only for an ATR-multiple trailing exit (~2.8 us a bar)
+            self.register_indicator_for_bars(bar_type, self.position_manager.atr)
         self._share_levels(str(bar_type))
         self.subscribe_bars(bar_type)  # higher timeframes are built from it (MinuteLevelFeed)
         self._subscribe_alt_data()
