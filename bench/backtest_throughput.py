@@ -27,7 +27,8 @@ What is measured, in one invocation
    parent stays small: it imports neither pandas nor nautilus, and the series is built and
    imported in a child too. Each child also reports VmHWM from /proc/self/status (the peak
    of its own address space only) as a cross-check.
-   Target: the default strategy keeps at least 60 % of the no-op bars/s.
+   Target: the default strategy keeps at least 60 % of the no-op bars/s. With `--split` the strategy + LevelActor
+   and + ledger layers run too, and the table says how many microseconds a bar each layer adds.
 3. **`ravebear --help` latency** (`bench.cli_help`): wall time of 7 subprocess runs of the `ravebear` console script
    (Python start-up included). Target: median under 0.5 s.
 
@@ -70,6 +71,17 @@ CHILD_TIMEOUT_S = 1800
 IMPORT_TARGET_S = 10.0
 RATIO_TARGET = 0.60
 BACKTRADER_TARGET = 1.5  # default strategy bars/s over backtrader's toy wick rule (issue 16)
+# each backtest kind and the parts of the shipped stack it keeps beside its strategy; the layers between "strategy"
+# and "default" show where the stack's time goes (--split)
+LAYERS: dict[str, tuple[str, ...]] = {
+    "noop": (),
+    "strategy": (),
+    "+actor": ("actor",),
+    "+ledger": ("actor", "ledger"),
+    "default": ("actor", "ledger", "alerts"),
+}
+KINDS = tuple(LAYERS)
+SPLIT_KINDS = ("+actor", "+ledger")
 
 
 # -- child processes -----------------------------------------------------------------------
@@ -117,19 +129,22 @@ def bench_config_text(kind: str, log_level: str, ledger_dir: Path | None = None)
     raw["data"] = [{"instrument_id": INSTRUMENT_ID, "bar_type": BAR_TYPE}]
     if ledger_dir is not None and raw.get("ledger") is not None:
         raw["ledger"].update({"url": f"sqlite:///{ledger_dir / f'ledger-{kind}.sqlite'}", "spill": str(ledger_dir / "ledger_spill.jsonl")})
-    if kind in ("noop", "strategy"):  # no LevelActor, ledger or alerts: the bare engine, or the strategy alone
+    if kind not in KINDS:
+        raise ValueError(f"unknown backtest kind {kind!r}")
+    keep = LAYERS[kind]  # the parts of the shipped stack this kind keeps (noop and strategy: none)
+    if "actor" not in keep:
         raw["actors"] = []
+    if "ledger" not in keep:
         raw.pop("ledger", None)
+    if "alerts" not in keep:
         raw.pop("alerts", None)
     if kind == "noop":
         raw["strategies"] = [{"strategy_path": NOOP_PATH, "config": {"instrument_id": INSTRUMENT_ID, "bar_type": BAR_TYPE}}]
-    elif kind in ("default", "strategy"):  # the file's first strategy with its settings for this instrument, on this instrument alone
+    else:  # the file's first strategy with its settings for this instrument, on this instrument alone
         strategy = raw["strategies"][0]
         overrides = strategy.get("instruments", {}).get(INSTRUMENT_ID, {})
         strategy["instruments"] = {INSTRUMENT_ID: overrides}
         raw["strategies"] = [strategy]
-    else:
-        raise ValueError(f"unknown backtest kind {kind!r}")
     return yaml.safe_dump(raw, sort_keys=False)
 
 
@@ -223,12 +238,13 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def measure_backtests(catalog_path: Path, n_bars: int, repeats: int, log_level: str) -> dict[str, Any]:
+def measure_backtests(catalog_path: Path, n_bars: int, repeats: int, log_level: str, split: bool = False) -> dict[str, Any]:
     """Run no-op and default backtests alternately, one child each; return summaries and ratios."""
-    runs: dict[str, list[dict[str, Any]]] = {"noop": [], "default": [], "strategy": [], "backtrader": []}
-    print(f"backtests: {repeats} x (no-op, default, strategy alone, backtrader toy rule), log level {log_level}", flush=True)
+    kinds = ("noop", "default", "strategy", *(SPLIT_KINDS if split else ()), "backtrader")
+    runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
+    print(f"backtests: {repeats} x ({', '.join(kinds)}), log level {log_level}", flush=True)
     for repeat in range(1, repeats + 1):
-        for kind in ("noop", "default", "strategy", "backtrader"):
+        for kind in kinds:
             run = run_child(kind, catalog_path, n_bars, log_level)
             runs[kind].append(run)
             print(
@@ -240,7 +256,13 @@ def measure_backtests(catalog_path: Path, n_bars: int, repeats: int, log_level: 
             )
     noop, default, backtrader = summarize(runs["noop"]), summarize(runs["default"]), summarize(runs["backtrader"])
     strategy = summarize(runs["strategy"])
+    layers = {kind: summarize(runs[kind]) for kind in ("noop", "strategy", *SPLIT_KINDS, "default") if runs.get(kind)}
+    # microseconds a bar each layer adds to the one before it (medians), from the bare engine up to the shipped stack
+    names = list(layers)
+    cost_us = {name: 1e6 / layers[name]["bars_per_s_median"] - (1e6 / layers[names[i - 1]]["bars_per_s_median"] if i else 0.0)
+               for i, name in enumerate(names)}  # fmt: skip
     return {
+        "layers_us_per_bar": cost_us,
         "noop": noop,
         "default": default,
         "strategy": strategy,
@@ -284,6 +306,8 @@ def table_rows(figures: dict[str, Any]) -> list[tuple[str, str, str, str]]:
          _target(f">= {BACKTRADER_TARGET:.1f}x", bt["over_backtrader_median"] >= BACKTRADER_TARGET)),
         ("strategy alone", f"{bt['strategy']['bars_per_s_median']:,.0f} median bars/s: {bt['strategy_over_noop_median']:.1%} of no-op, "
          f"{bt['strategy_over_backtrader_median']:.2f}x backtrader", "UntouchedWick without the LevelActor, ledger, alerts", "-"),
+        ("where a bar's time goes", layer_text(bt["layers_us_per_bar"]),
+         "us a bar, medians: each layer over the one before", "-"),
         ("engine loop only", f"{noop['engine_loop_s_median']:.1f} s no-op, {default['engine_loop_s_median']:.1f} s default",
          "median; excl. catalog read + post-run stats", "-"),
         ("peak RSS", f"{imp['peak_rss_mb']:,.0f} import, {noop['peak_rss_mb_max']:,.0f} no-op, {default['peak_rss_mb_max']:,.0f} default MiB",
@@ -293,6 +317,24 @@ def table_rows(figures: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         ("ravebear --help", f"{cli['median_s']:.3f} s median, {cli['max_s']:.3f} s max",
          f"{HELP_RUNS} subprocess runs", _target(f"< {HELP_TARGET_S} s", cli["median_s"] < HELP_TARGET_S)),
     ]  # fmt: skip
+
+
+PART_NAMES = {"actor": "LevelActor", "ledger": "ledger", "alerts": "alerts"}
+
+
+def layer_text(cost_us: dict[str, float]) -> str:
+    """'engine 23.3; strategy +12.2; LevelActor +4.3; ...': each layer named by what it adds to the one before."""
+    parts, previous = [], None
+    for kind, us in cost_us.items():
+        if previous is None:
+            parts.append(f"engine {us:.1f}")
+        elif kind == "strategy":
+            parts.append(f"strategy {us:+.1f}")
+        else:
+            added = [PART_NAMES[part] for part in LAYERS[kind] if part not in LAYERS[previous]]
+            parts.append(f"{' + '.join(added)} {us:+.1f}")
+        previous = kind
+    return "; ".join(parts)
 
 
 def _target(text: str, ok: bool) -> str:
@@ -306,7 +348,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=2, help="no-op/default backtest pairs (default 2)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON to this path")
     parser.add_argument("--log-level", default="WARNING", choices=["WARNING", "ERROR"], help="nautilus log level (default WARNING)")
-    parser.add_argument("--child", choices=["import", "noop", "default", "strategy", "backtrader"], help=argparse.SUPPRESS)
+    parser.add_argument("--split", action="store_true", help="also run the strategy + LevelActor and + ledger layers: where the stack's time goes")
+    parser.add_argument("--child", choices=["import", "backtrader", *KINDS], help=argparse.SUPPRESS)
     parser.add_argument("--catalog", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.bars < 1 or args.repeats < 1:
@@ -324,7 +367,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="ravebear-bench-") as tmp:
         catalog_path = Path(tmp) / "catalog"
         imported = measure_import(catalog_path, args.bars)
-        backtest = measure_backtests(catalog_path, args.bars, args.repeats, args.log_level)
+        backtest = measure_backtests(catalog_path, args.bars, args.repeats, args.log_level, args.split)
     cli = measure_help()
     figures: dict[str, Any] = {
         "data": {"files": [str(DATA_DIR / name) for name in SEGMENT_FILES], "bars": imported["bars"], "segments": imported["segments"]},
