@@ -91,12 +91,6 @@ class _Instrument:
     due: list[tuple[int, int, _Pending]] = field(default_factory=list)  # heap: (ts when markouts and excursions are known, seq, touch)
     watch: list[_Pending] = field(default_factory=list)  # markouts and excursions known, waiting for held / broken
 
-    def append(self, ts: int, high: float, low: float, close: float) -> None:
-        self.ts.append(ts)
-        self.high.append(high)
-        self.low.append(low)
-        self.close.append(close)
-
     def clear(self) -> None:
         """Drop every bar (no open touch needs them)."""
         self.base += len(self.ts)
@@ -157,11 +151,18 @@ class OutcomeTracker:
         ts = bars.ts
         if ts and ts_close_ns < ts[-1]:
             return []
-        bars.append(ts_close_ns, high, low, close)
+        ts.append(ts_close_ns)
+        bars.high.append(high)
+        bars.low.append(low)
+        bars.close.append(close)
+        due = bars.due
+        if not bars.watch and due[0][0] > ts_close_ns:  # the common case: nothing completes at this bar
+            if len(ts) >= bars.prune_at:
+                bars.prune()
+            return []
         done: list[tuple[int, OutcomeUpdate]] = []
         if bars.watch:
             self._watch(bars, ts_close_ns, close, done)
-        due = bars.due
         while due and due[0][0] <= ts_close_ns:
             touch = heapq.heappop(due)[2]
             touch.markouts, touch.best, touch.worst, outcome = self._judge(bars, touch)
