@@ -228,7 +228,7 @@ class LedgerActor(Actor):
         else:
             near_edge = self._last_close.get(instrument, (data.low + data.high) / 2)
         state = self.market.market_state(ts, instrument)
-        row = touch_row(data, self.run_id, near_edge, id=new_id(),
+        row = touch_row(data, self.run_id, near_edge, id=self.writer.new_id(),
                         open_interest_usd=state["open_interest"] if self.config.oi_usd else None,
                         open_interest_change_pct=state["open_interest_change_pct"],
                         open_interest_window_min=int(self.config.oi_lookback_h * 60) if state["open_interest_change_pct"] is not None else None,
