@@ -108,6 +108,8 @@ class LedgerActor(Actor):
         self._first_ns = 0
         self._last_ns = 0
         self._last_close: dict[str, float] = {}
+        # it receives only the 1-minute bars it subscribed to: with one instrument, a bar's is known (reading it: ~0.2 us)
+        self._only_instrument = config.instrument_ids[0] if len(config.instrument_ids) == 1 else None
         self._held_fill: dict[str, dict[str, Any]] = {}  # instrument -> its latest fill, until its position event
         self._regimes: dict[str, str] = {}  # instrument -> its latest regime (SwarmSignal)
 
@@ -183,7 +185,7 @@ class LedgerActor(Actor):
         if not self._first_ns:
             self._first_ns = ts
         self._last_ns = max(self._last_ns, ts)
-        instrument = bar.bar_type.instrument_id.value
+        instrument = self._only_instrument or bar.bar_type.instrument_id.value
         close = self._last_close[instrument] = bar.close.as_double()
         for update in self.outcomes.on_bar(instrument, ts, bar.high.as_double(), bar.low.as_double(), close):
             self.writer.update_outcome(update.touch_id, **update.values())
