@@ -31,6 +31,7 @@ OUTCOME_RANGES = {
     "break_window_min": Range(1, 1440, "minutes"),
     "excursion_window_min": Range(1, 1440, "minutes"),
 }
+_MARKOUT_COLUMNS = tuple((h, f"markout_{h}m_bps") for h in MARKOUT_MINUTES)
 _PRUNE_BARS = 4096  # an instrument's bars are trimmed to what its open touches need once this many are held
 
 
@@ -59,7 +60,7 @@ class OutcomeUpdate:
 
     def values(self) -> dict[str, Any]:
         """As LevelTouch column values."""
-        columns: dict[str, Any] = {f"markout_{h}m_bps": self.markouts_bps.get(h) for h in MARKOUT_MINUTES}
+        columns: dict[str, Any] = {column: self.markouts_bps.get(h) for h, column in _MARKOUT_COLUMNS}
         return {**columns, "mfe_bps": self.mfe_bps, "mae_bps": self.mae_bps, "outcome": self.outcome, "outcome_filled_at": self.filled_at}
 
 

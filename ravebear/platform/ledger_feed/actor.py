@@ -184,7 +184,8 @@ class LedgerActor(Actor):
         ts = bar.ts_event
         if not self._first_ns:
             self._first_ns = ts
-        self._last_ns = max(self._last_ns, ts)
+        if ts > self._last_ns:  # noqa: PLR1730 - a bar: ~0.1 us cheaper than max()
+            self._last_ns = ts
         instrument = self._only_instrument or bar.bar_type.instrument_id.value
         close = self._last_close[instrument] = bar.close.as_double()
         for update in self.outcomes.on_bar(instrument, ts, bar.high.as_double(), bar.low.as_double(), close):
