@@ -15,6 +15,8 @@ end of a run)."""
 
 from __future__ import annotations
 
+import heapq
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +31,8 @@ OUTCOME_RANGES = {
     "break_window_min": Range(1, 1440, "minutes"),
     "excursion_window_min": Range(1, 1440, "minutes"),
 }
+_MARKOUT_COLUMNS = tuple((h, f"markout_{h}m_bps") for h in MARKOUT_MINUTES)
+_PRUNE_BARS = 4096  # an instrument's bars are trimmed to what its open touches need once this many are held
 
 
 @dataclass(frozen=True)
@@ -56,106 +60,183 @@ class OutcomeUpdate:
 
     def values(self) -> dict[str, Any]:
         """As LevelTouch column values."""
-        columns: dict[str, Any] = {f"markout_{h}m_bps": self.markouts_bps.get(h) for h in MARKOUT_MINUTES}
+        columns: dict[str, Any] = {column: self.markouts_bps.get(h) for h, column in _MARKOUT_COLUMNS}
         return {**columns, "mfe_bps": self.mfe_bps, "mae_bps": self.mae_bps, "outcome": self.outcome, "outcome_filled_at": self.filled_at}
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     touch_id: str
+    seq: int  # tracking order
     ts_ns: int
     price: float
     direction: int
     break_below: float  # support: a close below this breaks it (resistance: above)
-    candidate: dict[int, float | None] = field(default_factory=lambda: dict.fromkeys(MARKOUT_MINUTES))
-    markouts: dict[int, float | None] = field(default_factory=dict)
-    best: float | None = None  # favourable excursion so far, bps
-    worst: float | None = None  # adverse excursion so far, bps
-    excursions_done: bool = False
-    outcome: str | None = None
+    start: int  # absolute index of the first bar fed after it was tracked: earlier bars never count
+    # once markouts and excursions are known but not yet held or broken (a break window longer than both):
+    markouts: dict[int, float | None] | None = None
+    best: float | None = None
+    worst: float | None = None
+
+
+@dataclass(slots=True)
+class _Instrument:
+    """One instrument's bars since its oldest open touch was tracked, and its open touches."""
+
+    ts: list[int] = field(default_factory=list)
+    high: list[float] = field(default_factory=list)
+    low: list[float] = field(default_factory=list)
+    close: list[float] = field(default_factory=list)
+    base: int = 0  # absolute index of ts[0]
+    prune_at: int = _PRUNE_BARS  # trim the bars no open touch needs once this many are held
+    due: list[tuple[int, int, _Pending]] = field(default_factory=list)  # heap: (ts when markouts and excursions are known, seq, touch)
+    watch: list[_Pending] = field(default_factory=list)  # markouts and excursions known, waiting for held / broken
+
+    def clear(self) -> None:
+        """Drop every bar (no open touch needs them)."""
+        self.base += len(self.ts)
+        for values in (self.ts, self.high, self.low, self.close):
+            values.clear()
+        self.prune_at = _PRUNE_BARS
+
+    def prune(self) -> None:
+        cut = min(touch.start for _, _, touch in self.due) - self.base
+        if cut > 0:
+            del self.ts[:cut], self.high[:cut], self.low[:cut], self.close[:cut]
+            self.base += cut
+        self.prune_at = max(_PRUNE_BARS, 2 * len(self.ts))
 
 
 class OutcomeTracker:
-    """Fills the outcome of pending touches from 1-minute bars; one per node, all instruments."""
+    """Fills the outcome of pending touches from 1-minute bars; one per node, all instruments.
+
+    A touch is judged in one pass over the bars held since it was tracked, at the first bar closing at or after
+    its latest markout horizon and excursion window, so a bar costs an append, not a step of every open touch.
+    An instrument's bars must come in time order: a bar older than the one before it is ignored."""
 
     def __init__(self, settings: OutcomeSettings | None = None) -> None:
         self.settings = settings or OutcomeSettings()
-        self._pending: dict[str, list[_Pending]] = {}
+        self._instruments: dict[str, _Instrument] = {}
+        self._seq = 0
         self._horizons = [(h, h * NS_PER_MINUTE) for h in MARKOUT_MINUTES]
         self._window_ns = self.settings.excursion_window_min * NS_PER_MINUTE
         self._break_ns = self.settings.break_window_min * NS_PER_MINUTE
+        self._known_ns = max(max(ns for _, ns in self._horizons), self._window_ns)  # markouts and excursions are known this long after
 
     def track(self, touch_id: str, instrument_id: str, ts_ns: int, touch_price: float, level_price: float, direction: int) -> None:
-        """Start watching a touch (direction +1 support, -1 resistance); only bars closing after `ts_ns` count."""
+        """Start watching a touch (direction +1 support, -1 resistance); only bars fed after this call and closing
+        after `ts_ns` count."""
         if direction not in (1, -1):
             raise ValueError(f"direction must be +1 or -1, got {direction}")
         if not touch_price > 0:
             raise ValueError(f"touch_price must be above 0, got {touch_price}")
         shift = self.settings.break_bps / BPS
         beyond = level_price * (1 - shift) if direction == 1 else level_price * (1 + shift)
-        self._pending.setdefault(instrument_id, []).append(_Pending(touch_id, ts_ns, touch_price, direction, beyond))
+        bars = self._instruments.get(instrument_id)
+        if bars is None:
+            bars = self._instruments[instrument_id] = _Instrument()
+        self._seq += 1
+        touch = _Pending(touch_id, self._seq, ts_ns, touch_price, direction, beyond, bars.base + len(bars.ts))
+        heapq.heappush(bars.due, (ts_ns + self._known_ns, self._seq, touch))
 
     @property
     def pending(self) -> int:
         """Touches still open."""
-        return sum(len(touches) for touches in self._pending.values())
+        return sum(len(bars.due) + len(bars.watch) for bars in self._instruments.values())
 
     def on_bar(self, instrument_id: str, ts_close_ns: int, high: float, low: float, close: float) -> list[OutcomeUpdate]:
-        """Feed one 1-minute bar (its close time); returns the touches it completed."""
-        touches = self._pending.get(instrument_id)
-        if not touches:
+        """Feed one 1-minute bar (its close time); returns the touches it completed, in the order they were tracked."""
+        bars = self._instruments.get(instrument_id)
+        if bars is None or not (bars.due or bars.watch):
             return []
-        done, still = [], []
-        for touch in touches:
-            if ts_close_ns <= touch.ts_ns:
-                still.append(touch)
-                continue
-            self._step(touch, ts_close_ns, high, low, close)
-            if len(touch.markouts) == len(MARKOUT_MINUTES) and touch.excursions_done and touch.outcome is not None:
-                done.append(self._update(touch, ts_close_ns))
+        ts = bars.ts
+        if ts and ts_close_ns < ts[-1]:
+            return []
+        ts.append(ts_close_ns)
+        bars.high.append(high)
+        bars.low.append(low)
+        bars.close.append(close)
+        due = bars.due
+        if not bars.watch and due[0][0] > ts_close_ns:  # the common case: nothing completes at this bar
+            if len(ts) >= bars.prune_at:
+                bars.prune()
+            return []
+        done: list[tuple[int, OutcomeUpdate]] = []
+        if bars.watch:
+            self._watch(bars, ts_close_ns, close, done)
+        while due and due[0][0] <= ts_close_ns:
+            touch = heapq.heappop(due)[2]
+            touch.markouts, touch.best, touch.worst, outcome = self._judge(bars, touch)
+            if outcome is None:
+                bars.watch.append(touch)
             else:
-                still.append(touch)
-        self._pending[instrument_id] = still
-        return done
+                done.append((touch.seq, self._update(touch, outcome, ts_close_ns)))
+        if not due:
+            bars.clear()
+        elif len(ts) >= bars.prune_at:
+            bars.prune()
+        if len(done) > 1:
+            done.sort(key=lambda item: item[0])
+        return [update for _, update in done]
 
     def finish(self, ts_ns: int) -> list[OutcomeUpdate]:
         """The partial outcomes of every open touch (unknown parts None), stamped `ts_ns`; stops tracking them."""
-        updates = [self._update(touch, ts_ns) for touches in self._pending.values() for touch in touches]
-        self._pending.clear()
+        updates = []
+        for bars in self._instruments.values():
+            judged: list[tuple[_Pending, str | None]] = [(touch, None) for touch in bars.watch]
+            for _, _, touch in bars.due:
+                touch.markouts, touch.best, touch.worst, outcome = self._judge(bars, touch)
+                judged.append((touch, outcome))
+            judged.sort(key=lambda item: item[0].seq)
+            updates += [self._update(touch, outcome, ts_ns) for touch, outcome in judged]
+        self._instruments.clear()
         return updates
 
-    def _step(self, touch: _Pending, ts: int, high: float, low: float, close: float) -> None:
-        # runs for every open touch at every bar (~60 bars each): horizons in ns and settings are read once per tracker
-        elapsed = ts - touch.ts_ns
-        d, price = touch.direction, touch.price
-        markouts = touch.markouts
-        if len(markouts) < len(MARKOUT_MINUTES):
-            candidate = touch.candidate
-            for h, horizon in self._horizons:
-                if h in markouts:
-                    continue
-                if elapsed <= horizon:
-                    candidate[h] = close
-                if elapsed >= horizon:
-                    last = candidate[h]
-                    markouts[h] = None if last is None else d * (last - price) / price * BPS
-        if not touch.excursions_done:
-            if elapsed <= self._window_ns:
-                favourable = (high - price) if d == 1 else (price - low)
-                adverse = (price - low) if d == 1 else (high - price)
-                touch.best = max(touch.best or 0.0, favourable / price * BPS)
-                touch.worst = max(touch.worst or 0.0, adverse / price * BPS)
-            if elapsed >= self._window_ns:
-                touch.excursions_done = True
-        if touch.outcome is None:
-            if elapsed <= self._break_ns and (close < touch.break_below if d == 1 else close > touch.break_below):
-                touch.outcome = "broken"
+    def _judge(self, bars: _Instrument, touch: _Pending) -> tuple[dict[int, float | None], float | None, float | None, str | None]:
+        """Markouts, MFE, MAE and outcome from the bars fed so far (unknown parts None); each horizon or window
+        takes the bars closing in (t, t + window] up to the first bar closing at or after its end."""
+        ts, closes, end = bars.ts, bars.close, len(bars.ts)
+        t, price, d = touch.ts_ns, touch.price, touch.direction
+        first = bisect_right(ts, t, touch.start - bars.base, end)
+
+        def last(window: int) -> tuple[int, bool]:  # (end of the bars counted in (t, t + window], whether it is over)
+            j = bisect_left(ts, t + window, first, end)
+            if j == end:
+                return end, False
+            return (j + 1 if ts[j] == t + window else j), True
+
+        markouts: dict[int, float | None] = {}
+        for h, horizon in self._horizons:
+            stop, over = last(horizon)
+            markouts[h] = d * (closes[stop - 1] - price) / price * BPS if over and stop > first else None
+        best = worst = None
+        stop, _ = last(self._window_ns)
+        if stop > first:  # the same floats as a running max: (x - price) / price * BPS rises with x
+            up = (max(bars.high[first:stop]) - price) / price * BPS
+            down = (price - min(bars.low[first:stop])) / price * BPS
+            best, worst = (max(0.0, up), max(0.0, down)) if d == 1 else (max(0.0, down), max(0.0, up))
+        stop, over = last(self._break_ns)
+        outcome = None
+        if stop > first and (min(closes[first:stop]) < touch.break_below if d == 1 else max(closes[first:stop]) > touch.break_below):
+            outcome = "broken"
+        elif over:
+            outcome = "held"
+        return markouts, best, worst, outcome
+
+    def _watch(self, bars: _Instrument, ts: int, close: float, done: list[tuple[int, OutcomeUpdate]]) -> None:
+        """Touches waiting only for held / broken (a break window longer than the markouts and excursions): this bar."""
+        still = []
+        for touch in bars.watch:
+            elapsed = ts - touch.ts_ns
+            if elapsed <= self._break_ns and (close < touch.break_below if touch.direction == 1 else close > touch.break_below):
+                done.append((touch.seq, self._update(touch, "broken", ts)))
             elif elapsed >= self._break_ns:
-                touch.outcome = "held"
+                done.append((touch.seq, self._update(touch, "held", ts)))
+            else:
+                still.append(touch)
+        bars.watch = still
 
     @staticmethod
-    def _update(touch: _Pending, ts_ns: int) -> OutcomeUpdate:
-        return OutcomeUpdate(
-            touch.touch_id, {h: touch.markouts.get(h) for h in MARKOUT_MINUTES}, touch.best, touch.worst, touch.outcome,
-            datetime.fromtimestamp(ts_ns / 1e9, UTC),
-        )  # fmt: skip
+    def _update(touch: _Pending, outcome: str | None, ts_ns: int) -> OutcomeUpdate:
+        markouts = touch.markouts if touch.markouts is not None else dict.fromkeys(MARKOUT_MINUTES)
+        return OutcomeUpdate(touch.touch_id, markouts, touch.best, touch.worst, outcome, datetime.fromtimestamp(ts_ns / 1e9, UTC))

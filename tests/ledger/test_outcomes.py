@@ -1,16 +1,20 @@
-"""Touch outcomes (markouts, MFE/MAE, held or broken) from bars fed one at a time: hand-built cases, and a
-brute-force reference over the bundled real OKX candles (gaps included)."""
+"""Touch outcomes (markouts, MFE/MAE, held or broken) from bars fed one at a time: hand-built cases, a brute-force
+reference over the bundled real OKX candles (gaps included), and the module docstring's definitions read literally
+over two gappy instruments with touches at random times, float for float."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
 
+from ravebear.catalog.candles import read_ohlcv_file
 from ravebear.ledger.models import MARKOUT_MINUTES
 from ravebear.ledger.outcomes import OutcomeSettings, OutcomeTracker
 from ravebear.time_units import NS_PER_MINUTE
+from tests.conftest import SAMPLE
 
 T0 = 1_785_000_000 * 1_000_000_000  # a whole minute, ns
 BTC = "BTC-USDT-SWAP.OKX"
@@ -152,3 +156,96 @@ def test_streaming_outcomes_equal_a_brute_force_reference_on_real_candles(okx_bt
         outcomes.add(got.outcome)
     assert outcomes == {"held", "broken"}  # the real series exercises both
     assert len(touches) > 150 and gaps > 0  # the gappy sample puts some horizons in gaps
+
+
+def definitions(fed: list[tuple[int, float, float, float]], t: int, price: float, level: float, d: int, s: OutcomeSettings) -> tuple:
+    """The module docstring's definitions, read literally, over the bars fed after the touch was tracked:
+    (markouts, mfe, mae, outcome, the close time of the bar that made all of them known or None)."""
+    minute = NS_PER_MINUTE
+    longest = max(60, s.excursion_window_min, s.break_window_min) * minute
+    after = []  # (close_ns, high, low, close) closing after t; later than the first at or past t + longest cannot matter
+    for bar in fed:
+        if bar[0] > t:
+            after.append(bar)
+            if bar[0] >= t + longest:
+                break
+
+    def first_at_or_after(end: int) -> int | None:  # the bar from which something ending at `end` is known
+        return next((i for i, bar in enumerate(after) if bar[0] >= end), None)
+
+    markouts, known = {}, []
+    for h in MARKOUT_MINUTES:
+        at = first_at_or_after(t + h * minute)
+        inside = [bar for bar in after if bar[0] <= t + h * minute]
+        markouts[h] = d * (inside[-1][3] - price) / price * 10_000 if at is not None and inside else None
+        known.append(at)
+    window = [bar for bar in after if bar[0] <= t + s.excursion_window_min * minute]
+    mfe = mae = None
+    if window:
+        up = max((high - price) / price * 10_000 for _, high, _, _ in window)  # the highest high, in bps
+        down = max((price - low) / price * 10_000 for _, _, low, _ in window)  # the lowest low
+        mfe, mae = (max(0.0, up), max(0.0, down)) if d == 1 else (max(0.0, down), max(0.0, up))
+    known.append(first_at_or_after(t + s.excursion_window_min * minute))
+    beyond = level * (1 - d * s.break_bps / 10_000)
+    breaks = [i for i, (ts, _, _, close) in enumerate(after) if ts <= t + s.break_window_min * minute and (close < beyond if d == 1 else close > beyond)]
+    passed = first_at_or_after(t + s.break_window_min * minute)
+    outcome, decided = ("broken", breaks[0]) if breaks else ("held", passed) if passed is not None else (None, None)
+    known.append(decided)
+    done = None if None in known else after[max(known)][0]
+    return markouts, mfe, mae, outcome, done
+
+
+@pytest.mark.parametrize("settings", [OutcomeSettings(), OutcomeSettings(break_bps=3, break_window_min=90, excursion_window_min=20)],
+                         ids=["shipped", "break-window-longest"])
+def test_outcomes_equal_the_definitions_on_gappy_bars_of_two_instruments_with_touches_at_random_times(settings):
+    """Real BTC and ETH candles with a sixth of the bars and some whole hours dropped, fed in time order; touches at
+    random (also off-minute) times of either instrument and direction, each checked float for float against the
+    definitions, at the bar that completes it; finish() mid-way gives the exact partial outcomes of the open ones."""
+    rnd = random.Random(16)
+    bars = []  # (close_ns, instrument, high, low, close)
+    for name in ("BTC", "ETH"):
+        frame = read_ohlcv_file(SAMPLE / f"okx_swap_{name}-USDT-SWAP_1m_20260727_20260822_gappy.parquet").head(5000)
+        holes = {rnd.randrange(len(frame)) for _ in range(6)}  # where 30 to 150 bars in a row go missing
+        skip = 0
+        for i, (ts, high, low, close) in enumerate(frame[["ts", "high", "low", "close"]].itertuples(index=False)):
+            skip = rnd.randint(30, 150) if i in holes else skip - 1
+            if skip <= 0 and rnd.random() > 1 / 6:
+                bars.append(((int(ts) + 60_000) * 1_000_000, name, high, low, close))
+    bars = sorted(bars)[:7000]  # the last bars are past a 6-hour gap: touches stay open at the end
+    tracker = OutcomeTracker(settings)
+    fed: dict[str, list] = {"BTC": [], "ETH": []}
+    touches: dict[str, tuple] = {}  # id -> (instrument, index into fed at tracking, t, price, level, d)
+    completed, partial = {}, {}
+    finish_at = len(bars) // 2
+    for step, (ts, name, high, low, close) in enumerate(bars):
+        fed[name].append((ts, high, low, close))
+        for update in tracker.on_bar(name, ts, high, low, close):
+            completed[update.touch_id] = (update, ts, len(fed[name]))
+        if rnd.random() < 0.15:  # a touch at or after the instrument's last close (up to 3 minutes, any ns), ~750 in all
+            touched = rnd.choice(("BTC", "ETH"))
+            if fed[touched]:
+                last_ts, _, _, last_close = fed[touched][-1]
+                t = last_ts + rnd.choice((0, 0, rnd.randrange(3 * NS_PER_MINUTE)))
+                d = rnd.choice((1, -1))
+                level = last_close * (1 - d * rnd.uniform(0, 0.004))
+                touch_id = f"{touched}{step}"
+                touches[touch_id] = (touched, len(fed[touched]), t, last_close, level, d)
+                tracker.track(touch_id, touched, t, last_close, level, d)
+        if step == finish_at:
+            partial = {update.touch_id: (update, ts, len(fed[touches[update.touch_id][0]])) for update in tracker.finish(ts)}
+            assert tracker.pending == 0
+    end = bars[-1][0]
+    ended = {update.touch_id: (update, end, len(fed[touches[update.touch_id][0]])) for update in tracker.finish(end)}
+    assert len(touches) > 500 and partial and ended and set(completed) | set(partial) | set(ended) == set(touches)
+    counts = {"broken": 0, "held": 0, "open": 0, "gap markout": 0, "gap excursion": 0}
+    for touch_id, (name, start, t, price, level, d) in touches.items():
+        update, at, fed_then = completed.get(touch_id) or partial.get(touch_id) or ended[touch_id]
+        seen = fed[name][start:fed_then]  # the bars the tracker had been fed between tracking it and answering
+        markouts, mfe, mae, outcome, done = definitions(seen, t, price, level, d, settings)
+        assert (update.markouts_bps, update.mfe_bps, update.mae_bps, update.outcome) == (markouts, mfe, mae, outcome), touch_id
+        assert update.filled_at == datetime.fromtimestamp(at / 1e9, UTC)
+        assert done == (at if touch_id in completed else None), touch_id  # returned at the bar that completed it, not before
+        counts[outcome or "open"] += 1
+        counts["gap markout"] += done is not None and None in markouts.values()
+        counts["gap excursion"] += done is not None and mfe is None
+    assert min(counts.values()) > 0, counts  # every case occurs: both outcomes, open at finish, horizons and windows in gaps

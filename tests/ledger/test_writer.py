@@ -105,6 +105,18 @@ def test_a_row_is_written_after_batch_s_without_a_flush(ledger_url, tmp_path):
     writer.close()
 
 
+def test_an_id_issued_before_its_row_is_added_is_kept_unique_and_sorts_in_the_order_issued(ledger_url, tmp_path):
+    engine = open_ledger(ledger_url)
+    writer = LedgerWriter(engine, tmp_path / "spill.jsonl")
+    issued = writer.new_id()  # as the ledger actor does for a touch whose outcome it tracks before the row is added
+    added = writer.add(Run, mode="paper")
+    assert writer.add(Run, id=issued, mode="backtest") == issued
+    writer.close()
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT id, mode FROM runs ORDER BY id")).all()
+    assert [tuple(row) for row in stored] == [(issued, "backtest"), (added, "paper")] and issued != added
+
+
 def test_a_wrong_column_is_refused_at_once_naming_it(tmp_path):
     writer = LedgerWriter(open_ledger(f"sqlite:///{tmp_path / 'l.sqlite'}"), tmp_path / "spill.jsonl")
     with pytest.raises(TypeError, match="^unknown columns for level_touches: price, scroe$"):
