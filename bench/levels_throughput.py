@@ -12,8 +12,8 @@ Run from the repo root (it prints numbers; it is not a test)::
    (`ravebear.research.fast_levels`, compiled kernels giving the same events, checked here
    against the pure run). Target: >= 200k bars/s with everything on, fast path.
 2. **In a node**: a BacktestNode over the same bars (imported into a temporary catalog) with
-   (a) the no-op strategy and (b) the LevelActor (all detectors, four timeframes from nautilus
-   internal aggregation, events published on the bus), each in its own child process,
+   (a) the no-op strategy and (b) the LevelActor (all detectors, four timeframes the actor builds
+   from the 1-minute bars, events published on the bus), each in its own child process,
    alternating. Figure: bars/s of `node.run()`. Target: the LevelActor keeps >= 50 % of no-op.
 """
 
