@@ -294,8 +294,11 @@ class LevelStrategy(Strategy):
         """Feed the 1m candle and the higher-timeframe candles it completes, each in the node's order."""
         if self.feed_watch is not None:
             self.feed_watch.on_market_data()
-        fed = self.levels.on_minute(bar.ts_event, bar.open.as_double(), bar.high.as_double(), bar.low.as_double(), bar.close.as_double(),
-                                    bar.volume.as_double())  # fmt: skip
+        levels = self.levels
+        fed = levels.fed(bar.ts_event)  # the LevelActor sharing the feed had the bar first
+        if fed is None:
+            fed = levels.on_minute(bar.ts_event, bar.open.as_double(), bar.high.as_double(), bar.low.as_double(), bar.close.as_double(),
+                                   bar.volume.as_double())  # fmt: skip
         for timeframe, candle, events in fed:  # candles closed during a gap, the minute, candles closing with it
             self._on_candle(timeframe, candle, events)
 

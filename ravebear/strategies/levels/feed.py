@@ -29,6 +29,10 @@ class MinuteLevelFeed:
         self._last_ns = -1
         self._last: list[FedCandle] = []
 
+    def fed(self, close_ns: int) -> list[FedCandle] | None:
+        """What the minute closing at `close_ns` fed when it is the last one fed (the other reader had the bar first), else None."""
+        return self._last if close_ns == self._last_ns else None
+
     def on_minute(self, close_ns: int, open_: float, high: float, low: float, close: float, volume: float) -> list[FedCandle]:
         """Feed one closed 1-minute candle; return every candle fed, in order, with its events.
 
