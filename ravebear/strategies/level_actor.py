@@ -45,27 +45,19 @@ class LevelActorConfig(ActorConfig, frozen=True, kw_only=True):
         check_ranges(self, {"flush_every": Range(1, 10_000_000, "events")})
 
 
+_VALUES = {member: member.value for enum in (EventKind, LevelKind, LevelSide) for member in enum}  # Enum.value is a slow property
+
+
 def to_data(instrument_id: InstrumentId, event: LevelEvent) -> LevelEventData:
     """Turn a level event into custom data stamped at the event's candle close."""
-    level = event.level
+    level, values = event.level, _VALUES
+    # positional (ts_event, ts_init, then the fields in declaration order): 1.7 us against 2.7 us with keywords,
+    # one per level event; the round-trip test in tests/strategies/test_level_parity.py holds the order
     return LevelEventData(
-        instrument_id=instrument_id,
-        event=event.kind.value,
-        kind=level.kind.value,
-        side=level.side.value,
-        timeframe=level.timeframe,
-        low=level.low,
-        high=level.high,
-        quality=level.quality,
-        score=event.score,
-        depth_bps=event.depth_bps,
-        age_bars=event.age_bars,
-        direction=event.direction,
-        created_ts=level.created_ts,
-        created_index=level.created_index,
-        ts_event=event.ts,
-        ts_init=event.ts,
-    )
+        event.ts, event.ts, instrument_id, values[event.kind], values[level.kind], values[level.side], level.timeframe,
+        level.low, level.high, level.quality, event.score, event.depth_bps, event.age_bars, event.direction,
+        level.created_ts, level.created_index,
+    )  # fmt: skip
 
 
 def from_data(data: LevelEventData) -> LevelEvent:

@@ -106,3 +106,18 @@ def test_the_actor_writes_its_events_to_the_catalog_in_order(node_events, catalo
     assert len(stored) == len(events)
     assert all(data.instrument_id.value == INSTRUMENT for data in stored)
     assert sorted(map(from_data, stored), key=repr) == sorted((event for _, event in events), key=repr)
+
+
+def test_every_research_event_survives_the_trip_through_level_event_data(catalog_with_bars):
+    from nautilus_trader.model.identifiers import InstrumentId
+
+    from ravebear.research.data import load_candles
+    from ravebear.strategies.level_actor import from_data, to_data
+
+    frame = load_candles(catalog_with_bars, BAR_TYPE)
+    events = [event for _, event in replay_levels(frame, LevelEngineConfig.from_dict(LEVELS))]
+    instrument = InstrumentId.from_str(INSTRUMENT)
+    datas = [to_data(instrument, event) for event in events]
+    assert [from_data(data) for data in datas] == events
+    assert all(data.ts_event == data.ts_init == event.ts and data.instrument_id == instrument for data, event in zip(datas, events, strict=True))
+    assert {data.direction for data in datas} >= {-1, 0, 1} and {data.side for data in datas} == {"support", "resistance", "range"}
