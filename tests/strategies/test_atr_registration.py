@@ -1,48 +1,26 @@
 """The strategy's ATR is fed bars only when an ATR-multiple trailing exit reads it (it costs ~2.8 us a bar otherwise)."""
 
-from pathlib import Path
-
 import pytest
-import yaml
 
-from ravebear.platform.nodes.backtest import prepare_backtest_process
-from ravebear.platform.nodes.composer import backtest_run_config
-from ravebear.platform.nodes.run_file import parse_run_file
+from tests.strategies.shipped_runs import btc_catalog, run_shipped
 
-INSTRUMENT = "BTC-USDT-SWAP.OKX"
 ROWS = 3_000
-SHIPPED = Path(__file__).resolve().parents[2] / "config" / "backtest.yaml"
 
 
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory, okx_btc):
-    from ravebear.catalog.store import RaveCatalog
-
-    store = RaveCatalog(tmp_path_factory.mktemp("atr") / "catalog")
-    store.import_candles(okx_btc.iloc[:ROWS], "BTC-USDT-SWAP")
-    return store
+    return btc_catalog(tmp_path_factory.mktemp("atr"), okx_btc, ROWS)
 
 
 def run_atr(catalog, exits: dict):
-    """Run the shipped strategy on BTC with `exits` overrides; return its ATR after the run."""
-    from nautilus_trader.backtest.node import BacktestNode
+    """Run the shipped strategy alone on BTC with `exits` overrides; return its ATR after the run."""
 
-    raw = yaml.safe_load(SHIPPED.read_text())
-    raw["run"].update({"name": "atr", "log_level": "ERROR", "tearsheet": False, "risk_report": False})
-    raw["data"] = [{"instrument_id": INSTRUMENT}]
-    for key in ("ledger", "alerts", "actors"):
-        raw.pop(key)
-    raw["strategies"][0]["config"]["exits"].update(exits)
-    raw["strategies"][0]["instruments"] = {INSTRUMENT: {}}
-    prepare_backtest_process()
-    run_config = backtest_run_config(parse_run_file(yaml.safe_dump(raw)), catalog.path.resolve())
-    node = BacktestNode(configs=[run_config])
-    node.build()
-    engine = node.get_engine(run_config.id)
-    node.run()
-    atr = engine.trader.strategies()[0].position_manager.atr
-    node.dispose()
-    return atr
+    def edit(raw: dict) -> None:
+        for key in ("ledger", "alerts", "actors"):
+            raw.pop(key)
+        raw["strategies"][0]["config"]["exits"].update(exits)
+
+    return run_shipped(catalog, edit, lambda engine: engine.trader.strategies()[0].position_manager.atr)
 
 
 def test_an_atr_trailing_exit_gets_nautiluss_atr_of_every_bar(catalog, okx_btc):
