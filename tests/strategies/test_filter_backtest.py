@@ -14,41 +14,21 @@ import pandas as pd
 import pytest
 import yaml
 
-from ravebear.catalog.alt_data.store import AltDataStore
-from ravebear.catalog.alt_data.types import FundingRate
-from ravebear.catalog.instruments import instrument_for
-from ravebear.catalog.store import RaveCatalog
 from ravebear.platform.nodes.backtest import run_backtest
 from ravebear.platform.nodes.run_file import parse_run_file
 from tests.shared_data import SHARED
+from tests.strategies.binance_funding import AVAILABLE, BTC, funding_catalog, settled_rates
 
 REPO = Path(__file__).resolve().parents[2]
-BARS = SHARED / "ohlcv_1m" / "binance_usdm_BTCUSDT_1m_20250504_20250624.parquet"
-RATES = SHARED / "funding_oi" / "binance_usdm_BTCUSDT_funding_8h.parquet"
-BTC = "BTCUSDT-PERP.BINANCE"
 THRESHOLD = 0.00005  # 0.005 % per 8 h: BTC funding in May 2025 sits on both sides of it
 
-pytestmark = pytest.mark.skipif(not (BARS.exists() and RATES.exists()), reason=f"shared data not found under {SHARED}")
-
-
-def settled_rates() -> pd.DataFrame:
-    frame = pd.read_parquet(RATES)
-    frame["ts_ns"] = (frame["ts"] // 1000 * 1000).astype("int64") * 1_000_000  # Binance's few ms of jitter, dropped
-    return frame.sort_values("ts_ns")[["ts_ns", "funding_rate"]]
+pytestmark = pytest.mark.skipif(not AVAILABLE, reason=f"shared data not found under {SHARED}")
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("filter")
-    catalog = RaveCatalog(root / "catalog")
-    catalog.import_file(BARS, instrument_for(BTC))
-    rates = settled_rates()
-    instrument_id = instrument_for(BTC).id
-    records = [
-        FundingRate(instrument_id=instrument_id, symbol="BTCUSDT", open=r, high=r, low=r, close=r, predicted=False, interval_s=0, ts_event=int(ts), ts_init=int(ts))
-        for ts, r in zip(rates["ts_ns"], rates["funding_rate"], strict=True)
-    ]
-    AltDataStore(catalog).write(records)
+    catalog, rates = funding_catalog(root)
     raw = yaml.safe_load((REPO / "config" / "backtest.yaml").read_text())
     raw["run"].update(name="filter", tearsheet=False, risk_report=True)
     raw["venue"]["name"] = "BINANCE"

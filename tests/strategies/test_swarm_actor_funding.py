@@ -5,44 +5,25 @@ the latest settled rate; whale transfers are signed by their exchange flow (stab
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 import yaml
 
-from ravebear.catalog.alt_data.store import AltDataStore
-from ravebear.catalog.alt_data.types import FundingRate, WhaleTransaction
-from ravebear.catalog.instruments import instrument_for
-from ravebear.catalog.store import RaveCatalog
+from ravebear.catalog.alt_data.types import WhaleTransaction
 from ravebear.catalog.swarm_data import parse_votes
 from ravebear.strategies.swarm_actor import whale_direction
 from tests.shared_data import SHARED
+from tests.strategies.binance_funding import AVAILABLE, BTC, funding_catalog
 from tests.strategies.swarm_runs import backtest
 
-BARS = SHARED / "ohlcv_1m" / "binance_usdm_BTCUSDT_1m_20250504_20250624.parquet"
-RATES = SHARED / "funding_oi" / "binance_usdm_BTCUSDT_funding_8h.parquet"
-BTC = "BTCUSDT-PERP.BINANCE"
 EXTREME = 0.00005  # fraction per 8 h: BTC funding in May 2025 sits on both sides of it
 FULL = 0.0002
 
-pytestmark = pytest.mark.skipif(not (BARS.exists() and RATES.exists()), reason=f"shared data not found under {SHARED}")
-
-
-def settled_rates() -> pd.DataFrame:
-    frame = pd.read_parquet(RATES)
-    frame["ts_ns"] = (frame["ts"] // 1000 * 1000).astype("int64") * 1_000_000  # Binance's few ms of jitter, dropped
-    return frame.sort_values("ts_ns")[["ts_ns", "funding_rate"]]
+pytestmark = pytest.mark.skipif(not AVAILABLE, reason=f"shared data not found under {SHARED}")
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    catalog = RaveCatalog(tmp_path_factory.mktemp("funding") / "catalog")
-    catalog.import_file(BARS, instrument_for(BTC))
-    rates = settled_rates()
-    instrument_id = instrument_for(BTC).id
-    AltDataStore(catalog).write([
-        FundingRate(instrument_id=instrument_id, symbol="BTCUSDT", open=r, high=r, low=r, close=r, predicted=False, interval_s=0, ts_event=int(ts), ts_init=int(ts))
-        for ts, r in zip(rates["ts_ns"], rates["funding_rate"], strict=True)
-    ])  # fmt: skip
+    catalog, rates = funding_catalog(tmp_path_factory.mktemp("funding"))
     raw = {
         "run": {"catalog_path": str(catalog.path), "tearsheet": False, "risk_report": False, "log_level": "ERROR"},
         "venue": {"name": "BINANCE"},
