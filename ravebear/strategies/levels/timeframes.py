@@ -13,6 +13,7 @@ The node builds the same timeframes; a test proves both give the same candles.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 ONE_MINUTE_MS = 60_000
@@ -42,12 +43,32 @@ def resample_candles(frame: pd.DataFrame, minutes: int) -> pd.DataFrame:
             "high": grouped["high"].max().to_numpy(),
             "low": grouped["low"].min().to_numpy(),
             "close": grouped["close"].last().to_numpy(),
-            # nautilus sums volumes as exact decimals; rounding the float sum gives the same double
-            "volume": grouped["volume"].sum().round(VOLUME_DECIMALS).to_numpy(),
+            "volume": _streamed_volumes(bucket, frame["volume"].to_numpy(dtype=float)),
         },
     )
     last_close = int(frame["ts"].iloc[-1]) + ONE_MINUTE_MS if len(frame) else 0
     return out[out["ts"].to_numpy() + bucket_ms <= last_close].reset_index(drop=True)
+
+
+def _streamed_volumes(bucket: np.ndarray, volume: np.ndarray) -> list[float]:
+    """Each bucket's volume as StreamingAggregator makes it, to the bit: the minutes added left to right, then `round`.
+
+    (pandas' sum may add in another order, and numpy's round differs from Python's in the last bit.) The minutes go
+    into a dense bucket x minute-of-bucket grid padded with 0.0, which leaves a sum unchanged, so one vectorised add
+    per column adds every bucket's minutes in order.
+    """
+    if len(bucket) == 0:
+        return []
+    order = np.argsort(bucket, kind="stable")  # groupby's order: by bucket, rows in frame order within one
+    bucket, volume = bucket[order], volume[order]
+    starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
+    counts = np.diff(np.r_[starts, len(bucket)])
+    grid = np.zeros((len(starts), int(counts.max())))
+    grid[np.repeat(np.arange(len(starts)), counts), np.arange(len(bucket)) - np.repeat(starts, counts)] = volume
+    sums = np.zeros(len(starts))
+    for column in grid.T:
+        sums += column
+    return [round(total, VOLUME_DECIMALS) for total in sums.tolist()]
 
 
 class Candle:
