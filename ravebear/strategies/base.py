@@ -38,7 +38,7 @@ from ravebear.strategies.account_view import AccountView
 from ravebear.strategies.bar_types import BASE_BARS, bar_type_for
 from ravebear.strategies.entry_filter import EntryFilter, EntryFilterConfig
 from ravebear.strategies.feed_watch import FeedWatch
-from ravebear.strategies.level_sharing import NO_LEVEL_ACTOR, request_level_feed
+from ravebear.strategies.level_sharing import NO_LEVEL_ACTOR, request_level_feed, sourced_level_feed
 from ravebear.strategies.levels.engine import LevelEngine, LevelEngineConfig
 from ravebear.strategies.levels.feed import MinuteLevelFeed
 from ravebear.strategies.levels.model import Level, LevelEvent
@@ -219,8 +219,13 @@ class LevelStrategy(Strategy):
         if request.feed is not None:
             self.levels = request.feed
             self.log.info(f"{self._instrument_key}: levels shared with the LevelActor (one engine for both)")
-        elif request.refused != NO_LEVEL_ACTOR:
+            return
+        if request.refused != NO_LEVEL_ACTOR:
             self.log.info(f"{self._instrument_key}: own level engine, not the LevelActor's: {request.refused}")
+        if not self.levels.started:  # a restarted strategy keeps the levels it has
+            sourced = sourced_level_feed(self.msgbus, self._instrument_key, bar_type, self.levels.config)  # a backtest's precomputed levels
+            if sourced is not None:
+                self.levels = sourced
 
     @property
     def engine(self) -> LevelEngine:

@@ -23,7 +23,7 @@ from nautilus_trader.model.identifiers import InstrumentId
 from ravebear.catalog.level_data import LevelEventData
 from ravebear.ranges import Range, check_ranges
 from ravebear.strategies.bar_types import bar_type_for
-from ravebear.strategies.level_sharing import LevelFeedRequest, grant_level_feed, level_feed_endpoint
+from ravebear.strategies.level_sharing import LevelFeedRequest, grant_level_feed, level_feed_endpoint, sourced_level_feed
 from ravebear.strategies.levels.engine import LevelEngine, LevelEngineConfig
 from ravebear.strategies.levels.feed import MinuteLevelFeed
 from ravebear.strategies.levels.model import EventKind, Level, LevelEvent, LevelKind, LevelSide
@@ -92,10 +92,11 @@ class LevelActor(Actor):
     def on_start(self) -> None:
         """Create a feed per instrument, subscribe to its 1-minute bars and offer the feed to the node's strategies."""
         for instrument_id in self.config.instrument_ids:
-            feed = self._feeds[instrument_id] = MinuteLevelFeed(self._engine_config)
+            bar_type = bar_type_for(instrument_id, self.config.timeframes[0])
+            feed = sourced_level_feed(self.msgbus, instrument_id, str(bar_type), self._engine_config) or MinuteLevelFeed(self._engine_config)
+            self._feeds[instrument_id] = feed
             identifier = InstrumentId.from_str(instrument_id)
             data_type = DataType(LevelEventData, metadata={"instrument_id": instrument_id})
-            bar_type = bar_type_for(instrument_id, self.config.timeframes[0])
             self._routes[instrument_id] = (feed, identifier, data_type)
             self.subscribe_bars(bar_type)
             endpoint = level_feed_endpoint(instrument_id)

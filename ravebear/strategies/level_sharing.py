@@ -4,6 +4,10 @@ The LevelActor registers an endpoint per instrument. A level strategy starting a
 before strategies) sends a `LevelFeedRequest` there; the actor grants its `MinuteLevelFeed` when the strategy
 reads the same bars with an equal engine config (timeframes, detectors, thresholds), so both read one engine and
 it runs once per bar. Otherwise (another config, trade-built bars, no LevelActor) the strategy keeps its own.
+
+A node may also offer feeds of its own at `LEVEL_SOURCE_ENDPOINT`: a backtest node, which loads every bar before its
+loop, offers feeds whose levels were computed in advance (`platform/nodes/level_replay.py`). The LevelActor, and a
+strategy that gets no LevelActor's feed, take one there when offered (`sourced_level_feed`).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from ravebear.strategies.levels.feed import MinuteLevelFeed
 
 
 NO_LEVEL_ACTOR = "no LevelActor serves this instrument"
+LEVEL_SOURCE_ENDPOINT = "RaveBear.levels.source"  # a node's own feeds (a backtest's precomputed ones)
 
 
 def level_feed_endpoint(instrument_id: str) -> str:
@@ -53,3 +58,12 @@ def grant_level_feed(request: LevelFeedRequest, feed: MinuteLevelFeed, bar_type:
         request.refused = "the LevelActor's levels config differs from the strategy's"
     else:
         request.feed = feed
+
+
+def sourced_level_feed(msgbus: Any, instrument_id: str, bar_type: str, config: LevelEngineConfig) -> MinuteLevelFeed | None:
+    """A feed of `bar_type` from the node's level source (a backtest's precomputed levels), or None when it offers none."""
+    if LEVEL_SOURCE_ENDPOINT not in msgbus.endpoints():
+        return None
+    request = LevelFeedRequest(instrument_id, bar_type, config)
+    msgbus.send(LEVEL_SOURCE_ENDPOINT, request)
+    return request.feed

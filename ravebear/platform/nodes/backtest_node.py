@@ -1,4 +1,5 @@
-"""`RaveBacktestNode`: nautilus's BacktestNode with the loaded data kept out of the garbage collector during the run.
+"""`RaveBacktestNode`: nautilus's BacktestNode with the loaded data kept out of the garbage collector during the run,
+and the levels of the loaded bars offered precomputed (`level_replay.py`).
 
 A BacktestNode loads every bar (and tick) of the run before the engine loop starts: 1.58M `Bar` objects in the
 three-instrument year. They are tracked by the cyclic garbage collector, so every full collection during the run walks
@@ -15,14 +16,32 @@ from typing import Any
 
 from nautilus_trader.backtest.node import BacktestNode
 
+from ravebear.platform.nodes.level_replay import REPLAY_MIN_BARS, LevelReplaySource
+from ravebear.strategies.level_sharing import LEVEL_SOURCE_ENDPOINT
+
 
 class RaveBacktestNode(BacktestNode):
-    """BacktestNode whose loaded data is frozen out of the cyclic GC for the run (every backtest RaveBear runs)."""
+    """BacktestNode whose loaded data is frozen out of the cyclic GC for the run, and whose bars' levels are
+    offered precomputed to the LevelActor and level strategies (every backtest RaveBear runs)."""
+
+    def __init__(self, configs: list[Any], level_replay_min_bars: int = REPLAY_MIN_BARS) -> None:
+        super().__init__(configs)
+        self.level_replay_min_bars = level_replay_min_bars  # 1-minute bars of a type before its levels are precomputed
+        self.level_sources: dict[int, LevelReplaySource] = {}  # by engine (one per run config), for this run
 
     def _load_engine_data(self, engine: Any, result: Any, sort: bool = True) -> None:
         super()._load_engine_data(engine=engine, result=result, sort=sort)
+        self._level_source(engine).add(result.data)
         gc.collect()  # what is garbage now is not frozen with the data
         gc.freeze()
+
+    def _level_source(self, engine: Any) -> LevelReplaySource:
+        """The engine's level source, registered on its message bus at its first data load."""
+        source = self.level_sources.get(id(engine))
+        if source is None:
+            source = self.level_sources[id(engine)] = LevelReplaySource(self.level_replay_min_bars)
+            engine.kernel.msgbus.register(LEVEL_SOURCE_ENDPOINT, source)
+        return source
 
     def run(self, *args: Any, **kwargs: Any) -> Any:
         """Run as nautilus does; the frozen objects are collectable again afterwards."""
@@ -30,3 +49,5 @@ class RaveBacktestNode(BacktestNode):
             return super().run(*args, **kwargs)
         finally:
             gc.unfreeze()
+            for source in self.level_sources.values():
+                source.release()  # the bars it kept

@@ -29,6 +29,11 @@ class MinuteLevelFeed:
         self._last_ns = -1
         self._last: list[FedCandle] = []
 
+    @property
+    def started(self) -> bool:
+        """True once a minute has been fed."""
+        return self._last_ns >= 0
+
     def fed(self, close_ns: int) -> list[FedCandle] | None:
         """What the minute closing at `close_ns` fed when it is the last one fed (the other reader had the bar first), else None."""
         return self._last if close_ns == self._last_ns else None
