@@ -23,9 +23,10 @@ def btc_catalog(folder: Path, okx_btc: Any, rows: int) -> Any:
     return store
 
 
-def run_shipped(catalog: Any, edit: Callable[[dict], None], read: Callable[[Any], Any]) -> Any:
+def run_shipped(catalog: Any, edit: Callable[[dict], None], read: Callable[[Any], Any], node_factory: Callable[[list[Any]], Any] | None = None) -> Any:
     """Run the shipped file on BTC alone (no tearsheet or risk report), after `edit(raw)` changes its YAML; return
-    `read(engine)`, taken before the node is disposed."""
+    `read(engine)`, taken before the node is disposed. `node_factory(configs)` builds the node (default: nautilus's
+    BacktestNode), e.g. a RaveBacktestNode with another level_replay_min_bars."""
     from nautilus_trader.backtest.node import BacktestNode
 
     raw = yaml.safe_load(SHIPPED.read_text())
@@ -35,7 +36,7 @@ def run_shipped(catalog: Any, edit: Callable[[dict], None], read: Callable[[Any]
     edit(raw)
     prepare_backtest_process()
     run_config = backtest_run_config(parse_run_file(yaml.safe_dump(raw)), catalog.path.resolve())
-    node = BacktestNode(configs=[run_config])
+    node = (node_factory or BacktestNode)([run_config])
     node.build()
     try:
         node.run()
