@@ -108,11 +108,17 @@ def _other_close(minutes: list[Minute], at: int) -> list[Minute]:
     return [*minutes[:at], (ts, open_, high, low, changed, volume), *minutes[at + 1 :]]
 
 
+def _other_volume(minutes: list[Minute], at: int) -> list[Minute]:
+    ts, open_, high, low, close, volume = minutes[at]
+    return [*minutes[:at], (ts, open_, high, low, close, volume * 3), *minutes[at + 1 :]]
+
+
 DIVERGENCES = {
     "a minute skipped": lambda minutes: (_skip(minutes, 3_000), 3_000),
     "the first minute skipped": lambda minutes: (_skip(minutes, 0), 0),
     "the minute before a long gap skipped": lambda minutes: (_skip(minutes, LAST_BEFORE_GAP), LAST_BEFORE_GAP),
     "another close": lambda minutes: (_other_close(minutes, 3_000), 3_000),
+    "another volume, the same close": lambda minutes: (_other_volume(minutes, 3_000), 3_000),
 }
 
 

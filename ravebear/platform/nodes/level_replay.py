@@ -8,7 +8,7 @@ node's engine, tests/test_fast_levels.py and tests/strategies/test_level_parity.
 minute the feed hands out the candles and events it precomputed for it, about 1 us a bar.
 
 Nothing is assumed about the bars the node feeds: each minute must be the next precomputed one (same close time
-and close price), or the feed catches a real engine up on the minutes it served and streams from then on. Reading
+and OHLCV), or the feed catches a real engine up on the minutes it served and streams from then on. Reading
 `.engine` (a dashboard, a test) does the same, so every reader sees the streaming engine's state.
 
 Below `REPLAY_MIN_BARS` bars a feed streams: numba's import and cached-kernel load cost about 0.6 s a process.
@@ -42,7 +42,8 @@ class ReplayedLevelFeed(MinuteLevelFeed):
 
         self._frame = frame
         self._close_ns: list[int] = ((frame["ts"].to_numpy() + 60_000) * _NS_PER_MS).tolist()
-        self._close_px: list[float] = frame["close"].to_numpy(dtype=float).tolist()
+        ohlcv = (frame[name].to_numpy(dtype=float).tolist() for name in ("open", "high", "low", "close", "volume"))
+        self._minutes: list[tuple[int, float, float, float, float, float]] = list(zip(self._close_ns, *ohlcv, strict=True))
         self._pos = 0
         events: dict[str, dict[int, list[LevelEvent]]] = {tf: {} for tf in config.timeframes}
         for timeframe, event in fast_replay_levels(frame, config):
@@ -87,7 +88,7 @@ class ReplayedLevelFeed(MinuteLevelFeed):
         if close_ns == self._last_ns:
             return self._last
         pos = self._pos
-        if not self._replaying or pos >= len(self._close_ns) or self._close_ns[pos] != close_ns or self._close_px[pos] != close:
+        if not self._replaying or pos >= len(self._minutes) or self._minutes[pos] != (close_ns, open_, high, low, close, volume):
             if self._replaying:
                 self._stream()
             return super().on_minute(close_ns, open_, high, low, close, volume)
@@ -115,7 +116,7 @@ class ReplayedLevelFeed(MinuteLevelFeed):
             MinuteLevelFeed.on_minute(self, (ts + 60_000) * _NS_PER_MS, open_, high, low, close, volume)
         if served:
             self._last_ns, self._last = last_ns, last
-        self._around, self._base_events, self._close_ns, self._close_px = {}, {}, [], []
+        self._around, self._base_events, self._close_ns, self._minutes = {}, {}, [], []
 
 
 class LevelReplaySource:
