@@ -16,6 +16,7 @@ Below `REPLAY_MIN_BARS` bars a feed streams: numba's import and cached-kernel lo
 
 from __future__ import annotations
 
+from array import array
 from typing import Any
 
 import numpy as np
@@ -32,39 +33,68 @@ REPLAY_MIN_BARS = 100_000  # 1-minute bars of one bar type: below, numba's ~0.6 
 _NS_PER_MS = 1_000_000
 
 
+_FIELDS = ("open", "high", "low", "close", "volume")
+
+
+class _Candles:
+    """One timeframe's candles as compact columns: close time (ns) and OHLCV."""
+
+    __slots__ = ("close", "high", "low", "open", "ts", "volume")
+
+    def __init__(self, ts: np.ndarray, columns: list[np.ndarray]) -> None:
+        self.ts = _column("q", ts)
+        self.open, self.high, self.low, self.close, self.volume = (_column("d", values) for values in columns)
+
+    def candle(self, i: int) -> Candle:
+        return Candle(self.ts[i], self.open[i], self.high[i], self.low[i], self.close[i], self.volume[i])
+
+
+def _column(code: str, values: np.ndarray) -> array:
+    """A numpy column as an `array.array`: 8 bytes a value, and indexing gives plain Python numbers (~40 ns)."""
+    out = array(code)
+    out.frombytes(np.ascontiguousarray(values, dtype=np.int64 if code == "q" else np.float64).tobytes())
+    return out
+
+
 class ReplayedLevelFeed(MinuteLevelFeed):
-    """A MinuteLevelFeed whose candles and events were computed in advance from the bars the node will feed."""
+    """A MinuteLevelFeed whose candles and events were computed in advance from the bars the node will feed.
+
+    Kept compact (about 70 bytes a minute, plus the events): the minutes and the higher-timeframe candles as columns,
+    and per minute a bit mask of the timeframes whose candle is fed before it (it closed during a gap) or with it.
+    """
 
     def __init__(self, config: LevelEngineConfig, frame: pd.DataFrame) -> None:
         """`frame`: every 1-minute bar the node will feed, in order (`ts` open time in ms, open, high, low, close, volume)."""
         super().__init__(config)
         from ravebear.research.fast_levels import fast_replay_levels  # numba: only backtests that replay import it
 
-        self._frame = frame
-        self._close_ns: list[int] = ((frame["ts"].to_numpy() + 60_000) * _NS_PER_MS).tolist()
-        ohlcv = (frame[name].to_numpy(dtype=float).tolist() for name in ("open", "high", "low", "close", "volume"))
-        self._minutes: list[tuple[int, float, float, float, float, float]] = list(zip(self._close_ns, *ohlcv, strict=True))
+        close_ns = (frame["ts"].to_numpy(dtype=np.int64) + 60_000) * _NS_PER_MS
+        self._minutes = _Candles(close_ns, [frame[name].to_numpy(dtype=float) for name in _FIELDS])
+        self._n = len(close_ns)
         self._pos = 0
         events: dict[str, dict[int, list[LevelEvent]]] = {tf: {} for tf in config.timeframes}
         for timeframe, event in fast_replay_levels(frame, config):
             events[timeframe].setdefault(event.ts, []).append(event)
         self._base_events = events[self._base]
-        # the higher-timeframe candles fed with each minute (by its close): those that closed during the gap before it,
-        # then those closing with it, each per timeframe in order, as StreamingAggregator hands them to the engine
-        self._around: dict[int, tuple[list[FedCandle], list[FedCandle]]] = {}
-        base_close = np.asarray(self._close_ns, dtype=np.int64)
-        for timeframe in config.timeframes[1:]:
+        # per higher timeframe (slot s): its candles, and in the minute's mask bit 2s when one closed during the gap
+        # before the minute, bit 2s+1 when one closes with it (at most one of each: a gap leaves one bucket unfinished)
+        self._higher: list[tuple[str, _Candles, dict[int, list[LevelEvent]]]] = []
+        mask = np.zeros(self._n, dtype=np.int64)
+        for slot, timeframe in enumerate(config.timeframes[1:]):
             minutes = timeframe_minutes(timeframe)
-            bars = resample_candles(frame, minutes)
-            close_ns = ((bars["ts"].to_numpy() + minutes * 60_000) * _NS_PER_MS).tolist()
-            columns = (bars[name].to_numpy(dtype=float).tolist() for name in ("open", "high", "low", "close", "volume"))
-            candles = [Candle(ts, *ohlcv) for ts, *ohlcv in zip(close_ns, *columns, strict=True)]
-            places = np.searchsorted(base_close, np.array([candle.ts for candle in candles], dtype=np.int64)).tolist()
-            for candle, place in zip(candles, places, strict=True):
-                if place == len(base_close):
-                    continue  # closes after the last minute: never fed
-                before, with_ = self._around.setdefault(self._close_ns[place], ([], []))
-                (with_ if self._close_ns[place] == candle.ts else before).append((timeframe, candle, events[timeframe].get(candle.ts) or []))
+            candles = resample_candles(frame, minutes)
+            ends = (candles["ts"].to_numpy(dtype=np.int64) + minutes * 60_000) * _NS_PER_MS
+            place = np.searchsorted(close_ns, ends)
+            fed = place < self._n  # a candle closing after the last minute is never fed
+            ends, place = ends[fed], place[fed]
+            closes_with = close_ns[place] == ends
+            for bit, at in ((1 << (2 * slot), place[~closes_with]), (1 << (2 * slot + 1), place[closes_with])):
+                if len(np.unique(at)) != len(at):
+                    raise ValueError(f"two {timeframe} candles fed at one minute")  # cannot happen with sorted minutes
+                mask[at] |= bit
+            self._higher.append((timeframe, _Candles(ends, [candles[name].to_numpy(dtype=float)[fed] for name in _FIELDS]), events[timeframe]))
+        self._mask = mask.tolist() if self._higher else []
+        self._next = [0] * len(self._higher)  # per higher timeframe: its next candle
         self._replaying = True
 
     @property
@@ -87,36 +117,44 @@ class ReplayedLevelFeed(MinuteLevelFeed):
         """As `MinuteLevelFeed.on_minute`, from the replay while the minutes are the precomputed ones."""
         if close_ns == self._last_ns:
             return self._last
-        pos = self._pos
-        if not self._replaying or pos >= len(self._minutes) or self._minutes[pos] != (close_ns, open_, high, low, close, volume):
+        pos, m = self._pos, self._minutes
+        if (not self._replaying or pos >= self._n or m.ts[pos] != close_ns or m.close[pos] != close or m.volume[pos] != volume
+                or m.high[pos] != high or m.low[pos] != low or m.open[pos] != open_):  # fmt: skip
             if self._replaying:
                 self._stream()
             return super().on_minute(close_ns, open_, high, low, close, volume)
         self._pos = pos + 1
         base = (self._base, Candle(close_ns, open_, high, low, close, volume), self._base_events.get(close_ns) or [])
-        around = self._around.get(close_ns)
-        if around is None:
+        mask = self._mask[pos] if self._mask else 0
+        if not mask:
             fed = [base]
         else:
-            before, with_ = around
-            fed = [*before, base, *with_]
+            fed = self._higher_fed(mask, 0)
+            fed.append(base)
+            fed.extend(self._higher_fed(mask, 1))
         self._last_ns, self._last = close_ns, fed
         return fed
+
+    def _higher_fed(self, mask: int, closes_with: int) -> list[FedCandle]:
+        """The higher-timeframe candles fed before the minute (`closes_with` 0) or with it (1), per timeframe in order."""
+        out: list[FedCandle] = []
+        for slot, (timeframe, candles, events) in enumerate(self._higher):
+            if mask >> (2 * slot + closes_with) & 1:
+                i = self._next[slot]
+                self._next[slot] = i + 1
+                out.append((timeframe, candles.candle(i), events.get(candles.ts[i]) or []))
+        return out
 
     def _stream(self) -> None:
         """Stop replaying: feed the engine every minute served so far, so it streams on from the same state."""
         self._replaying = False
-        served, last_ns, last = self._pos, self._last_ns, self._last
-        frame, self._frame = self._frame, None
+        served, last_ns, last, m = self._pos, self._last_ns, self._last, self._minutes
         self._last_ns = -1
-        rows = frame.iloc[:served]
-        for ts, open_, high, low, close, volume in zip(
-            rows["ts"].tolist(), *(rows[name].to_numpy(dtype=float).tolist() for name in ("open", "high", "low", "close", "volume")), strict=True,
-        ):  # fmt: skip
-            MinuteLevelFeed.on_minute(self, (ts + 60_000) * _NS_PER_MS, open_, high, low, close, volume)
+        for i in range(served):
+            MinuteLevelFeed.on_minute(self, m.ts[i], m.open[i], m.high[i], m.low[i], m.close[i], m.volume[i])
         if served:
             self._last_ns, self._last = last_ns, last
-        self._around, self._base_events, self._close_ns, self._minutes = {}, {}, [], []
+        self._higher, self._base_events, self._mask = [], {}, []
 
 
 class LevelReplaySource:
