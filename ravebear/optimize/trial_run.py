@@ -13,6 +13,7 @@ import pandas as pd
 from ravebear.platform.nodes import snapshot_pnl_memo
 from ravebear.platform.nodes.backtest import prepare_backtest_process
 from ravebear.platform.nodes.composer import backtest_run_config
+from ravebear.platform.nodes.level_replay import ReplayMemo
 from ravebear.platform.nodes.run_file import RunFile, utc_ns
 from ravebear.reports.equity import account_equity, run_currency
 from ravebear.reports.run_folder import BalanceRecorder, summarize
@@ -50,6 +51,8 @@ def window_of(config: RunFile) -> tuple[pd.Timestamp, pd.Timestamp]:
 
 CACHE_ENTRIES = 16  # catalog reads a worker keeps (each a data entry over one window: a fold's IS/OOS or a prune cut)
 _reads: dict[tuple[bytes, str, str], Any] = {}
+TRIAL_REPLAY_MIN_BARS = 1  # a worker loads numba once (~0.6 s) for all its trials: every trial's levels are precomputed
+_replays = ReplayMemo(entries=CACHE_ENTRIES)  # trials of one window and levels config replay the levels once
 
 
 def _cached_node_class() -> type:
@@ -81,7 +84,7 @@ def run_trial(config: RunFile, catalog_path: Path) -> TrialRun:
     prepare_backtest_process()
     start, end = window_of(config)
     run_config = backtest_run_config(config, catalog_path.resolve(), log_level="ERROR")
-    node = BacktestNode(configs=[run_config])
+    node = BacktestNode(configs=[run_config], level_replay_min_bars=TRIAL_REPLAY_MIN_BARS, level_replay_memo=_replays)
     try:
         node.build()
         engine = node.get_engine(run_config.id)

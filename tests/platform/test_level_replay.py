@@ -17,6 +17,7 @@ import pytest
 
 from ravebear.platform.nodes.backtest_node import RaveBacktestNode
 from ravebear.platform.nodes.level_replay import (
+    ReplayMemo,
     LevelReplaySource,
     ReplayedLevelFeed,
     bars_frame,
@@ -308,3 +309,21 @@ def test_an_actor_with_other_levels_and_the_strategy_each_replay_their_own(catal
     assert len(streamed["events"]) > 1_000
     assert replayed["events"] == streamed["events"]
     assert {event.level.kind.value for _, _, event in streamed["events"]} == {"wick", "poor", "confluence"}
+
+
+def test_feeds_of_one_memo_replay_share_it_and_each_hands_out_the_streaming_output(bars, minutes):
+    """A memo's replay serves several feeds, each from its own position; other bars or another config get their own."""
+    memo, config = ReplayMemo(entries=2), CONFIGS["default"]
+    first = ReplayedLevelFeed(config, memo.get(config, bars_frame(bars)))
+    half = feed_all(first, minutes[:3_000])
+    second = ReplayedLevelFeed(config, memo.get(config, bars_frame(list(bars))))  # equal bars, another list
+    assert memo.hits == 1
+    want = feed_all(MinuteLevelFeed(config), minutes)
+    assert feed_all(second, minutes) == want  # from the start, although the first feed is half-way
+    assert half + feed_all(first, minutes[3_000:]) == want
+    assert first.replaying and second.replaying
+    memo.get(CONFIGS["wicks"], bars_frame(bars))  # another config
+    memo.get(config, bars_frame(bars[:5_000]))  # other bars; the memo holds 2: the oldest goes
+    assert memo.hits == 1 and len(memo._replays) == 2
+    memo.get(config, bars_frame(bars))
+    assert memo.hits == 1  # it was the oldest, so it was dropped and replayed again

@@ -16,7 +16,7 @@ from typing import Any
 
 from nautilus_trader.backtest.node import BacktestNode
 
-from ravebear.platform.nodes.level_replay import REPLAY_MIN_BARS, LevelReplaySource
+from ravebear.platform.nodes.level_replay import REPLAY_MIN_BARS, LevelReplaySource, ReplayMemo
 from ravebear.strategies.level_sharing import LEVEL_SOURCE_ENDPOINT
 
 
@@ -24,9 +24,10 @@ class RaveBacktestNode(BacktestNode):
     """BacktestNode whose loaded data is frozen out of the cyclic GC for the run, and whose bars' levels are
     offered precomputed to the LevelActor and level strategies (every backtest RaveBear runs)."""
 
-    def __init__(self, configs: list[Any], level_replay_min_bars: int = REPLAY_MIN_BARS) -> None:
+    def __init__(self, configs: list[Any], level_replay_min_bars: int = REPLAY_MIN_BARS, level_replay_memo: ReplayMemo | None = None) -> None:
         super().__init__(configs)
         self.level_replay_min_bars = level_replay_min_bars  # 1-minute bars of a type before its levels are precomputed
+        self.level_replay_memo = level_replay_memo  # replays kept across nodes (an optimisation worker's trials)
         self.level_sources: dict[int, LevelReplaySource] = {}  # by engine (one per run config), for this run
 
     def _load_engine_data(self, engine: Any, result: Any, sort: bool = True) -> None:
@@ -39,7 +40,7 @@ class RaveBacktestNode(BacktestNode):
         """The engine's level source, registered on its message bus at its first data load."""
         source = self.level_sources.get(id(engine))
         if source is None:
-            source = self.level_sources[id(engine)] = LevelReplaySource(self.level_replay_min_bars)
+            source = self.level_sources[id(engine)] = LevelReplaySource(self.level_replay_min_bars, self.level_replay_memo)
             engine.kernel.msgbus.register(LEVEL_SOURCE_ENDPOINT, source)
         return source
 

@@ -16,6 +16,7 @@ Below `REPLAY_MIN_BARS` bars a feed streams: numba's import and cached-kernel lo
 
 from __future__ import annotations
 
+import hashlib
 from array import array
 from typing import Any
 
@@ -56,8 +57,9 @@ def _column(code: str, values: np.ndarray) -> array:
     return out
 
 
-class ReplayedLevelFeed(MinuteLevelFeed):
-    """A MinuteLevelFeed whose candles and events were computed in advance from the bars the node will feed.
+class LevelReplay:
+    """What a replayed feed hands out, computed once from the bars and a levels config; feeds only read it, so one
+    replay can serve every feed of the same bars and config (an optimisation worker's trials, `ReplayMemo`).
 
     Kept compact (about 70 bytes a minute, plus the events): the minutes and the higher-timeframe candles as columns,
     and per minute a bit mask of the timeframes whose candle is fed before it (it closed during a gap) or with it.
@@ -65,35 +67,68 @@ class ReplayedLevelFeed(MinuteLevelFeed):
 
     def __init__(self, config: LevelEngineConfig, frame: pd.DataFrame) -> None:
         """`frame`: every 1-minute bar the node will feed, in order (`ts` open time in ms, open, high, low, close, volume)."""
-        super().__init__(config)
         from ravebear.research.fast_levels import fast_replay_levels  # numba: only backtests that replay import it
 
         close_ns = (frame["ts"].to_numpy(dtype=np.int64) + 60_000) * _NS_PER_MS
-        self._minutes = _Candles(close_ns, [frame[name].to_numpy(dtype=float) for name in _FIELDS])
-        self._n = len(close_ns)
-        self._pos = 0
+        self.minutes = _Candles(close_ns, [frame[name].to_numpy(dtype=float) for name in _FIELDS])
+        self.n = len(close_ns)
         events: dict[str, dict[int, list[LevelEvent]]] = {tf: {} for tf in config.timeframes}
         for timeframe, event in fast_replay_levels(frame, config):
             events[timeframe].setdefault(event.ts, []).append(event)
-        self._base_events = events[self._base]
+        self.base_events = events[config.timeframes[0]]
         # per higher timeframe (slot s): its candles, and in the minute's mask bit 2s when one closed during the gap
         # before the minute, bit 2s+1 when one closes with it (at most one of each: a gap leaves one bucket unfinished)
-        self._higher: list[tuple[str, _Candles, dict[int, list[LevelEvent]]]] = []
-        mask = np.zeros(self._n, dtype=np.int64)
+        self.higher: list[tuple[str, _Candles, dict[int, list[LevelEvent]]]] = []
+        mask = np.zeros(self.n, dtype=np.int64)
         for slot, timeframe in enumerate(config.timeframes[1:]):
             minutes = timeframe_minutes(timeframe)
             candles = resample_candles(frame, minutes)
             ends = (candles["ts"].to_numpy(dtype=np.int64) + minutes * 60_000) * _NS_PER_MS
             place = np.searchsorted(close_ns, ends)
-            fed = place < self._n  # a candle closing after the last minute is never fed
+            fed = place < self.n  # a candle closing after the last minute is never fed
             ends, place = ends[fed], place[fed]
             closes_with = close_ns[place] == ends
             for bit, at in ((1 << (2 * slot), place[~closes_with]), (1 << (2 * slot + 1), place[closes_with])):
                 if len(np.unique(at)) != len(at):
                     raise ValueError(f"two {timeframe} candles fed at one minute")  # cannot happen with sorted minutes
                 mask[at] |= bit
-            self._higher.append((timeframe, _Candles(ends, [candles[name].to_numpy(dtype=float)[fed] for name in _FIELDS]), events[timeframe]))
-        self._mask = mask.tolist() if self._higher else []
+            self.higher.append((timeframe, _Candles(ends, [candles[name].to_numpy(dtype=float)[fed] for name in _FIELDS]), events[timeframe]))
+        self.mask: list[int] = mask.tolist() if self.higher else []
+
+
+class ReplayMemo:
+    """The last `entries` replays by (levels config, the bars' content): trials of one window replay their levels once."""
+
+    def __init__(self, entries: int = 8) -> None:
+        self.entries = entries
+        self._replays: dict[tuple[LevelEngineConfig, bytes], LevelReplay] = {}
+        self.hits = 0
+
+    def get(self, config: LevelEngineConfig, frame: pd.DataFrame) -> LevelReplay:
+        """The replay of `frame` under `config`: the memo's, or a new one remembered (the oldest dropped when full)."""
+        digest = hashlib.blake2b(digest_size=16)
+        for name in ("ts", *_FIELDS):
+            digest.update(np.ascontiguousarray(frame[name].to_numpy()).tobytes())
+        key = (config, digest.digest())
+        replay = self._replays.get(key)
+        if replay is not None:
+            self.hits += 1
+            return replay
+        if len(self._replays) >= self.entries:
+            self._replays.pop(next(iter(self._replays)))
+        replay = self._replays[key] = LevelReplay(config, frame)
+        return replay
+
+
+class ReplayedLevelFeed(MinuteLevelFeed):
+    """A MinuteLevelFeed whose candles and events were computed in advance from the bars the node will feed."""
+
+    def __init__(self, config: LevelEngineConfig, replay: LevelReplay | pd.DataFrame) -> None:
+        """`replay`: a LevelReplay of `config`, or the frame of every 1-minute bar the node will feed (see LevelReplay)."""
+        super().__init__(config)
+        replay = replay if isinstance(replay, LevelReplay) else LevelReplay(config, replay)
+        self._minutes, self._n, self._base_events, self._higher, self._mask = replay.minutes, replay.n, replay.base_events, replay.higher, replay.mask
+        self._pos = 0
         self._next = [0] * len(self._higher)  # per higher timeframe: its next candle
         self._replaying = True
 
@@ -160,8 +195,9 @@ class ReplayedLevelFeed(MinuteLevelFeed):
 class LevelReplaySource:
     """The bars a backtest loaded, by bar type; grants a `ReplayedLevelFeed` for a bar type with enough of them."""
 
-    def __init__(self, min_bars: int = REPLAY_MIN_BARS) -> None:
+    def __init__(self, min_bars: int = REPLAY_MIN_BARS, memo: ReplayMemo | None = None) -> None:
         self.min_bars = min_bars
+        self.memo = memo
         self._bars: dict[str, list[Any]] = {}
         self.granted: list[str] = []  # bar types a replayed feed was made for, in order (the run's log, tests)
 
@@ -182,7 +218,9 @@ class LevelReplaySource:
         bars = self._bars.get(request.bar_type)
         if not bars or len(bars) < self.min_bars or timeframe_minutes(request.config.timeframes[0]) != 1:
             return
-        request.feed = ReplayedLevelFeed(request.config, bars_frame(bars))
+        frame = bars_frame(bars)
+        replay = self.memo.get(request.config, frame) if self.memo is not None else LevelReplay(request.config, frame)
+        request.feed = ReplayedLevelFeed(request.config, replay)
         self.granted.append(request.bar_type)
 
 
