@@ -26,7 +26,7 @@ from ravebear.strategies.level_sharing import LevelFeedRequest
 from ravebear.strategies.levels.engine import LevelEngine, LevelEngineConfig
 from ravebear.strategies.levels.feed import FedCandle, MinuteLevelFeed
 from ravebear.time_units import NS_PER_MINUTE
-from tests.strategies.shipped_runs import INSTRUMENT, btc_catalog, run_shipped
+from tests.strategies.shipped_runs import INSTRUMENT, btc_catalog, level_run_edit, order_rows, run_shipped
 
 ROWS = 6_000  # 2026-07-27 11:20 .. 2026-08-03 09:30: 14 real gaps of 6 to 661 missing minutes
 BAR_TYPE = f"{INSTRUMENT}-1-MINUTE-LAST-EXTERNAL"
@@ -231,25 +231,13 @@ def run(catalog, min_bars: int, actor: bool = True, actor_levels: dict | None = 
         nodes.append(RaveBacktestNode(configs, level_replay_min_bars=min_bars))
         return nodes[-1]
 
-    def edit(raw: dict) -> None:
-        raw.pop("ledger")
-        raw.pop("alerts")
-        raw["actors"][0]["config"]["record"] = True
-        if actor_levels is not None:
-            raw["actors"][0]["config"]["levels"] = actor_levels
-        if not actor:
-            raw["actors"] = []
-
     def read(engine: Any) -> dict:
         strategy = engine.trader.strategies()[0]
         feed = strategy.levels
         out = {
             "feed": feed,
             "replaying": getattr(feed, "replaying", None),  # read before .engine, which ends the replay
-            "orders": sorted(
-                (str(o.client_order_id), o.side_string(), o.type_string(), o.status_string(), str(o.filled_qty), str(o.avg_px), o.ts_last)
-                for o in engine.cache.orders()
-            ),
+            "orders": order_rows(engine),
             "fills": engine.trader.generate_order_fills_report().drop(columns=["init_id"]),
             "positions": engine.trader.generate_positions_report().sort_values(["ts_opened", "ts_closed"]).reset_index(drop=True),
             "signals": strategy.signals,
@@ -261,7 +249,7 @@ def run(catalog, min_bars: int, actor: bool = True, actor_levels: dict | None = 
         out["engine"] = engine_state(feed.engine)  # the replayed feed's engine, caught up on the whole run
         return out
 
-    out = run_shipped(catalog, edit, read, node_factory=node)
+    out = run_shipped(catalog, level_run_edit(actor, actor_levels=actor_levels), read, node_factory=node)
     [source] = nodes[0].level_sources.values()
     out["granted"] = source.granted
     return out

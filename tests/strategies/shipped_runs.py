@@ -43,3 +43,29 @@ def run_shipped(catalog: Any, edit: Callable[[dict], None], read: Callable[[Any]
         return read(node.get_engine(run_config.id))
     finally:
         node.dispose()
+
+
+def level_run_edit(actor: bool = True, strategy: bool = True, actor_levels: dict | None = None) -> Callable[[dict], None]:
+    """An `edit` for `run_shipped`: no ledger or alerts, the LevelActor recording its events (with `actor_levels` when
+    given), or no LevelActor / no strategy."""
+
+    def edit(raw: dict) -> None:
+        raw.pop("ledger")
+        raw.pop("alerts")
+        raw["actors"][0]["config"]["record"] = True
+        if actor_levels is not None:
+            raw["actors"][0]["config"]["levels"] = actor_levels
+        if not actor:
+            raw["actors"] = []
+        if not strategy:
+            raw.pop("strategies")
+
+    return edit
+
+
+def order_rows(engine: Any) -> list[tuple]:
+    """Every order of the run as comparable values, sorted."""
+    return sorted(
+        (str(o.client_order_id), o.side_string(), o.type_string(), o.status_string(), str(o.filled_qty), str(o.avg_px), o.ts_last)
+        for o in engine.cache.orders()
+    )  # fmt: skip

@@ -6,7 +6,7 @@ orders and fills equal those of the strategy alone, and the actor's events equal
 
 import pytest
 
-from tests.strategies.shipped_runs import INSTRUMENT, btc_catalog, run_shipped
+from tests.strategies.shipped_runs import INSTRUMENT, btc_catalog, level_run_edit, order_rows, run_shipped
 
 ROWS = 12_000  # 2026-07-27 .. 2026-08-04: eight days of real bars
 
@@ -19,17 +19,6 @@ def catalog(tmp_path_factory, okx_btc):
 def run(catalog, actor: bool, strategy: bool, actor_levels: dict | None = None) -> dict:
     """Run the shipped file's LevelActor and/or strategy on BTC; return what each produced."""
 
-    def edit(raw: dict) -> None:
-        raw.pop("ledger")
-        raw.pop("alerts")
-        raw["actors"][0]["config"]["record"] = True
-        if actor_levels is not None:
-            raw["actors"][0]["config"]["levels"] = actor_levels
-        if not actor:
-            raw["actors"] = []
-        if not strategy:
-            raw.pop("strategies")
-
     def read(engine) -> dict:
         out: dict = {}
         if actor:
@@ -39,14 +28,11 @@ def run(catalog, actor: bool, strategy: bool, actor_levels: dict | None = None) 
         if strategy:
             level_strategy = engine.trader.strategies()[0]
             out["strategy_engine"] = level_strategy.engine
-            out["orders"] = sorted(
-                (str(o.client_order_id), o.side_string(), o.type_string(), o.status_string(), str(o.filled_qty), str(o.avg_px), o.ts_last)
-                for o in engine.cache.orders()
-            )  # fmt: skip
+            out["orders"] = order_rows(engine)
             out["signals"] = level_strategy.signals
         return out
 
-    return run_shipped(catalog, edit, read)
+    return run_shipped(catalog, level_run_edit(actor, strategy, actor_levels), read)
 
 
 @pytest.fixture(scope="module")
