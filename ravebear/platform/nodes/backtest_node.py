@@ -15,6 +15,7 @@ import gc
 from typing import Any
 
 from nautilus_trader.backtest.node import BacktestNode
+from nautilus_trader.model.data import Bar
 
 from ravebear.platform.nodes.level_replay import REPLAY_MIN_BARS, LevelReplaySource, ReplayMemo
 from ravebear.strategies.level_sharing import LEVEL_SOURCE_ENDPOINT
@@ -32,7 +33,8 @@ class RaveBacktestNode(BacktestNode):
 
     def _load_engine_data(self, engine: Any, result: Any, sort: bool = True) -> None:
         super()._load_engine_data(engine=engine, result=result, sort=sort)
-        self._level_source(engine).add(result.data)
+        if result.data_cls is Bar:  # not a loop over millions of ticks
+            self._level_source(engine).add(result.data)
         gc.collect()  # what is garbage now is not frozen with the data
         gc.freeze()
 
