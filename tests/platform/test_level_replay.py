@@ -211,6 +211,30 @@ def test_the_source_grants_a_replayed_feed_from_enough_bars_of_the_type_asked(ba
             assert again.feed is None
 
 
+def test_a_data_entry_mixing_bar_types_costs_the_replay_never_a_level(bars, minutes):
+    """The source keeps a data entry whole when its first and last bars share a type; bid bars hidden in the middle
+    then sit in the replay's frame, the first of them differs from the minute fed, and the feed streams on."""
+    from nautilus_trader.model.data import Bar, BarType
+    from nautilus_trader.model.objects import Price
+
+    bid = BarType.from_str(BAR_TYPE.replace("-LAST-", "-BID-"))
+    hidden = [
+        Bar(bid, b.open, Price(b.high.as_double() + 5, b.high.precision), b.low, b.close, b.volume, b.ts_event, b.ts_init)
+        for b in bars[2_000:2_010]
+    ]  # fmt: skip
+    source = LevelReplaySource(1)
+    source.add(bars[:2_000] + hidden + bars[2_000:])  # as loaded: by time, bid bars first at equal times
+    request = LevelFeedRequest(INSTRUMENT, BAR_TYPE, CONFIGS["default"])
+    source(request)
+    feed = request.feed
+    assert isinstance(feed, ReplayedLevelFeed)
+    got = []
+    for i, minute in enumerate(minutes):
+        got.append(exact(feed.on_minute(*minute)))
+        assert feed.replaying == (i < 2_000)
+    assert got == feed_all(MinuteLevelFeed(CONFIGS["default"]), minutes)
+
+
 def test_bars_frame_puts_the_bars_in_the_engines_order(bars):
     frame = bars_frame(bars)
     assert frame["ts"].tolist() == [bar.ts_event // 1_000_000 - 60_000 for bar in bars]
