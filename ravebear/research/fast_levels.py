@@ -105,7 +105,7 @@ def _kernel(name: str, config: LevelEngineConfig, o: np.ndarray, h: np.ndarray, 
     raise _Unsupported(name)
 
 
-def _candles(frame: pd.DataFrame, minutes: int) -> tuple[np.ndarray, ...]:
+def candle_columns(frame: pd.DataFrame, minutes: int) -> tuple[np.ndarray, ...]:
     """Close times (ns) and OHLCV arrays of one timeframe, as replay_levels builds them."""
     candles = frame if minutes == 1 else resample_candles(frame, minutes)
     close_ns = (candles["ts"].to_numpy(dtype=np.int64) + minutes * ONE_MINUTE_MS) * 1_000_000
@@ -176,7 +176,7 @@ def _fast_replay(frame: pd.DataFrame, config: LevelEngineConfig, timeframes: tup
         [] for _ in range(14))  # fmt: skip
     n_levels = 0
     for slot, (tf, mins) in enumerate(zip(timeframes, minutes, strict=True)):
-        close_ns, o, h, l, c, v = _candles(frame, mins)  # noqa: E741
+        close_ns, o, h, l, c, v = candle_columns(frame, mins)  # noqa: E741
         n = len(close_ns)
         if slot == 0:
             base_close = close_ns

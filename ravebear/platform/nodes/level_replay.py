@@ -4,8 +4,9 @@ The streaming engine (`MinuteLevelFeed`) costs about 8 us a 1-minute bar inside 
 bar before its loop starts, so `RaveBacktestNode` keeps them in a `LevelReplaySource` and registers it on the message
 bus (`level_sharing.LEVEL_SOURCE_ENDPOINT`). The LevelActor, or a level strategy without one, asks it for a feed at
 start and gets a `ReplayedLevelFeed`: `fast_replay_levels` (numba kernels; equal to `replay_levels`, which equals the
-node's engine, tests/test_fast_levels.py and tests/strategies/test_level_parity.py) computes every event once, and each
-minute the feed hands out the candles and events it precomputed for it, about 1 us a bar.
+node's engine: tests/research/test_fast_levels.py, tests/strategies/test_level_parity.py) computes every event once,
+and each minute the feed hands out the candles and events it precomputed for it, about 1.5 us a bar
+(tests/platform/test_level_replay.py: equal to the streaming feed).
 
 Nothing is assumed about the bars the node feeds: each minute must be the next precomputed one (same close time
 and OHLCV), or the feed catches a real engine up on the minutes it served and streams from then on. Reading
@@ -27,7 +28,7 @@ from ravebear.strategies.level_sharing import LevelFeedRequest
 from ravebear.strategies.levels.engine import LevelEngine, LevelEngineConfig
 from ravebear.strategies.levels.feed import FedCandle, MinuteLevelFeed
 from ravebear.strategies.levels.model import LevelEvent
-from ravebear.strategies.levels.timeframes import Candle, resample_candles, timeframe_minutes
+from ravebear.strategies.levels.timeframes import Candle, timeframe_minutes
 from ravebear.time_units import NS_PER_MINUTE
 
 REPLAY_MIN_BARS = 100_000  # 1-minute bars of one bar type: below, numba's ~0.6 s load outweighs ~7 us a bar saved
@@ -67,10 +68,10 @@ class LevelReplay:
 
     def __init__(self, config: LevelEngineConfig, frame: pd.DataFrame) -> None:
         """`frame`: every 1-minute bar the node will feed, in order (`ts` open time in ms, open, high, low, close, volume)."""
-        from ravebear.research.fast_levels import fast_replay_levels  # numba: only backtests that replay import it
+        from ravebear.research.fast_levels import candle_columns, fast_replay_levels  # numba: only backtests that replay import it
 
-        close_ns = (frame["ts"].to_numpy(dtype=np.int64) + 60_000) * _NS_PER_MS
-        self.minutes = _Candles(close_ns, [frame[name].to_numpy(dtype=float) for name in _FIELDS])
+        close_ns, *ohlcv = candle_columns(frame, 1)
+        self.minutes = _Candles(close_ns, ohlcv)
         self.n = len(close_ns)
         events: dict[str, dict[int, list[LevelEvent]]] = {tf: {} for tf in config.timeframes}
         for timeframe, event in fast_replay_levels(frame, config):
@@ -81,9 +82,7 @@ class LevelReplay:
         self.higher: list[tuple[str, _Candles, dict[int, list[LevelEvent]]]] = []
         mask = np.zeros(self.n, dtype=np.int64)
         for slot, timeframe in enumerate(config.timeframes[1:]):
-            minutes = timeframe_minutes(timeframe)
-            candles = resample_candles(frame, minutes)
-            ends = (candles["ts"].to_numpy(dtype=np.int64) + minutes * 60_000) * _NS_PER_MS
+            ends, *ohlcv = candle_columns(frame, timeframe_minutes(timeframe))
             place = np.searchsorted(close_ns, ends)
             fed = place < self.n  # a candle closing after the last minute is never fed
             ends, place = ends[fed], place[fed]
@@ -92,8 +91,8 @@ class LevelReplay:
                 if len(np.unique(at)) != len(at):
                     raise ValueError(f"two {timeframe} candles fed at one minute")  # cannot happen with sorted minutes
                 mask[at] |= bit
-            self.higher.append((timeframe, _Candles(ends, [candles[name].to_numpy(dtype=float)[fed] for name in _FIELDS]), events[timeframe]))
-        self.mask: list[int] = mask.tolist() if self.higher else []
+            self.higher.append((timeframe, _Candles(ends, [column[fed] for column in ohlcv]), events[timeframe]))
+        self.mask: list[int] = mask.tolist()
 
 
 class ReplayMemo:
@@ -160,7 +159,7 @@ class ReplayedLevelFeed(MinuteLevelFeed):
             return super().on_minute(close_ns, open_, high, low, close, volume)
         self._pos = pos + 1
         base = (self._base, Candle(close_ns, open_, high, low, close, volume), self._base_events.get(close_ns) or [])
-        mask = self._mask[pos] if self._mask else 0
+        mask = self._mask[pos]
         if not mask:
             fed = [base]
         else:
@@ -205,8 +204,8 @@ class LevelReplaySource:
         """Keep the 1-minute bars among loaded data (one data entry's result).
 
         A result whose first and last bars share a bar type is kept whole, without reading each bar's type (building
-        a BarType and its string costs ~1 us a bar): a bar data entry reads one type. Should it mix types after all, a replayed feed would find its
-        minutes differing from the ones fed and stream, so the shortcut can cost speed, never a level.
+        a BarType and its string costs ~1 us a bar): a bar data entry reads one type. Should it mix types after all,
+        a replayed feed would find its minutes differing from the ones fed and stream: speed lost, never a level.
         """
         from nautilus_trader.model.data import Bar
 
