@@ -198,6 +198,7 @@ class LevelReplaySource:
         self.min_bars = min_bars
         self.memo = memo
         self._bars: dict[str, list[Any]] = {}
+        self._frames: dict[str, pd.DataFrame] = {}  # by bar type: made once for all the feeds asked of it
         self.granted: list[str] = []  # bar types a replayed feed was made for, in order (the run's log, tests)
 
     def add(self, data: list[Any]) -> None:
@@ -215,20 +216,24 @@ class LevelReplaySource:
         first, last = str(bars[0].bar_type), str(bars[-1].bar_type)
         if first == last:
             self._bars.setdefault(first, []).extend(bars)
-            return
-        for bar in bars:
-            self._bars.setdefault(str(bar.bar_type), []).append(bar)
+        else:
+            for bar in bars:
+                self._bars.setdefault(str(bar.bar_type), []).append(bar)
+        self._frames.clear()  # frames made before these bars came are out of date
 
     def release(self) -> None:
         """Drop the kept bars (the run is over)."""
         self._bars.clear()
+        self._frames.clear()
 
     def __call__(self, request: LevelFeedRequest) -> None:
         """Fill `request.feed` with a replayed feed of its bar type when the backtest loaded enough of those bars."""
         bars = self._bars.get(request.bar_type)
         if not bars or len(bars) < self.min_bars or timeframe_minutes(request.config.timeframes[0]) != 1:
             return
-        frame = bars_frame(bars)
+        frame = self._frames.get(request.bar_type)
+        if frame is None:
+            frame = self._frames[request.bar_type] = bars_frame(bars)
         replay = self.memo.get(request.config, frame) if self.memo is not None else LevelReplay(request.config, frame)
         request.feed = ReplayedLevelFeed(request.config, replay)
         self.granted.append(request.bar_type)
