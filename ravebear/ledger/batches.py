@@ -85,14 +85,28 @@ def write_batch(engine: Engine, batch: list[Item], ignore_duplicates: bool = Fal
     Each table's inserts go as one executemany (their order kept), then the updates, grouped by table and columns
     (their order kept): an update only needs its row stored, and the tables have no foreign keys, so one driver
     call per table replaces one per queued item (outcome updates arrive between the next touches' inserts).
+    An update of a row inserted in the same batch is folded into that row instead (a copy: the queued dicts stay
+    as they were), so the row is written once, as the UPDATE would have left it.
     `ignore_duplicates`: rows whose id is already stored are skipped (a spill file replayed after a kill)."""
     inserts: dict[str, list[dict[str, Any]]] = {}
     updates: dict[tuple[str, tuple[str, ...]], list[Update]] = {}
     for item in batch:
         if isinstance(item, Insert):
             inserts.setdefault(item.table.name, []).extend(item.rows)
-        else:
-            updates.setdefault((item.table_name, tuple(item.values)), []).append(item)
+    where: dict[str, dict[str, int]] = {}  # table -> row id -> index in inserts[table], built when an update needs it
+    for item in batch:
+        if isinstance(item, Insert):
+            continue
+        rows = inserts.get(item.table_name)
+        if rows is not None:
+            index = where.get(item.table_name)
+            if index is None:
+                index = where[item.table_name] = {row["id"]: i for i, row in enumerate(rows)}
+            i = index.get(item.touch_id)
+            if i is not None:
+                rows[i] = {**rows[i], **item.values}
+                continue
+        updates.setdefault((item.table_name, tuple(item.values)), []).append(item)
     unmatched: list[Update] = []
     with engine.begin() as connection:
         for table_name, rows in inserts.items():

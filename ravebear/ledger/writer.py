@@ -98,6 +98,7 @@ class LedgerWriter:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._closed = False
         self._queued_rows = 0  # while deferred: rows queued so far
+        self._deferring = bool(self.settings.defer_rows)  # until the thread starts writing
         self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
         if not self.settings.defer_rows:
             self._thread.start()
@@ -134,9 +135,8 @@ class LedgerWriter:
     def update_outcome(self, touch_id: str, **values: Any) -> None:
         """Queue outcome columns of a level touch (markout_*_bps, mfe_bps, mae_bps, outcome, outcome_filled_at):
         `writer.update_outcome(update.touch_id, **update.values())` for an `OutcomeTracker` update."""
-        unknown = set(values) - OUTCOME_COLUMNS
-        if unknown:
-            raise TypeError(f"not outcome columns of level_touches: {', '.join(sorted(unknown))}")
+        if not values.keys() <= OUTCOME_COLUMNS:
+            raise TypeError(f"not outcome columns of level_touches: {', '.join(sorted(values.keys() - OUTCOME_COLUMNS))}")
         self._put(Update(touch_id, values))
 
     def update_run(self, run_id: str, **values: Any) -> None:
@@ -186,12 +186,13 @@ class LedgerWriter:
         if self._closed:
             raise RuntimeError("the ledger writer is closed")
         self._queue.put(item)
-        if self.settings.defer_rows and not self._thread.is_alive():
+        if self._deferring:
             self._queued_rows += size(item) if isinstance(item, (Insert, Update)) else 0
             if self._queued_rows >= self.settings.defer_rows:
                 self._start_writing()
 
     def _start_writing(self) -> None:
+        self._deferring = False
         if self._thread.ident is None:  # deferred and not started yet
             self._thread.start()
 

@@ -422,3 +422,66 @@ def test_a_deferred_writer_left_to_atexit_still_writes_its_rows(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     assert count(create_engine(url), Run) == 25
+
+
+def _stream_touches_and_outcomes(writer: LedgerWriter, frame) -> tuple[list[str], int]:
+    """Touches and their outcomes queued as a node queues them: each touch when its bar comes, each outcome when a
+    later bar completes it, the open ones at the end. Returns the touch ids and the number of updates."""
+    run_id = "R" * 32
+    touches = {row["ts_event_ns"]: row for row in touches_from_candles(frame, run_id, every=9)}
+    tracker = OutcomeTracker(OutcomeSettings(break_bps=10, break_window_min=90, excursion_window_min=30))  # a watch phase too
+    ids, updates = [], 0
+    for bar in frame.itertuples(index=False):
+        ts = (int(bar.ts) + 60_000) * 1_000_000
+        for update in tracker.on_bar(BTC, ts, bar.high, bar.low, bar.close):
+            writer.update_outcome(update.touch_id, **update.values())
+            updates += 1
+        row = touches.get(ts)
+        if row is not None:
+            ids.append(writer.add(LevelTouch, **row))
+            tracker.track(ids[-1], BTC, ts, row["touch_price"], row["level_price"], row["direction"])
+    for update in tracker.finish(ts):
+        writer.update_outcome(update.touch_id, **update.values())
+        updates += 1
+    return ids, updates
+
+
+def _touch_table(engine) -> list[tuple]:
+    """Every column but the id (each writer has its own random prefix), in the order the rows were issued."""
+    with engine.connect() as connection:
+        return [tuple(row)[1:] for row in connection.execute(select(LevelTouch.__table__).order_by(LevelTouch.__table__.c.id))]
+
+
+def test_outcomes_of_touches_in_the_same_batch_are_folded_into_their_rows_with_the_same_result(ledger_url, okx_btc, tmp_path):
+    from sqlalchemy import event
+
+    frame = okx_btc.head(2500)
+    tables, statements = [], []
+    for batch_rows in (1, 100_000):  # one item a transaction (every outcome an UPDATE) / everything in one batch
+        engine = open_ledger(ledger_url if batch_rows == 1 else _second_database(ledger_url, tmp_path))
+        seen: list[str] = []
+        event.listen(engine, "before_cursor_execute", lambda conn, cursor, sql, *rest, seen=seen: seen.append(sql.split()[0].upper()))
+        writer = LedgerWriter(engine, tmp_path / f"spill-{batch_rows}.jsonl", WriterSettings(batch_rows=batch_rows, batch_s=60, defer_rows=10**7))
+        ids, updates = _stream_touches_and_outcomes(writer, frame)
+        stats = writer.close()
+        assert stats.outcome_updates == updates == len(ids) and stats.written_rows == len(ids) and stats.spilled_rows == 0
+        tables.append(_touch_table(engine))
+        statements.append(seen)
+    by_row, folded = tables
+    assert len(by_row) == len(ids) > 250
+    assert folded == by_row  # every column of every row, outcome_filled_at included
+    assert {row[LevelTouch.__table__.columns.keys().index("outcome") - 1] for row in folded} == {"held", "broken", None}
+    assert statements[0].count("UPDATE") == len(ids)
+    assert "UPDATE" not in statements[1]  # all folded: each touch written once, with its outcome
+
+
+def _second_database(url: str, tmp_path: Path) -> str:
+    """Another empty database on the same server (or another SQLite file)."""
+    if url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / 'ledger-folded.sqlite'}"
+    base, _, name = url.rpartition("/")
+    admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}_folded"'))
+    admin.dispose()
+    return f"{base}/{name}_folded"
