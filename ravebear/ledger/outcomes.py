@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -178,6 +179,32 @@ class OutcomeTracker:
         if len(done) > 1:
             done.sort(key=lambda item: item[0])
         return [update for _, update in done]
+
+    def on_bars(self, instrument_id: str, ts_close_ns: Sequence[int], high: Sequence[float], low: Sequence[float],
+                close: Sequence[float]) -> list[OutcomeUpdate]:  # fmt: skip
+        """Feed an instrument's bars at once (close times non-decreasing): the same updates, in the same order, as
+        feeding them one at a time with `on_bar`, which they go through where one completes a touch; the bars in
+        between are only kept (a backtest that has every bar loaded feeds them in a few calls)."""
+        updates: list[OutcomeUpdate] = []
+        i, stop = 0, len(ts_close_ns)
+        while i < stop:
+            bars = self._instruments.get(instrument_id)
+            if bars is None or not (bars.due or bars.watch):
+                break  # nothing open: on_bar would drop the rest
+            if not bars.watch:  # the bars before the next touch falls due are only kept
+                j = bisect_left(ts_close_ns, bars.due[0][0], i, stop)
+                if j > i and (not bars.ts or ts_close_ns[i] >= bars.ts[-1]):
+                    bars.ts += ts_close_ns[i:j]
+                    bars.high += high[i:j]
+                    bars.low += low[i:j]
+                    bars.close += close[i:j]
+                    if len(bars.ts) >= bars.prune_at:
+                        bars.prune()
+                    i = j
+                    continue
+            updates += self.on_bar(instrument_id, ts_close_ns[i], high[i], low[i], close[i])
+            i += 1
+        return updates
 
     def finish(self, ts_ns: int) -> list[OutcomeUpdate]:
         """The partial outcomes of every open touch (unknown parts None), stamped `ts_ns`; stops tracking them."""

@@ -249,3 +249,67 @@ def test_outcomes_equal_the_definitions_on_gappy_bars_of_two_instruments_with_to
         counts["gap markout"] += done is not None and None in markouts.values()
         counts["gap excursion"] += done is not None and mfe is None
     assert min(counts.values()) > 0, counts  # every case occurs: both outcomes, open at finish, horizons and windows in gaps
+
+
+@pytest.mark.parametrize("settings", [OutcomeSettings(), OutcomeSettings(break_bps=3, break_window_min=90, excursion_window_min=20)],
+                         ids=["shipped", "break-window-longest"])
+def test_bars_fed_at_once_give_the_same_updates_in_the_same_order_as_bars_fed_one_at_a_time(settings):
+    """Real gappy BTC and ETH candles; touches at random times; one tracker gets every bar through on_bar, the other
+    gets each instrument's bars in runs of random length through on_bars (a backtest's catch-up), both tracking the
+    same touches after the same bars. Every update, partial ones at finish() included, is equal (dataclasses: every
+    field) and each instrument's come in the same order."""
+    rnd = random.Random(17)
+    bars = []
+    for name in ("BTC", "ETH"):
+        frame = read_ohlcv_file(SAMPLE / f"okx_swap_{name}-USDT-SWAP_1m_20260727_20260822_gappy.parquet").head(6000)
+        keep = [rnd.random() > 0.1 for _ in range(len(frame))]
+        bars += [((int(ts) + 60_000) * 1_000_000, name, high, low, close)
+                 for (ts, high, low, close), kept in zip(frame[["ts", "high", "low", "close"]].itertuples(index=False), keep, strict=True) if kept]
+    bars.sort()
+    one, many = OutcomeTracker(settings), OutcomeTracker(settings)
+    got_one, got_many = [], []
+    waiting: dict[str, list] = {"BTC": [], "ETH": []}  # bars not yet handed to `many`
+
+    def catch_up(name: str) -> None:
+        run = waiting[name]
+        if run:
+            got_many.extend(many.on_bars(name, [b[0] for b in run], [b[2] for b in run], [b[3] for b in run], [b[4] for b in run]))
+            run.clear()
+
+    instrument: dict[str, str] = {}
+    for step, bar in enumerate(bars):
+        ts, name, high, low, close = bar
+        got_one.extend(one.on_bar(name, ts, high, low, close))
+        waiting[name].append(bar)
+        if rnd.random() < 0.02:
+            catch_up(name)  # a run of random length ends
+        if rnd.random() < 0.12:
+            d = rnd.choice((1, -1))
+            level = close * (1 - d * rnd.uniform(0, 0.004))
+            t = ts + rnd.choice((0, rnd.randrange(NS_PER_MINUTE)))
+            catch_up(name)  # as the ledger does before it tracks a touch
+            for tracker in (one, many):
+                tracker.track(f"T{step}", name, t, close, level, d)
+            instrument[f"T{step}"] = name
+    for name in waiting:
+        catch_up(name)
+    end = bars[-1][0]
+    got_one += one.finish(end)
+    got_many += many.finish(end)
+    assert len(instrument) > 1000 and len(got_one) == len(got_many) == len(instrument)
+    for name in ("BTC", "ETH"):  # each instrument's updates equal, in order (the two interleave at other points)
+        assert [u for u in got_many if instrument[u.touch_id] == name] == [u for u in got_one if instrument[u.touch_id] == name]
+    assert {u.outcome for u in got_one} >= {"held", "broken"}
+
+
+def test_bars_fed_at_once_keep_only_what_open_touches_need_and_ignore_bars_when_none_is_open():
+    tracker = OutcomeTracker()
+    closes = [100.0 + (i % 7) for i in range(3 * 4096)]
+    ts = [T0 + (i + 1) * NS_PER_MINUTE for i in range(len(closes))]
+    assert tracker.on_bars("BTC", ts, closes, closes, closes) == []  # no touch: nothing kept
+    tracker.track("A", "BTC", ts[-1], 100.0, 99.0, 1)
+    later = [ts[-1] + (i + 1) * NS_PER_MINUTE for i in range(2 * 4096)]
+    updates = tracker.on_bars("BTC", later, [101.0] * len(later), [100.5] * len(later), [101.0] * len(later))
+    assert [(u.touch_id, u.outcome, u.markouts_bps[60]) for u in updates] == [("A", "held", 100.0)]
+    assert updates[0].filled_at == datetime.fromtimestamp(later[59] / 1e9, UTC)  # the bar 60 minutes after the touch
+    assert tracker.pending == 0

@@ -27,7 +27,9 @@ from nautilus_trader.model.identifiers import ClientId, InstrumentId
 from ravebear.catalog.level_data import LevelEventData
 from ravebear.ledger.models import AlertSent, FillRecord, LevelTouch, OrderRecord, RegimeChange, Run, Signal, SwarmSignalRecord, new_id
 from ravebear.platform.alerts.actor import ALERT_TOPIC
+from ravebear.platform.ledger_feed.loaded import LoadedMinutes
 from ravebear.platform.ledger_feed.touches import PendingTouches, context_columns, join_key
+from ravebear.platform.nodes.loaded_bars import loaded_bars
 from ravebear.ranges import Range, check_ranges
 from ravebear.risk.entry_gate import entry_risk
 from ravebear.risk.topics import SIGNAL_TOPIC
@@ -107,7 +109,9 @@ class LedgerActor(Actor):
         self._btc_dominance: float | None = None
         self._first_ns = 0
         self._last_ns = 0
-        self._last_close: dict[str, float] = {}
+        self._closes: dict[str, tuple[int, float, float | None]] = {}  # instrument -> (close time, close, the close before)
+        self._ranges: dict[str, list[tuple[LevelEventData, str]]] = {}  # range touches waiting for their minute's bar
+        self._loaded: dict[str, LoadedMinutes] | None = None  # a backtest: its loaded bars, handed to the tracker in runs
         # it receives only the 1-minute bars it subscribed to: with one instrument, a bar's is known (reading it: ~0.2 us)
         self._only_instrument = config.instrument_ids[0] if len(config.instrument_ids) == 1 else None
         self._held_fill: dict[str, dict[str, Any]] = {}  # instrument -> its latest fill, until its position event
@@ -131,9 +135,11 @@ class LedgerActor(Actor):
             return
         self._add(Run, id=self.run_id, mode=config.mode, run_file=config.run_file, config_digest=config.config_digest,
                   trader_id=config.trader_id, started_at=datetime.now(UTC))
+        self._loaded = self._loaded_bars()
         for instrument_id in config.instrument_ids:
             identifier = InstrumentId.from_str(instrument_id)
-            self.subscribe_bars(bar_type_for(instrument_id, "1m"))
+            if self._loaded is None:
+                self.subscribe_bars(bar_type_for(instrument_id, "1m"))
             self.subscribe_data(DataType(LevelEventData, metadata={"instrument_id": instrument_id}), instrument_id=identifier)
             if config.orderflow:
                 from ravebear.catalog.orderflow.events import LevelFlowContext
@@ -152,7 +158,20 @@ class LedgerActor(Actor):
         self.msgbus.subscribe(topic=ALERT_TOPIC, handler=self._on_alert)
         self.msgbus.subscribe(topic="events.order.*", handler=self._on_order_event)
         self.msgbus.subscribe(topic="events.position.*", handler=self._on_position_event)
-        self.log.info(f"ledger: recording run {self.run_id} ({config.mode})")
+        self.log.info(f"ledger: recording run {self.run_id} ({config.mode})" + (", outcomes from the loaded bars" if self._loaded else ""))
+
+    def _loaded_bars(self) -> dict[str, LoadedMinutes] | None:
+        """A backtest's loaded 1-minute bars of every instrument, or None: then it subscribes to them. Not with the
+        OrderFlowActor: touches waiting for their context are released by the bars' time."""
+        if self.config.mode != "backtest" or self.config.orderflow:
+            return None
+        loaded = {}
+        for instrument_id in self.config.instrument_ids:
+            bars = loaded_bars(self.msgbus, bar_type_for(instrument_id, "1m"))
+            if not LoadedMinutes.usable(bars):
+                return None
+            loaded[instrument_id] = LoadedMinutes(instrument_id, bars, self.clock.timestamp_ns())
+        return loaded or None
 
     def on_stop(self) -> None:
         """Nothing yet: nautilus stops actors before strategies, and a strategy's flatten at stop still fills."""
@@ -163,6 +182,13 @@ class LedgerActor(Actor):
             return
         for row in self.pending.all():
             self._write_touch(row)
+        if self._loaded is not None:
+            self._feed_loaded_to_end()
+        for instrument, waiting in self._ranges.items():  # their minute never came: the last close seen
+            for data, row_id in waiting:
+                seen = self._closes.get(instrument)
+                self._record_touch(data, seen[1] if seen else (data.low + data.high) / 2, row_id)
+        self._ranges.clear()
         for update in self.outcomes.finish(self._last_ns):
             self.writer.update_outcome(update.touch_id, **update.values())
         for instrument in list(self._held_fill):
@@ -187,7 +213,11 @@ class LedgerActor(Actor):
         if ts > self._last_ns:  # noqa: PLR1730 - a bar: ~0.1 us cheaper than max()
             self._last_ns = ts
         instrument = self._only_instrument or bar.bar_type.instrument_id.value
-        close = self._last_close[instrument] = bar.close.as_double()
+        close = bar.close.as_double()
+        if self._ranges:
+            self._range_minute(instrument, ts, close)
+        seen = self._closes.get(instrument)
+        self._closes[instrument] = (ts, close, seen[1] if seen else None)
         for update in self.outcomes.on_bar(instrument, ts, bar.high.as_double(), bar.low.as_double(), close):
             self.writer.update_outcome(update.touch_id, **update.values())
         if self.pending.rows or self.pending.contexts:  # only with the OrderFlowActor
@@ -220,18 +250,57 @@ class LedgerActor(Actor):
             self.market.on_data(data)
 
     def _on_touch(self, data: LevelEventData) -> None:
+        side = data.side
+        if side == "support":
+            self._record_touch(data, data.high, self.writer.new_id())
+        elif side == "resistance":
+            self._record_touch(data, data.low, self.writer.new_id())
+        else:  # a range: the close of the minute that touched it (the latest closing at or before the touch)
+            self._on_range_touch(data)
+
+    def _on_range_touch(self, data: LevelEventData) -> None:
+        instrument, ts = data.instrument_id.value, int(data.ts_event)
+        row_id = self.writer.new_id()
+        if self._loaded is not None:
+            minutes = self._loaded.get(instrument)
+            close = minutes.close_at_or_before(ts) if minutes is not None else None
+            self._record_touch(data, close if close is not None else (data.low + data.high) / 2, row_id)
+            return
+        seen = self._closes.get(instrument)
+        if seen is None or seen[0] < ts:  # its minute's bar comes after this event (the LevelActor saw it first)
+            self._ranges.setdefault(instrument, []).append((data, row_id))
+        else:
+            close = seen[1] if seen[0] == ts else seen[2]
+            self._record_touch(data, close if close is not None else (data.low + data.high) / 2, row_id)
+
+    def _range_minute(self, instrument: str, ts: int, close: float) -> None:
+        """A bar came: range touches at or before it get their minute's close (this bar's, or the one before a gap)."""
+        waiting = self._ranges.get(instrument)
+        if not waiting:
+            return
+        seen = self._closes.get(instrument)
+        still = []
+        for data, row_id in waiting:
+            if data.ts_event > ts:
+                still.append((data, row_id))
+                continue
+            touch_close = close if data.ts_event == ts else seen[1] if seen else None
+            self._record_touch(data, touch_close if touch_close is not None else (data.low + data.high) / 2, row_id)
+        if still:
+            self._ranges[instrument] = still
+        else:
+            del self._ranges[instrument]
+
+    def _record_touch(self, data: LevelEventData, near_edge: float, row_id: str) -> None:
         from ravebear.ledger.touches import touch_row
 
         instrument, ts = data.instrument_id.value, int(data.ts_event)
-        side = data.side
-        if side == "support":
-            near_edge = data.high
-        elif side == "resistance":
-            near_edge = data.low
-        else:
-            near_edge = self._last_close.get(instrument, (data.low + data.high) / 2)
+        loaded = self._loaded
+        if loaded is not None and instrument in loaded:  # the bars closing up to it first: later ones count for it
+            for update in loaded[instrument].feed_until(self.outcomes, ts):
+                self.writer.update_outcome(update.touch_id, **update.values())
         state = self.market.market_state(ts, instrument)
-        row = touch_row(data, self.run_id, near_edge, id=self.writer.new_id(),
+        row = touch_row(data, self.run_id, near_edge, id=row_id,
                         open_interest_usd=state["open_interest"] if self.config.oi_usd else None,
                         open_interest_change_pct=state["open_interest_change_pct"],
                         open_interest_window_min=int(self.config.oi_lookback_h * 60) if state["open_interest_change_pct"] is not None else None,
@@ -246,6 +315,17 @@ class LedgerActor(Actor):
                 self._write_touch(ready)
         else:
             self._write_touch(row)
+
+    def _feed_loaded_to_end(self) -> None:
+        """The run is over: the tracker gets every bar the engine fed; the data period comes from them."""
+        now = self.clock.timestamp_ns()
+        for minutes in self._loaded.values():
+            for update in minutes.feed_fed_by(self.outcomes, now):
+                self.writer.update_outcome(update.touch_id, **update.values())
+            span = minutes.span()
+            if span is not None:
+                self._first_ns = min(self._first_ns, span[0]) if self._first_ns else span[0]
+                self._last_ns = max(self._last_ns, span[1])
 
     def _on_swarm(self, data: Any) -> None:
         instrument, ts = data.instrument_id.value, int(data.ts_event)

@@ -18,6 +18,7 @@ from nautilus_trader.backtest.node import BacktestNode
 from nautilus_trader.model.data import Bar
 
 from ravebear.platform.nodes.level_replay import REPLAY_MIN_BARS, LevelReplaySource, ReplayMemo
+from ravebear.platform.nodes.loaded_bars import LOADED_BARS_ENDPOINT
 from ravebear.strategies.level_sharing import LEVEL_SOURCE_ENDPOINT
 
 
@@ -44,6 +45,7 @@ class RaveBacktestNode(BacktestNode):
         if source is None:
             source = self.level_sources[id(engine)] = LevelReplaySource(self.level_replay_min_bars, self.level_replay_memo)
             engine.kernel.msgbus.register(LEVEL_SOURCE_ENDPOINT, source)
+            engine.kernel.msgbus.register(LOADED_BARS_ENDPOINT, source.serve_bars)
         return source
 
     def run(self, *args: Any, **kwargs: Any) -> Any:

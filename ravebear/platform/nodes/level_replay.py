@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from nautilus_trader.model.objects import Price, Quantity
 
+from ravebear.platform.nodes.loaded_bars import LoadedBars, LoadedBarsRequest
 from ravebear.strategies.level_sharing import LevelFeedRequest
 from ravebear.strategies.levels.engine import LevelEngine, LevelEngineConfig
 from ravebear.strategies.levels.feed import FedCandle, MinuteLevelFeed
@@ -201,6 +202,7 @@ class LevelReplaySource:
         self.memo = memo
         self._bars: dict[str, list[Any]] = {}
         self._frames: dict[str, pd.DataFrame] = {}  # by bar type: made once for all the feeds asked of it
+        self._loaded: dict[str, LoadedBars] = {}  # by bar type: the columns `serve_bars` hands out
         self.granted: list[str] = []  # bar types a replayed feed was made for, in order (the run's log, tests)
 
     def add(self, data: list[Any]) -> None:
@@ -222,31 +224,61 @@ class LevelReplaySource:
             for bar in bars:
                 self._bars.setdefault(str(bar.bar_type), []).append(bar)
         self._frames.clear()  # frames made before these bars came are out of date
+        self._loaded.clear()
 
     def release(self) -> None:
         """Drop the kept bars (the run is over)."""
         self._bars.clear()
         self._frames.clear()
+        self._loaded.clear()
+
+    def _frame(self, bar_type: str, bars: list[Any]) -> pd.DataFrame:
+        frame = self._frames.get(bar_type)
+        if frame is None:
+            frame = self._frames[bar_type] = bars_frame(bars)
+        return frame
+
+    def serve_bars(self, request: LoadedBarsRequest) -> None:
+        """Fill `request.bars` with the loaded bars of its bar type as columns (`LOADED_BARS_ENDPOINT`), any number of them."""
+        bars = self._bars.get(request.bar_type)
+        if not bars:
+            return
+        loaded = self._loaded.get(request.bar_type)
+        if loaded is None:
+            frame = self._frame(request.bar_type, bars)
+            ordered = in_feed_order(bars)
+            n = len(ordered)
+            loaded = self._loaded[request.bar_type] = LoadedBars(
+                ts_event=np.fromiter(map(attrgetter("ts_event"), ordered), np.int64, n),
+                ts_init=np.fromiter(map(attrgetter("ts_init"), ordered), np.int64, n),
+                high=frame["high"].to_numpy(), low=frame["low"].to_numpy(), close=frame["close"].to_numpy(),
+            )  # fmt: skip
+        request.bars = loaded
 
     def __call__(self, request: LevelFeedRequest) -> None:
         """Fill `request.feed` with a replayed feed of its bar type when the backtest loaded enough of those bars."""
         bars = self._bars.get(request.bar_type)
         if not bars or len(bars) < self.min_bars or timeframe_minutes(request.config.timeframes[0]) != 1:
             return
-        frame = self._frames.get(request.bar_type)
-        if frame is None:
-            frame = self._frames[request.bar_type] = bars_frame(bars)
+        frame = self._frame(request.bar_type, bars)
         replay = self.memo.get(request.config, frame) if self.memo is not None else LevelReplay(request.config, frame)
         request.feed = ReplayedLevelFeed(request.config, replay)
         self.granted.append(request.bar_type)
 
 
-def bars_frame(bars: list[Any]) -> pd.DataFrame:
-    """The bars in the engine's order (by `ts_init`, stable) as a frame: `ts` open time (ms), OHLCV floats."""
+def in_feed_order(bars: list[Any]) -> list[Any]:
+    """The bars in the engine's order: by `ts_init`, stable (the list itself when it already is)."""
     n = len(bars)
     ts_init = np.fromiter(map(attrgetter("ts_init"), bars), np.int64, n)
     if n > 1 and not (np.diff(ts_init) >= 0).all():
-        bars = [bars[i] for i in np.argsort(ts_init, kind="stable")]
+        return [bars[i] for i in np.argsort(ts_init, kind="stable")]
+    return bars
+
+
+def bars_frame(bars: list[Any]) -> pd.DataFrame:
+    """The bars in the engine's order (by `ts_init`, stable) as a frame: `ts` open time (ms), OHLCV floats."""
+    bars = in_feed_order(bars)
+    n = len(bars)
 
     def floats(field: str, as_double: Any) -> np.ndarray:  # map over the C methods: ~35 % faster than a comprehension
         return np.fromiter(map(as_double, map(attrgetter(field), bars)), np.float64, n)

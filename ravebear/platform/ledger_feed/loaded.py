@@ -1,0 +1,60 @@
+"""An instrument's loaded 1-minute bars handed to the ledger's `OutcomeTracker` in runs (a backtest).
+
+A streaming ledger receives each 1-minute bar from nautilus and feeds it to the tracker: about 4 us a bar with the
+dispatch, the handler and the tracker's own step. A backtest node has every bar before its loop, so the ledger
+asks for them (`platform/nodes/loaded_bars.py`) and hands the tracker the bars closing up to a touch just before it
+tracks it, and the rest at the end: `OutcomeTracker.on_bars` gives the same updates as bar-by-bar feeding, and a
+touch's outcome depends only on bars closing after it, which are never handed over before it is tracked.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ravebear.ledger.outcomes import OutcomeTracker, OutcomeUpdate
+from ravebear.platform.nodes.loaded_bars import LoadedBars
+
+
+class LoadedMinutes:
+    """One instrument's loaded bars from the run's start, and how many of them the tracker has had."""
+
+    __slots__ = ("bars", "fed", "first", "instrument_id")
+
+    def __init__(self, instrument_id: str, bars: LoadedBars, start_ns: int) -> None:
+        self.instrument_id = instrument_id
+        self.bars = bars
+        self.first = self.fed = int(np.searchsorted(bars.ts_init, start_ns, side="left"))  # bars before the run's start are not fed
+
+    @classmethod
+    def usable(cls, bars: LoadedBars | None) -> bool:
+        """Whether the bars can be handed over in runs: some, and their close times in feed order."""
+        return bars is not None and len(bars) > 0 and bool((np.diff(bars.ts_event) >= 0).all())
+
+    def feed_until(self, tracker: OutcomeTracker, ts_ns: int) -> list[OutcomeUpdate]:
+        """Hand the tracker the bars closing at or before `ts_ns` it has not had; returns the updates they complete."""
+        stop = int(np.searchsorted(self.bars.ts_event, ts_ns, side="right"))
+        return self._feed(tracker, stop)
+
+    def feed_fed_by(self, tracker: OutcomeTracker, now_ns: int) -> list[OutcomeUpdate]:
+        """Hand over every bar the engine has fed by `now_ns` (the run's end: its clock)."""
+        return self._feed(tracker, int(np.searchsorted(self.bars.ts_init, now_ns, side="right")))
+
+    def close_at_or_before(self, ts_ns: int) -> float | None:
+        """The close of the latest bar closing at or before `ts_ns` (None: none since the run's start)."""
+        i = int(np.searchsorted(self.bars.ts_event, ts_ns, side="right")) - 1
+        return float(self.bars.close[i]) if i >= self.first else None
+
+    def span(self) -> tuple[int, int] | None:
+        """Close times of the first and last bar handed over (None: none yet)."""
+        if self.fed <= self.first:
+            return None
+        return int(self.bars.ts_event[self.first]), int(self.bars.ts_event[self.fed - 1])
+
+    def _feed(self, tracker: OutcomeTracker, stop: int) -> list[OutcomeUpdate]:
+        start = self.fed
+        if stop <= start:
+            return []
+        self.fed = stop
+        bars = self.bars
+        return tracker.on_bars(self.instrument_id, bars.ts_event[start:stop].tolist(), bars.high[start:stop].tolist(),
+                               bars.low[start:stop].tolist(), bars.close[start:stop].tolist())  # fmt: skip
