@@ -61,8 +61,10 @@ class OutcomeUpdate:
 
     def values(self) -> dict[str, Any]:
         """As LevelTouch column values."""
-        columns: dict[str, Any] = {column: self.markouts_bps.get(h) for h, column in _MARKOUT_COLUMNS}
-        return {**columns, "mfe_bps": self.mfe_bps, "mae_bps": self.mae_bps, "outcome": self.outcome, "outcome_filled_at": self.filled_at}
+        markouts = self.markouts_bps
+        columns: dict[str, Any] = {column: markouts.get(h) for h, column in _MARKOUT_COLUMNS}
+        columns["mfe_bps"], columns["mae_bps"], columns["outcome"], columns["outcome_filled_at"] = self.mfe_bps, self.mae_bps, self.outcome, self.filled_at
+        return columns
 
 
 @dataclass(slots=True)
@@ -225,24 +227,28 @@ class OutcomeTracker:
         ts, closes, end = bars.ts, bars.close, len(bars.ts)
         t, price, d = touch.ts_ns, touch.price, touch.direction
         first = bisect_right(ts, t, touch.start - bars.base, end)
-
-        def last(window: int) -> tuple[int, bool]:  # (end of the bars counted in (t, t + window], whether it is over)
-            j = bisect_left(ts, t + window, first, end)
-            if j == end:
-                return end, False
-            return (j + 1 if ts[j] == t + window else j), True
-
+        # each window (t, t + w] counts the bars up to `stop`; it is over once a bar closes at or after its end
         markouts: dict[int, float | None] = {}
         for h, horizon in self._horizons:
-            stop, over = last(horizon)
-            markouts[h] = d * (closes[stop - 1] - price) / price * BPS if over and stop > first else None
+            edge = t + horizon
+            j = bisect_left(ts, edge, first, end)
+            if j == end:
+                markouts[h] = None
+            else:
+                stop = j + 1 if ts[j] == edge else j
+                markouts[h] = d * (closes[stop - 1] - price) / price * BPS if stop > first else None
         best = worst = None
-        stop, _ = last(self._window_ns)
+        edge = t + self._window_ns
+        j = bisect_left(ts, edge, first, end)
+        stop = j + 1 if j < end and ts[j] == edge else j
         if stop > first:  # the same floats as a running max: (x - price) / price * BPS rises with x
             up = (max(bars.high[first:stop]) - price) / price * BPS
             down = (price - min(bars.low[first:stop])) / price * BPS
             best, worst = (max(0.0, up), max(0.0, down)) if d == 1 else (max(0.0, down), max(0.0, up))
-        stop, over = last(self._break_ns)
+        edge = t + self._break_ns
+        j = bisect_left(ts, edge, first, end)
+        over = j < end
+        stop = j + 1 if over and ts[j] == edge else j
         outcome = None
         if stop > first and (min(closes[first:stop]) < touch.break_below if d == 1 else max(closes[first:stop]) > touch.break_below):
             outcome = "broken"

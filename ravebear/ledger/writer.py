@@ -27,6 +27,7 @@ from sqlmodel import SQLModel
 from ravebear.ledger import spill
 from ravebear.ledger.batches import OUTCOME_COLUMNS, SHAPES, Insert, Item, TableShape, Update, size, write_batch
 from ravebear.ledger.models import Run, new_id
+from ravebear.ledger.outcomes import OutcomeUpdate
 from ravebear.ledger.store import hide_secret, redact_url
 from ravebear.ranges import Range, check_ranges
 
@@ -138,6 +139,11 @@ class LedgerWriter:
         if not values.keys() <= OUTCOME_COLUMNS:
             raise TypeError(f"not outcome columns of level_touches: {', '.join(sorted(values.keys() - OUTCOME_COLUMNS))}")
         self._put(Update(touch_id, values))
+
+    def add_outcomes(self, updates: Iterable[OutcomeUpdate]) -> None:
+        """Queue `OutcomeTracker` updates (their columns are outcome columns by construction)."""
+        for update in updates:
+            self._put(Update(update.touch_id, update.values()))
 
     def update_run(self, run_id: str, **values: Any) -> None:
         """Queue the end of a run: `ended_at`, `data_start`, `data_end` (the row was added when the run started)."""

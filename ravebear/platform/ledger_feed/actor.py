@@ -26,6 +26,7 @@ from nautilus_trader.model.identifiers import ClientId, InstrumentId
 
 from ravebear.catalog.level_data import LevelEventData
 from ravebear.ledger.models import AlertSent, FillRecord, LevelTouch, OrderRecord, RegimeChange, Run, Signal, SwarmSignalRecord, new_id
+from ravebear.ledger.touches import touch_row
 from ravebear.platform.alerts.actor import ALERT_TOPIC
 from ravebear.platform.ledger_feed.loaded import LoadedMinutes
 from ravebear.platform.ledger_feed.touches import PendingTouches, context_columns, join_key
@@ -189,8 +190,7 @@ class LedgerActor(Actor):
                 seen = self._closes.get(instrument)
                 self._record_touch(data, seen[1] if seen else (data.low + data.high) / 2, row_id)
         self._ranges.clear()
-        for update in self.outcomes.finish(self._last_ns):
-            self.writer.update_outcome(update.touch_id, **update.values())
+        self.writer.add_outcomes(self.outcomes.finish(self._last_ns))
         for instrument in list(self._held_fill):
             self._release_fill(instrument)
         self.writer.update_run(self.run_id, ended_at=datetime.now(UTC), data_start=_utc(self._first_ns) if self._first_ns else None,
@@ -218,8 +218,9 @@ class LedgerActor(Actor):
             self._range_minute(instrument, ts, close)
         seen = self._closes.get(instrument)
         self._closes[instrument] = (ts, close, seen[1] if seen else None)
-        for update in self.outcomes.on_bar(instrument, ts, bar.high.as_double(), bar.low.as_double(), close):
-            self.writer.update_outcome(update.touch_id, **update.values())
+        updates = self.outcomes.on_bar(instrument, ts, bar.high.as_double(), bar.low.as_double(), close)
+        if updates:
+            self.writer.add_outcomes(updates)
         if self.pending.rows or self.pending.contexts:  # only with the OrderFlowActor
             for row in self.pending.due(ts):
                 self._write_touch(row)
@@ -292,13 +293,10 @@ class LedgerActor(Actor):
             del self._ranges[instrument]
 
     def _record_touch(self, data: LevelEventData, near_edge: float, row_id: str) -> None:
-        from ravebear.ledger.touches import touch_row
-
         instrument, ts = data.instrument_id.value, int(data.ts_event)
         loaded = self._loaded
         if loaded is not None and instrument in loaded:  # the bars closing up to it first: later ones count for it
-            for update in loaded[instrument].feed_until(self.outcomes, ts):
-                self.writer.update_outcome(update.touch_id, **update.values())
+            self.writer.add_outcomes(loaded[instrument].feed_until(self.outcomes, ts))
         state = self.market.market_state(ts, instrument)
         row = touch_row(data, self.run_id, near_edge, id=row_id,
                         open_interest_usd=state["open_interest"] if self.config.oi_usd else None,
@@ -320,8 +318,7 @@ class LedgerActor(Actor):
         """The run is over: the tracker gets every bar the engine fed; the data period comes from them."""
         now = self.clock.timestamp_ns()
         for minutes in self._loaded.values():
-            for update in minutes.feed_fed_by(self.outcomes, now):
-                self.writer.update_outcome(update.touch_id, **update.values())
+            self.writer.add_outcomes(minutes.feed_fed_by(self.outcomes, now))
             span = minutes.span()
             if span is not None:
                 self._first_ns = min(self._first_ns, span[0]) if self._first_ns else span[0]
@@ -339,7 +336,8 @@ class LedgerActor(Actor):
                       regime=data.regime, votes=data.votes[:2048])
 
     def _write_touch(self, row: dict[str, Any]) -> None:
-        self._add(LevelTouch, **row)
+        self.writer.add(LevelTouch, **row)  # not through _add: one copy of ~36 values less
+        self.counts["level_touches"] = self.counts.get("level_touches", 0) + 1
 
     # -- message bus ------------------------------------------------------------------------------------------------
 

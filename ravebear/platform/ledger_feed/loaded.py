@@ -23,7 +23,7 @@ class LoadedMinutes:
     def __init__(self, instrument_id: str, bars: LoadedBars, start_ns: int) -> None:
         self.instrument_id = instrument_id
         self.bars = bars
-        self.first = self.fed = int(np.searchsorted(bars.ts_init, start_ns, side="left"))  # bars before the run's start are not fed
+        self.first = self.fed = int(bars.ts_init.searchsorted(start_ns, side="left"))  # bars before the run's start are not fed
 
     @classmethod
     def usable(cls, bars: LoadedBars | None) -> bool:
@@ -32,16 +32,16 @@ class LoadedMinutes:
 
     def feed_until(self, tracker: OutcomeTracker, ts_ns: int) -> list[OutcomeUpdate]:
         """Hand the tracker the bars closing at or before `ts_ns` it has not had; returns the updates they complete."""
-        stop = int(np.searchsorted(self.bars.ts_event, ts_ns, side="right"))
+        stop = int(self.bars.ts_event.searchsorted(ts_ns, side="right"))  # the method: numpy's function adds ~1.5 us
         return self._feed(tracker, stop)
 
     def feed_fed_by(self, tracker: OutcomeTracker, now_ns: int) -> list[OutcomeUpdate]:
         """Hand over every bar the engine has fed by `now_ns` (the run's end: its clock)."""
-        return self._feed(tracker, int(np.searchsorted(self.bars.ts_init, now_ns, side="right")))
+        return self._feed(tracker, int(self.bars.ts_init.searchsorted(now_ns, side="right")))
 
     def close_at_or_before(self, ts_ns: int) -> float | None:
         """The close of the latest bar closing at or before `ts_ns` (None: none since the run's start)."""
-        i = int(np.searchsorted(self.bars.ts_event, ts_ns, side="right")) - 1
+        i = int(self.bars.ts_event.searchsorted(ts_ns, side="right")) - 1
         return float(self.bars.close[i]) if i >= self.first else None
 
     def span(self) -> tuple[int, int] | None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from array import array
+from collections.abc import Callable
 from operator import attrgetter
 from typing import Any
 
@@ -197,9 +198,10 @@ class ReplayedLevelFeed(MinuteLevelFeed):
 class LevelReplaySource:
     """The bars a backtest loaded, by bar type; grants a `ReplayedLevelFeed` for a bar type with enough of them."""
 
-    def __init__(self, min_bars: int = REPLAY_MIN_BARS, memo: ReplayMemo | None = None) -> None:
+    def __init__(self, min_bars: int = REPLAY_MIN_BARS, memo: ReplayMemo | None = None, on_grant: Callable[[], None] | None = None) -> None:
         self.min_bars = min_bars
         self.memo = memo
+        self.on_grant = on_grant  # called after a replayed feed is made (the node freezes what it built out of the GC)
         self._bars: dict[str, list[Any]] = {}
         self._frames: dict[str, pd.DataFrame] = {}  # by bar type: made once for all the feeds asked of it
         self._loaded: dict[str, LoadedBars] = {}  # by bar type: the columns `serve_bars` hands out
@@ -264,6 +266,8 @@ class LevelReplaySource:
         replay = self.memo.get(request.config, frame) if self.memo is not None else LevelReplay(request.config, frame)
         request.feed = ReplayedLevelFeed(request.config, replay)
         self.granted.append(request.bar_type)
+        if self.on_grant is not None:
+            self.on_grant()
 
 
 def in_feed_order(bars: list[Any]) -> list[Any]:
