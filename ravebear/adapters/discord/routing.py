@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from ravebear.adapters.discord.alerts import Alert, AlertKind
 
 NS_PER_S = 1_000_000_000
+NS_PER_DAY = 86_400 * NS_PER_S
 
 
 @dataclass(frozen=True)
@@ -62,12 +63,16 @@ class ShadowCounter:
         self.routes = routes
         self.gate = AlertGate(cooldown_s)
         self.counts: Counter[tuple[str, str]] = Counter()  # (YYYY-MM-DD, channel) -> alerts
+        self._day: tuple[int, str] = (-1, "")  # the latest alert's UTC day: (days since 1970, YYYY-MM-DD)
 
     def add(self, alert: Alert) -> list[str]:
         """Count one alert where the routes would send it, unless it is a repeat; return those channels."""
         if not self.gate.admit(alert):
             return []
-        day = datetime.fromtimestamp(alert.ts_ns / NS_PER_S, tz=UTC).date().isoformat()
+        number = alert.ts_ns // NS_PER_DAY
+        if number != self._day[0]:  # the date's text once a day, not per alert
+            self._day = (number, datetime.fromtimestamp(number * 86_400, tz=UTC).date().isoformat())
+        day = self._day[1]
         channels = self.routes.channels_for(alert)
         for channel in channels:
             self.counts[(day, channel)] += 1

@@ -185,8 +185,9 @@ class AlertActor(Actor):
                     ready = self._waiting.add(join_key(data), {"data": data})
                     if ready is not None:
                         self.emit(level_alert(ready["data"], ready["context"]))
-            for row in self._waiting.due(int(data.ts_event)):
-                self.emit(level_alert(row["data"]))
+            if self._waiting.rows or self._waiting.contexts:  # only with the OrderFlowActor
+                for row in self._waiting.due(int(data.ts_event)):
+                    self.emit(level_alert(row["data"]))
         elif type(data).__name__ == "LevelFlowContext":
             ready = self._waiting.context(join_key(data), {"context": context_fields(data)})
             if ready is not None:
