@@ -131,7 +131,7 @@ class _BulkUpdate:
         self.sql = str(compiled)
         self.positional = compiled.positional
         self.names = list(compiled.positiontup) if compiled.positional else [*keys, "_id"]
-        self.processors = {c.name: c.type.dialect_impl(dialect).bind_processor(dialect) for c in table.columns if c.name in keys and isinstance(c.type, DateTime)}
+        self.processors = {c.name: _datetime_processor(c.type, dialect) for c in table.columns if c.name in keys and isinstance(c.type, DateTime)}
         self.processors = {name: fn for name, fn in self.processors.items() if fn is not None}
         self.exists = select(table.c.id).where(table.c.id.in_(bindparam("ids", expanding=True)))
 
@@ -188,7 +188,7 @@ class _BulkInsert:
         self.values = operator.itemgetter(*names)  # the row's values in the statement's order, at C speed
         self.event_time = names.index("event_time") if "event_time" in names else None
         self.ts = names.index("ts_event_ns") if "ts_event_ns" in names else None
-        processors = {names.index(c.name): c.type.dialect_impl(dialect).bind_processor(dialect) for c in table.columns if isinstance(c.type, DateTime)}
+        processors = {names.index(c.name): _datetime_processor(c.type, dialect) for c in table.columns if isinstance(c.type, DateTime)}
         self.processors = [(i, fn) for i, fn in processors.items() if fn is not None]  # SQLite: datetime -> text
 
     def run(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
@@ -218,6 +218,30 @@ class _BulkInsert:
         return out
 
 
+def sqlite_datetime_text(processor: Any) -> Any:
+    """SQLAlchemy's SQLite DATETIME `processor` with a fast path: a plain datetime as it stores one by default
+    ("YYYY-MM-DD HH:MM:SS.ffffff", the wall time of an aware value) from `isoformat`, ~0.3 us against ~1.8 us for its
+    %-formatting of a dict (25k rows a 200k-bar backtest; a test holds the two equal). Anything else (None, a
+    subclass, a wrong type and its error) goes to `processor`."""
+
+    def process(value: Any) -> Any:
+        if value.__class__ is datetime:
+            return value.isoformat(" ", "microseconds")[:26]
+        return processor(value)
+
+    return process
+
+
+def _datetime_processor(column_type: Any, dialect: Dialect) -> Any:
+    """The bind processor of a DateTime column, with `sqlite_datetime_text`'s fast path where SQLite keeps its default format."""
+    impl = column_type.dialect_impl(dialect)
+    processor = impl.bind_processor(dialect)
+    if processor is not None and dialect.name == "sqlite" and getattr(impl, "_storage_format", None) == _SQLITE_DATETIME_FORMAT:
+        return sqlite_datetime_text(processor)
+    return processor
+
+
+_SQLITE_DATETIME_FORMAT = "%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:%(second)02d.%(microsecond)06d"
 _BULK: dict[tuple[str, str, str], _BulkInsert] = {}
 
 

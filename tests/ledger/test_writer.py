@@ -485,3 +485,20 @@ def _second_database(url: str, tmp_path: Path) -> str:
         connection.execute(text(f'CREATE DATABASE "{name}_folded"'))
     admin.dispose()
     return f"{base}/{name}_folded"
+
+
+def test_datetimes_are_stored_as_sqlalchemys_sqlite_processor_would_store_them(okx_btc):
+    from datetime import timedelta, timezone
+
+    from sqlalchemy.dialects import sqlite
+
+    from ravebear.ledger.batches import sqlite_datetime_text
+
+    sqlalchemys = sqlite.DATETIME().bind_processor(sqlite.dialect())
+    ours = sqlite_datetime_text(sqlalchemys)
+    closes = [datetime.fromtimestamp((int(ts) + 60_000) / 1000, UTC) for ts in okx_btc["ts"].head(2000)]
+    odd = [datetime(999, 1, 2, 3, 4, 5, 6), datetime(9999, 12, 31, 23, 59, 59, 999999), datetime(2026, 7, 27, 11, 20, 0, 1, tzinfo=timezone(timedelta(hours=-5)))]
+    for value in [*closes, *[c.replace(tzinfo=None, microsecond=i) for i, c in enumerate(closes[:50])], *odd, None]:
+        assert ours(value) == sqlalchemys(value), value
+    with pytest.raises(TypeError, match="SQLite DateTime type only accepts"):
+        ours("2026-07-27")
