@@ -151,21 +151,24 @@ def _stacks(config: LevelEngineConfig, base_high: np.ndarray, base_low: np.ndarr
         stacks, events = max(stacks, n_stacks), max(events, n_events)
 
 
-def fast_replay_levels(frame: pd.DataFrame, config: LevelEngineConfig | None = None) -> list[tuple[str, LevelEvent]]:
-    """Return `replay_levels(frame, config)`: (timeframe, event) in feed order, from the compiled kernels."""
+def fast_replay_levels(frame: pd.DataFrame, config: LevelEngineConfig | None = None,
+                       columns: dict[int, tuple[np.ndarray, ...]] | None = None) -> list[tuple[str, LevelEvent]]:  # fmt: skip
+    """Return `replay_levels(frame, config)`: (timeframe, event) in feed order, from the compiled kernels.
+
+    `columns`: `candle_columns(frame, minutes)` by minutes, where the caller has them already (not computed twice)."""
     config = config or LevelEngineConfig()
     timeframes, detectors = tuple(config.timeframes), tuple(config.detectors)
     minutes = [timeframe_minutes(tf) for tf in timeframes]
     if len(frame) == 0 or minutes[0] != 1 or len(set(timeframes)) != len(timeframes) or len(set(detectors)) != len(detectors):
         return replay_levels(frame, config)
     try:
-        return _fast_replay(frame, config, timeframes, detectors, minutes)
+        return _fast_replay(frame, config, timeframes, detectors, minutes, columns or {})
     except _Unsupported:
         return replay_levels(frame, config)
 
 
 def _fast_replay(frame: pd.DataFrame, config: LevelEngineConfig, timeframes: tuple[str, ...], detectors: tuple[str, ...],
-                 minutes: list[int]) -> list[tuple[str, LevelEvent]]:  # fmt: skip
+                 minutes: list[int], columns: dict[int, tuple[np.ndarray, ...]]) -> list[tuple[str, LevelEvent]]:  # fmt: skip
     if config.confluence_enabled and (_int(config.confluence.min_levels) < 1 or _int(config.confluence.min_diversity) < 1):
         raise _Unsupported("confluence")
     n_slots = len(timeframes)
@@ -176,7 +179,7 @@ def _fast_replay(frame: pd.DataFrame, config: LevelEngineConfig, timeframes: tup
         [] for _ in range(14))  # fmt: skip
     n_levels = 0
     for slot, (tf, mins) in enumerate(zip(timeframes, minutes, strict=True)):
-        close_ns, o, h, l, c, v = candle_columns(frame, mins)  # noqa: E741
+        close_ns, o, h, l, c, v = columns[mins] if mins in columns else candle_columns(frame, mins)  # noqa: E741
         n = len(close_ns)
         if slot == 0:
             base_close = close_ns

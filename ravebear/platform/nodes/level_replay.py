@@ -74,11 +74,12 @@ class LevelReplay:
         """`frame`: every 1-minute bar the node will feed, in order (`ts` open time in ms, open, high, low, close, volume)."""
         from ravebear.research.fast_levels import candle_columns, fast_replay_levels  # numba: only backtests that replay import it
 
-        close_ns, *ohlcv = candle_columns(frame, 1)
+        columns = {timeframe_minutes(timeframe): candle_columns(frame, timeframe_minutes(timeframe)) for timeframe in config.timeframes}
+        close_ns, *ohlcv = columns[1]
         self.minutes = _Candles(close_ns, ohlcv)
         self.n = len(close_ns)
         events: dict[str, dict[int, list[LevelEvent]]] = {tf: {} for tf in config.timeframes}
-        for timeframe, event in fast_replay_levels(frame, config):
+        for timeframe, event in fast_replay_levels(frame, config, columns):  # the same columns: resampled once
             events[timeframe].setdefault(event.ts, []).append(event)
         self.base_events = events[config.timeframes[0]]
         # per higher timeframe (slot s): its candles, and in the minute's mask bit 2s when one closed during the gap
@@ -86,7 +87,7 @@ class LevelReplay:
         self.higher: list[tuple[str, _Candles, dict[int, list[LevelEvent]]]] = []
         mask = np.zeros(self.n, dtype=np.int64)
         for slot, timeframe in enumerate(config.timeframes[1:]):
-            ends, *ohlcv = candle_columns(frame, timeframe_minutes(timeframe))
+            ends, *ohlcv = columns[timeframe_minutes(timeframe)]
             place = np.searchsorted(close_ns, ends)
             fed = place < self.n  # a candle closing after the last minute is never fed
             ends, place = ends[fed], place[fed]
