@@ -3,7 +3,9 @@
 - every level touch (LevelEventData `touched`) with the market state at that moment (the EntryFilter's own
   reading of the alternative data: OI and its change, funding, long/short, whale net flow; plus USDT supply and
   BTC dominance) and, with the OrderFlowActor in the node, its order-flow context (held until it arrives);
-  its outcome (markouts, MFE/MAE, held or broken) filled later from 1-minute bars;
+  its outcome (markouts, MFE/MAE, held or broken) filled later from 1-minute bars (a backtest without the
+  OrderFlowActor: from the bars the node loaded, each touch written once at the end with its outcome, `loaded.py`);
+  a range touch is priced at the close of the minute that touched it;
 - every entry signal (taken, or what refused it), every alert and what became of it, order events and fills
   (a closing fill with the position's realized PnL and R);
 - with the SwarmActor in the node: its SwarmSignals where at least `swarm_min_confluence` bots agree (the trader's
@@ -113,6 +115,7 @@ class LedgerActor(Actor):
         self._closes: dict[str, tuple[int, float, float | None]] = {}  # instrument -> (close time, close, the close before)
         self._ranges: dict[str, list[tuple[LevelEventData, str]]] = {}  # range touches waiting for their minute's bar
         self._loaded: dict[str, LoadedMinutes] | None = None  # a backtest: its loaded bars, handed to the tracker in runs
+        self._held_touches: list[dict[str, Any]] = []  # with loaded bars: touch rows, judged and written at the end
         # it receives only the 1-minute bars it subscribed to: with one instrument, a bar's is known (reading it: ~0.2 us)
         self._only_instrument = config.instrument_ids[0] if len(config.instrument_ids) == 1 else None
         self._held_fill: dict[str, dict[str, Any]] = {}  # instrument -> its latest fill, until its position event
@@ -184,7 +187,7 @@ class LedgerActor(Actor):
         for row in self.pending.all():
             self._write_touch(row)
         if self._loaded is not None:
-            self._feed_loaded_to_end()
+            self._write_held_touches()
         for instrument, waiting in self._ranges.items():  # their minute never came: the last close seen
             for data, row_id in waiting:
                 seen = self._closes.get(instrument)
@@ -294,9 +297,6 @@ class LedgerActor(Actor):
 
     def _record_touch(self, data: LevelEventData, near_edge: float, row_id: str) -> None:
         instrument, ts = data.instrument_id.value, int(data.ts_event)
-        loaded = self._loaded
-        if loaded is not None and instrument in loaded:  # the bars closing up to it first: later ones count for it
-            self.writer.add_outcomes(loaded[instrument].feed_until(self.outcomes, ts))
         state = self.market.market_state(ts, instrument)
         row = touch_row(data, self.run_id, near_edge, id=row_id,
                         open_interest_usd=state["open_interest"] if self.config.oi_usd else None,
@@ -306,6 +306,9 @@ class LedgerActor(Actor):
                         usdt_supply_usd=self._usdt[0] if self._usdt else None, usdt_net_flow_usd=self._usdt[1] if self._usdt else None,
                         btc_dominance_pct=self._btc_dominance, usdt_dominance_pct=state["usdt_dominance_pct"], whale_flow_usd=state["whale_flow_usd"])
         row["instrument_id"] = instrument
+        if self._loaded is not None:  # judged and written at the end, with its outcome
+            self._held_touches.append(row)
+            return
         self.outcomes.track(row["id"], instrument, ts, row["touch_price"], row["level_price"], row["direction"])
         if self.config.orderflow:
             ready = self.pending.add(join_key(data), row)
@@ -314,15 +317,32 @@ class LedgerActor(Actor):
         else:
             self._write_touch(row)
 
-    def _feed_loaded_to_end(self) -> None:
-        """The run is over: the tracker gets every bar the engine fed; the data period comes from them."""
-        now = self.clock.timestamp_ns()
+    def _write_held_touches(self) -> None:
+        """The run is over: each held touch is tracked after the bars closing up to it (later ones count for it), the
+        tracker gets every bar the engine fed, and each touch is written once, with its outcome (complete, or partial
+        at the last bar). The data period comes from the bars. Done in one pass here, the rows are not queued twice
+        (a row, then its update) and the tracker is not stepped touch by touch during the run."""
+        now, tracker = self.clock.timestamp_ns(), self.outcomes
+        open_rows: dict[str, dict[str, Any]] = {}
+
+        def fill(updates: list[Any]) -> None:
+            for update in updates:
+                open_rows.pop(update.touch_id).update(update.values())
+
+        for row in self._held_touches:
+            fill(self._loaded[row["instrument_id"]].feed_until(tracker, row["ts_event_ns"]))
+            tracker.track(row["id"], row["instrument_id"], row["ts_event_ns"], row["touch_price"], row["level_price"], row["direction"])
+            open_rows[row["id"]] = row
         for minutes in self._loaded.values():
-            self.writer.add_outcomes(minutes.feed_fed_by(self.outcomes, now))
+            fill(minutes.feed_fed_by(tracker, now))
             span = minutes.span()
             if span is not None:
                 self._first_ns = min(self._first_ns, span[0]) if self._first_ns else span[0]
                 self._last_ns = max(self._last_ns, span[1])
+        fill(tracker.finish(self._last_ns))
+        for row in self._held_touches:
+            self._write_touch(row)
+        self._held_touches.clear()
 
     def _on_swarm(self, data: Any) -> None:
         instrument, ts = data.instrument_id.value, int(data.ts_event)

@@ -2,9 +2,11 @@
 
 A streaming ledger receives each 1-minute bar from nautilus and feeds it to the tracker: about 4 us a bar with the
 dispatch, the handler and the tracker's own step. A backtest node has every bar before its loop, so the ledger
-asks for them (`platform/nodes/loaded_bars.py`) and hands the tracker the bars closing up to a touch just before it
-tracks it, and the rest at the end: `OutcomeTracker.on_bars` gives the same updates as bar-by-bar feeding, and a
-touch's outcome depends only on bars closing after it, which are never handed over before it is tracked.
+asks for them (`platform/nodes/loaded_bars.py`), holds its touch rows during the run, and at the end tracks each
+touch after handing the tracker the bars closing up to it, then the rest: `OutcomeTracker.on_bars` gives the same
+updates as bar-by-bar feeding, and a touch's outcome depends only on bars closing after it, which are never handed
+over before it is tracked. Each row is then written once, with its outcome (tests/platform/ledger/test_loaded_outcomes.py:
+every row equal to a streaming ledger's).
 """
 
 from __future__ import annotations
