@@ -1,5 +1,10 @@
 """`AlertActor`: turns a node's events into alerts and sends them to Discord (paper, live) or counts them
-per day and channel without sending (backtests: shadow mode), through the same routing and cooldown."""
+per day and channel without sending (backtests: shadow mode), through the same routing and cooldown.
+
+In shadow mode without the OrderFlowActor, level alerts are built and counted when the actor stops, in the order
+their events came: the same counts and records (a level alert shares its cooldown key with no other kind, so
+entries, exits and guard trips counted on the way pass or drop as before), without building ~11,000 alerts inside
+the engine's loop on 200k bars (~1.5 us a bar; built together at the end they cost less than half)."""
 
 from __future__ import annotations
 
@@ -121,12 +126,15 @@ class AlertActor(Actor):
         self._late: DeadLetters | None = None  # after stop: alerts still arriving are kept for the next start
         self._outcomes: deque[AlertRecord] = deque()  # filled on the sender thread, published on the node's
         self._waiting = PendingTouches(int(self.config.context_wait_s * 1_000_000_000))  # level alerts awaiting their context
+        self._counting_levels = False  # shadow mode without order flow: level events held until stop
+        self._held_levels: list[LevelEventData] = []
 
     def on_start(self) -> None:
         """Start the sender (or the shadow counter) and subscribe to every event family."""
         config = self.config
         if config.shadow:
             self.shadow = ShadowCounter(self.routes, config.cooldown_s)
+            self._counting_levels = not config.orderflow  # level alerts counted at stop (see the module's docstring)
         else:
             clients, warnings = webhook_clients(config.channels, self.log)
             for warning in warnings:
@@ -159,6 +167,10 @@ class AlertActor(Actor):
 
     def on_stop(self) -> None:
         """Deliver what is queued (or dead-letter it) and log what was sent or would have been."""
+        self._counting_levels = False
+        for data in self._held_levels:
+            self.emit(level_alert(data))
+        self._held_levels.clear()
         for row in self._waiting.all():
             self.emit(level_alert(row["data"]))
         if self.dispatcher is not None:
@@ -179,7 +191,10 @@ class AlertActor(Actor):
         if isinstance(data, LevelEventData):
             config = self.config
             if (not config.level_timeframes or data.timeframe in config.level_timeframes) and data.score * 100 >= config.min_level_score:
-                if not config.orderflow or data.event not in ("created", "touched"):
+                if self._counting_levels:
+                    if data.event in ("created", "touched"):  # the others are not alerted
+                        self._held_levels.append(data)
+                elif not config.orderflow or data.event not in ("created", "touched"):
                     self.emit(level_alert(data))
                 else:
                     ready = self._waiting.add(join_key(data), {"data": data})
