@@ -26,12 +26,12 @@ frames go to `replay_levels` itself, which gives the same answer, or the same er
 
 from __future__ import annotations
 
-import gc
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ravebear.gc_paused import gc_paused
 from ravebear.research import fast_kernels as kernels
 from ravebear.strategies.levels.boxes import BoxDetector
 from ravebear.strategies.levels.engine import LevelEngineConfig
@@ -125,13 +125,8 @@ def _build(cls: type, columns: list[list]) -> list:
     The cyclic garbage collector is paused meanwhile: these objects hold no cycles, and its
     passes over hundreds of thousands of new objects would cost more than building them.
     """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         return list(map(cls, *columns))
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _stacks(config: LevelEngineConfig, base_high: np.ndarray, base_low: np.ndarray, ch_step: np.ndarray, ch_level: np.ndarray,

@@ -28,6 +28,7 @@ from ravebear.adapters.discord.dead_letter import DeadLetters
 from ravebear.adapters.discord.dispatcher import AlertDispatcher, DispatchStats
 from ravebear.adapters.discord.routing import Routes, ShadowCounter
 from ravebear.catalog.level_data import LevelEventData
+from ravebear.gc_paused import gc_paused
 from ravebear.ranges import Range, check_ranges
 from ravebear.platform.ledger_feed.touches import PendingTouches, join_key
 from ravebear.platform.alerts.builders import context_fields, entry_alert, exit_alert, fill_alert, guard_alert, level_alert, whale_alert
@@ -168,8 +169,9 @@ class AlertActor(Actor):
     def on_stop(self) -> None:
         """Deliver what is queued (or dead-letter it) and log what was sent or would have been."""
         self._counting_levels = False
-        for data in self._held_levels:
-            self.emit(level_alert(data))
+        with gc_paused():  # alerts, records and ledger rows: no cycles
+            for data in self._held_levels:
+                self.emit(level_alert(data))
         self._held_levels.clear()
         for row in self._waiting.all():
             self.emit(level_alert(row["data"]))

@@ -27,6 +27,7 @@ from nautilus_trader.model.events import (
 from nautilus_trader.model.identifiers import ClientId, InstrumentId
 
 from ravebear.catalog.level_data import LevelEventData
+from ravebear.gc_paused import gc_paused
 from ravebear.ledger.models import AlertSent, FillRecord, LevelTouch, OrderRecord, RegimeChange, Run, Signal, SwarmSignalRecord, new_id
 from ravebear.ledger.touches import touch_row
 from ravebear.platform.alerts.actor import ALERT_TOPIC
@@ -184,6 +185,10 @@ class LedgerActor(Actor):
         """Write what is held, the outcomes known so far, the run's end; close the writer (it flushes)."""
         if self.writer is None:
             return
+        with gc_paused():  # rows and their values: no cycles (a backtest's rows are all built and written here)
+            self._finish()
+
+    def _finish(self) -> None:
         for row in self.pending.all():
             self._write_touch(row)
         if self._loaded is not None:
