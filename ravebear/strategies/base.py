@@ -302,8 +302,7 @@ class LevelStrategy(Strategy):
         levels = self.levels
         fed = levels.fed(bar.ts_event)  # the LevelActor sharing the feed had the bar first
         if fed is None:
-            fed = levels.on_minute(bar.ts_event, bar.open.as_double(), bar.high.as_double(), bar.low.as_double(), bar.close.as_double(),
-                                   bar.volume.as_double())  # fmt: skip
+            fed = levels.on_bar(bar)
         for timeframe, candle, events in fed:  # candles closed during a gap, the minute, candles closing with it
             self._on_candle(timeframe, candle, events)
 

@@ -113,9 +113,7 @@ class LevelActor(Actor):
         feed, instrument_id, data_type = self._routes[bar.bar_type.instrument_id.value]
         fed = feed.fed(bar.ts_event)  # a strategy sharing the feed had the bar first
         if fed is None:
-            fed = feed.on_minute(
-                bar.ts_event, bar.open.as_double(), bar.high.as_double(), bar.low.as_double(), bar.close.as_double(), bar.volume.as_double(),
-            )  # fmt: skip
+            fed = feed.on_bar(bar)
         for timeframe, _candle, events in fed:
             if events:
                 self._publish(instrument_id, data_type, timeframe, events)

@@ -339,3 +339,52 @@ def test_feeds_of_one_memo_replay_share_it_and_each_hands_out_the_streaming_outp
     assert memo.hits == 1 and len(memo._replays) == 2
     memo.get(config, bars_frame(bars))
     assert memo.hits == 1  # it was the oldest, so it was dropped and replayed again
+
+
+class _PricelessBar:
+    """A stand-in for a loaded Bar whose prices must not be read: the feed serves the very object it expects from
+    the replay alone."""
+
+    def __init__(self, bar: Any) -> None:
+        self.ts_event = bar.ts_event
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"the feed read .{name} of the bar it expected")
+
+
+def test_the_very_bar_objects_it_was_computed_from_are_served_without_reading_their_prices(bars, minutes):
+    config = CONFIGS["default"]
+    stand_ins = [_PricelessBar(bar) for bar in bars]
+    replayed = ReplayedLevelFeed(config, bars_frame(bars), stand_ins)
+    streamed = MinuteLevelFeed(config)
+    for stand_in, minute in zip(stand_ins, minutes, strict=True):
+        assert exact(replayed.on_bar(stand_in)) == exact(streamed.on_minute(*minute))
+    assert replayed.replaying
+
+
+def test_another_object_with_the_same_prices_is_checked_and_one_with_other_prices_streams(bars, minutes):
+    config = CONFIGS["wicks"]
+    replayed = ReplayedLevelFeed(config, bars_frame(bars), list(bars))
+    streamed = MinuteLevelFeed(config)
+    for bar, minute in zip(catalog_copies(bars[:1000]), minutes[:1000], strict=True):  # other objects: checked price by price
+        assert exact(replayed.on_bar(bar)) == exact(streamed.on_minute(*minute))
+    assert replayed.replaying
+    changed = catalog_copies([bars[1000]], close_shift=0.1)[0]
+    assert exact(replayed.on_bar(changed)) == exact(streamed.on_bar(changed))  # another close: it streams from here
+    assert not replayed.replaying
+    for bar in bars[1001:3000]:
+        assert exact(replayed.on_bar(bar)) == exact(streamed.on_bar(bar))
+
+
+def catalog_copies(bars: list[Any], close_shift: float = 0.0) -> list[Any]:
+    """New Bar objects with the same fields (the close moved by `close_shift` when given, the high and low with it)."""
+    from nautilus_trader.model.data import Bar
+    from nautilus_trader.model.objects import Price
+
+    out = []
+    for bar in bars:
+        close = bar.close.as_double() + close_shift
+        high, low = max(bar.high.as_double(), close), min(bar.low.as_double(), close)
+        precision = bar.close.precision
+        out.append(Bar(bar.bar_type, bar.open, Price(high, precision), Price(low, precision), Price(close, precision), bar.volume, bar.ts_event, bar.ts_init))
+    return out

@@ -8,6 +8,8 @@ whichever of them the message bus calls first.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ravebear.strategies.levels.engine import LevelEngine, LevelEngineConfig
 from ravebear.strategies.levels.model import LevelEvent
 from ravebear.strategies.levels.timeframes import Candle, StreamingAggregator, timeframe_minutes
@@ -37,6 +39,11 @@ class MinuteLevelFeed:
     def fed(self, close_ns: int) -> list[FedCandle] | None:
         """What the minute closing at `close_ns` fed when it is the last one fed (the other reader had the bar first), else None."""
         return self._last if close_ns == self._last_ns else None
+
+    def on_bar(self, bar: Any) -> list[FedCandle]:
+        """`on_minute` with a nautilus 1-minute `Bar` (its close time, OHLCV as floats)."""
+        return self.on_minute(bar.ts_event, bar.open.as_double(), bar.high.as_double(), bar.low.as_double(), bar.close.as_double(),
+                              bar.volume.as_double())  # fmt: skip
 
     def on_minute(self, close_ns: int, open_: float, high: float, low: float, close: float, volume: float) -> list[FedCandle]:
         """Feed one closed 1-minute candle; return every candle fed, in order, with its events.
