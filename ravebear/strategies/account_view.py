@@ -63,7 +63,9 @@ class AccountView:
         cash = self._cash
         if cash:
             total += self._holdings(account)
-        for position in self._cache.positions_open(venue=self._venue):
+        for position in self._cache.positions_open():  # ~0.5 us; with venue= ~1 us (an empty set and an intersection a call)
+            if position.instrument_id.venue != self._venue:
+                continue  # the same positions, in the same order, as positions_open(venue=...)
             if cash and self._is_spot(position.instrument_id):
                 continue  # its value is the base balance counted above
             price = self.last_price(position.instrument_id)
