@@ -110,7 +110,8 @@ class LevelActor(Actor):
 
     def on_bar(self, bar: Bar) -> None:
         """Feed the minute (unless a strategy sharing the feed already did) and publish the events of every candle it completed."""
-        feed, instrument_id, data_type = self._routes[bar.bar_type.instrument_id.value]
+        routes = self._routes  # one instrument: it receives only the bars it subscribed to (reading the bar's: ~0.4 us)
+        feed, instrument_id, data_type = next(iter(routes.values())) if len(routes) == 1 else routes[bar.bar_type.instrument_id.value]
         fed = feed.fed(bar.ts_event)  # a strategy sharing the feed had the bar first
         if fed is None:
             fed = feed.on_bar(bar)
