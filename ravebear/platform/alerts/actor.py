@@ -169,10 +169,11 @@ class AlertActor(Actor):
     def on_stop(self) -> None:
         """Deliver what is queued (or dead-letter it) and log what was sent or would have been."""
         self._counting_levels = False
+        held, self._held_levels = self._held_levels, []
         with gc_paused():  # alerts, records and ledger rows: no cycles
-            for data in self._held_levels:
+            for i, data in enumerate(held):
                 self.emit(level_alert(data))
-        self._held_levels.clear()
+                held[i] = None  # each event let go once counted
         for row in self._waiting.all():
             self.emit(level_alert(row["data"]))
         if self.dispatcher is not None:

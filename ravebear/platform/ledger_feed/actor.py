@@ -116,7 +116,8 @@ class LedgerActor(Actor):
         self._closes: dict[str, tuple[int, float, float | None]] = {}  # instrument -> (close time, close, the close before)
         self._ranges: dict[str, list[tuple[LevelEventData, str]]] = {}  # range touches waiting for their minute's bar
         self._loaded: dict[str, LoadedMinutes] | None = None  # a backtest: its loaded bars, handed to the tracker in runs
-        self._held_touches: list[dict[str, Any]] = []  # with loaded bars: touch rows, judged and written at the end
+        self._held_touches: list[Any] = []  # with loaded bars: touch rows (keys, values), judged and written at the end
+        self._held_keys: tuple[str, ...] = ()
         # it receives only the 1-minute bars it subscribed to: with one instrument, a bar's is known (reading it: ~0.2 us)
         self._only_instrument = config.instrument_ids[0] if len(config.instrument_ids) == 1 else None
         self._held_fill: dict[str, dict[str, Any]] = {}  # instrument -> its latest fill, until its position event
@@ -312,7 +313,10 @@ class LedgerActor(Actor):
                         btc_dominance_pct=self._btc_dominance, usdt_dominance_pct=state["usdt_dominance_pct"], whale_flow_usd=state["whale_flow_usd"])
         row["instrument_id"] = instrument
         if self._loaded is not None:  # judged and written at the end, with its outcome
-            self._held_touches.append(row)
+            keys = tuple(row)
+            if keys != self._held_keys:
+                self._held_keys = keys
+            self._held_touches.append((self._held_keys, tuple(row.values())))  # ~1/3 of a dict's memory; keys shared
             return
         self.outcomes.track(row["id"], instrument, ts, row["touch_price"], row["level_price"], row["direction"])
         if self.config.orderflow:
@@ -328,16 +332,20 @@ class LedgerActor(Actor):
         at the last bar). The data period comes from the bars. Done in one pass here, the rows are not queued twice
         (a row, then its update) and the tracker is not stepped touch by touch during the run."""
         now, tracker = self.clock.timestamp_ns(), self.outcomes
-        open_rows: dict[str, dict[str, Any]] = {}
+        judged: dict[str, Any] = {}  # touch id -> its OutcomeUpdate
 
         def fill(updates: list[Any]) -> None:
             for update in updates:
-                open_rows.pop(update.touch_id).update(update.values())
+                judged[update.touch_id] = update
 
-        for row in self._held_touches:
-            fill(self._loaded[row["instrument_id"]].feed_until(tracker, row["ts_event_ns"]))
-            tracker.track(row["id"], row["instrument_id"], row["ts_event_ns"], row["touch_price"], row["level_price"], row["direction"])
-            open_rows[row["id"]] = row
+        mapped: tuple[str, ...] | None = None
+        at: dict[str, int] = {}
+        for keys, values in self._held_touches:
+            if keys is not mapped:  # one shared keys tuple while the columns stay the same
+                mapped, at = keys, {key: i for i, key in enumerate(keys)}
+            instrument, ts = values[at["instrument_id"]], values[at["ts_event_ns"]]
+            fill(self._loaded[instrument].feed_until(tracker, ts))
+            tracker.track(values[at["id"]], instrument, ts, values[at["touch_price"]], values[at["level_price"]], values[at["direction"]])
         for minutes in self._loaded.values():
             fill(minutes.feed_fed_by(tracker, now))
             span = minutes.span()
@@ -345,9 +353,12 @@ class LedgerActor(Actor):
                 self._first_ns = min(self._first_ns, span[0]) if self._first_ns else span[0]
                 self._last_ns = max(self._last_ns, span[1])
         fill(tracker.finish(self._last_ns))
-        for row in self._held_touches:
+        held, self._held_touches = self._held_touches, []
+        for i, (keys, values) in enumerate(held):
+            row = dict(zip(keys, values, strict=True))
+            row.update(judged.pop(row["id"]).values())
             self._write_touch(row)
-        self._held_touches.clear()
+            held[i] = None  # the writer queued its own copy: one set of rows at a time (the year run's peak memory)
 
     def _on_swarm(self, data: Any) -> None:
         instrument, ts = data.instrument_id.value, int(data.ts_event)
