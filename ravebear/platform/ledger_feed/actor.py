@@ -31,7 +31,7 @@ from ravebear.gc_paused import gc_paused
 from ravebear.ledger.models import AlertSent, FillRecord, LevelTouch, OrderRecord, RegimeChange, Run, Signal, SwarmSignalRecord, new_id
 from ravebear.ledger.touches import touch_row
 from ravebear.platform.alerts.actor import ALERT_TOPIC
-from ravebear.platform.ledger_feed.loaded import LoadedMinutes
+from ravebear.platform.ledger_feed.loaded import HeldTouches, LoadedMinutes
 from ravebear.platform.ledger_feed.touches import PendingTouches, context_columns, join_key
 from ravebear.platform.nodes.loaded_bars import loaded_bars
 from ravebear.ranges import Range, check_ranges
@@ -115,9 +115,7 @@ class LedgerActor(Actor):
         self._last_ns = 0
         self._closes: dict[str, tuple[int, float, float | None]] = {}  # instrument -> (close time, close, the close before)
         self._ranges: dict[str, list[tuple[LevelEventData, str]]] = {}  # range touches waiting for their minute's bar
-        self._loaded: dict[str, LoadedMinutes] | None = None  # a backtest: its loaded bars, handed to the tracker in runs
-        self._held_touches: list[Any] = []  # with loaded bars: touch rows (keys, values), judged and written at the end
-        self._held_keys: tuple[str, ...] = ()
+        self._held: HeldTouches | None = None  # a backtest: touches held, judged at the end from its loaded bars
         # it receives only the 1-minute bars it subscribed to: with one instrument, a bar's is known (reading it: ~0.2 us)
         self._only_instrument = config.instrument_ids[0] if len(config.instrument_ids) == 1 else None
         self._held_fill: dict[str, dict[str, Any]] = {}  # instrument -> its latest fill, until its position event
@@ -141,10 +139,10 @@ class LedgerActor(Actor):
             return
         self._add(Run, id=self.run_id, mode=config.mode, run_file=config.run_file, config_digest=config.config_digest,
                   trader_id=config.trader_id, started_at=datetime.now(UTC))
-        self._loaded = self._loaded_bars()
+        self._held = self._held_touches()
         for instrument_id in config.instrument_ids:
             identifier = InstrumentId.from_str(instrument_id)
-            if self._loaded is None:
+            if self._held is None:
                 self.subscribe_bars(bar_type_for(instrument_id, "1m"))
             self.subscribe_data(DataType(LevelEventData, metadata={"instrument_id": instrument_id}), instrument_id=identifier)
             if config.orderflow:
@@ -164,11 +162,17 @@ class LedgerActor(Actor):
         self.msgbus.subscribe(topic=ALERT_TOPIC, handler=self._on_alert)
         self.msgbus.subscribe(topic="events.order.*", handler=self._on_order_event)
         self.msgbus.subscribe(topic="events.position.*", handler=self._on_position_event)
-        self.log.info(f"ledger: recording run {self.run_id} ({config.mode})" + (", outcomes from the loaded bars" if self._loaded else ""))
+        self.log.info(f"ledger: recording run {self.run_id} ({config.mode})" + (", outcomes from the loaded bars" if self._held else ""))
 
-    def _loaded_bars(self) -> dict[str, LoadedMinutes] | None:
-        """A backtest's loaded 1-minute bars of every instrument, or None: then it subscribes to them. Not with the
-        OrderFlowActor: touches waiting for their context are released by the bars' time."""
+    @property
+    def judges_at_end(self) -> bool:
+        """True when its touches are judged at the end of the run from the bars the node loaded (a backtest)."""
+        return self._held is not None
+
+    def _held_touches(self) -> HeldTouches | None:
+        """With a backtest's loaded 1-minute bars of every instrument: the touches are held and judged at the end;
+        None: it subscribes to the bars. Not with the OrderFlowActor: touches waiting for their context are released
+        by the bars' time."""
         if self.config.mode != "backtest" or self.config.orderflow:
             return None
         loaded = {}
@@ -177,7 +181,7 @@ class LedgerActor(Actor):
             if not LoadedMinutes.usable(bars):
                 return None
             loaded[instrument_id] = LoadedMinutes(instrument_id, bars, self.clock.timestamp_ns())
-        return loaded or None
+        return HeldTouches(loaded) if loaded else None
 
     def on_stop(self) -> None:
         """Nothing yet: nautilus stops actors before strategies, and a strategy's flatten at stop still fills."""
@@ -192,8 +196,13 @@ class LedgerActor(Actor):
     def _finish(self) -> None:
         for row in self.pending.all():
             self._write_touch(row)
-        if self._loaded is not None:
-            self._write_held_touches()
+        if self._held is not None:  # each held touch judged and written once, with its outcome
+            span = self._held.judge(self.outcomes, self.clock.timestamp_ns())
+            if span is not None:  # the data period: the bars the engine fed
+                self._first_ns = min(self._first_ns, span[0]) if self._first_ns else span[0]
+                self._last_ns = max(self._last_ns, span[1])
+            for row in self._held.rows(self.outcomes.finish(self._last_ns)):
+                self._write_touch(row)
         for instrument, waiting in self._ranges.items():  # their minute never came: the last close seen
             for data, row_id in waiting:
                 seen = self._closes.get(instrument)
@@ -271,8 +280,8 @@ class LedgerActor(Actor):
     def _on_range_touch(self, data: LevelEventData) -> None:
         instrument, ts = data.instrument_id.value, int(data.ts_event)
         row_id = self.writer.new_id()
-        if self._loaded is not None:
-            minutes = self._loaded.get(instrument)
+        if self._held is not None:
+            minutes = self._held.minutes.get(instrument)
             close = minutes.close_at_or_before(ts) if minutes is not None else None
             self._record_touch(data, close if close is not None else (data.low + data.high) / 2, row_id)
             return
@@ -312,11 +321,8 @@ class LedgerActor(Actor):
                         usdt_supply_usd=self._usdt[0] if self._usdt else None, usdt_net_flow_usd=self._usdt[1] if self._usdt else None,
                         btc_dominance_pct=self._btc_dominance, usdt_dominance_pct=state["usdt_dominance_pct"], whale_flow_usd=state["whale_flow_usd"])
         row["instrument_id"] = instrument
-        if self._loaded is not None:  # judged and written at the end, with its outcome
-            keys = tuple(row)
-            if keys != self._held_keys:
-                self._held_keys = keys
-            self._held_touches.append((self._held_keys, tuple(row.values())))  # ~1/3 of a dict's memory; keys shared
+        if self._held is not None:  # judged and written at the end, with its outcome
+            self._held.add(row)
             return
         self.outcomes.track(row["id"], instrument, ts, row["touch_price"], row["level_price"], row["direction"])
         if self.config.orderflow:
@@ -325,40 +331,6 @@ class LedgerActor(Actor):
                 self._write_touch(ready)
         else:
             self._write_touch(row)
-
-    def _write_held_touches(self) -> None:
-        """The run is over: each held touch is tracked after the bars closing up to it (later ones count for it), the
-        tracker gets every bar the engine fed, and each touch is written once, with its outcome (complete, or partial
-        at the last bar). The data period comes from the bars. Done in one pass here, the rows are not queued twice
-        (a row, then its update) and the tracker is not stepped touch by touch during the run."""
-        now, tracker = self.clock.timestamp_ns(), self.outcomes
-        judged: dict[str, Any] = {}  # touch id -> its OutcomeUpdate
-
-        def fill(updates: list[Any]) -> None:
-            for update in updates:
-                judged[update.touch_id] = update
-
-        mapped: tuple[str, ...] | None = None
-        at: dict[str, int] = {}
-        for keys, values in self._held_touches:
-            if keys is not mapped:  # one shared keys tuple while the columns stay the same
-                mapped, at = keys, {key: i for i, key in enumerate(keys)}
-            instrument, ts = values[at["instrument_id"]], values[at["ts_event_ns"]]
-            fill(self._loaded[instrument].feed_until(tracker, ts))
-            tracker.track(values[at["id"]], instrument, ts, values[at["touch_price"]], values[at["level_price"]], values[at["direction"]])
-        for minutes in self._loaded.values():
-            fill(minutes.feed_fed_by(tracker, now))
-            span = minutes.span()
-            if span is not None:
-                self._first_ns = min(self._first_ns, span[0]) if self._first_ns else span[0]
-                self._last_ns = max(self._last_ns, span[1])
-        fill(tracker.finish(self._last_ns))
-        held, self._held_touches = self._held_touches, []
-        for i, (keys, values) in enumerate(held):
-            row = dict(zip(keys, values, strict=True))
-            row.update(judged.pop(row["id"]).values())
-            self._write_touch(row)
-            held[i] = None  # the writer queued its own copy: one set of rows at a time (the year run's peak memory)
 
     def _on_swarm(self, data: Any) -> None:
         instrument, ts = data.instrument_id.value, int(data.ts_event)

@@ -29,7 +29,7 @@ def _ledger_run(catalog, folder: Path, node_factory=None) -> tuple[dict[str, pd.
 
     def read(engine) -> bool:
         ledger = next(actor for actor in engine.trader.actors() if type(actor).__name__ == "LedgerActor")
-        return ledger._loaded is not None
+        return ledger.judges_at_end
 
     folder.mkdir()
     with pytest.MonkeyPatch.context() as patch:
