@@ -32,7 +32,7 @@ from ravebear.ledger.models import AlertSent, FillRecord, LevelTouch, OrderRecor
 from ravebear.ledger.touches import touch_row
 from ravebear.platform.alerts.actor import ALERT_TOPIC
 from ravebear.platform.ledger_feed.loaded import HeldTouches, LoadedMinutes
-from ravebear.platform.ledger_feed.touches import PendingTouches, context_columns, join_key
+from ravebear.platform.ledger_feed.touches import MinuteCloses, PendingTouches, context_columns, join_key
 from ravebear.platform.nodes.loaded_bars import loaded_bars
 from ravebear.ranges import Range, check_ranges
 from ravebear.risk.entry_gate import entry_risk
@@ -94,6 +94,11 @@ def _utc(ns: int) -> datetime:
     return datetime.fromtimestamp(ns / 1e9, UTC)
 
 
+def _near(data: LevelEventData, close: float | None) -> float:
+    """A range touch's price: its minute's close, or the zone's middle when no close is known."""
+    return close if close is not None else (data.low + data.high) / 2
+
+
 class LedgerActor(Actor):
     """Writes the node's touches, signals, alerts, orders, fills and run record to the ledger."""
 
@@ -113,8 +118,7 @@ class LedgerActor(Actor):
         self._btc_dominance: float | None = None
         self._first_ns = 0
         self._last_ns = 0
-        self._closes: dict[str, tuple[int, float, float | None]] = {}  # instrument -> (close time, close, the close before)
-        self._ranges: dict[str, list[tuple[LevelEventData, str]]] = {}  # range touches waiting for their minute's bar
+        self._closes = MinuteCloses()  # bar by bar: range touches priced at their minute's close
         self._held: HeldTouches | None = None  # a backtest: touches held, judged at the end from its loaded bars
         # it receives only the 1-minute bars it subscribed to: with one instrument, a bar's is known (reading it: ~0.2 us)
         self._only_instrument = config.instrument_ids[0] if len(config.instrument_ids) == 1 else None
@@ -203,11 +207,8 @@ class LedgerActor(Actor):
                 self._last_ns = max(self._last_ns, span[1])
             for row in self._held.rows(self.outcomes.finish(self._last_ns)):
                 self._write_touch(row)
-        for instrument, waiting in self._ranges.items():  # their minute never came: the last close seen
-            for data, row_id in waiting:
-                seen = self._closes.get(instrument)
-                self._record_touch(data, seen[1] if seen else (data.low + data.high) / 2, row_id)
-        self._ranges.clear()
+        for (data, row_id), close in self._closes.leftover():  # their minute never came: the last close seen
+            self._record_touch(data, _near(data, close), row_id)
         self.writer.add_outcomes(self.outcomes.finish(self._last_ns))
         for instrument in list(self._held_fill):
             self._release_fill(instrument)
@@ -232,10 +233,8 @@ class LedgerActor(Actor):
             self._last_ns = ts
         instrument = self._only_instrument or bar.bar_type.instrument_id.value
         close = bar.close.as_double()
-        if self._ranges:
-            self._range_minute(instrument, ts, close)
-        seen = self._closes.get(instrument)
-        self._closes[instrument] = (ts, close, seen[1] if seen else None)
+        for (data, row_id), touch_close in self._closes.on_bar(instrument, ts, close):
+            self._record_touch(data, _near(data, touch_close), row_id)
         updates = self.outcomes.on_bar(instrument, ts, bar.high.as_double(), bar.low.as_double(), close)
         if updates:
             self.writer.add_outcomes(updates)
@@ -280,35 +279,15 @@ class LedgerActor(Actor):
     def _on_range_touch(self, data: LevelEventData) -> None:
         instrument, ts = data.instrument_id.value, int(data.ts_event)
         row_id = self.writer.new_id()
-        if self._held is not None:
+        if self._held is not None:  # a backtest: its minute's close from the loaded bars
             minutes = self._held.minutes.get(instrument)
-            close = minutes.close_at_or_before(ts) if minutes is not None else None
-            self._record_touch(data, close if close is not None else (data.low + data.high) / 2, row_id)
+            self._record_touch(data, _near(data, minutes.close_at_or_before(ts) if minutes is not None else None), row_id)
             return
-        seen = self._closes.get(instrument)
-        if seen is None or seen[0] < ts:  # its minute's bar comes after this event (the LevelActor saw it first)
-            self._ranges.setdefault(instrument, []).append((data, row_id))
-        else:
-            close = seen[1] if seen[0] == ts else seen[2]
-            self._record_touch(data, close if close is not None else (data.low + data.high) / 2, row_id)
-
-    def _range_minute(self, instrument: str, ts: int, close: float) -> None:
-        """A bar came: range touches at or before it get their minute's close (this bar's, or the one before a gap)."""
-        waiting = self._ranges.get(instrument)
-        if not waiting:
-            return
-        seen = self._closes.get(instrument)
-        still = []
-        for data, row_id in waiting:
-            if data.ts_event > ts:
-                still.append((data, row_id))
-                continue
-            touch_close = close if data.ts_event == ts else seen[1] if seen else None
-            self._record_touch(data, touch_close if touch_close is not None else (data.low + data.high) / 2, row_id)
-        if still:
-            self._ranges[instrument] = still
-        else:
-            del self._ranges[instrument]
+        known, close = self._closes.at(instrument, ts)
+        if known:
+            self._record_touch(data, _near(data, close), row_id)
+        else:  # its minute's bar comes after this event (the LevelActor saw it first)
+            self._closes.wait(instrument, ts, (data, row_id))
 
     def _record_touch(self, data: LevelEventData, near_edge: float, row_id: str) -> None:
         instrument, ts = data.instrument_id.value, int(data.ts_event)

@@ -1,4 +1,5 @@
-"""Level touches waiting for their order-flow context: pure, so the joining rule is tested without a node.
+"""Level touches waiting for their order-flow context, and range touches waiting for their minute's close: pure, so
+the rules are tested without a node.
 
 With the OrderFlowActor in the node, a touch's `LevelFlowContext` may arrive after its `LevelEventData` (the
 context of an instant is read once a later item arrives). A touch is held until its context arrives or until
@@ -61,3 +62,52 @@ class PendingTouches:
         rows, self.rows = list(self.rows.values()), {}
         self.contexts.clear()
         return rows
+
+
+class MinuteCloses:
+    """The close of the minute that touched a range level, for a ledger fed bar by bar.
+
+    Nautilus hands a bar to its subscribers in subscription order: the LevelActor publishes a touch while it handles
+    the minute's bar, before the ledger's own handler has seen that bar. So a range touch waits for the first bar
+    closing at or after it and is priced at that bar's close when it closes at the touch, else (a candle that closed
+    in a gap) at the close before it: the latest close at or before the touch, as a backtest reads it from its bars."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, tuple[int, float, float | None]] = {}  # instrument -> (close time, close, the close before)
+        self._waiting: dict[str, list[tuple[int, Any]]] = {}  # instrument -> (touch time, what the caller keeps with it)
+
+    def at(self, instrument: str, ts: int) -> tuple[bool, float | None]:
+        """(known, close) for a touch at `ts`: not known yet while no bar closing at or after it has come."""
+        seen = self._last.get(instrument)
+        if seen is None or seen[0] < ts:
+            return False, None
+        return True, seen[1] if seen[0] == ts else seen[2]
+
+    def wait(self, instrument: str, ts: int, item: Any) -> None:
+        """Keep `item` until `on_bar` can price the touch at `ts`."""
+        self._waiting.setdefault(instrument, []).append((ts, item))
+
+    def on_bar(self, instrument: str, ts: int, close: float) -> list[tuple[Any, float | None]]:
+        """A bar closed at `ts`: the waiting touches it prices (item, close), then it is the latest close."""
+        seen = self._last.get(instrument)
+        released = []
+        waiting = self._waiting.get(instrument)
+        if waiting:
+            still = []
+            for touch_ts, item in waiting:
+                if touch_ts > ts:
+                    still.append((touch_ts, item))
+                else:
+                    released.append((item, close if touch_ts == ts else seen[1] if seen else None))
+            self._waiting[instrument] = still
+        self._last[instrument] = (ts, close, seen[1] if seen else None)
+        return released
+
+    def leftover(self) -> list[tuple[Any, float | None]]:
+        """The touches whose minute never came (the run ended), each at the latest close seen."""
+        out = []
+        for instrument, waiting in self._waiting.items():
+            seen = self._last.get(instrument)
+            out += [(item, seen[1] if seen else None) for _, item in waiting]
+        self._waiting.clear()
+        return out
