@@ -8,8 +8,9 @@ node's engine: tests/research/test_fast_levels.py, tests/strategies/test_level_p
 and each minute the feed hands out the candles and events it precomputed for it, about 1.5 us a bar
 (tests/platform/test_level_replay.py: equal to the streaming feed).
 
-Nothing is assumed about the bars the node feeds: each minute must be the next precomputed one (same close time
-and OHLCV), or the feed catches a real engine up on the minutes it served and streams from then on. Reading
+Nothing is assumed about the bars the node feeds: each minute must be the next precomputed one (the very `Bar`
+object it was computed from, or the same close time and OHLCV), or the feed catches a real engine up on the minutes
+it served and streams from then on. Reading
 `.engine` (a dashboard, a test) does the same, so every reader sees the streaming engine's state.
 
 Below `REPLAY_MIN_BARS` bars a feed streams: numba's import and cached-kernel load cost about 0.6 s a process.
