@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ravebear.adapters.discord.alerts import Alert, AlertKind
+from ravebear.time_units import NS_PER_DAY
 
 NS_PER_S = 1_000_000_000
-NS_PER_DAY = 86_400 * NS_PER_S
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class ShadowCounter:
             return []
         number = alert.ts_ns // NS_PER_DAY
         if number != self._day[0]:  # the date's text once a day, not per alert
-            self._day = (number, datetime.fromtimestamp(number * 86_400, tz=UTC).date().isoformat())
+            self._day = (number, datetime.fromtimestamp(number * NS_PER_DAY // NS_PER_S, tz=UTC).date().isoformat())
         day = self._day[1]
         channels = self.routes.channels_for(alert)
         for channel in channels:

@@ -30,8 +30,8 @@ class LoadedMinutes:
         self.bars = bars
         self.first = self.fed = int(bars.ts_init.searchsorted(start_ns, side="left"))  # bars before the run's start are not fed
 
-    @classmethod
-    def usable(cls, bars: LoadedBars | None) -> bool:
+    @staticmethod
+    def usable(bars: LoadedBars | None) -> bool:
         """Whether the bars can be handed over in runs: some, and their close times in feed order."""
         return bars is not None and len(bars) > 0 and bool((np.diff(bars.ts_event) >= 0).all())
 
